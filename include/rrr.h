@@ -1,0 +1,123 @@
+/* include/rrr.h: the public API of rrr, distributed reduced-rank ridge regression on MPI.
+ *
+ *   minimize  f(U, V) = ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2
+ *   X: n x p, Y: n x q, U: p x d, V: q x d, 1 <= d <= min(p, q), lambda >= 0.
+ *
+ * With Z = U V^T and G = 2 X^T (X Z - Y) + 2 lambda Z: grad_U f = G V, grad_V f = G^T U.
+ * Rows of X and Y are split in contiguous blocks over the ranks of the context's
+ * communicator (b = ceil(n/K) rows each; trailing ranks may own none); U, V are replicated.
+ *
+ * "Collective" functions are entered by every rank of the context with the same (global)
+ * arguments and return the same status on every rank. "Local" ones do not communicate. */
+#ifndef RRR_H
+#define RRR_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rrr_base.h"
+
+typedef struct rrr_ctx rrr_ctx;
+
+/* My row block of a distributed n x ncols matrix: rows [r0, r0 + nloc) of n, stored
+ * row-major (the bytes of the .npy file), which is the column-major ncols x nloc matrix
+ * with leading dimension ncols. */
+typedef struct {
+    size_t n, ncols, r0, nloc;
+    double *a;
+} rrr_block;
+
+typedef enum { RRR_SOLVER_AUTO, RRR_SOLVER_GD, RRR_SOLVER_ALS, RRR_SOLVER_EXACT } rrr_solver;
+
+typedef struct {
+    int d;                     /* rank of the fit                                      */
+    double lambda;             /* ridge penalty >= 0                                   */
+    rrr_solver solver;         /* requested solver                                     */
+    long max_iter;             /* iteration cap for gd and als                         */
+    double tol;                /* relative objective decrease; gradient ratio sqrt(tol) */
+    uint64_t seed;             /* start of the iterative solvers                       */
+    int intercept;             /* centre columns of X and Y first                      */
+    const char *checkpoint;    /* checkpoint directory or NULL                         */
+    long checkpoint_every;     /* iterations between checkpoints                       */
+    int resume;                /* continue from the checkpoint if there is one         */
+    size_t grid_min_p;         /* p at or above which exact/als use the 2-D grid       */
+    int certificate;           /* compute f* and the optimality gap when affordable    */
+} rrr_fit_opts;
+
+/* Default options (SPEC.md defaults; documented in README.md). Local. */
+void rrr_fit_opts_default(rrr_fit_opts *o);
+
+/* A fitted model and the honest record of how it was obtained. U (p x d) and V (q x d)
+ * are column-major; x_mean (p) and y_mean (q) are NULL without an intercept. */
+typedef struct {
+    size_t n, p, q;
+    int d;
+    double lambda;
+    int intercept;
+    double *U, *V, *x_mean, *y_mean;
+    rrr_solver solver, solver_requested;
+    char solver_why[256];      /* why auto chose this solver                           */
+    double objective;          /* f at (U, V), from a direct pass over the data        */
+    double gradient_norm;      /* ||(grad_U f, grad_V f)||_F at (U, V)                 */
+    double gradient_norm_initial;
+    long iterations;
+    int converged;
+    char stop_reason[64];
+    double fstar;              /* optimal value from the closed form, NaN if not known */
+    double yy;                 /* ||Yc||_F^2: the scale of "zero" for f and f*         */
+    double *history;           /* objective after each iteration (niter entries)       */
+    size_t nhistory;
+    int ranks;
+} rrr_model;
+
+/* Create a context on a duplicate of comm. Collective on comm. *out owned by the caller. */
+rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out);
+/* Free a context (NULL-safe; sets *ctx = NULL). Collective. */
+void rrr_ctx_destroy(rrr_ctx **ctx);
+/* The agreed error message after a failed collective call. Local. */
+const char *rrr_ctx_errmsg(const rrr_ctx *ctx);
+int rrr_ctx_rank(const rrr_ctx *ctx);
+int rrr_ctx_size(const rrr_ctx *ctx);
+/* Quiet: no progress lines (warnings and errors still go to stderr). Local. */
+void rrr_ctx_set_quiet(rrr_ctx *ctx, int quiet);
+
+/* Read my row block of a 2-D .npy file (<f8 or <f4, C order). Collective; path (global).
+ * Rejects malformed files and non-finite values (RRR_EINVAL), unreadable ones (RRR_EIO).
+ * On success *out is new (rrr_block_destroy). */
+rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
+/* Local. NULL-safe. */
+void rrr_block_destroy(rrr_block **B);
+
+/* rrr gen: write DIR/X.npy, Y.npy, U_true.npy, V_true.npy (SPEC.md). Collective. */
+rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noise,
+                   uint64_t seed, const char *dir);
+
+/* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.
+ * X, Y: my row blocks (local, borrowed); opts (global). On success *model is new
+ * (rrr_model_destroy). Returns RRR_EINVAL, RRR_ENUMERIC, RRR_ESTOPPED, RRR_EIO, RRR_EINTERNAL,
+ * the same on every rank. */
+rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                   const rrr_fit_opts *opts, rrr_model **model);
+
+/* Write DIR/U.npy, V.npy, model.json (and the means) atomically. Collective. */
+rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const char *dir);
+/* Read a model directory written by rrr_model_write. Collective. */
+rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out);
+void rrr_model_destroy(rrr_model **m);
+
+/* YHAT = X U V^T (+ intercept) for my rows; *out is new. Collective. */
+rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out);
+
+/* Write a distributed matrix to a .npy file atomically (temporary name, then rename).
+ * Collective. */
+rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path);
+
+/* Max relative error between analytic and central-difference gradients at a random point
+ * drawn from seed. Collective. */
+rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, int d,
+                         double lambda, uint64_t seed, double *max_rel_error);
+
+const char *rrr_solver_name(rrr_solver s);
+
+#endif

@@ -1,0 +1,25 @@
+/* src/blas_env.h: choosing OpenBLAS's kernel and thread count for the ranks of a node. */
+#ifndef RRR_BLAS_ENV_H
+#define RRR_BLAS_ENV_H
+
+#include "internal.h"
+
+/* Local, before MPI_Init. OpenBLAS 0.3.21 falls back to its generic "Prescott" kernel on
+ * AVX-512 CPUs it does not recognise (~4x slower DGEMM). If OPENBLAS_CORETYPE is unset and
+ * RRR_NO_COREFIX is unset, set it for this CPU and re-exec once (OpenBLAS reads it in a
+ * library constructor, before main). A value the user set is respected. */
+void rrr_blas_pick_kernel(char **argv);
+
+/* Collective. If neither OPENBLAS_NUM_THREADS nor OMP_NUM_THREADS is set, give each rank
+ * cores/ranks-on-this-node BLAS threads (at least 1); warn when ranks x threads exceed the
+ * cores of a node, or when a generic kernel runs on a CPU with AVX2/AVX-512. */
+void rrr_blas_configure(rrr_ctx *ctx);
+
+/* Local. The kernel OpenBLAS uses ("SkylakeX", "Prescott", ...; "unknown" elsewhere). */
+const char *rrr_blas_corename(void);
+/* Local. BLAS threads per rank. */
+int rrr_blas_threads(void);
+/* Local. Ranks on this node (set by rrr_blas_configure). */
+int rrr_blas_node_ranks(void);
+
+#endif

@@ -1,0 +1,291 @@
+/* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
+ *   "RRRCKPT1" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
+ *   zg_prev | U V D gprev | nhistory history | FNV-1a 64 of everything before it.
+ * Only replicated state is stored, so a job may resume on another number of ranks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+
+static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '1' };
+
+typedef struct {
+    uint64_t n, p, q, d, solver, intercept, data_hash;
+    double lambda;
+} fingerprint;
+
+static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
+{
+    const unsigned char *c = buf;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ c[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Collective. A checksum of X and Y that does not depend on how rows are split: the sum
+ * mod 2^64 of a hash of (global position, bits) over all entries. */
+static uint64_t data_hash(rrr_ctx *ctx, const rrr_problem *pb)
+{
+    uint64_t h = 0, r0 = rrr_partition(pb->n, ctx->size, ctx->rank).r0;
+    for (size_t il = 0; il < pb->nloc; il++) {
+        uint64_t i = r0 + il;
+        for (size_t j = 0; j < pb->p; j++) {
+            uint64_t b;
+            memcpy(&b, pb->Xt + il * pb->p + j, sizeof b);
+            h += mix(b ^ mix(i * 0x9e3779b97f4a7c15ULL + j));
+        }
+        for (size_t j = 0; j < pb->q; j++) {
+            uint64_t b;
+            memcpy(&b, pb->Yt + il * pb->q + j, sizeof b);
+            h += mix(b ^ mix(~(i * 0x9e3779b97f4a7c15ULL + j)));
+        }
+    }
+    uint64_t all = 0;
+    MPI_Allreduce(&h, &all, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    return all;
+}
+
+static fingerprint make_fp(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                           const rrr_model *m)
+{
+    fingerprint fp;
+    memset(&fp, 0, sizeof fp);
+    fp.n = pb->n;
+    fp.p = pb->p;
+    fp.q = pb->q;
+    fp.d = (uint64_t)pb->d;
+    fp.solver = (uint64_t)m->solver;
+    fp.intercept = (uint64_t)o->intercept;
+    fp.lambda = pb->lambda;
+    fp.data_hash = data_hash(ctx, pb);
+    return fp;
+}
+
+static const char *fp_mismatch(const fingerprint *a, const fingerprint *b)
+{
+    if (a->n != b->n || a->p != b->p || a->q != b->q) return "the data shapes differ";
+    if (a->d != b->d) return "--rank differs";
+    if (memcmp(&a->lambda, &b->lambda, sizeof a->lambda) != 0) return "--lambda differs";
+    if (a->solver != b->solver) return "the solver differs";
+    if (a->intercept != b->intercept) return "--intercept differs";
+    if (a->data_hash != b->data_hash) return "the data differ";
+    return NULL;
+}
+
+/* A growing byte buffer with a running checksum. */
+typedef struct {
+    FILE *f;
+    uint64_t h;
+    int ok;
+} sink;
+
+static void put(sink *k, const void *buf, size_t len)
+{
+    k->h = fnv1a(k->h, buf, len);
+    if (k->ok && fwrite(buf, 1, len, k->f) != len)
+        k->ok = 0;
+}
+
+static int ckpt_path(const rrr_fit_opts *o, char *path)
+{
+    int len = snprintf(path, PATH_MAX, "%s/checkpoint.bin", o->checkpoint);
+    return len > 0 && len < PATH_MAX;
+}
+
+rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                               const rrr_gd_state *s, const rrr_model *m)
+{
+    double t0 = MPI_Wtime();
+    char path[PATH_MAX];
+    fingerprint fp = make_fp(ctx, pb, o, m);
+    rrr_outset os;
+    rrr_status st = rrr_mkdir(ctx, o->checkpoint, "--checkpoint");
+    if (st != RRR_OK)
+        return st;
+    rrr_outset_init(ctx, &os);
+    const char *tmp = ckpt_path(o, path) ? rrr_outset_add(&os, path) : NULL;
+    if (tmp == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: path too long", o->checkpoint);
+    if (st == RRR_OK && ctx->rank == 0) {
+        size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+        uint64_t it = (uint64_t)s->iter, nh = m->nhistory > 0 ? m->nhistory - 1 : 0;
+        sink k = { fopen(tmp, "wb"), 0xcbf29ce484222325ULL, 1 };
+        if (k.f == NULL) {
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: cannot create: %s", tmp, strerror(errno));
+        } else {
+            put(&k, MAGIC, sizeof MAGIC);
+            put(&k, &fp, sizeof fp);
+            put(&k, &it, sizeof it);
+            put(&k, &s->fprev, sizeof s->fprev);
+            put(&k, &s->g0, sizeof s->g0);
+            put(&k, &s->zg_prev, sizeof s->zg_prev);
+            put(&k, s->U, pd * sizeof(double));
+            put(&k, s->V, qd * sizeof(double));
+            put(&k, s->D, pd * sizeof(double));
+            put(&k, s->gprev, pd * sizeof(double));
+            put(&k, &nh, sizeof nh); /* history up to, not including, this iteration */
+            put(&k, m->history, nh * sizeof(double));
+            uint64_t h = k.h;
+            put(&k, &h, sizeof h);
+            /* fsync before the rename: after a crash the name points at complete data */
+            k.ok = k.ok && fflush(k.f) == 0 && fsync(fileno(k.f)) == 0;
+            k.ok = (fclose(k.f) == 0) && k.ok;
+            if (!k.ok)
+                st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: write failed", tmp);
+        }
+    }
+    st = rrr_outset_finish(ctx, &os, st);
+    if (st == RRR_OK && ctx->rank == 0) { /* make the rename itself durable */
+        int dfd = open(o->checkpoint, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    if (st == RRR_OK)
+        rrr_info(ctx, "checkpoint: iteration %ld saved to %s", s->iter, path);
+    return st;
+}
+
+/* Local (rank 0). Read the whole file; verify magic, size and checksum. */
+static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsigned char **out,
+                            size_t *lenp, int *missing)
+{
+    struct stat sb;
+    *out = NULL;
+    *missing = 0;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT) {
+            *missing = 1;
+            return RRR_OK;
+        }
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: %s", path, strerror(errno));
+    }
+    size_t len = (size_t)sb.st_size;
+    *lenp = len;
+    if (len < expect + 8 || len > expect + 8 + ((size_t)1 << 36))
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt or foreign checkpoint (size %zu)", path, len);
+    unsigned char *b = rrr_malloc(len, 1);
+    FILE *f = fopen(path, "rb");
+    rrr_status st = RRR_OK;
+    if (b == NULL || f == NULL || fread(b, 1, len, f) != len)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read", path);
+    if (f != NULL)
+        fclose(f);
+    uint64_t h;
+    if (st == RRR_OK) {
+        memcpy(&h, b + len - sizeof h, sizeof h);
+        if (memcmp(b, MAGIC, sizeof MAGIC) != 0 ||
+            fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL,
+                          "%s: corrupt checkpoint (checksum mismatch); remove it to start afresh", path);
+    }
+    if (st != RRR_OK)
+        free(b);
+    else
+        *out = b;
+    return st;
+}
+
+rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                               rrr_gd_state *s, rrr_model *m, int *resumed)
+{
+    char path[PATH_MAX];
+    size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 4 * 8 + (3 * pd + qd) * 8 + 8;
+    fingerprint fp = make_fp(ctx, pb, o, m), got;
+    unsigned char *b = NULL;
+    size_t len = 0;
+    int missing = 0;
+    uint64_t hdr[2] = { 0, 0 }; /* iteration, history length */
+    double sc[3] = { 0, 0, 0 };
+    *resumed = 0;
+    rrr_status st = ckpt_path(o, path) ? RRR_OK
+                                       : RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint: path too long");
+    if (st == RRR_OK && ctx->rank == 0)
+        st = read_file(ctx, path, sizeof MAGIC + sizeof(fingerprint), &b, &len, &missing);
+    if (st == RRR_OK && ctx->rank == 0 && !missing) {
+        const unsigned char *c = b + sizeof MAGIC;
+        memcpy(&got, c, sizeof got);
+        c += sizeof got;
+        const char *why = fp_mismatch(&fp, &got);
+        if (why != NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: checkpoint is for another problem (%s)", path, why);
+        else if (len < fixed + 8)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (too short)", path);
+        if (st == RRR_OK) {
+            memcpy(&hdr[0], c, 8);
+            memcpy(sc, c + 8, 3 * 8);
+            c += 4 * 8;
+            memcpy(s->U, c, pd * 8);
+            memcpy(s->V, c + pd * 8, qd * 8);
+            memcpy(s->D, c + (pd + qd) * 8, pd * 8);
+            memcpy(s->gprev, c + (2 * pd + qd) * 8, pd * 8);
+            c += (3 * pd + qd) * 8;
+            memcpy(&hdr[1], c, 8);
+            if (hdr[1] != hdr[0] || len != fixed + hdr[1] * 8 + 8)
+                st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
+        }
+    }
+    st = rrr_agree(ctx, st);
+    MPI_Bcast(&missing, 1, MPI_INT, 0, ctx->comm);
+    if (st != RRR_OK || missing) {
+        free(b);
+        if (st == RRR_OK)
+            rrr_info(ctx, "checkpoint: none in %s yet; starting afresh", o->checkpoint);
+        return st;
+    }
+    MPI_Bcast(hdr, 2, MPI_UINT64_T, 0, ctx->comm);
+    MPI_Bcast(sc, 3, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(s->U, (int)pd, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(s->V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(s->D, (int)pd, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(s->gprev, (int)pd, MPI_DOUBLE, 0, ctx->comm);
+    m->history = rrr_malloc(hdr[1] + 1, sizeof(double));
+    if (m->history == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the history");
+    else if (ctx->rank == 0)
+        memcpy(m->history, b + fixed, hdr[1] * 8);
+    free(b);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    MPI_Bcast(m->history, (int)hdr[1], MPI_DOUBLE, 0, ctx->comm);
+    m->nhistory = hdr[1];
+    s->iter = (long)hdr[0];
+    s->fprev = sc[0];
+    s->g0 = sc[1];
+    s->zg_prev = sc[2];
+    *resumed = 1;
+    rrr_info(ctx, "checkpoint: resuming from iteration %ld of %s", s->iter, path);
+    return RRR_OK;
+}
+
+rrr_status rrr_checkpoint_on_signal(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                                    const rrr_gd_state *s, const rrr_model *m)
+{
+    rrr_status st = RRR_OK;
+    if (o->checkpoint == NULL)
+        return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
+                        "stopped by a signal at iteration %ld; nothing was saved (no --checkpoint)",
+                        s->iter);
+    st = rrr_checkpoint_save(ctx, pb, o, s, m);
+    if (st != RRR_OK)
+        return st;
+    return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
+                    "stopped by a signal at iteration %ld; checkpoint saved in %s (rerun with --resume)",
+                    s->iter, o->checkpoint);
+}

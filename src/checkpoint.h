@@ -1,0 +1,31 @@
+/* src/checkpoint.h: solver state saved atomically, fingerprinted, and resumed bitwise. */
+#ifndef RRR_CHECKPOINT_H
+#define RRR_CHECKPOINT_H
+
+#include "internal.h"
+
+/* The replicated state of an iterative solver at the top of iteration `iter` (before its
+ * update). U, V, D, gprev are borrowed arrays of the solver (D, gprev may be unused = 0). */
+typedef struct {
+    long iter;
+    double fprev, g0, zg_prev;
+    double *U, *V, *D, *gprev;
+} rrr_gd_state;
+
+/* Collective. Write DIR/checkpoint.bin atomically (temporary file, fsync, rename): the
+ * previous checkpoint stays valid until the new one is complete. */
+rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                               const rrr_gd_state *s, const rrr_model *m);
+
+/* Collective. Load DIR/checkpoint.bin into s and m's history; *resumed = 0 (with a note on
+ * stderr) when there is none yet. A checkpoint of another problem, or a corrupt one, is
+ * RRR_EINVAL. */
+rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                               rrr_gd_state *s, rrr_model *m, int *resumed);
+
+/* Collective. A stop was requested by a signal: save (if --checkpoint) and return
+ * RRR_ESTOPPED with a message saying what was kept. */
+rrr_status rrr_checkpoint_on_signal(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                                    const rrr_gd_state *s, const rrr_model *m);
+
+#endif

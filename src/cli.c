@@ -1,0 +1,106 @@
+/* src/cli.c: a table-driven --option parser with strict number checking. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    if (*s == '-' || *s == '\0')
+        return 0;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return 0;
+    *v = (uint64_t)x;
+    return 1;
+}
+
+static int parse_value(const opt_spec *o, const char *s)
+{
+    uint64_t u;
+    switch (o->kind) {
+    case OPT_STR:
+        *(const char **)o->dst = s;
+        return *s != '\0';
+    case OPT_SIZE:
+        if (!parse_u64(s, &u) || u > SIZE_MAX)
+            return 0;
+        *(size_t *)o->dst = (size_t)u;
+        return 1;
+    case OPT_INT:
+        if (!parse_u64(s, &u) || u > 2147483647u)
+            return 0;
+        *(int *)o->dst = (int)u;
+        return 1;
+    case OPT_LONG:
+        if (!parse_u64(s, &u) || u > (uint64_t)LONG_MAX)
+            return 0;
+        *(long *)o->dst = (long)u;
+        return 1;
+    case OPT_U64:
+        if (!parse_u64(s, &u))
+            return 0;
+        *(uint64_t *)o->dst = u;
+        return 1;
+    case OPT_DOUBLE: {
+        char *end;
+        errno = 0;
+        double x = strtod(s, &end);
+        if (errno != 0 || *end != '\0' || end == s || !isfinite(x))
+            return 0;
+        *(double *)o->dst = x;
+        return 1;
+    }
+    case OPT_FLAG:
+        break;
+    }
+    return 0;
+}
+
+static const char *kind_name(opt_kind k)
+{
+    switch (k) {
+    case OPT_DOUBLE: return "a finite number";
+    case OPT_STR: return "a value";
+    default: return "a non-negative integer";
+    }
+}
+
+rrr_status rrr_cli_parse(int argc, char **argv, int first, opt_spec *specs, int *help,
+                         rrr_err *e)
+{
+    *help = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = 1;
+            return RRR_OK;
+        }
+        opt_spec *o = specs;
+        while (o->name != NULL && strcmp(o->name, a) != 0)
+            o++;
+        if (o->name == NULL)
+            return RRR_FAIL(e, RRR_EINVAL, "unknown option '%s' (see --help)", a);
+        if (o->seen)
+            return RRR_FAIL(e, RRR_EINVAL, "option %s given twice", a);
+        o->seen = 1;
+        if (o->kind == OPT_FLAG) {
+            *(int *)o->dst = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return RRR_FAIL(e, RRR_EINVAL, "option %s needs %s", a, kind_name(o->kind));
+        if (!parse_value(o, argv[++i]))
+            return RRR_FAIL(e, RRR_EINVAL, "option %s: '%s' is not %s", a, argv[i],
+                            kind_name(o->kind));
+    }
+    for (opt_spec *o = specs; o->name != NULL; o++)
+        if (o->required && !o->seen)
+            return RRR_FAIL(e, RRR_EINVAL, "missing required option %s (see --help)", o->name);
+    return RRR_OK;
+}

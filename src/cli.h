@@ -1,0 +1,26 @@
+/* src/cli.h: the command-line parser shared by the subcommands in main.c. */
+#ifndef RRR_CLI_H
+#define RRR_CLI_H
+
+#include <stdint.h>
+
+#include "core.h"
+
+typedef enum { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_INT, OPT_LONG, OPT_U64, OPT_DOUBLE } opt_kind;
+
+/* One option: "--name" with a value of kind, stored at dst; seen is set when given. */
+typedef struct {
+    const char *name;
+    opt_kind kind;
+    void *dst;
+    int required;
+    int seen;
+} opt_spec;
+
+/* Local. Parse argv[first..argc) against specs (NULL name ends the table). "--help" sets
+ * *help. Unknown options, missing or malformed values, and missing required options are
+ * RRR_EINVAL with a message in e. Every rank parses the same argv, so all agree. */
+rrr_status rrr_cli_parse(int argc, char **argv, int first, opt_spec *specs, int *help,
+                         rrr_err *e);
+
+#endif

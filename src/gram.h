@@ -1,0 +1,63 @@
+/* src/gram.h: the sufficient statistics G = X^T X, C = X^T Y, yy = ||Y||_F^2 (of the centred
+ * data with an intercept) and the dense algebra on them, replicated on every rank or
+ * distributed on a 2-D BLACS grid (stats.c; used by solve_exact.c, solve_als.c, optimal.c).
+ * The regimes and their memory are documented at the top of solve_exact.c. */
+#ifndef RRR_GRAM_H
+#define RRR_GRAM_H
+
+#include "grid.h"
+#include "internal.h"
+
+/* Default of --grid-min-p: p at or above which exact/als use the 2-D grid. */
+#define RRR_GRID_MIN_P_DEFAULT 4096
+
+typedef struct {
+    size_t p, q;
+    double lambda;
+    double yy;      /* ||Y - 1 ym^T||_F^2, summed over all rows                          */
+    int grid;       /* 0: replicated regime, 1: 2-D grid regime                          */
+    /* replicated regime (grid == 0); both in one allocation owned by R */
+    double *R;      /* p x p, ld p: upper Cholesky factor of G + lambda I (upper only)  */
+    double *C;      /* p x q, ld p: X^T Y                                                */
+    /* grid regime (grid == 1) */
+    rrr_grid *g;
+    rrr_dmat Rd;    /* p x p: upper Cholesky factor of G + lambda I                      */
+    rrr_dmat Cd;    /* p x q: X^T Y                                                      */
+} rrr_gram;
+
+/* Collective. Bytes one rank may use: physical memory (or a smaller cgroup v2 limit) over
+ * the ranks on its node; the minimum over all ranks. */
+double rrr_mem_per_rank(rrr_ctx *ctx);
+
+/* Collective. Which regime exact/als use for this p, q (same answer on every rank). */
+int rrr_gram_use_grid(rrr_ctx *ctx, size_t p, size_t q, const rrr_fit_opts *o);
+
+/* Collective. One pass over my rows (centred by pb->xm, pb->ym if present) gives G, C, yy;
+ * then G + lambda I is factored once (Cholesky), with a check for numerical singularity.
+ * *out is new (rrr_gram_destroy). RRR_ENUMERIC when G + lambda I is not numerically
+ * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                           rrr_gram **out);
+/* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
+void rrr_gram_destroy(rrr_gram **gr);
+
+/* Collective, replicated in and out (every rank passes and gets the whole k-column matrix).
+ *   rrr_gram_mulC:  trans 0: out (p x k) = C in (q x k);  trans 1: out (q x k) = C^T in (p x k)
+ *   rrr_gram_mulR:  trans 0: out = R in;  trans 1: out = R^T in        (p x k)
+ *   rrr_gram_solve: out = (G + lambda I)^{-1} in = R^{-1} R^{-T} in      (p x k)
+ * in and out must not overlap. RRR_EINTERNAL (grid regime, allocation), agreed. */
+rrr_status rrr_gram_mulC(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const double *in,
+                         double *out);
+rrr_status rrr_gram_mulR(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const double *in,
+                         double *out);
+rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, double *out);
+
+/* Collective (solve_exact.c). Closed-form rank-d optimum from the statistics:
+ * T = R^{-T} C, M = T^T T = C^T (G + lambda I)^{-1} C (q x q), W = top-d eigenvectors of M
+ * (eigenvalues mu_1 >= ... >= mu_d), U = R^{-1} T W = B_R W (p x d), V = W (q x d), both
+ * replicated, and f* = yy - sum_{i<=d} mu_i (*fstar). keep_C = 0 lets it overwrite C.
+ * RRR_ENUMERIC if the eigensolver fails. */
+rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
+                          double *fstar);
+
+#endif

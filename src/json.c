@@ -1,0 +1,96 @@
+/* src/json.c: a tiny JSON writer for model.json, reports and checkpoints (17 digits). */
+#include <math.h>
+
+#include "core.h"
+
+static void sep(rrr_json *j, const char *key)
+{
+    fprintf(j->f, "%s\n%*s", j->first ? "" : ",", 2 * j->depth, "");
+    j->first = 0;
+    if (key != NULL)
+        fprintf(j->f, "\"%s\": ", key); /* keys are our own identifiers: no escaping */
+}
+
+static void str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f); /* JSON has no NaN/Inf */
+}
+
+void rrr_json_begin(rrr_json *j, FILE *f)
+{
+    j->f = f;
+    j->depth = 1;
+    j->first = 1;
+    fputc('{', f);
+}
+
+void rrr_json_end(rrr_json *j) { fputs("\n}\n", j->f); }
+
+void rrr_json_obj_begin(rrr_json *j, const char *key)
+{
+    sep(j, key);
+    fputc('{', j->f);
+    j->depth++;
+    j->first = 1;
+}
+
+void rrr_json_obj_end(rrr_json *j)
+{
+    j->depth--;
+    fprintf(j->f, "\n%*s}", 2 * j->depth, "");
+    j->first = 0;
+}
+
+void rrr_json_num(rrr_json *j, const char *key, double v)
+{
+    sep(j, key);
+    num(j->f, v);
+}
+
+void rrr_json_int(rrr_json *j, const char *key, long long v)
+{
+    sep(j, key);
+    fprintf(j->f, "%lld", v);
+}
+
+void rrr_json_bool(rrr_json *j, const char *key, int v)
+{
+    sep(j, key);
+    fputs(v ? "true" : "false", j->f);
+}
+
+void rrr_json_str(rrr_json *j, const char *key, const char *v)
+{
+    sep(j, key);
+    str(j->f, v);
+}
+
+void rrr_json_nums(rrr_json *j, const char *key, const double *v, size_t n)
+{
+    sep(j, key);
+    fputc('[', j->f);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            fputs(", ", j->f);
+        num(j->f, v[i]);
+    }
+    fputc(']', j->f);
+}

@@ -1,0 +1,140 @@
+/* src/linalg.c: small replicated dense algebra on d x d and (p|q) x d matrices (LAPACK). */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "lapack.h"
+
+/* Local. Eigen-decomposition of the symmetric d x d matrix in A (overwritten by the
+ * eigenvectors, ascending eigenvalues in w). */
+static rrr_status sym_eig(int d, double *A, double *w, rrr_err *e)
+{
+    int info = 0, lwork = -1;
+    double wq;
+    dsyev_("V", "U", &d, A, &d, w, &wq, &lwork, &info, 1, 1);
+    lwork = (int)wq;
+    double *work = rrr_malloc((size_t)lwork, sizeof *work);
+    if (work == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory (dsyev workspace)");
+    dsyev_("V", "U", &d, A, &d, w, work, &lwork, &info, 1, 1);
+    free(work);
+    if (info != 0)
+        return RRR_FAIL(e, RRR_ENUMERIC, "dsyev failed: info=%d", info);
+    return RRR_OK;
+}
+
+rrr_status rrr_solve_right_psd(int d, const double *H, size_t m, double *B, rrr_err *e)
+{
+    size_t dd = (size_t)d * (size_t)d;
+    double *L = rrr_malloc(dd, sizeof *L), *T = NULL, *w = NULL;
+    rrr_status st = RRR_OK;
+    int info = 0;
+    if (L == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
+    memcpy(L, H, dd * sizeof *L);
+    dpotrf_("L", &d, L, &d, &info, 1);
+    if (info == 0) { /* B H^-1 = ((H^-1 B^T))^T: two triangular solves from the right */
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, d,
+                    1.0, L, d, B, (int)m);
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)m, d,
+                    1.0, L, d, B, (int)m);
+        goto done;
+    }
+    /* Singular H (a factor of lower rank than d): B H^+ with eigenvalues below
+     * d * eps * max eigenvalue treated as zero, the usual pseudo-inverse cut-off. */
+    w = rrr_malloc((size_t)d, sizeof *w);
+    T = rrr_malloc(m * (size_t)d, sizeof *T);
+    if (w == NULL || T == NULL) {
+        st = RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
+        goto done;
+    }
+    memcpy(L, H, dd * sizeof *L);
+    st = sym_eig(d, L, w, e);
+    if (st != RRR_OK)
+        goto done;
+    double cut = (double)d * DBL_EPSILON * fabs(w[d - 1]);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)m, d, d, 1.0, B, (int)m, L, d,
+                0.0, T, (int)m); /* T = B Q */
+    for (int k = 0; k < d; k++)
+        cblas_dscal((int)m, w[k] > cut ? 1.0 / w[k] : 0.0, T + (size_t)k * m, 1);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, d, d, 1.0, T, (int)m, L, d, 0.0,
+                B, (int)m); /* B = T Q^T */
+done:
+    free(L);
+    free(T);
+    free(w);
+    return st;
+}
+
+rrr_status rrr_orthonormalize(size_t q, int d, double *V, rrr_err *e)
+{
+    int m = (int)q, info = 0, lwork = -1;
+    double wq, *tau = rrr_malloc((size_t)d, sizeof *tau), *work = NULL;
+    if (tau == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
+    dgeqrf_(&m, &d, V, &m, tau, &wq, &lwork, &info);
+    lwork = (int)wq > d ? (int)wq : d;
+    work = rrr_malloc((size_t)lwork, sizeof *work);
+    rrr_status st = RRR_OK;
+    if (work == NULL) {
+        st = RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
+    } else {
+        dgeqrf_(&m, &d, V, &m, tau, work, &lwork, &info);
+        if (info == 0)
+            dorgqr_(&m, &d, &d, V, &m, tau, work, &lwork, &info);
+        if (info != 0)
+            st = RRR_FAIL(e, RRR_ENUMERIC, "QR failed: info=%d", info);
+    }
+    free(tau);
+    free(work);
+    return st;
+}
+
+rrr_status rrr_canonicalize(size_t p, size_t q, int d, double *U, double *V, rrr_err *e)
+{
+    size_t dd = (size_t)d * (size_t)d;
+    double *R = rrr_calloc(dd, sizeof *R), *Q = rrr_malloc(q * (size_t)d, sizeof *Q);
+    double *T = rrr_malloc(p * (size_t)d, sizeof *T), *w = rrr_malloc((size_t)d, sizeof *w);
+    rrr_status st = RRR_OK;
+    if (!R || !Q || !T || !w) {
+        st = RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
+        goto done;
+    }
+    /* V = Q R  =>  U V^T = (U R^T) Q^T. R = Q^T V after orthonormalising a copy. */
+    memcpy(Q, V, q * (size_t)d * sizeof *Q);
+    st = rrr_orthonormalize(q, d, Q, e);
+    if (st != RRR_OK)
+        goto done;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, Q, (int)q, V, (int)q,
+                0.0, R, d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, d, d, 1.0, U, (int)p, R, d, 0.0,
+                T, (int)p);
+    /* (U R^T)^T (U R^T) = W diag(s^2) W^T; U <- U R^T W, V <- Q W, largest first. */
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, (int)p, 1.0, T, (int)p, 0.0, R, d);
+    st = sym_eig(d, R, w, e);
+    if (st != RRR_OK)
+        goto done;
+    for (int k = 0; k < d / 2; k++) /* ascending -> descending */
+        cblas_dswap(d, R + (size_t)k * d, 1, R + (size_t)(d - 1 - k) * d, 1);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, d, d, 1.0, T, (int)p, R, d,
+                0.0, U, (int)p);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)q, d, d, 1.0, Q, (int)q, R, d,
+                0.0, V, (int)q);
+    for (int k = 0; k < d; k++) { /* sign: largest |entry| of V's column k positive */
+        double *v = V + (size_t)k * q;
+        size_t imax = (size_t)cblas_idamax((int)q, v, 1);
+        if (v[imax] < 0) {
+            cblas_dscal((int)q, -1.0, v, 1);
+            cblas_dscal((int)p, -1.0, U + (size_t)k * p, 1);
+        }
+    }
+done:
+    free(R);
+    free(Q);
+    free(T);
+    free(w);
+    return st;
+}

@@ -1,0 +1,278 @@
+/* src/npy_io.c: .npy files over MPI-IO: each rank reads and writes only its own rows. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+static rrr_status mpi_io_fail(rrr_ctx *ctx, int rc, const char *path, const char *what)
+{
+    char s[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, s, &len);
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot %s: %s", path, what, s);
+}
+
+/* Local (rank 0). Read and parse the header of path. */
+static rrr_status parse_local(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h)
+{
+    rrr_status st = RRR_OK;
+    unsigned char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (f == NULL || fstat(fileno(f), &sb) != 0) {
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: not a regular file", path);
+        goto done;
+    }
+    size_t len = (uint64_t)sb.st_size < RRR_NPY_MAX_HEADER ? (size_t)sb.st_size : RRR_NPY_MAX_HEADER;
+    buf = rrr_malloc(len, 1);
+    if (buf == NULL) {
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for the header", path);
+        goto done;
+    }
+    if (fread(buf, 1, len, f) != len) {
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: read error", path);
+        goto done;
+    }
+    st = rrr_npy_parse(buf, len, (uint64_t)sb.st_size, path, h, &ctx->err);
+done:
+    free(buf);
+    if (f != NULL)
+        fclose(f);
+    return st;
+}
+
+rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h)
+{
+    rrr_status st = RRR_OK;
+    memset(h, 0, sizeof *h);
+    if (ctx->rank == 0)
+        st = parse_local(ctx, path, h);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        MPI_Bcast(h, (int)sizeof *h, MPI_BYTE, 0, ctx->comm);
+    return st;
+}
+
+/* Local. Widen count floats stored at the start of a to doubles, in place: going backwards,
+ * double k covers floats 2k and 2k+1, which were already consumed. */
+static void widen_f4(double *a, size_t count)
+{
+    const float *f = (const float *)(void *)a;
+    for (size_t k = count; k-- > 0;) {
+        float v;
+        memcpy(&v, f + k, sizeof v);
+        a[k] = (double)v;
+    }
+}
+
+/* Local. First non-finite entry of my rows, reported with its global position. */
+static rrr_status check_finite(rrr_ctx *ctx, const char *path, const double *a, size_t nloc,
+                               size_t cols, size_t r0)
+{
+    for (size_t k = 0; k < nloc * cols; k++)
+        if (!isfinite(a[k]))
+            return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: non-finite value %g at row %zu, column %zu",
+                            path, a[k], r0 + k / cols, k % cols);
+    return RRR_OK;
+}
+
+rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
+{
+    double t0 = MPI_Wtime();
+    rrr_block *B = NULL;
+    rrr_npy_hdr h;
+    MPI_File fh = MPI_FILE_NULL;
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    rrr_status st = rrr_npy_read_header(ctx, path, &h);
+    if (st != RRR_OK)
+        goto done;
+    if (h.cols > INT_MAX || h.rows > (size_t)INT_MAX * (size_t)ctx->size) {
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large for MPI-IO counts",
+                      path, h.rows, h.cols);
+        goto done; /* same verdict on every rank: the header was broadcast */
+    }
+    rrr_part pt = rrr_partition(h.rows, ctx->size, ctx->rank);
+    B = calloc(1, sizeof *B);
+    double *a = rrr_malloc(pt.nloc * h.cols, sizeof(double));
+    if (B == NULL || a == NULL) {
+        free(a);
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for %zu x %zu rows", path,
+                      pt.nloc, h.cols);
+    } else {
+        *B = (rrr_block){ .n = h.rows, .ncols = h.cols, .r0 = pt.r0, .nloc = pt.nloc, .a = a };
+    }
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+
+    int rc = MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
+    if (rc != MPI_SUCCESS)
+        st = mpi_io_fail(ctx, rc, path, "open for MPI-IO");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+    MPI_Type_contiguous((int)h.cols, h.itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &row);
+    MPI_Type_commit(&row);
+    MPI_Offset off = (MPI_Offset)(h.data_offset + pt.r0 * h.cols * h.itemsize);
+    MPI_Status mst;
+    rc = MPI_File_read_at_all(fh, off, B->a, (int)pt.nloc, row, &mst);
+    if (rc != MPI_SUCCESS) {
+        st = mpi_io_fail(ctx, rc, path, "read my rows");
+    } else {
+        int got = 0;
+        MPI_Get_count(&mst, row, &got);
+        if ((size_t)got != pt.nloc)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", path, got, pt.nloc);
+    }
+    if (st == RRR_OK && h.itemsize == 4)
+        widen_f4(B->a, pt.nloc * h.cols);
+    if (st == RRR_OK)
+        st = check_finite(ctx, path, B->a, pt.nloc, h.cols, pt.r0);
+    ctx->bytes_read += pt.nloc * h.cols * h.itemsize;
+    st = rrr_agree(ctx, st);
+done:
+    if (row != MPI_DATATYPE_NULL)
+        MPI_Type_free(&row);
+    if (fh != MPI_FILE_NULL)
+        MPI_File_close(&fh);
+    if (st != RRR_OK)
+        rrr_block_destroy(&B);
+    *out = B;
+    ctx->t[RRR_T_READ] += MPI_Wtime() - t0;
+    return st;
+}
+
+void rrr_block_destroy(rrr_block **B)
+{
+    if (B == NULL || *B == NULL)
+        return;
+    free((*B)->a);
+    free(*B);
+    *B = NULL;
+}
+
+rrr_status rrr_npy_write_rows(rrr_ctx *ctx, const char *path, size_t n, size_t cols,
+                              size_t r0, size_t nloc, const double *a)
+{
+    double t0 = MPI_Wtime();
+    char hdr[128];
+    size_t hlen = rrr_npy_format(hdr, sizeof hdr, n, cols);
+    MPI_File fh = MPI_FILE_NULL;
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    rrr_status st = RRR_OK;
+    if (hlen == 0 || cols > INT_MAX || nloc > INT_MAX)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large to write", path, n, cols);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    int rc = MPI_File_open(ctx->comm, path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &fh);
+    if (rc != MPI_SUCCESS)
+        st = mpi_io_fail(ctx, rc, path, "create");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+    MPI_Type_contiguous((int)cols, MPI_DOUBLE, &row);
+    MPI_Type_commit(&row);
+    rc = MPI_File_set_size(fh, (MPI_Offset)(hlen + n * cols * sizeof(double)));
+    if (rc == MPI_SUCCESS && ctx->rank == 0)
+        rc = MPI_File_write_at(fh, 0, hdr, (int)hlen, MPI_BYTE, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS)
+        st = mpi_io_fail(ctx, rc, path, "write the header");
+    /* Everyone enters the collective write, whatever happened above, then agrees. */
+    MPI_Offset off = (MPI_Offset)(hlen + r0 * cols * sizeof(double));
+    rc = MPI_File_write_at_all(fh, off, a, (int)nloc, row, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS && st == RRR_OK)
+        st = mpi_io_fail(ctx, rc, path, "write my rows");
+    st = rrr_agree(ctx, st);
+done:
+    if (row != MPI_DATATYPE_NULL)
+        MPI_Type_free(&row);
+    if (fh != MPI_FILE_NULL && MPI_File_close(&fh) != MPI_SUCCESS)
+        st = rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", path));
+    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    return st;
+}
+
+rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
+{
+    rrr_outset o;
+    rrr_outset_init(ctx, &o);
+    const char *tmp = rrr_outset_add(&o, path);
+    rrr_status st = RRR_OK;
+    if (tmp == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: path too long", path);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_npy_write_rows(ctx, tmp, B->n, B->ncols, B->r0, B->nloc, B->a);
+    return rrr_outset_finish(ctx, &o, st);
+}
+
+rrr_status rrr_npy_write_small(rrr_ctx *ctx, const char *path, size_t rows, size_t cols,
+                               const double *a)
+{
+    double t0 = MPI_Wtime();
+    rrr_status st = RRR_OK;
+    if (ctx->rank == 0) {
+        char hdr[128];
+        size_t hlen = rrr_npy_format(hdr, sizeof hdr, rows, cols);
+        FILE *f = fopen(path, "wb");
+        if (f == NULL) {
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create: %s", path, strerror(errno));
+        } else {
+            int ok = hlen > 0 && fwrite(hdr, 1, hlen, f) == hlen &&
+                     fwrite(a, sizeof(double), rows * cols, f) == rows * cols;
+            ok = (fclose(f) == 0) && ok;
+            if (!ok)
+                st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed: %s", path, strerror(errno));
+        }
+    }
+    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    return rrr_agree(ctx, st);
+}
+
+rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size_t *cols,
+                              double **out)
+{
+    rrr_npy_hdr h;
+    double *a = NULL;
+    *out = NULL;
+    rrr_status st = rrr_npy_read_header(ctx, path, &h);
+    if (st != RRR_OK)
+        return st;
+    size_t count = h.rows * h.cols;
+    a = rrr_malloc(count, sizeof(double));
+    if (a == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory", path);
+    if (st == RRR_OK && ctx->rank == 0) {
+        FILE *f = fopen(path, "rb");
+        if (f == NULL || fseek(f, (long)h.data_offset, SEEK_SET) != 0 ||
+            fread(a, h.itemsize, count, f) != count)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: read error", path);
+        if (f != NULL)
+            fclose(f);
+        if (st == RRR_OK && h.itemsize == 4)
+            widen_f4(a, count);
+        if (st == RRR_OK)
+            st = check_finite(ctx, path, a, h.rows, h.cols, 0);
+    }
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        for (size_t off = 0; off < count; off += (size_t)1 << 24) {
+            size_t c = count - off < ((size_t)1 << 24) ? count - off : ((size_t)1 << 24);
+            MPI_Bcast(a + off, (int)c, MPI_DOUBLE, 0, ctx->comm);
+        }
+        *rows = h.rows;
+        *cols = h.cols;
+        *out = a;
+    } else {
+        free(a);
+    }
+    return st;
+}

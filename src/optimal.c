@@ -1,0 +1,56 @@
+/* src/optimal.c: the optimal value f* = min over rank <= d of f, from the closed form, for
+ * the optimality certificate of every solver.
+ *
+ * f* = yy - sum_{i<=d} mu_i(M) from one statistics pass (solve_exact.c explains the formula
+ * and its accuracy: absolute error a few eps * yy). Cost: n (p^2 + 2pq) / K flops per rank
+ * for the pass, then the dense algebra of the regime in use (replicated or 2-D grid).
+ * "Affordable": the statistics fit in memory, i.e. the per-rank need of the regime that
+ * would be used is at most half the memory per rank (rrr_mem_per_rank):
+ *   replicated  8 (p^2 + 2pq + 2q^2) bytes       grid  8 (p^2 + 2pq + 2q^2) / K + 32 MB.
+ * Otherwise, or when the closed form itself fails (G + lambda I singular to working
+ * precision, e.g. lambda = 0 with a rank-deficient X, which gd can still fit), f* is NaN and
+ * a warning says why; the fit itself is not failed for want of a certificate. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "gram.h"
+
+rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                             double *fstar)
+{
+    const double p = (double)pb->p, q = (double)pb->q, K = ctx->size;
+    double *U = NULL, *V = NULL;
+    rrr_gram *gr = NULL;
+    *fstar = NAN;
+    double need = 8.0 * (p * p + 2.0 * p * q + 2.0 * q * q);
+    int grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
+    if (grid)
+        need = need / K + 32.0 * 1024 * 1024;
+    double avail = rrr_mem_per_rank(ctx);
+    if (need > 0.5 * avail) {
+        rrr_warn(ctx, "certificate: skipped (the closed form needs %.3g GB per rank, %.3g GB "
+                 "available)", need / 1e9, avail / 1e9);
+        return RRR_OK;
+    }
+    rrr_status st = RRR_OK;
+    U = rrr_malloc(pb->p * (size_t)pb->d, sizeof *U);
+    V = rrr_malloc(pb->q * (size_t)pb->d, sizeof *V);
+    if (U == NULL || V == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "certificate: out of memory");
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_gram_create(ctx, pb, o, &gr);
+    if (st == RRR_OK)
+        st = rrr_gram_exact(ctx, gr, pb->d, 0, U, V, fstar);
+    rrr_gram_destroy(&gr);
+    free(U);
+    free(V);
+    if (st != RRR_OK) {
+        /* agreed, so every rank clears the same recorded failure */
+        rrr_warn(ctx, "certificate: no closed-form optimum (%s)", ctx->err.msg);
+        ctx->err.st = RRR_OK;
+        ctx->err.msg[0] = '\0';
+        *fstar = NAN;
+    }
+    return RRR_OK;
+}

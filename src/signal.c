@@ -1,0 +1,25 @@
+/* src/signal.c: SIGTERM/SIGUSR1 only set a flag (async-signal-safe); solvers agree on it at
+ * the next iteration boundary, checkpoint, and exit with code 5. */
+#include <signal.h>
+#include <string.h>
+
+#include "internal.h"
+
+volatile sig_atomic_t rrr_stop_requested = 0;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    rrr_stop_requested = 1;
+}
+
+void rrr_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* slow syscalls (file I/O) resume instead of failing */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}

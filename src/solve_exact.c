@@ -1,0 +1,236 @@
+/* src/solve_exact.c: closed-form reduced-rank ridge regression from X^T X and X^T Y
+ * (Izenman 1975; Mukherjee & Zhu 2011, "Reduced rank ridge regression").
+ *
+ *   B_R = (G + lambda I)^{-1} C,   M = C^T B_R (q x q, symmetric PSD),
+ *   W = top-d eigenvectors of M,  B* = B_R W W^T,  U = B_R W, V = W (V orthonormal; the
+ *   caller canonicalises the pair anyway), f* = ||Y||^2 - sum_{i<=d} mu_i(M).
+ * With G + lambda I = R^T R (Cholesky) and T = R^{-T} C we form M = T^T T (dsyrk: exactly
+ * symmetric, PSD up to rounding) and U = R^{-1} (T W), which solves with d right-hand sides
+ * instead of q. f* = yy - <B*, C>*2 + <B*, (G+lambda I) B*> collapses to yy - sum mu_i since
+ * <B*, C> = <B*, (G+lambda I) B*> = tr(W^T M W). The single subtraction is the only
+ * cancellation (the sum adds non-negative terms, smallest first): f* carries an absolute
+ * error of a few eps * yy, i.e. it loses log10(yy / f*) digits. No formula on the
+ * statistics alone can do better (they know the residual only to eps * yy), which is why
+ * the reported objective comes from a direct residual pass (rrr_evaluate) and tests check
+ * f* against it.
+ *
+ * Regimes (README "Memory"; chosen by rrr_gram_use_grid, the same on every rank):
+ *   replicated  when p < P and 8 (p^2 + 2pq + 2q^2) bytes <= 1/4 of the memory per rank,
+ *               where P = --grid-min-p (default 4096) and the memory per rank is physical
+ *               memory (or the cgroup v2 limit, if smaller) over the ranks on the node.
+ *               Local dsyrk + dgemm over my rows, one allreduce of [G upper | C | yy]
+ *               (p(p+1)/2 + pq + 1 doubles), then LAPACK on every rank.
+ *   2-D grid    otherwise: a near-square nprow x npcol = K BLACS grid, square blocks
+ *               nb = min(64, max(2, p / 2K)). X^T and Y^T move from the row layout to the
+ *               grid in panels of nc rows of X (pdgemr2d; nc a multiple of nb*npcol with
+ *               about 32 MB of panel per rank), accumulated by pdsyrk / pdgemm; then
+ *               pdpotrf, pdtrsm, pdsyrk, pdsyevr (RANGE='I', IL = q-d+1, IU = q), pdgemm,
+ *               pdtrsm; U and V are gathered to every rank at the end.
+ * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s on
+ * every rank, duplicated K times; the grid splits both K ways.
+ *
+ * Per-rank memory in doubles, besides the caller's rows (nloc (p + q)) and U, V:
+ *   replicated  exact: p^2 + pq + q^2 + qd + 30q     als: p^2 + pq + 10(p + q)d
+ *               (+ a centring buffer of at most 2^21 doubles = 16 MB with --intercept;
+ *               als with the certificate adds the exact solve's pq + q^2 once)
+ *   grid        exact: (p^2 + pq + 2q^2 + pd)/K + 2^22 (panels) + ScaLAPACK workspace
+ *               (pdsyevr: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
+ *               als: (p^2 + pq)/K + 2^22 once, then O((p + q) d) per iteration. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fortran.h"
+#include "gram.h"
+
+/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
+static void reverse_columns(size_t m, int k, double *A)
+{
+    for (int j = 0; j < k / 2; j++)
+        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
+}
+
+/* Local (identical on every rank). Replicated regime of rrr_gram_exact; w gets d values. */
+static rrr_status exact_replicated(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
+                                   double *V, double *w)
+{
+    rrr_status st = RRR_OK;
+    const int p = (int)gr->p, q = (int)gr->q, il = q - d + 1, iu = q;
+    double *T = keep_C ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
+    double *M = rrr_malloc(gr->q * gr->q, sizeof(double));
+    double *wall = rrr_malloc(gr->q, sizeof(double));
+    int *isuppz = rrr_malloc(2 * (size_t)d, sizeof(int));
+    double *work = NULL, wq = 0, vl = 0, vu = 0, abstol = 0;
+    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0, nfound = 0;
+    if (T == NULL || M == NULL || wall == NULL || isuppz == NULL) {
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d and %d x %d)", p,
+                      q, q, q);
+        goto done;
+    }
+    if (keep_C)
+        memcpy(T, gr->C, gr->p * gr->q * sizeof(double));
+    /* T = R^{-T} C,  M = T^T T = C^T (G + lambda I)^{-1} C (upper) */
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, q, 1.0, gr->R,
+                p, T, p);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, q, p, 1.0, T, p, 0.0, M, q);
+    dsyevr_("V", "I", "U", &q, M, &q, &vl, &vu, &il, &iu, &abstol, &nfound, wall, V, &q, isuppz,
+            &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq;
+    work = rrr_malloc((size_t)lwork, sizeof(double));
+    iwork = rrr_malloc((size_t)liwork, sizeof(int));
+    if (info != 0 || work == NULL || iwork == NULL) {
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: dsyevr workspace (info=%d)", info);
+        goto done;
+    }
+    dsyevr_("V", "I", "U", &q, M, &q, &vl, &vu, &il, &iu, &abstol, &nfound, wall, V, &q, isuppz,
+            work, &lwork, iwork, &liwork, &info, 1, 1, 1);
+    if (info != 0 || nfound != d) {
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: dsyevr failed (info=%d, %d of %d found)",
+                      info, nfound, d);
+        goto done;
+    }
+    reverse_columns(gr->q, d, V); /* V = W, mu_1 >= ... >= mu_d */
+    for (int k = 0; k < d; k++)
+        w[k] = wall[d - 1 - k];
+    /* U = R^{-1} (T W) = B_R W */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, q, 1.0, T, p, V, q, 0.0, U, p);
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, d, 1.0,
+                gr->R, p, U, p);
+done:
+    if (keep_C)
+        free(T);
+    free(M);
+    free(wall);
+    free(isuppz);
+    free(work);
+    free(iwork);
+    return st;
+}
+
+/* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK. */
+static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
+                             double *V, double *w)
+{
+    rrr_status st = RRR_OK;
+    const rrr_grid *g = gr->g;
+    const int p = (int)gr->p, q = (int)gr->q, il = q - d + 1, iu = q, one = 1;
+    const double alpha = 1.0, beta = 0.0, vl = 0, vu = 0;
+    rrr_dmat Tc = { 0 }, M = { 0 }, Z = { 0 }, Ud = { 0 };
+    rrr_dmat *T = keep_C ? &Tc : &gr->Cd;
+    double *wall = rrr_malloc(gr->q, sizeof(double)), *work = NULL, wq = 0;
+    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0, nfound = 0, nz = 0;
+    if (wall == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
+    if (st == RRR_OK && keep_C) {
+        st = rrr_dmat_init(g, p, q, &Tc, &ctx->err);
+        if (st == RRR_OK)
+            memcpy(Tc.a, gr->Cd.a,
+                   (size_t)Tc.desc[8] * (size_t)(Tc.nloc > 0 ? Tc.nloc : 1) * sizeof(double));
+    }
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, q, q, &M, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, q, q, &Z, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, p, d, &Ud, &ctx->err);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+    pdtrsm_("L", "U", "T", "N", &p, &q, &alpha, gr->Rd.a, &one, &one, gr->Rd.desc, T->a, &one,
+            &one, T->desc, 1, 1, 1, 1);
+    pdsyrk_("U", "T", &q, &p, &alpha, T->a, &one, &one, T->desc, &beta, M.a, &one, &one, M.desc,
+            1, 1);
+    /* workspace query (global input: same sizes on every rank's query) */
+    pdsyevr_("V", "I", "U", &q, M.a, &one, &one, M.desc, &vl, &vu, &il, &iu, &nfound, &nz, wall,
+             Z.a, &one, &one, Z.desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
+    lwork = (int)wq + 1;
+    liwork = iwq + 1;
+    work = rrr_malloc((size_t)lwork, sizeof(double));
+    iwork = rrr_malloc((size_t)liwork, sizeof(int));
+    if (work == NULL || iwork == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyevr workspace)");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+    pdsyevr_("V", "I", "U", &q, M.a, &one, &one, M.desc, &vl, &vu, &il, &iu, &nfound, &nz, wall,
+             Z.a, &one, &one, Z.desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
+    if (info != 0 || nfound != d || nz != d)
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyevr failed (info=%d, %d of %d found)",
+                      info, nfound, d);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+    /* U = R^{-1} (T W) */
+    pdgemm_("N", "N", &p, &d, &q, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &one, Z.desc,
+            &beta, Ud.a, &one, &one, Ud.desc, 1, 1);
+    pdtrsm_("L", "U", "N", "N", &p, &d, &alpha, gr->Rd.a, &one, &one, gr->Rd.desc, Ud.a, &one,
+            &one, Ud.desc, 1, 1, 1, 1);
+    rrr_dmat_gather(ctx, g, &Ud, d, U, gr->p);
+    rrr_dmat_gather(ctx, g, &Z, d, V, gr->q);
+    reverse_columns(gr->p, d, U);
+    reverse_columns(gr->q, d, V);
+    for (int k = 0; k < d; k++)
+        w[k] = wall[d - 1 - k];
+done:
+    rrr_dmat_free(&Tc);
+    rrr_dmat_free(&M);
+    rrr_dmat_free(&Z);
+    rrr_dmat_free(&Ud);
+    free(wall);
+    free(work);
+    free(iwork);
+    return st;
+}
+
+rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
+                          double *fstar)
+{
+    rrr_status st = RRR_OK;
+    double *w = rrr_malloc((size_t)d, sizeof *w);
+    *fstar = NAN;
+    if (w == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    double t0 = MPI_Wtime();
+    if (gr->grid)
+        st = exact_grid(ctx, gr, d, keep_C, U, V, w);
+    else
+        st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, U, V, w));
+    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    if (st == RRR_OK) {
+        double s = 0.0;
+        for (int k = d; k-- > 0;) /* smallest first */
+            s += w[k] > 0 ? w[k] : 0.0;
+        double f = gr->yy - s;
+        *fstar = f > 0 ? f : 0.0;
+        rrr_info(ctx, "exact: f* = %.10g from the statistics (||Y||^2 = %.10g, mu_1 = %.6g, "
+                 "mu_d = %.6g)", *fstar, gr->yy, w[0], w[d - 1]);
+    }
+    free(w);
+    return st;
+}
+
+rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                           rrr_model *m)
+{
+    rrr_gram *gr = NULL;
+    double fstar = NAN;
+    rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
+    if (st == RRR_OK)
+        st = rrr_gram_exact(ctx, gr, pb->d, 0, m->U, m->V, &fstar);
+    rrr_gram_destroy(&gr);
+    if (st != RRR_OK)
+        return st;
+    m->iterations = 0;
+    m->converged = 1;
+    snprintf(m->stop_reason, sizeof m->stop_reason, "closed form");
+    m->history = NULL;
+    m->nhistory = 0;
+    m->gradient_norm_initial = NAN; /* no starting point */
+    m->fstar = fstar;
+    return RRR_OK;
+}

@@ -1,0 +1,244 @@
+/* src/solve_gd.c: the distributed gradient method. Each rank computes partial gradients on
+ * its rows; one MPI_Allreduce combines them before each update of U and each of V.
+ *
+ * One iteration (two passes over my rows, two allreduces of about (p + q) d numbers):
+ *   pass G at (U, V):  A = X U,  R = A V^T - Y,  X^T R V,  Y^T A,  A^T A,  ||R||^2
+ *                      -> f, grad_U, grad_V at (U, V)               [allreduce 1]
+ *   U update: preconditioned nonlinear conjugate gradient (Polak-Ribiere+) on U with the
+ *     right preconditioner (V^T V)^-1, the inverse of the d x d factor of the U-block
+ *     Hessian 2 (X^T X + lambda I) (x) V^T V. It makes the step invariant to the
+ *     factorisation's gauge U -> U S, V -> V S^-T, so unbalanced factors cost nothing.
+ *     f is quadratic along D: f(U + a D) = f + a <g, D> + a^2 (tr(E^T E V^T V)
+ *     + lambda tr(D^T D V^T V)) with E = X D, so the exact minimising step is closed form.
+ *   pass B along D:    E = X D,  E^T E,  A^T E,  Y^T E              [allreduce 2]
+ *   V update: exact minimisation over V (its Hessian is 2 (A'^T A' + lambda U'^T U'),
+ *     only d x d): V = Y^T A' (A'^T A' + lambda U'^T U')^-1, with A' = A + a E, and
+ *     A'^T A', Y^T A' assembled from pass B's sums: no third pass.
+ * With V eliminated exactly, this is nonlinear CG on phi(U) = min_V f(U, V) (variable
+ * projection; Golub & Pereyra 1973), whose gradient is grad_U f at the fresh V (envelope
+ * theorem), so iterations grow like sqrt(cond(X^T X + lambda I)), not cond.
+ * f never increases: both updates minimise exactly over their block or line.
+ * A = X U is recomputed from U at every pass G (not accumulated), so the iteration is a
+ * function of the replicated state (U, V, D, previous gradient) alone: a checkpoint of that
+ * state resumes bitwise, on any number of ranks. */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "internal.h"
+
+static double dot(size_t n, const double *a, const double *b)
+{
+    return cblas_ddot((int)n, a, 1, b, 1);
+}
+
+/* <A, B> for d x d matrices: tr(A^T B) */
+static double frob(int d, const double *A, const double *B) { return dot((size_t)d * d, A, B); }
+
+/* Local. V = Y^T A' (A'^T A' + lambda U'^T U')^+ after the step U' = U + a D. */
+static rrr_status update_v(const rrr_problem *pb, double a, const double *U, const double *AtA,
+                           const double *YtA, const double *pb_sums, double *V, double *H,
+                           rrr_err *e)
+{
+    const int q = (int)pb->q, d = pb->d, p = (int)pb->p;
+    const size_t dd = (size_t)d * d;
+    const double *EtE = pb_sums, *AtE = EtE + dd, *YtE = AtE + dd;
+    /* H = A'^T A' + lambda U'^T U' = A^T A + a (A^T E + E^T A) + a^2 E^T E + lambda U'^T U' */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, pb->lambda, U, p, U, p, 0.0, H,
+                d);
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++)
+            H[IDX(i, j, d)] += AtA[IDX(i, j, d)] + a * (AtE[IDX(i, j, d)] + AtE[IDX(j, i, d)]) +
+                               a * a * EtE[IDX(i, j, d)];
+    memcpy(V, YtA, (size_t)q * d * sizeof *V); /* Y^T A' = Y^T A + a Y^T E */
+    cblas_daxpy(q * d, a, YtE, 1, V, 1);
+    return rrr_solve_right_psd(d, H, (size_t)q, V, e);
+}
+
+/* Local, same on every rank: the stopping rules of README "Stopping". Returns 1 to stop. */
+static int should_stop(const rrr_problem *pb, const rrr_fit_opts *o, long k, double f,
+                       double fprev, double g, double g0, rrr_model *m)
+{
+    const char *why = NULL;
+    int conv = 0;
+    double floor = 1e4 * DBL_EPSILON * DBL_EPSILON * pb->yy; /* (100 eps)^2 ||Yc||^2 */
+    if (g == 0.0) {
+        why = "zero gradient";
+        conv = 1;
+    } else if (f <= floor) {
+        why = "objective at rounding floor";
+        conv = 1;
+    } else if (k > 0 && fprev - f <= o->tol * f && g <= sqrt(o->tol) * g0) {
+        why = "converged";
+        conv = 1;
+    } else if (k >= o->max_iter) {
+        why = "max_iter";
+    }
+    if (why == NULL)
+        return 0;
+    m->converged = conv;
+    snprintf(m->stop_reason, sizeof m->stop_reason, "%s", why);
+    return 1;
+}
+
+/* Local. Append f to the objective history, growing it geometrically. */
+static int record(rrr_model *m, size_t *cap, double f)
+{
+    if (m->nhistory == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        double *h = realloc(m->history, nc * sizeof *h);
+        if (h == NULL)
+            return 0;
+        m->history = h;
+        *cap = nc;
+    }
+    m->history[m->nhistory++] = f;
+    return 1;
+}
+
+rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o, rrr_model *m)
+{
+    const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
+    const size_t pd = (size_t)p * d, qd = (size_t)q * d, dd = (size_t)d * d;
+    const size_t lg = rrr_pass_g_len(pb), lb = rrr_pass_b_len(pb);
+    double *U = m->U, *V = m->V;
+    double *At = rrr_malloc(pb->nloc * (size_t)d, sizeof *At);
+    double *work = rrr_malloc(rrr_pass_work(pb), sizeof *work);
+    double *sg = rrr_malloc(lg + 1, sizeof *sg), *sb = rrr_malloc(lb, sizeof *sb);
+    double *gU = rrr_malloc(pd, sizeof *gU), *gV = rrr_malloc(qd, sizeof *gV);
+    double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
+    double *gprev = rrr_calloc(pd, sizeof *gprev);
+    double *UtU = rrr_malloc(dd, sizeof *UtU), *VtV = rrr_malloc(dd, sizeof *VtV);
+    double *H = rrr_malloc(dd, sizeof *H);
+    size_t cap = 0;
+    rrr_status st = RRR_OK;
+    if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for %zu rows", pb->nloc);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto done;
+
+    /* The state a checkpoint holds; everything else is recomputed from it and the data. */
+    rrr_gd_state s = { .iter = 0, .fprev = INFINITY, .g0 = 0, .zg_prev = 0,
+                       .U = U, .V = V, .D = D, .gprev = gprev };
+    int resumed = 0;
+    if (o->checkpoint != NULL && o->resume)
+        st = rrr_checkpoint_load(ctx, pb, o, &s, m, &resumed);
+    if (st != RRR_OK)
+        goto done;
+    if (!resumed) {
+        /* U = 0 and a random orthonormal V (the same on every rank, from the seed): the first
+         * step then moves U along X^T Y V, one step of subspace iteration. */
+        memset(U, 0, pd * sizeof *U);
+        for (int k = 0; k < d; k++)
+            for (int i = 0; i < q; i++)
+                V[IDX(i, k, q)] = rrr_rng_normal(o->seed, 100, (uint64_t)i, (uint64_t)k);
+        st = rrr_agree(ctx, rrr_orthonormalize((size_t)q, d, V, &ctx->err));
+        if (st != RRR_OK)
+            goto done;
+    }
+
+    double last_print = -1.0, step = 0.0;
+    for (;;) {
+        double t0 = MPI_Wtime();
+        rrr_pass_g(pb, U, V, At, sg, work);
+        sg[lg] = rrr_stop_requested ? 1.0 : 0.0; /* the stop request rides along for free */
+        ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+        rrr_allreduce_sum(ctx, sg, lg + 1);
+
+        t0 = MPI_Wtime();
+        double f;
+        rrr_gradients(pb, U, V, sg, UtU, VtV, &f, gU, gV);
+        double g = sqrt(dot(pd, gU, gU) + dot(qd, gV, gV));
+        if (s.iter == 0 && !resumed)
+            s.g0 = g;
+        if (!isfinite(f) || !isfinite(g)) {
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC,
+                          "gd: objective or gradient not finite at iteration %ld", s.iter);
+            break;
+        }
+        if (!record(m, &cap, f)) {
+            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for the history");
+            break;
+        }
+        double now = rrr_elapsed(ctx);
+        if (s.iter < 10 || now - last_print >= 1.0) {
+            rrr_info(ctx, "iter %6ld  f %.15e  |grad| %.3e  step %.3e  t %.3f s", s.iter, f, g,
+                     step, now);
+            last_print = now;
+        }
+        if (sg[lg] > 0) { /* some rank got SIGTERM/SIGUSR1: every rank stops here */
+            st = rrr_checkpoint_on_signal(ctx, pb, o, &s, m);
+            break;
+        }
+        if (o->checkpoint != NULL && s.iter > 0 && s.iter % o->checkpoint_every == 0 && !resumed) {
+            st = rrr_checkpoint_save(ctx, pb, o, &s, m);
+            if (st != RRR_OK)
+                break;
+        }
+        resumed = 0;
+        if (should_stop(pb, o, s.iter, f, s.fprev, g, s.g0, m))
+            break;
+
+        /* Preconditioned direction Z = gU (V^T V)^+ and the Polak-Ribiere+ update. */
+        memcpy(Z, gU, pd * sizeof *Z);
+        st = rrr_solve_right_psd(d, VtV, (size_t)p, Z, &ctx->err);
+        if (st != RRR_OK)
+            break; /* VtV is replicated: every rank fails alike */
+        double zg = dot(pd, Z, gU);
+        double beta = s.zg_prev > 0 ? (zg - dot(pd, Z, gprev)) / s.zg_prev : 0.0;
+        if (!(beta > 0))
+            beta = 0.0;
+        cblas_dscal((int)pd, beta, D, 1);
+        cblas_daxpy((int)pd, -1.0, Z, 1, D, 1);
+        double slope = dot(pd, gU, D);
+        if (!(slope < 0)) { /* not a descent direction: restart from the gradient */
+            memcpy(D, Z, pd * sizeof *D);
+            cblas_dscal((int)pd, -1.0, D, 1);
+            slope = -zg;
+        }
+        memcpy(gprev, gU, pd * sizeof *gprev);
+        s.zg_prev = zg;
+        ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+
+        t0 = MPI_Wtime();
+        rrr_pass_b(pb, D, At, sb, work);
+        ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+        rrr_allreduce_sum(ctx, sb, lb);
+
+        t0 = MPI_Wtime();
+        /* curvature c = tr(E^T E V^T V) + lambda tr(D^T D V^T V); step a = -slope / (2 c) */
+        double *DtD = H;
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, D, p, D, p, 0.0, DtD, d);
+        double c = frob(d, sb, VtV) + pb->lambda * frob(d, DtD, VtV);
+        step = c > 0 ? -slope / (2.0 * c) : 0.0;
+        cblas_daxpy((int)pd, step, D, 1, U, 1);
+        const double *AtA = sg + pd + qd, *YtA = sg + pd;
+        st = update_v(pb, step, U, AtA, YtA, sb, V, H, &ctx->err);
+        ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+        if (st != RRR_OK)
+            break; /* replicated inputs: the same on every rank */
+        s.fprev = f;
+        s.iter++;
+    }
+    st = rrr_agree(ctx, st);
+    m->iterations = s.iter;
+    m->gradient_norm_initial = s.g0;
+done:
+    free(At);
+    free(work);
+    free(sg);
+    free(sb);
+    free(gU);
+    free(gV);
+    free(Z);
+    free(D);
+    free(gprev);
+    free(UtU);
+    free(VtV);
+    free(H);
+    return st;
+}

@@ -1,0 +1,39 @@
+# tests/mpi/lib.sh: shared helpers for the MPI test scripts (sourced, run from the repo root).
+#   check NAME CMD...        run CMD; PASS if it exits 0
+#   expect_exit CODE NAME CMD...  PASS if CMD exits with CODE and prints exactly one error line
+#   rrr NP ARGS...           bin/rrr under mpirun (timeout, oversubscribe) at NP ranks
+#   summary                  print "N passed, M failed"; exit status 0 iff none failed
+set -u
+RRR_BIN=${RRR_BIN:-bin/rrr}
+PYTHON=${PYTHON:-/usr/bin/python3}
+MPIRUN=${MPIRUN:-"timeout -k 5 120 mpirun --oversubscribe"}
+if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+T_PASS=0 T_FAIL=0
+WORK=$(mktemp -d /tmp/rrr-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+pass() { T_PASS=$((T_PASS + 1)); echo "PASS: $*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*"; }
+rrr() { local np=$1; shift; $MPIRUN -np "$np" "$RRR_BIN" "$@"; }
+
+check() {
+    local name=$1; shift
+    if "$@" >"$WORK/out" 2>"$WORK/err"; then pass "$name"; else
+        fail "$name (exit $?)"; tail -n 15 "$WORK/out" "$WORK/err"; fi
+}
+
+# expect_exit CODE NAME NP ARGS...: rrr at NP ranks must exit CODE with exactly one
+# "rrr: error:" line on stderr (one message, not one per rank).
+expect_exit() {
+    local code=$1 name=$2 np=$3; shift 3
+    rrr "$np" "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?
+    local nerr; nerr=$(grep -c '^rrr: error:' "$WORK/err")
+    if [[ $rc -eq $code && $nerr -eq 1 ]]; then pass "$name (np=$np exit $rc)"; else
+        fail "$name (np=$np: exit $rc, want $code; $nerr error lines)"; cat "$WORK/err" | head -n 10; fi
+}
+
+summary() {
+    echo "$T_PASS passed, $T_FAIL failed"
+    [[ $T_FAIL -eq 0 && $T_PASS -gt 0 ]]
+}

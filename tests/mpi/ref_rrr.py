@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""tests/mpi/ref_rrr.py: independent reference for `rrr fit` (numpy only).
+
+  ref_rrr.py prep DIR         from DIR/X.npy, DIR/Y.npy write
+                              Xs.npy, Ys.npy  columns shifted by large means (intercept tests)
+                              Xc.npy, Yc.npy  Xs, Ys explicitly centred
+                              Xdup.npy        X with column 1 := column 0 (singular X^T X)
+  ref_rrr.py check MANIFEST   one check per line, '|'-separated:
+      fit|NAME|X|Y|D|LAMBDA|INTERCEPT(0/1)|OUTDIR|TOL
+          U V^T from OUTDIR against B* = B_R W W^T (B_R = (Xc^T Xc + lambda I)^-1 Xc^T Yc,
+          W = top-d eigenvectors of Yc^T Xc B_R); model.json objective against
+          f* = ||Yc - Xc B*||^2 + lambda ||B*||^2 computed from the residual;
+          optimal_objective (if present) against f*; with INTERCEPT the means files.
+      cmp|NAME|OUTDIR1|OUTDIR2|TOLF|TOLB
+          two fits agree: objective to TOLF and U V^T to TOLB (relative).
+  Prints PASS: NAME / FAIL: NAME (reason) per check; exit 0 iff all pass.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def prep(d):
+    X = np.load(os.path.join(d, "X.npy"))
+    Y = np.load(os.path.join(d, "Y.npy"))
+    rng = np.random.default_rng(12345)
+    Xs = X + 1e3 * rng.standard_normal(X.shape[1])  # |mean| >> spread: X^T X - n m m^T fails
+    Ys = Y + 1e3 * rng.standard_normal(Y.shape[1])
+    np.save(os.path.join(d, "Xs.npy"), Xs)
+    np.save(os.path.join(d, "Ys.npy"), Ys)
+    np.save(os.path.join(d, "Xc.npy"), Xs - Xs.mean(axis=0))
+    np.save(os.path.join(d, "Yc.npy"), Ys - Ys.mean(axis=0))
+    Xd = X.copy()
+    Xd[:, 1] = Xd[:, 0]
+    np.save(os.path.join(d, "Xdup.npy"), Xd)
+
+
+_cache = {}
+
+
+def reference(xpath, ypath, d, lam, intercept):
+    key = (xpath, ypath, d, lam, intercept)
+    if key in _cache:
+        return _cache[key]
+    X = np.load(xpath)
+    Y = np.load(ypath)
+    xm, ym = X.mean(axis=0), Y.mean(axis=0)
+    if intercept:
+        X = X - xm
+        Y = Y - ym
+    p = X.shape[1]
+    BR = np.linalg.solve(X.T @ X + lam * np.eye(p), X.T @ Y)
+    M = Y.T @ X @ BR
+    M = 0.5 * (M + M.T)
+    w, Q = np.linalg.eigh(M)
+    W = Q[:, ::-1][:, :d]
+    B = BR @ W @ W.T
+    R = Y - X @ B
+    f = float(np.sum(R * R) + lam * np.sum(B * B))
+    _cache[key] = (B, f, xm, ym)
+    return _cache[key]
+
+
+def load_fit(out):
+    U = np.load(os.path.join(out, "U.npy"))
+    V = np.load(os.path.join(out, "V.npy"))
+    with open(os.path.join(out, "model.json")) as fh:
+        m = json.load(fh)
+    return U @ V.T, m
+
+
+def rel(a, b):
+    den = np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / (den if den > 0 else 1.0))
+
+
+def check_fit(f):
+    name, xp, yp, d, lam, icpt, out, tol = f
+    d, lam, icpt, tol = int(d), float(lam), int(icpt), float(tol)
+    Bs, fs, xm, ym = reference(xp, yp, d, lam, icpt)
+    B, m = load_fit(out)
+    errs = []
+    eb = rel(B, Bs)
+    ef = abs(m["objective"] - fs) / fs
+    if not eb <= tol:
+        errs.append("|B-B*|/|B*| = %.3g" % eb)
+    if not ef <= tol:
+        errs.append("objective rel err %.3g (%.17g vs %.17g)" % (ef, m["objective"], fs))
+    fo = m.get("optimal_objective")
+    if fo is not None and not abs(fo - fs) / fs <= tol:
+        errs.append("optimal_objective rel err %.3g" % (abs(fo - fs) / fs))
+    if m.get("rank") != d or bool(m.get("intercept")) != bool(icpt):
+        errs.append("model.json rank/intercept mismatch")
+    if icpt:
+        xmf = np.load(os.path.join(out, "x_mean.npy")).ravel()
+        ymf = np.load(os.path.join(out, "y_mean.npy")).ravel()
+        if rel(xmf, xm) > 1e-14 or rel(ymf, ym) > 1e-14:
+            errs.append("means differ")
+    return errs, "B %.1e f %.1e" % (eb, ef)
+
+
+def check_cmp(f):
+    name, o1, o2, tolf, tolb = f
+    B1, m1 = load_fit(o1)
+    B2, m2 = load_fit(o2)
+    ef = abs(m1["objective"] - m2["objective"]) / abs(m2["objective"])
+    eb = rel(B1, B2)
+    errs = []
+    if not ef <= float(tolf):
+        errs.append("objectives differ by %.3g" % ef)
+    if not eb <= float(tolb):
+        errs.append("U V^T differ by %.3g" % eb)
+    return errs, "B %.1e f %.1e" % (eb, ef)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "prep":
+        prep(sys.argv[2])
+        return 0
+    if len(sys.argv) != 3 or sys.argv[1] != "check":
+        print(__doc__, file=sys.stderr)
+        return 2
+    bad = 0
+    with open(sys.argv[2]) as fh:
+        for line in fh:
+            f = line.strip().split("|")
+            if len(f) < 2:
+                continue
+            kind, name = f[0], f[1]
+            try:
+                errs, info = check_fit(f[1:]) if kind == "fit" else check_cmp(f[1:])
+            except Exception as e:  # missing file, bad JSON: a failure, not a crash
+                errs, info = ["%s: %s" % (type(e).__name__, e)], ""
+            if errs:
+                bad += 1
+                print("FAIL: %s (%s)" % (name, "; ".join(errs)))
+            else:
+                print("PASS: %s (%s)" % (name, info))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
