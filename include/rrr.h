@@ -66,6 +66,7 @@ typedef struct {
     char stop_reason[64];
     double fstar;              /* optimal value from the closed form, NaN if not known */
     double yy;                 /* ||Yc||_F^2: the scale of "zero" for f and f*         */
+    double solve_seconds;      /* wall time of the solver (statistics + iterations)    */
     double *history;           /* objective after each iteration (niter entries)       */
     size_t nhistory;
     int ranks;

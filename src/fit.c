@@ -150,11 +150,13 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(m->solver), ctx->size,
              o->intercept ? " intercept" : "");
+    double t_solve = MPI_Wtime();
     switch (m->solver) {
     case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, &pb, o, m); break;
     case RRR_SOLVER_ALS: st = rrr_solve_als(ctx, &pb, o, m); break;
     default: st = rrr_solve_gd(ctx, &pb, o, m); break;
     }
+    m->solve_seconds = MPI_Wtime() - t_solve;
     if (st != RRR_OK)
         goto done;
 

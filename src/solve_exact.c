@@ -30,7 +30,7 @@
  * every rank, duplicated K times; the grid splits both K ways.
  *
  * Per-rank memory in doubles, besides the caller's rows (nloc (p + q)) and U, V:
- *   replicated  exact: p^2 + pq + q^2 + qd + 30q     als: p^2 + pq + 10(p + q)d
+ *   replicated  exact: p^2 + pq + q^2 + 40q          als: p^2 + pq + 10(p + q)d
  *               (+ a centring buffer of at most 2^21 doubles = 16 MB with --intercept;
  *               als with the certificate adds the exact solve's pq + q^2 once)
  *   grid        exact: (p^2 + pq + 2q^2 + pd)/K + 2^22 (panels) + ScaLAPACK workspace
@@ -200,15 +200,17 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
         st = exact_grid(ctx, gr, d, keep_C, U, V, w);
     else
         st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, U, V, w));
-    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    double dt = MPI_Wtime() - t0;
+    ctx->t[RRR_T_SOLVE] += dt;
     if (st == RRR_OK) {
         double s = 0.0;
         for (int k = d; k-- > 0;) /* smallest first */
             s += w[k] > 0 ? w[k] : 0.0;
         double f = gr->yy - s;
         *fstar = f > 0 ? f : 0.0;
-        rrr_info(ctx, "exact: f* = %.10g from the statistics (||Y||^2 = %.10g, mu_1 = %.6g, "
-                 "mu_d = %.6g)", *fstar, gr->yy, w[0], w[d - 1]);
+        rrr_info(ctx, "exact: closed form in %.3f s; f* = %.10g from the statistics "
+                 "(||Y||^2 = %.10g, mu_1 = %.6g, mu_d = %.6g)", dt, *fstar, gr->yy, w[0],
+                 w[d - 1]);
     }
     free(w);
     return st;

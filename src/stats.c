@@ -331,6 +331,7 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     gr->q = pb->q;
     gr->lambda = pb->lambda;
     gr->grid = use_grid;
+    double t0 = MPI_Wtime();
     if (!use_grid) {
         st = stats_replicated(ctx, pb, gr);
     } else {
@@ -345,8 +346,18 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
             st = stats_grid(ctx, pb, gr);
         }
     }
-    if (st == RRR_OK)
+    if (st == RRR_OK) {
+        /* flops per rank: dsyrk n p^2 / K (half of the p x p x n dgemm) + dgemm 2 n p q / K */
+        double dt = MPI_Wtime() - t0, n = (double)pb->n, p = (double)pb->p;
+        double fl = n * p * (p + 2.0 * (double)pb->q) / ctx->size;
+        rrr_info(ctx, "stats: one pass over %zu rows in %.3f s (%.1f GFLOP/s per rank)", pb->n,
+                 dt, dt > 0 ? fl / dt * 1e-9 : 0.0);
+        t0 = MPI_Wtime();
         st = factor(ctx, gr);
+        if (st == RRR_OK)
+            rrr_info(ctx, "stats: Cholesky of X^T X + lambda I (p = %zu) in %.3f s", pb->p,
+                     MPI_Wtime() - t0);
+    }
     if (st != RRR_OK)
         rrr_gram_destroy(&gr);
     *out = gr;
