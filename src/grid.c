@@ -109,15 +109,15 @@ void rrr_dmat_scatter(const rrr_grid *g, rrr_dmat *A, int ncols, const double *s
     }
 }
 
-void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int ncols, double *dst,
-                     size_t ld)
+void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int j0, int ncols,
+                     double *dst, size_t ld)
 {
     int lld = A->desc[8];
     for (int j = 0; j < ncols; j++)
         memset(dst + IDX(0, j, ld), 0, (size_t)A->m * sizeof(double));
     for (int jl = 0; jl < A->nloc; jl++) {
-        int j = rrr_dmat_l2g(jl, g->nb, g->mycol, g->npcol);
-        if (j >= ncols)
+        int j = rrr_dmat_l2g(jl, g->nb, g->mycol, g->npcol) - j0;
+        if (j < 0 || j >= ncols)
             continue;
         for (int il = 0; il < A->mloc; il++) {
             int i = rrr_dmat_l2g(il, g->nb, g->myrow, g->nprow);

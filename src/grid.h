@@ -42,9 +42,9 @@ int rrr_dmat_l2g(int l, int nb, int iproc, int np);
  * (leading dimension ld). No communication: every rank holds src. */
 void rrr_dmat_scatter(const rrr_grid *g, rrr_dmat *A, int ncols, const double *src, size_t ld);
 /* Collective. The replicated m x ncols matrix dst (leading dimension ld) from columns
- * [0, ncols) of A: each rank fills its own entries, then one sum over ranks (exact: every
- * entry has a single non-zero contribution). */
-void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int ncols, double *dst,
-                     size_t ld);
+ * [j0, j0 + ncols) of A: each rank fills its own entries, then one sum over ranks (exact:
+ * every entry has a single non-zero contribution). */
+void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int j0, int ncols,
+                     double *dst, size_t ld);
 
 #endif

@@ -138,3 +138,64 @@ done:
     free(w);
     return st;
 }
+
+/* Local. F(A) for symmetric positive definite A (d x d): Q diag(f(w)) Q^T, with f = w^e.
+ * Returns 0 (A untouched in out) if A is not positive definite to working precision. */
+static int spd_power(int d, const double *A, double e, double *out, double *Q, double *w,
+                     double *T, rrr_err *err)
+{
+    memcpy(Q, A, (size_t)d * d * sizeof *Q);
+    if (sym_eig(d, Q, w, err) != RRR_OK || !(w[0] > (double)d * DBL_EPSILON * w[d - 1]))
+        return 0;
+    for (int k = 0; k < d; k++)
+        for (int i = 0; i < d; i++)
+            T[IDX(i, k, d)] = Q[IDX(i, k, d)] * pow(w[k], e);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, d, d, d, 1.0, T, d, Q, d, 0.0, out, d);
+    return 1;
+}
+
+int rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S, double *Sinv,
+                rrr_err *e)
+{
+    size_t dd = (size_t)d * d;
+    double *w = rrr_malloc(8 * dd + (size_t)d, sizeof *w);
+    if (w == NULL)
+        return 0;
+    double *Gu = w + d, *Gv = Gu + dd, *Gh = Gv + dd, *Gmh = Gh + dd, *M = Gmh + dd,
+           *Q = M + dd, *T = Q + dd, *P = T + dd;
+    int ok;
+    /* Balanced factors satisfy S^T Gu S = S^-1 Gv S^-T with P = S S^T the geometric mean
+     * P = Gu^-1/2 (Gu^1/2 Gv Gu^1/2)^1/2 Gu^-1/2 (then both Gram matrices equal P Gu P). */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)p, 1.0, U, (int)p, U, (int)p,
+                0.0, Gu, d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, V, (int)q, V, (int)q,
+                0.0, Gv, d);
+    ok = spd_power(d, Gu, 0.5, Gh, Q, w, T, e) && spd_power(d, Gu, -0.5, Gmh, Q, w, T, e);
+    if (ok) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gh, d, Gv, d, 0.0, T, d);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gh, d, 0.0, M, d);
+        ok = spd_power(d, M, 0.5, P, Q, w, T, e);
+    }
+    if (ok) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gmh, d, P, d, 0.0, T, d);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gmh, d, 0.0, P, d);
+        ok = spd_power(d, P, 0.5, S, Q, w, T, e) && spd_power(d, P, -0.5, Sinv, Q, w, T, e);
+    }
+    if (ok) { /* U <- U S, V <- V S^-T = V S^-1 (S is symmetric) */
+        size_t m = p > q ? p : q;
+        double *B = rrr_malloc(m * (size_t)d, sizeof *B);
+        if (B == NULL) {
+            ok = 0;
+        } else {
+            memcpy(B, U, p * (size_t)d * sizeof *B);
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, d, d, 1.0, B, (int)p,
+                        S, d, 0.0, U, (int)p);
+            memcpy(B, V, q * (size_t)d * sizeof *B);
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)q, d, d, 1.0, B, (int)q,
+                        Sinv, d, 0.0, V, (int)q);
+            free(B);
+        }
+    }
+    free(w);
+    return ok;
+}

@@ -24,7 +24,7 @@
  *               nb = min(64, max(2, p / 2K)). X^T and Y^T move from the row layout to the
  *               grid in panels of nc rows of X (pdgemr2d; nc a multiple of nb*npcol with
  *               about 32 MB of panel per rank), accumulated by pdsyrk / pdgemm; then
- *               pdpotrf, pdtrsm, pdsyrk, pdsyevr (RANGE='I', IL = q-d+1, IU = q), pdgemm,
+ *               pdpotrf, pdtrsm, pdsyrk, pdsyevd (all eigenpairs; see exact_grid), pdgemm,
  *               pdtrsm; U and V are gathered to every rank at the end.
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s on
  * every rank, duplicated K times; the grid splits both K ways.
@@ -34,7 +34,7 @@
  *               (+ a centring buffer of at most 2^21 doubles = 16 MB with --intercept;
  *               als with the certificate adds the exact solve's pq + q^2 once)
  *   grid        exact: (p^2 + pq + 2q^2 + pd)/K + 2^22 (panels) + ScaLAPACK workspace
- *               (pdsyevr: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
+ *               (pdsyevd: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
  *               als: (p^2 + pq)/K + 2^22 once, then O((p + q) d) per iteration. */
 #include <cblas.h>
 #include <math.h>
@@ -109,18 +109,22 @@ done:
     return st;
 }
 
-/* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK. */
+/* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK. The
+ * eigensolver is pdsyevd (all eigenpairs, divide and conquer), not pdsyevr with
+ * RANGE='I': the ScaLAPACK 2.2.1 of Debian 12 returned correct eigenvalues but wrong
+ * eigenvectors from pdsyevr for q > nb (e.g. q = 100, nb = 20 on a 1 x 1 grid), caught by
+ * the tests. Both cost O(q^3) for the reduction to tridiagonal form, which dominates. */
 static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
                              double *V, double *w)
 {
     rrr_status st = RRR_OK;
     const rrr_grid *g = gr->g;
-    const int p = (int)gr->p, q = (int)gr->q, il = q - d + 1, iu = q, one = 1;
-    const double alpha = 1.0, beta = 0.0, vl = 0, vu = 0;
+    const int p = (int)gr->p, q = (int)gr->q, jw = q - d + 1, one = 1;
+    const double alpha = 1.0, beta = 0.0;
     rrr_dmat Tc = { 0 }, M = { 0 }, Z = { 0 }, Ud = { 0 };
     rrr_dmat *T = keep_C ? &Tc : &gr->Cd;
     double *wall = rrr_malloc(gr->q, sizeof(double)), *work = NULL, wq = 0;
-    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0, nfound = 0, nz = 0;
+    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0;
     if (wall == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
     if (st == RRR_OK && keep_C) {
@@ -142,37 +146,36 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, doub
             &one, T->desc, 1, 1, 1, 1);
     pdsyrk_("U", "T", &q, &p, &alpha, T->a, &one, &one, T->desc, &beta, M.a, &one, &one, M.desc,
             1, 1);
-    /* workspace query (global input: same sizes on every rank's query) */
-    pdsyevr_("V", "I", "U", &q, M.a, &one, &one, M.desc, &vl, &vu, &il, &iu, &nfound, &nz, wall,
-             Z.a, &one, &one, Z.desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
+    /* workspace query (global input: the same on every rank) */
+    pdsyevd_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, &wq, &lwork,
+             &iwq, &liwork, &info, 1, 1);
     lwork = (int)wq + 1;
-    liwork = iwq + 1;
+    liwork = iwq > 7 * q + 8 * g->npcol + 2 ? iwq : 7 * q + 8 * g->npcol + 2;
     work = rrr_malloc((size_t)lwork, sizeof(double));
     iwork = rrr_malloc((size_t)liwork, sizeof(int));
     if (work == NULL || iwork == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyevr workspace)");
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyevd workspace)");
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
-    pdsyevr_("V", "I", "U", &q, M.a, &one, &one, M.desc, &vl, &vu, &il, &iu, &nfound, &nz, wall,
-             Z.a, &one, &one, Z.desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-    if (info != 0 || nfound != d || nz != d)
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyevr failed (info=%d, %d of %d found)",
-                      info, nfound, d);
+    pdsyevd_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, work, &lwork,
+             iwork, &liwork, &info, 1, 1);
+    if (info != 0)
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyevd failed (info=%d)", info);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
-    /* U = R^{-1} (T W) */
-    pdgemm_("N", "N", &p, &d, &q, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &one, Z.desc,
+    /* W = Z(:, q-d+1 : q) (ascending); U = R^{-1} (T W) */
+    pdgemm_("N", "N", &p, &d, &q, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &jw, Z.desc,
             &beta, Ud.a, &one, &one, Ud.desc, 1, 1);
     pdtrsm_("L", "U", "N", "N", &p, &d, &alpha, gr->Rd.a, &one, &one, gr->Rd.desc, Ud.a, &one,
             &one, Ud.desc, 1, 1, 1, 1);
-    rrr_dmat_gather(ctx, g, &Ud, d, U, gr->p);
-    rrr_dmat_gather(ctx, g, &Z, d, V, gr->q);
+    rrr_dmat_gather(ctx, g, &Ud, 0, d, U, gr->p);
+    rrr_dmat_gather(ctx, g, &Z, q - d, d, V, gr->q);
     reverse_columns(gr->p, d, U);
     reverse_columns(gr->q, d, V);
     for (int k = 0; k < d; k++)
-        w[k] = wall[d - 1 - k];
+        w[k] = wall[q - 1 - k];
 done:
     rrr_dmat_free(&Tc);
     rrr_dmat_free(&M);

@@ -58,6 +58,24 @@ static rrr_status update_v(const rrr_problem *pb, double a, const double *U, con
     return rrr_solve_right_psd(d, H, (size_t)q, V, e);
 }
 
+/* Local. The gauge U -> U S, V -> V S^-T leaves f unchanged but not the gradient norm
+ * (grad_U = G V grows with V): keep U^T U = V^T V so that the stopping test on the gradient
+ * means the same thing whatever scale the updates drifted to. The CG memory follows the
+ * gauge (D -> D S, previous gradient -> g S^-T), so the iteration itself is unaffected. */
+static void rebalance(const rrr_problem *pb, double *U, double *V, double *D, double *gprev,
+                      double *work, double *S, rrr_err *e)
+{
+    const int p = (int)pb->p, d = pb->d;
+    double *Sinv = S + (size_t)d * d; /* H has room for 2 d x d */
+    if (!rrr_balance(pb->p, pb->q, d, U, V, S, Sinv, e))
+        return;
+    memcpy(work, D, (size_t)p * d * sizeof *work);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, S, d, 0.0, D, p);
+    memcpy(work, gprev, (size_t)p * d * sizeof *work);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, Sinv, d, 0.0,
+                gprev, p);
+}
+
 /* Local, same on every rank: the stopping rules of README "Stopping". Returns 1 to stop. */
 static int should_stop(const rrr_problem *pb, const rrr_fit_opts *o, long k, double f,
                        double fprev, double g, double g0, rrr_model *m)
@@ -112,7 +130,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
     double *gprev = rrr_calloc(pd, sizeof *gprev);
     double *UtU = rrr_malloc(dd, sizeof *UtU), *VtV = rrr_malloc(dd, sizeof *VtV);
-    double *H = rrr_malloc(dd, sizeof *H);
+    double *H = rrr_malloc(2 * dd, sizeof *H);
     size_t cap = 0;
     rrr_status st = RRR_OK;
     if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H)
@@ -129,6 +147,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         st = rrr_checkpoint_load(ctx, pb, o, &s, m, &resumed);
     if (st != RRR_OK)
         goto done;
+    cap = resumed ? m->nhistory + 1 : 0; /* the loader allocates room for one more entry */
     if (!resumed) {
         /* U = 0 and a random orthonormal V (the same on every rank, from the seed): the first
          * step then moves U along X^T Y V, one step of subspace iteration. */
@@ -221,6 +240,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
         if (st != RRR_OK)
             break; /* replicated inputs: the same on every rank */
+        rebalance(pb, U, V, D, gprev, Z, H, &ctx->err);
         s.fprev = f;
         s.iter++;
     }

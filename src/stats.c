@@ -396,7 +396,7 @@ static rrr_status grid_apply(rrr_ctx *ctx, rrr_gram *gr, grid_op op, int trans, 
         rrr_dmat_scatter(gr->g, &Di, k, in, (size_t)m_in);
         op(gr, trans, k, &Di, inplace ? &Di : &Do);
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
-        rrr_dmat_gather(ctx, gr->g, inplace ? &Di : &Do, k, out, (size_t)m_out);
+        rrr_dmat_gather(ctx, gr->g, inplace ? &Di : &Do, 0, k, out, (size_t)m_out);
     }
     rrr_dmat_free(&Di);
     rrr_dmat_free(&Do);

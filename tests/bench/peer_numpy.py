@@ -20,7 +20,8 @@ to warm up and R times timed; t_total_best / t_total_median are reported, phases
 best run.
 Output (stdout): phase lines, then one line
     peer=numpy_exact n= p= q= d= lambda= threads= core= reps= t_load= t_gram= t_chol=
-    t_solve= t_eig= t_factors= t_total= t_total_median= t_objective= t_all= objective=
+    t_solve= t_eig= t_factors= t_total= t_total_median= t_total_max= t_objective= t_all=
+    objective=
 With --out DIR (created if missing): DIR/U.npy (p x d), DIR/V.npy (q x d).
 Exit codes: 0 ok, 2 bad arguments / shapes, 3 file errors, 4 X^T X + lambda I not positive
 definite (e.g. lambda = 0 with rank-deficient X).
@@ -126,6 +127,7 @@ def main():
     totals = sorted(r[2]["total"] for r in runs)
     U, V, t = min(runs, key=lambda r: r[2]["total"])
     t_med = float(np.median(totals))
+    t_max = totals[-1]
 
     t0 = time.perf_counter()
     f = objective(X, Y, U, V, a.lam)
@@ -149,6 +151,7 @@ def main():
           f"core={core} reps={len(runs)} t_load={t_load:.6f} t_gram={t['gram']:.6f} "
           f"t_chol={t['chol']:.6f} t_solve={t['solve']:.6f} t_eig={t['eig']:.6f} "
           f"t_factors={t['factors']:.6f} t_total={t['total']:.6f} t_total_median={t_med:.6f} "
+          f"t_total_max={t_max:.6f} "
           f"t_objective={t_obj:.6f} t_all={t_load + t['total'] + t_obj:.6f} "
           f"objective={f:.17g}")
 

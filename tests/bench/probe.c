@@ -14,12 +14,19 @@
  *                     X^T R with R (M x N) [4096,500,10]
  *   --panel P,NB,D    panel DGEMM update C(P x D) += A(P x NB) B(NB x D) [2000,64,2000]
  *   --syrk N,P        DSYRK X^T X, X N x P split in row blocks over the ranks [20000,2000]
+ *   --pass P,Q,D[,NB] the BLAS calls of one row panel of rrr's gd passes (src/kernels.c:
+ *                     pass G then pass B on an NB-row panel of X and Y, NB default 64),
+ *                     repeated on one panel that stays in cache: the compute ceiling of a
+ *                     gd iteration at these shapes, in GFLOP/s [off; on with --only pass]
  *   --allreduce-sizes B1,B2,...  message sizes in bytes (multiples of 8) [8,65536,1048576,8388608]
  *   --repeats R       timed repeats after one warm-up, R >= 5 [5]
- *   --only LIST       subset of stream,gemm,syrk,allreduce [all]
+ *   --only LIST       subset of stream,gemm,syrk,pass,allreduce [all but pass; pass
+ *                     runs when --pass is given]
+ *   --corename        print the OpenBLAS kernel (openblas_get_corename) and exit
  *   --quick           small sizes: stream 2^22, square 500, panel 500,64,500, syrk 4000,500
  *                     (smoke test only: 2^22-double arrays partly fit in cache)
  *   --json FILE       rank 0 writes every figure as one JSON object (atomically)
+ *   --tag NAME        suffix for the record names (e.g. gemm_ts_xu_tall), to merge runs
  * Output: human-readable lines, and one machine-readable line per measurement on stdout,
  *   probe=NAME np=.. threads=.. core=.. <sizes> reps=.. inner=.. t_min=.. t_median=.. t_max=..
  *   <rate>_best=.. <rate>_median=.. <rate>_worst=..
@@ -54,7 +61,7 @@ typedef struct {
 } field;
 
 typedef struct {
-    char name[32];
+    char name[48];
     int nfield;
     field f[MAX_FIELDS];
 } record;
@@ -64,6 +71,7 @@ static int g_nrec;
 static int g_rank, g_np;
 static char g_core[64];
 static int g_threads;
+static char g_tag[24]; /* --tag: appended to record names as _TAG */
 
 static record *rec_new(const char *name)
 {
@@ -73,7 +81,10 @@ static record *rec_new(const char *name)
     }
     record *r = &g_rec[g_nrec++];
     memset(r, 0, sizeof *r);
-    snprintf(r->name, sizeof r->name, "%s", name);
+    if (g_tag[0])
+        snprintf(r->name, sizeof r->name, "%s_%s", name, g_tag);
+    else
+        snprintf(r->name, sizeof r->name, "%s", name);
     return r;
 }
 
@@ -436,6 +447,122 @@ static void probe_syrk(int n, int p, int reps)
     free(C);
 }
 
+/* ---------- one row panel of rrr's gd passes (src/kernels.c) ---------- */
+
+typedef struct {
+    int p, q, d, nb;
+    const double *Xb, *Yb, *Ut, *V, *Dt;
+    double *Ab, *Rt, *Pt, *Et, *gU, *YtA, *AtA, *EtE, *AtE, *YtE;
+} pass_arg;
+
+/* Pass G then pass B of src/kernels.c on one panel of nb rows (no centring), same calls and
+ * shapes. flops = nb (6 p d + 8 q d + 4 d^2):
+ *   A^T = U^T X^T      2 p d nb     R^T = V A^T - Y^T   2 q d nb   (R V)^T = V^T R^T  2 q d nb
+ *   X^T (R V)          2 p d nb     Y^T A               2 q d nb   A^T A (syrk)       d^2 nb
+ *   E^T = D^T X^T      2 p d nb     E^T E (syrk)        d^2 nb     A^T E              2 d^2 nb
+ *   Y^T E              2 q d nb     (and ||R||^2: 2 q nb, ignored) */
+static void k_pass(void *v)
+{
+    pass_arg *a = v;
+    const int p = a->p, q = a->q, d = a->d, nb = a->nb;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, a->Ut, d, a->Xb, p, 0.0,
+                a->Ab, d);
+    memcpy(a->Rt, a->Yb, (size_t)q * nb * sizeof(double));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, nb, d, 1.0, a->V, q, a->Ab, d, -1.0,
+                a->Rt, q);
+    g_sink += cblas_ddot(q * nb, a->Rt, 1, a->Rt, 1);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, nb, q, 1.0, a->V, q, a->Rt, q, 0.0,
+                a->Pt, d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, a->Xb, p, a->Pt, d, 1.0,
+                a->gU, p);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, a->Yb, q, a->Ab, d, 1.0,
+                a->YtA, q);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, a->Ab, d, 1.0, a->AtA, d);
+    /* pass B */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, a->Dt, d, a->Xb, p, 0.0,
+                a->Et, d);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, a->Et, d, 1.0, a->EtE, d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, d, d, nb, 1.0, a->Ab, d, a->Et, d, 1.0,
+                a->AtE, d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, a->Yb, q, a->Et, d, 1.0,
+                a->YtE, q);
+}
+
+static void probe_pass(const int pqdn[4], int reps)
+{
+    pass_arg a;
+    a.p = pqdn[0];
+    a.q = pqdn[1];
+    a.d = pqdn[2];
+    a.nb = pqdn[3];
+    size_t p = (size_t)a.p, q = (size_t)a.q, d = (size_t)a.d, nb = (size_t)a.nb;
+    double *Xb = xmalloc(nb * p * sizeof(double)), *Yb = xmalloc(nb * q * sizeof(double));
+    double *Ut = xmalloc(p * d * sizeof(double)), *V = xmalloc(q * d * sizeof(double));
+    double *Dt = xmalloc(p * d * sizeof(double));
+    fill(Xb, nb * p, 11 + (unsigned long)g_rank);
+    fill(Yb, nb * q, 12 + (unsigned long)g_rank);
+    fill(Ut, p * d, 13);
+    fill(V, q * d, 14);
+    fill(Dt, p * d, 15);
+    size_t nout = 3 * nb * d + q * nb + p * d + 2 * q * d + 3 * d * d;
+    double *out = xmalloc(nout * sizeof(double));
+    memset(out, 0, nout * sizeof(double));
+    a.Xb = Xb;
+    a.Yb = Yb;
+    a.Ut = Ut;
+    a.V = V;
+    a.Dt = Dt;
+    a.Ab = out;
+    a.Et = a.Ab + nb * d;
+    a.Pt = a.Et + nb * d;
+    a.Rt = a.Pt + nb * d;
+    a.gU = a.Rt + q * nb;
+    a.YtA = a.gU + p * d;
+    a.YtE = a.YtA + q * d;
+    a.AtA = a.YtE + q * d;
+    a.EtE = a.AtA + d * d;
+    a.AtE = a.EtE + d * d;
+    timing tm;
+    measure(k_pass, &a, reps, &tm);
+    double flops = (double)nb * (6.0 * p * d + 8.0 * q * d + 4.0 * d * d); /* per rank */
+    double bytes = 8.0 * (double)nb * (2.0 * p + 2.0 * q);                 /* X, Y twice */
+    record *r = rec_new("pass");
+    rec_add(r, "p", a.p, 1);
+    rec_add(r, "q", a.q, 1);
+    rec_add(r, "d", a.d, 1);
+    rec_add(r, "nb", a.nb, 1);
+    rec_add(r, "flops_per_row", flops / (double)nb, 1);
+    rec_add(r, "bytes_per_row", bytes / (double)nb, 1);
+    rec_add_timing(r, &tm, "gflops", flops * g_np / 1e9);
+    rec_add(r, "gflops_per_rank_median", flops / 1e9 / tm.tmed, 0);
+    if (g_rank == 0)
+        printf("pass    gd panel (in cache)           p=%d q=%d d=%d nb=%d: best %.1f GFLOP/s, "
+               "median %.1f (per rank %.1f)\n",
+               a.p, a.q, a.d, a.nb, flops * g_np / 1e9 / tm.tmin, flops * g_np / 1e9 / tm.tmed,
+               flops / 1e9 / tm.tmed);
+    rec_print(r);
+    free(Xb);
+    free(Yb);
+    free(Ut);
+    free(V);
+    free(Dt);
+    free(out);
+
+    /* The replicated d x d algebra of a gd iteration is mostly U^T U-shaped products:
+     * C (d x d) = U^T U, U p x d column-major; flops = 2 d d p. */
+    gemm_arg g;
+    memset(&g, 0, sizeof g);
+    g.ta = CblasTrans;
+    g.tb = CblasNoTrans;
+    g.m = a.d;
+    g.n = a.d;
+    g.k = a.p;
+    g.lda = a.p;
+    g.ldb = a.p;
+    g.ldc = a.d;
+    run_gemm("gemm_gram", "C=U^T*U (replicated d x d)", &g, p * d, p * d, d * d, reps);
+}
+
 /* ---------- MPI_Allreduce ---------- */
 
 typedef struct {
@@ -551,10 +678,10 @@ static int write_json(const char *path, double wtick, const char *nthreads_env,
         const record *r = &g_rec[i];
         /* allreduce has one record per size: key them as allreduce_<bytes> */
         char name[64];
-        if (strcmp(r->name, "allreduce") == 0)
-            snprintf(name, sizeof name, "allreduce_%.0f", r->f[0].val);
+        if (strncmp(r->name, "allreduce", 9) == 0 && strncmp(r->name, "allreduce_fit", 13) != 0)
+            snprintf(name, sizeof name, "%.40s_%.0f", r->name, r->f[0].val);
         else
-            snprintf(name, sizeof name, "%.31s", r->name);
+            snprintf(name, sizeof name, "%.47s", r->name);
         fprintf(f, "%s\n    ", i ? "," : "");
         json_str(f, name);
         fprintf(f, ": {");
@@ -612,6 +739,7 @@ int main(int argc, char **argv)
     size_t stream_n = (size_t)1 << 26;
     int square = 2000, ts[3] = {4096, 500, 10}, panel[3] = {2000, 64, 2000};
     int syrk[2] = {20000, 2000};
+    int pass[4] = {500, 200, 10, 64}, do_pass = 0;
     long ar_sizes[MAX_SIZES] = {8, 65536, 1048576, 8388608};
     int n_ar = 4, reps = 5;
     int do_stream = 1, do_gemm = 1, do_syrk = 1, do_ar = 1;
@@ -623,8 +751,13 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             if (g_rank == 0)
                 printf("usage: probe [--stream-n N] [--square N] [--ts M,K,N] [--panel P,NB,D] "
-                       "[--syrk N,P] [--allreduce-sizes B,...] [--repeats R>=5] "
-                       "[--only stream,gemm,syrk,allreduce] [--quick] [--json FILE]\n");
+                       "[--syrk N,P] [--pass P,Q,D[,NB]] [--allreduce-sizes B,...] [--repeats R>=5] "
+                       "[--only stream,gemm,syrk,pass,allreduce] [--tag NAME] [--quick] "
+                       "[--json FILE] [--corename]\n");
+            MPI_Finalize();
+            return 0;
+        } else if (strcmp(a, "--corename") == 0) {
+            if (g_rank == 0) printf("%s\n", openblas_get_corename());
             MPI_Finalize();
             return 0;
         } else if (strcmp(a, "--quick") == 0) {
@@ -652,6 +785,14 @@ int main(int argc, char **argv)
             if (parse_ints(v, panel, 3)) usage_fail("--panel needs P,NB,D");
         } else if (strcmp(a, "--syrk") == 0) {
             if (parse_ints(v, syrk, 2)) usage_fail("--syrk needs N,P");
+        } else if (strcmp(a, "--pass") == 0) {
+            if (parse_ints(v, pass, 3) != 0 && parse_ints(v, pass, 4) != 0)
+                usage_fail("--pass needs P,Q,D or P,Q,D,NB");
+            do_pass = 1;
+        } else if (strcmp(a, "--tag") == 0) {
+            if (strlen(v) >= sizeof g_tag || strpbrk(v, " =\"\\"))
+                usage_fail("--tag needs a short name without spaces, '=' or quotes");
+            snprintf(g_tag, sizeof g_tag, "%s", v);
         } else if (strcmp(a, "--repeats") == 0) {
             if (parse_ints(v, &reps, 1) || reps < 5 || reps > MAX_REPEATS)
                 usage_fail("--repeats needs an integer in [5, 1000]");
@@ -673,8 +814,9 @@ int main(int argc, char **argv)
             do_gemm = strstr(v, "gemm") != NULL;
             do_syrk = strstr(v, "syrk") != NULL;
             do_ar = strstr(v, "allreduce") != NULL;
-            if (!(do_stream || do_gemm || do_syrk || do_ar))
-                usage_fail("--only takes a list of stream,gemm,syrk,allreduce");
+            if (strstr(v, "pass") != NULL) do_pass = 1;
+            if (!(do_stream || do_gemm || do_syrk || do_ar || do_pass))
+                usage_fail("--only takes a list of stream,gemm,syrk,pass,allreduce");
         } else if (strcmp(a, "--json") == 0) {
             json = v;
         } else {
@@ -733,6 +875,7 @@ int main(int argc, char **argv)
     if (do_stream) probe_stream(stream_n, reps);
     if (do_gemm) probe_gemm(square, ts, panel, reps);
     if (do_syrk) probe_syrk(syrk[0], syrk[1], reps);
+    if (do_pass) probe_pass(pass, reps);
     if (do_ar) probe_allreduce(ar_sizes, n_ar, reps);
     double t_total = MPI_Wtime() - t_start;
     if (g_rank == 0) printf("probe=done np=%d t_total=%.3f\n", g_np, t_total);

@@ -68,12 +68,13 @@ wait_for() { # wait_for SECONDS CMD...: poll every 0.2 s
 node_idle() { [[ $(sinfo -h -o %t 2>/dev/null) == idle ]]; }
 queue_empty() { [[ -z $(squeue -h -o %A 2>/dev/null) ]]; }
 
-# free_port_pair: a random port P such that P and P+1 are not listened on
+# free_port_pair: a random port P such that P and P+1 are not listened on (per ss, if
+# any), below Linux's ephemeral range (32768-60999) that outgoing connections draw from
 free_port_pair() {
     local used p i
-    used=" $(ss -Htln 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}') "
+    used=" $(ss -Htln 2>/dev/null | awk '{n = split($4, a, ":"); printf "%s ", a[n]}' || true) "
     for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000))
         [[ $used == *" $p "* || $used == *" $((p + 1)) "* ]] || { echo "$p"; return; }
     done
     die "no free port pair found"
@@ -141,10 +142,12 @@ EOF
 
 cmd_start() {
     local t0=$SECONDS b key
-    for b in munged mungekey slurmctld slurmd sinfo sbatch ss; do
+    for b in munged mungekey slurmctld slurmd sinfo sbatch; do
         command -v $b >/dev/null || die "$b not found (apt-get install -y slurm-wlm munge)"
     done
     [[ $(id -u) == 0 ]] || die "must run as root (slurmd must be root to start jobs)"
+    [[ -z $DIR || $DIR == /?*/?* ]] ||
+        die "LOCAL_SLURM_DIR=$DIR: use an absolute path two levels deep"
     if [[ -z $DIR ]]; then
         DIR=$(mktemp -d /tmp/rrr-slurm.XXXXXX)
     elif [[ -e $DIR/$MARKER ]]; then
@@ -154,7 +157,6 @@ cmd_start() {
     elif [[ -n $(ls -A "$DIR" 2>/dev/null) ]]; then
         die "$DIR is not empty and was not made by $0; refusing to use it"
     fi
-    [[ $DIR == /?*/?* ]] || die "LOCAL_SLURM_DIR=$DIR: use an absolute path two levels deep"
     set_paths
     mkdir -p "$DIR"/{etc,munge,munge-key,run,log,state,spool,tmp}
     : >"$DIR/$MARKER"

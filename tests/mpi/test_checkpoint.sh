@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# tests/mpi/test_checkpoint.sh: checkpoints, signals and resume: a stopped or killed run
+# resumes to bitwise the same U and V as an uninterrupted one; wrong or corrupt checkpoints
+# are refused.
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
+W=$WORK
+$PYTHON tests/mpi/check.py mkdata --out "$W" --n 20000 --p 120 --q 10 --rank 3 --corr 0.995 --seed 9
+BASE=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.001 --solver gd --tol 0)
+FIT=("${BASE[@]}" --max-iter 400)
+# Runs that get signals use mpirun itself (timeout would not forward SIGUSR1), with a
+# watchdog that kills the job's process group if it ever hangs.
+BGRUN="mpirun --oversubscribe"
+WATCHDOGS=()
+watchdog() { (sleep 120; kill -KILL -- -$BG) >/dev/null 2>&1 & WATCHDOGS+=($!); }
+trap 'kill ${WATCHDOGS[*]} 2>/dev/null; rm -rf "$WORK"' EXIT
+same() { cmp -s "$1/U.npy" "$2/U.npy" && cmp -s "$1/V.npy" "$2/V.npy"; }
+
+rrr 2 "${FIT[@]}" --out "$W/ref" --quiet 2>/dev/null
+iters=$(grep -o '"iterations": [0-9]*' "$W/ref/model.json" | grep -o '[0-9]*$')
+[[ ${iters:-0} -eq 400 ]] && pass "reference run takes $iters iterations" || fail "reference run too short ($iters)"
+
+# start FIT in the background in its own process group; wait for a first checkpoint
+start_bg() { # start_bg NP OUT CKPT
+    setsid $BGRUN -np "$1" "$RRR_BIN" "${FIT[@]}" --out "$2" --checkpoint "$3" \
+        --checkpoint-every 10 --resume >"$W/bg.out" 2>"$W/bg.err" &
+    BG=$!
+    watchdog
+    for _ in $(seq 1 200); do [[ -s $3/checkpoint.bin ]] && return 0; sleep 0.05; done
+    return 1
+}
+
+# 1. SIGUSR1 through mpirun: checkpoint at the next iteration, exit 5, --out untouched
+start_bg 2 "$W/o1" "$W/c1" || fail "no checkpoint appeared"
+sleep 0.$((RANDOM % 5))
+kill -USR1 $BG; wait $BG; rc=$?
+[[ $rc -eq 5 ]] && pass "SIGUSR1: exit 5" || fail "SIGUSR1: exit $rc"
+grep -q 'checkpoint saved' "$W/bg.err" && pass "SIGUSR1: says the checkpoint was saved" || fail "SIGUSR1 message"
+[[ ! -e $W/o1 ]] && pass "SIGUSR1: --out untouched" || fail "SIGUSR1: --out was written"
+rrr 2 "${FIT[@]}" --out "$W/o1" --checkpoint "$W/c1" --resume 2>"$W/res.err" >/dev/null
+grep -q 'resuming from iteration' "$W/res.err" && pass "resume says where it resumes" || fail "resume message"
+same "$W/ref" "$W/o1" && pass "resumed after SIGUSR1 = uninterrupted (bitwise, np=2)" || fail "resumed after SIGUSR1 differs"
+
+# 2. SIGKILL of the whole job at a random moment: resume from the last checkpoint
+start_bg 2 "$W/o2" "$W/c2" || fail "no checkpoint appeared (kill test)"
+sleep 0.$((RANDOM % 9))
+kill -KILL -- -$BG 2>/dev/null; wait $BG 2>/dev/null
+rrr 2 "${FIT[@]}" --out "$W/o2" --checkpoint "$W/c2" --resume >/dev/null 2>&1
+same "$W/ref" "$W/o2" && pass "resumed after SIGKILL = uninterrupted (bitwise)" || fail "resumed after SIGKILL differs"
+ls "$W/c2" | grep -q tmp && fail "temporary checkpoint left after SIGKILL" || pass "no partial checkpoint visible"
+
+# 3. resume on another number of ranks: 50 iterations at np=3 (checkpointed at 50), then
+#    continue at np=4 with the default stopping rule: it must reach the optimum
+rrr 3 "${BASE[@]}" --max-iter 50 --checkpoint "$W/c3" --checkpoint-every 25 --quiet >/dev/null 2>&1
+rrr 4 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.001 --solver gd --max-iter 5000 \
+    --out "$W/o3" --checkpoint "$W/c3" --resume >/dev/null 2>"$W/np4.err"
+grep -q 'resuming from iteration 50' "$W/np4.err" && pass "np=4 resumes the np=3 checkpoint" || fail "np=4 resume"
+check "checkpoint from np=3 finished at np=4 reaches f*" $PYTHON tests/mpi/check.py verify --x "$W/X.npy" \
+    --y "$W/Y.npy" --model "$W/o3" --lambda 0.001 --rank 3
+
+# 4. refused checkpoints: another problem (exit 2), corrupt (exit 2); none yet (fresh start)
+expect_exit 2 "checkpoint of another lambda" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.5 \
+    --solver gd --checkpoint "$W/c1" --resume
+grep -q 'another problem' "$W/err" && pass "message says another problem" || fail "message for another problem"
+expect_exit 2 "checkpoint of another rank" 3 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 0.001 \
+    --solver gd --checkpoint "$W/c1" --resume
+$PYTHON -c "import numpy as np; Y=np.load('$W/Y.npy'); Y[7,1] += 1e-9; np.save('$W/Y2.npy', Y)"
+expect_exit 2 "checkpoint of other data" 2 fit --x "$W/X.npy" --y "$W/Y2.npy" --rank 3 --lambda 0.001 \
+    --solver gd --checkpoint "$W/c1" --resume
+cp -r "$W/c1" "$W/bad"
+printf '\x01' | dd of="$W/bad/checkpoint.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect_exit 2 "corrupt checkpoint" 2 "${FIT[@]}" --checkpoint "$W/bad" --resume
+head -c 100 "$W/c1/checkpoint.bin" >"$W/bad/checkpoint.bin"
+expect_exit 2 "truncated checkpoint" 1 "${FIT[@]}" --checkpoint "$W/bad" --resume
+rrr 2 "${BASE[@]}" --max-iter 3 --checkpoint "$W/fresh" --resume >/dev/null 2>"$W/fresh.err"
+grep -q 'starting afresh' "$W/fresh.err" && pass "--resume without a checkpoint starts afresh" || fail "fresh start message"
+
+# 5. SIGTERM to the ranks (as srun or a scheduler delivers it) without --checkpoint: exit 5,
+#    and the message says nothing was saved
+setsid $BGRUN -np 2 "$RRR_BIN" "${FIT[@]}" --out "$W/o5" >/dev/null 2>"$W/e5" &
+BG=$!; watchdog
+sleep 1.5; kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
+[[ $rc -eq 5 ]] && grep -q 'nothing was saved' "$W/e5" && pass "SIGTERM without --checkpoint: exit 5, nothing saved" \
+    || { fail "SIGTERM without --checkpoint (exit $rc)"; tail -3 "$W/e5"; }
+[[ ! -e $W/o5 ]] && pass "SIGTERM: no output" || fail "SIGTERM: output written"
+summary
