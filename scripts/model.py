@@ -19,7 +19,7 @@ Probe files: run the probe at np = 1 and at np = cores (the ranks that fill a no
   OPENBLAS_NUM_THREADS=1 mpirun -np 2 --bind-to core build/probe --pass 500,200,10 --json p2.json
 Records used (per-rank figures are the aggregate rate / np of the file they come from):
   sum              read-only bandwidth (np=1 and np=c)          -> bw(r), GB/s per node
-  pass[_tag]       in-cache rate of one row panel of gd's two passes, GFLOP/s per rank
+  pass[_tag]       in-cache rate of one row panel of gd's two passes, GFLOP/s per core
   gemm_gram[_tag]  U^T U-shaped dgemm (d x d from p), the replicated algebra, per rank
   allreduce_fit    t = alpha + beta * bytes at np=c (intra-node MPI_Allreduce)
   syrk, gemm_ts_xtr, gemm_square  (exact solver) per rank
@@ -30,7 +30,8 @@ nloc = ceil(n / K) rows per rank):
   flops per row  F = 6pd + 8qd + 4d^2     (src/kernels.c: pass G + pass B, all BLAS-3)
   bytes per row  B = 8 (2p + 2q + 2d)     (X and Y read in both passes, A = XU written once
                                           and read once)
-  t_comp = nloc * max(F / R_pass(r), B / (bw(r) / r))      roofline; --overlap sum adds them
+  t_comp = nloc * max(F / R_pass, B / (bw(r) / r))        roofline; --overlap sum adds them;
+                                                           R_pass from np=1 when measured
   t_rep  = (10 p d^2 + 8 q d^2 + 2 d^3 / 3) / R_gram       replicated d x d algebra (every
                                                            rank repeats it: Amdahl's term)
   t_ar   = AR(m1) + AR(m2),  m1 = 8 ((p + q) d + d^2 + 2), m2 = 8 (2 d^2 + q d)
@@ -185,12 +186,14 @@ class Machine:
         shape = {"p": p, "q": q, "d": d}
         F = 6 * p * d + 8 * q * d + 4 * d * d
         B = 8 * (2 * p + 2 * q + 2 * d)
-        R_pass = self.rate("pass", r, shape)
+        # in-cache rates are per-core figures: taken at np=1 when measured there (a higher
+        # per-rank figure at np=c is host noise, and would make the model superlinear)
+        R_pass = self.rate("pass", 1, shape)
         bw_rank = self.node_bw(r) / r
         t_flop = nloc * F / R_pass
         t_mem = nloc * B / bw_rank
         t_comp = max(t_flop, t_mem) if self.overlap == "max" else t_flop + t_mem
-        R_gram = self.rate("gemm_gram", r, {"k": p, "m": d}, keys=("k", "m"))
+        R_gram = self.rate("gemm_gram", 1, {"k": p, "m": d}, keys=("k", "m"))
         t_rep = (10 * p * d * d + 8 * q * d * d + 2 * d ** 3 / 3) / R_gram
         m1 = 8 * ((p + q) * d + d * d + 2)
         m2 = 8 * (2 * d * d + q * d)

@@ -52,15 +52,8 @@ void pdtrmm_(const char *side, const char *uplo, const char *transa, const char 
 
 void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
               const int *desca, int *info, fstrlen);
-void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia,
-              const int *ja, const int *desca, double *w, double *z, const int *iz,
-              const int *jz, const int *descz, double *work, const int *lwork, int *iwork,
-              const int *liwork, int *info, fstrlen, fstrlen);
-void pdsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
-              const int *ia, const int *ja, const int *desca, const double *vl,
-              const double *vu, const int *il, const int *iu, int *m, int *nz, double *w,
-              double *z, const int *iz, const int *jz, const int *descz, double *work,
-              const int *lwork, int *iwork, const int *liwork, int *info,
-              fstrlen, fstrlen, fstrlen);
+void pdsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia,
+             const int *ja, const int *desca, double *w, double *z, const int *iz, const int *jz,
+             const int *descz, double *work, const int *lwork, int *info, fstrlen, fstrlen);
 
 #endif

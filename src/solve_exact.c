@@ -24,7 +24,7 @@
  *               nb = min(64, max(2, p / 2K)). X^T and Y^T move from the row layout to the
  *               grid in panels of nc rows of X (pdgemr2d; nc a multiple of nb*npcol with
  *               about 32 MB of panel per rank), accumulated by pdsyrk / pdgemm; then
- *               pdpotrf, pdtrsm, pdsyrk, pdsyevd (all eigenpairs; see exact_grid), pdgemm,
+ *               pdpotrf, pdtrsm, pdsyrk, pdsyev (all eigenpairs; see exact_grid), pdgemm,
  *               pdtrsm; U and V are gathered to every rank at the end.
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s on
  * every rank, duplicated K times; the grid splits both K ways.
@@ -34,7 +34,7 @@
  *               (+ a centring buffer of at most 2^21 doubles = 16 MB with --intercept;
  *               als with the certificate adds the exact solve's pq + q^2 once)
  *   grid        exact: (p^2 + pq + 2q^2 + pd)/K + 2^22 (panels) + ScaLAPACK workspace
- *               (pdsyevd: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
+ *               (pdsyev: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
  *               als: (p^2 + pq)/K + 2^22 once, then O((p + q) d) per iteration. */
 #include <cblas.h>
 #include <math.h>
@@ -110,10 +110,11 @@ done:
 }
 
 /* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK. The
- * eigensolver is pdsyevd (all eigenpairs, divide and conquer), not pdsyevr with
- * RANGE='I': the ScaLAPACK 2.2.1 of Debian 12 returned correct eigenvalues but wrong
- * eigenvectors from pdsyevr for q > nb (e.g. q = 100, nb = 20 on a 1 x 1 grid), caught by
- * the tests. Both cost O(q^3) for the reduction to tridiagonal form, which dominates. */
+ * eigensolver is pdsyev (all eigenpairs, QR iteration). With Debian 12's ScaLAPACK 2.2.1,
+ * pdsyevr (RANGE='I') returned the right eigenvalues but wrong eigenvectors once q > nb
+ * (e.g. q = 100, nb = 20 on a 1 x 1 grid) and pdsyevd hung on a 1 x 2 grid (q = 100,
+ * nb = 64); tests/mpi/test_exact.sh has such shapes. pdsyev's O(q^3) is of the order of the
+ * reduction to tridiagonal form that every variant pays. */
 static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
                              double *V, double *w)
 {
@@ -124,7 +125,7 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, doub
     rrr_dmat Tc = { 0 }, M = { 0 }, Z = { 0 }, Ud = { 0 };
     rrr_dmat *T = keep_C ? &Tc : &gr->Cd;
     double *wall = rrr_malloc(gr->q, sizeof(double)), *work = NULL, wq = 0;
-    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0;
+    int lwork = -1, info = 0;
     if (wall == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
     if (st == RRR_OK && keep_C) {
@@ -147,21 +148,19 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, doub
     pdsyrk_("U", "T", &q, &p, &alpha, T->a, &one, &one, T->desc, &beta, M.a, &one, &one, M.desc,
             1, 1);
     /* workspace query (global input: the same on every rank) */
-    pdsyevd_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, &wq, &lwork,
-             &iwq, &liwork, &info, 1, 1);
+    pdsyev_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, &wq, &lwork,
+            &info, 1, 1);
     lwork = (int)wq + 1;
-    liwork = iwq > 7 * q + 8 * g->npcol + 2 ? iwq : 7 * q + 8 * g->npcol + 2;
     work = rrr_malloc((size_t)lwork, sizeof(double));
-    iwork = rrr_malloc((size_t)liwork, sizeof(int));
-    if (work == NULL || iwork == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyevd workspace)");
+    if (work == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyev workspace)");
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
-    pdsyevd_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, work, &lwork,
-             iwork, &liwork, &info, 1, 1);
+    pdsyev_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, work, &lwork,
+            &info, 1, 1);
     if (info != 0)
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyevd failed (info=%d)", info);
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyev failed (info=%d)", info);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
@@ -183,7 +182,6 @@ done:
     rrr_dmat_free(&Ud);
     free(wall);
     free(work);
-    free(iwork);
     return st;
 }
 

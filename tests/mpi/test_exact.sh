@@ -37,6 +37,7 @@ gen tall 2000 20 8 4 || { echo "FAIL: gen"; echo "0 passed, 1 failed"; exit 1; }
 gen wide 30 50 6 3    # p > n: lambda > 0
 gen qbig 300 5 20 3   # q > p
 gen mid 240 12 10 4
+gen gq 300 40 100 5   # q > the grid block size (pdsyevr gave wrong eigenvectors there)
 
 # fit NAME NP DATA XFILE YFILE D LAMBDA INTERCEPT(0/1) EXTRA...: run and queue the check
 fit() {
@@ -70,7 +71,10 @@ for np in 1 2 3 4; do
     fit centred-exact-np$np    $np mid Xc.npy Yc.npy 3 0.5 0 --solver exact
     echo "cmp|intercept-vs-centred-np$np|$W/out/icpt-exact-np$np|$W/out/centred-exact-np$np|$TOL|$TOL" >>"$MAN"
 done
-# the 2-D grid regime on small data: 1 x 3 and 2 x 2 grids (and 1 x 2 with an intercept)
+# the 2-D grid regime on small data: 1 x 1, 1 x 2, 1 x 3 and 2 x 2 grids
+for np in 1 2 3 4; do
+    fit grid-gq-exact-np$np    $np gq X.npy Y.npy 4 0.3 0 --solver exact --grid-min-p 1
+done
 for np in 2 3 4; do
     fit grid-tall-exact-np$np  $np tall X.npy Y.npy 3 1.5 0 --solver exact --grid-min-p 1
     fit grid-wide-exact-np$np  $np wide X.npy Y.npy 2 0.7 0 --solver exact --grid-min-p 1
