@@ -58,7 +58,7 @@ static uint64_t data_hash(rrr_ctx *ctx, const rrr_problem *pb)
 }
 
 static fingerprint make_fp(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           const rrr_model *m)
+                           rrr_solver solver, rrr_ckpt_state *s)
 {
     fingerprint fp;
     memset(&fp, 0, sizeof fp);
@@ -66,10 +66,14 @@ static fingerprint make_fp(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     fp.p = pb->p;
     fp.q = pb->q;
     fp.d = (uint64_t)pb->d;
-    fp.solver = (uint64_t)m->solver;
+    fp.solver = (uint64_t)solver;
     fp.intercept = (uint64_t)o->intercept;
     fp.lambda = pb->lambda;
-    fp.data_hash = data_hash(ctx, pb);
+    if (!s->have_hash) { /* one pass over the data per run, not per checkpoint */
+        s->data_hash = data_hash(ctx, pb);
+        s->have_hash = 1;
+    }
+    fp.data_hash = s->data_hash;
     return fp;
 }
 
@@ -105,11 +109,11 @@ static int ckpt_path(const rrr_fit_opts *o, char *path)
 }
 
 rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                               const rrr_gd_state *s, const rrr_model *m)
+                               rrr_solver solver, rrr_ckpt_state *s)
 {
     double t0 = MPI_Wtime();
     char path[PATH_MAX];
-    fingerprint fp = make_fp(ctx, pb, o, m);
+    fingerprint fp = make_fp(ctx, pb, o, solver, s);
     rrr_outset os;
     rrr_status st = rrr_mkdir(ctx, o->checkpoint, "--checkpoint");
     if (st != RRR_OK)
@@ -120,7 +124,7 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: path too long", o->checkpoint);
     if (st == RRR_OK && ctx->rank == 0) {
         size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
-        uint64_t it = (uint64_t)s->iter, nh = m->nhistory > 0 ? m->nhistory - 1 : 0;
+        uint64_t it = (uint64_t)s->iter, nh = s->nhistory;
         sink k = { fopen(tmp, "wb"), 0xcbf29ce484222325ULL, 1 };
         if (k.f == NULL) {
             st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: cannot create: %s", tmp, strerror(errno));
@@ -136,7 +140,7 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             put(&k, s->D, pd * sizeof(double));
             put(&k, s->gprev, pd * sizeof(double));
             put(&k, &nh, sizeof nh); /* history up to, not including, this iteration */
-            put(&k, m->history, nh * sizeof(double));
+            put(&k, s->history, nh * sizeof(double));
             uint64_t h = k.h;
             put(&k, &h, sizeof h);
             /* fsync before the rename: after a crash the name points at complete data */
@@ -201,12 +205,12 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
 }
 
 rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                               rrr_gd_state *s, rrr_model *m, int *resumed)
+                               rrr_solver solver, rrr_ckpt_state *s, int *resumed)
 {
     char path[PATH_MAX];
     size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
     size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 4 * 8 + (3 * pd + qd) * 8 + 8;
-    fingerprint fp = make_fp(ctx, pb, o, m), got;
+    fingerprint fp = make_fp(ctx, pb, o, solver, s), got;
     unsigned char *b = NULL;
     size_t len = 0;
     int missing = 0;
@@ -254,17 +258,17 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     MPI_Bcast(s->V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->D, (int)pd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->gprev, (int)pd, MPI_DOUBLE, 0, ctx->comm);
-    m->history = rrr_malloc(hdr[1] + 1, sizeof(double));
-    if (m->history == NULL)
+    s->history = rrr_malloc(hdr[1] + 1, sizeof(double));
+    if (s->history == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the history");
     else if (ctx->rank == 0)
-        memcpy(m->history, b + fixed, hdr[1] * 8);
+        memcpy(s->history, b + fixed, hdr[1] * 8);
     free(b);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    MPI_Bcast(m->history, (int)hdr[1], MPI_DOUBLE, 0, ctx->comm);
-    m->nhistory = hdr[1];
+    MPI_Bcast(s->history, (int)hdr[1], MPI_DOUBLE, 0, ctx->comm);
+    s->nhistory = hdr[1];
     s->iter = (long)hdr[0];
     s->fprev = sc[0];
     s->g0 = sc[1];
@@ -275,14 +279,14 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
 }
 
 rrr_status rrr_checkpoint_on_signal(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                                    const rrr_gd_state *s, const rrr_model *m)
+                                    rrr_solver solver, rrr_ckpt_state *s)
 {
     rrr_status st = RRR_OK;
     if (o->checkpoint == NULL)
         return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
                         "stopped by a signal at iteration %ld; nothing was saved (no --checkpoint)",
                         s->iter);
-    st = rrr_checkpoint_save(ctx, pb, o, s, m);
+    st = rrr_checkpoint_save(ctx, pb, o, solver, s);
     if (st != RRR_OK)
         return st;
     return RRR_FAIL(&ctx->err, RRR_ESTOPPED,

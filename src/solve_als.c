@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "gram.h"
 
 #define ALS_STREAM 0x616c73ULL /* "als": random stream of the start, apart from gd's */
@@ -153,6 +154,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     double *U = m->U, *V = m->V;
     als_work w = { 0 };
     rrr_gram *gr = NULL;
+    double *zeros = rrr_calloc(pd, sizeof *zeros); /* gd's CG memory: unused by als */
     rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
     if (st != RRR_OK)
         return st;
@@ -164,7 +166,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     w.Q = rrr_malloc(qd, sizeof(double));
     w.S = rrr_malloc((size_t)d * d, sizeof(double));
     w.Rv = rrr_malloc((size_t)d * d, sizeof(double));
-    if (!w.CV || !w.RU || !w.AU || !w.T || !w.CtU || !w.Q || !w.S || !w.Rv)
+    if (!w.CV || !w.RU || !w.AU || !w.T || !w.CtU || !w.Q || !w.S || !w.Rv || !zeros)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "als: out of memory");
     if (st == RRR_OK) {
         for (size_t j = 0; j < (size_t)d; j++)
@@ -182,6 +184,23 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     const double yy = gr->yy, floor_f = 100.0 * DBL_EPSILON * yy, t0 = rrr_elapsed(ctx);
     double g0 = 2.0 * sqrt(sumsq(pd, w.CV)), f_prev = yy, f = yy, gnorm = g0;
     long it = 0;
+    /* The whole state at an iteration boundary is U, V, the iteration, f_prev, g0 and the
+     * history; C V is recomputed from V exactly as the iteration computes it. */
+    rrr_ckpt_state cs = { .U = U, .V = V, .D = zeros, .gprev = zeros };
+    int resumed = 0;
+    if (o->checkpoint != NULL && o->resume)
+        st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_ALS, &cs, &resumed);
+    if (st == RRR_OK && resumed) {
+        it = cs.iter;
+        f_prev = f = cs.fprev;
+        g0 = cs.g0;
+        w.hist = cs.history;
+        w.hcap = cs.nhistory + 1;
+        st = rrr_gram_mulC(ctx, gr, 0, d, V, w.CV);
+    }
+    if (st != RRR_OK)
+        goto done;
+    const long resumed_at = resumed ? it : -1;
     int done = 0, converged = 0;
     char reason[64] = "";
     m->gradient_norm_initial = g0;
@@ -198,11 +217,19 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
         }
         if (fl[0])
             break;
+        cs.iter = it;
+        cs.fprev = f_prev;
+        cs.g0 = g0;
+        cs.history = w.hist;
+        cs.nhistory = (size_t)it;
         if (fl[2]) {
-            st = rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_ESTOPPED,
-                                         "als: stopped by a signal after iteration %ld; nothing "
-                                         "was saved (no --checkpoint)", it));
+            st = rrr_checkpoint_on_signal(ctx, pb, o, RRR_SOLVER_ALS, &cs);
             break;
+        }
+        if (o->checkpoint != NULL && it > 0 && it % o->checkpoint_every == 0 && it != resumed_at) {
+            st = rrr_checkpoint_save(ctx, pb, o, RRR_SOLVER_ALS, &cs);
+            if (st != RRR_OK)
+                break;
         }
         if (it >= o->max_iter) {
             snprintf(reason, sizeof reason, "max_iter");
@@ -240,9 +267,6 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     MPI_Bcast(V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(reason, (int)sizeof reason, MPI_CHAR, 0, ctx->comm);
     MPI_Bcast(&converged, 1, MPI_INT, 0, ctx->comm);
-    if (!converged)
-        rrr_warn(ctx, "als: not converged after %ld iterations (f %.10e, |g|/|g0| %.3e)", it, f,
-                 g0 > 0 ? gnorm / g0 : 0.0);
     m->iterations = it;
     m->converged = converged;
     snprintf(m->stop_reason, sizeof m->stop_reason, "%s", reason);
@@ -256,6 +280,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
         m->fstar = fstar;
     }
 done:
+    free(zeros);
     work_free(&w);
     free(w.hist);
     rrr_gram_destroy(&gr);

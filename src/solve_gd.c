@@ -140,14 +140,18 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         goto done;
 
     /* The state a checkpoint holds; everything else is recomputed from it and the data. */
-    rrr_gd_state s = { .iter = 0, .fprev = INFINITY, .g0 = 0, .zg_prev = 0,
-                       .U = U, .V = V, .D = D, .gprev = gprev };
+    rrr_ckpt_state s = { .iter = 0, .fprev = INFINITY, .g0 = 0, .zg_prev = 0,
+                         .U = U, .V = V, .D = D, .gprev = gprev };
     int resumed = 0;
     if (o->checkpoint != NULL && o->resume)
-        st = rrr_checkpoint_load(ctx, pb, o, &s, m, &resumed);
+        st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_GD, &s, &resumed);
     if (st != RRR_OK)
         goto done;
-    cap = resumed ? m->nhistory + 1 : 0; /* the loader allocates room for one more entry */
+    if (resumed) { /* the loader allocates room for one more entry */
+        m->history = s.history;
+        m->nhistory = s.nhistory;
+        cap = s.nhistory + 1;
+    }
     if (!resumed) {
         /* U = 0 and a random orthonormal V (the same on every rank, from the seed): the first
          * step then moves U along X^T Y V, one step of subspace iteration. */
@@ -189,12 +193,14 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                      step, now);
             last_print = now;
         }
+        s.history = m->history; /* f of iterations 0 .. iter-1 */
+        s.nhistory = m->nhistory - 1;
         if (sg[lg] > 0) { /* some rank got SIGTERM/SIGUSR1: every rank stops here */
-            st = rrr_checkpoint_on_signal(ctx, pb, o, &s, m);
+            st = rrr_checkpoint_on_signal(ctx, pb, o, RRR_SOLVER_GD, &s);
             break;
         }
         if (o->checkpoint != NULL && s.iter > 0 && s.iter % o->checkpoint_every == 0 && !resumed) {
-            st = rrr_checkpoint_save(ctx, pb, o, &s, m);
+            st = rrr_checkpoint_save(ctx, pb, o, RRR_SOLVER_GD, &s);
             if (st != RRR_OK)
                 break;
         }

@@ -74,7 +74,15 @@ expect_exit 2 "truncated checkpoint" 1 "${FIT[@]}" --checkpoint "$W/bad" --resum
 rrr 2 "${BASE[@]}" --max-iter 3 --checkpoint "$W/fresh" --resume >/dev/null 2>"$W/fresh.err"
 grep -q 'starting afresh' "$W/fresh.err" && pass "--resume without a checkpoint starts afresh" || fail "fresh start message"
 
-# 5. SIGTERM to the ranks (as srun or a scheduler delivers it) without --checkpoint: exit 5,
+# 5. als checkpoints too: 6 iterations then 6 more from the checkpoint = 12 in one go
+ALS=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.001 --solver als --tol 0 --quiet)
+rrr 3 "${ALS[@]}" --max-iter 12 --out "$W/a12" >/dev/null 2>&1
+rrr 3 "${ALS[@]}" --max-iter 6 --checkpoint "$W/ca" --checkpoint-every 3 >/dev/null 2>&1
+rrr 3 "${ALS[@]}" --max-iter 12 --checkpoint "$W/ca" --resume --out "$W/a6" >/dev/null 2>&1
+same "$W/a12" "$W/a6" && pass "als resumed = uninterrupted (bitwise)" || fail "als resume differs"
+expect_exit 2 "a gd run refuses the als checkpoint" 2 "${FIT[@]}" --checkpoint "$W/ca" --resume
+
+# 6. SIGTERM to the ranks (as srun or a scheduler delivers it) without --checkpoint: exit 5,
 #    and the message says nothing was saved
 setsid $BGRUN -np 2 "$RRR_BIN" "${FIT[@]}" --out "$W/o5" >/dev/null 2>"$W/e5" &
 BG=$!; watchdog
