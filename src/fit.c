@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gram.h"
 #include "internal.h"
 
 void rrr_fit_opts_default(rrr_fit_opts *o)
@@ -82,20 +83,29 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
     return st;
 }
 
-/* Local, same on every rank. The cost model of README "Choosing a solver": flops per rank
- * of exact (statistics pass n(p^2 + 2pq)/K, then replicated dense algebra
- * p^3/3 + 2p^2 q + 2q^2 p + 9q^3) against gd at an assumed 100 iterations of
- * n(6pd + 8qd)/K flops each. exact is preferred on ties: it is the optimum, not an estimate. */
-static rrr_solver choose(const rrr_problem *pb, int K, char *why, size_t len)
+/* Collective (same answer on every rank). The cost model of README "Choosing a solver",
+ * in flops per rank: exact = statistics pass n (p^2 + 2pq) / K + dense algebra
+ * p^3/3 + 2p^2 q + 2q^2 p + 9q^3 (divided by K when the 2-D grid regime would hold G);
+ * gd = an assumed 100 iterations of n (6pd + 8qd) / K. exact wins ties, and is ruled out
+ * when its statistics need more than half the memory per rank even on the grid. */
+static rrr_solver choose(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                         char *why, size_t len)
 {
-    double n = (double)pb->n, p = (double)pb->p, q = (double)pb->q, d = pb->d;
-    double c_exact = n * (p * p + 2 * p * q) / K + p * p * p / 3 + 2 * p * p * q +
-                     2 * q * q * p + 9 * q * q * q;
+    double n = (double)pb->n, p = (double)pb->p, q = (double)pb->q, d = pb->d, K = ctx->size;
+    int grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
+    double dense = p * p * p / 3 + 2 * p * p * q + 2 * q * q * p + 9 * q * q * q;
+    double c_exact = n * (p * p + 2 * p * q) / K + (grid ? dense / K : dense);
     double c_gd = 100.0 * n * (6 * p * d + 8 * q * d) / K;
-    rrr_solver s = c_exact <= c_gd ? RRR_SOLVER_EXACT : RRR_SOLVER_GD;
-    snprintf(why, len, "cost model: exact %.3g flops/rank vs gd %.3g (100 iterations assumed)",
-             c_exact, c_gd);
-    return s;
+    double mem = 8.0 * (p * p + 2 * p * q + 2 * q * q) / (grid ? K : 1.0);
+    double avail = rrr_mem_per_rank(ctx);
+    if (mem > 0.5 * avail) {
+        snprintf(why, len, "the statistics need %.3g GB per rank, more than half of the %.3g GB "
+                 "available: gd", mem / 1e9, avail / 1e9);
+        return RRR_SOLVER_GD;
+    }
+    snprintf(why, len, "cost model: exact %.3g flops/rank (%s) vs gd %.3g (100 iterations "
+             "assumed)", c_exact, grid ? "2-D grid" : "replicated", c_gd);
+    return c_exact <= c_gd ? RRR_SOLVER_EXACT : RRR_SOLVER_GD;
 }
 
 static rrr_model *model_new(const rrr_problem *pb, const rrr_fit_opts *o, int ranks)
@@ -144,7 +154,7 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
 
     m->solver = o->solver;
     if (o->solver == RRR_SOLVER_AUTO) {
-        m->solver = choose(&pb, ctx->size, m->solver_why, sizeof m->solver_why);
+        m->solver = choose(ctx, &pb, o, m->solver_why, sizeof m->solver_why);
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(m->solver), m->solver_why);
     }
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,

@@ -70,6 +70,14 @@ rrr 2 predict --model "$W/offset/m3-d2-l1.0--intercept" --x "$W/offset/X.npy" --
 check "predict adds the intercept" $PYTHON tests/mpi/check.py predict --x "$W/offset/X.npy" \
     --model "$W/offset/m3-d2-l1.0--intercept" --yhat "$W/yo.npy"
 
+# auto: says what it chose and why (n p^2 statistics beat 100 gd iterations here)
+rrr 2 fit --x "$W/tall/X.npy" --y "$W/tall/Y.npy" --rank 3 --lambda 1 --out "$W/auto" >"$WORK/out" 2>"$WORK/err"
+if grep -q 'auto: chose exact' "$WORK/err" && grep -q '"solver_requested": "auto"' "$W/auto/model.json" \
+    && grep -q '"solver": "exact"' "$W/auto/model.json" && grep -q '"solver_why": "cost model' "$W/auto/model.json"; then
+    pass "auto picks exact for a tall problem and says why"; else fail "auto choice reporting"; fi
+check "auto result is the optimum" $PYTHON tests/mpi/check.py verify --x "$W/tall/X.npy" --y "$W/tall/Y.npy" \
+    --model "$W/auto" --lambda 1 --rank 3 --btol 1e-10
+
 # not converging is not an error: exit 0, converged false, a warning
 rrr 2 fit --x "$W/corr/X.npy" --y "$W/corr/Y.npy" --rank 3 --lambda 0.1 --solver gd --max-iter 3 \
     --out "$W/mi" --report "$W/mi.json" >"$WORK/out" 2>"$WORK/err"
