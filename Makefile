@@ -86,6 +86,7 @@ bench: deps
 
 FUZZ_TIME ?= 60
 fuzz: | $(B)
+	@mkdir -p $(B)/fuzz-corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
 	    tests/fuzz/fuzz_npy.c src/npy_header.c src/status.c -o $(B)/fuzz_npy
 	$(B)/fuzz_npy -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/npy.dict \

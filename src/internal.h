@@ -117,6 +117,9 @@ rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, do
 /* Local. (f - f*)/max(f*, eps ||Yc||^2); NaN without f*. */
 double rrr_model_gap(const rrr_model *m);
 
+/* Local. The model's fields of model.json (also the head of the --report file). */
+void rrr_model_json_fields(rrr_json *j, const rrr_model *m);
+
 /* The certificate threshold: a fit PASSES when its relative optimality gap is below this. */
 #define RRR_GAP_THRESHOLD 1e-6
 

@@ -20,32 +20,37 @@ static double *to_row_major(const double *a, size_t rows, size_t cols)
     return t;
 }
 
+void rrr_model_json_fields(rrr_json *j, const rrr_model *m)
+{
+    rrr_json_int(j, "rank", m->d);
+    rrr_json_num(j, "lambda", m->lambda);
+    rrr_json_str(j, "solver", rrr_solver_name(m->solver));
+    rrr_json_str(j, "solver_requested", rrr_solver_name(m->solver_requested));
+    if (m->solver_why[0])
+        rrr_json_str(j, "solver_why", m->solver_why);
+    rrr_json_num(j, "objective", m->objective);
+    rrr_json_num(j, "gradient_norm", m->gradient_norm);
+    rrr_json_num(j, "gradient_norm_initial", m->gradient_norm_initial);
+    rrr_json_int(j, "iterations", m->iterations);
+    rrr_json_bool(j, "converged", m->converged);
+    rrr_json_str(j, "stop_reason", m->stop_reason);
+    rrr_json_num(j, "optimal_objective", m->fstar); /* null when not computed */
+    rrr_json_num(j, "optimality_gap", rrr_model_gap(m));
+    rrr_json_int(j, "n", (long long)m->n);
+    rrr_json_int(j, "p", (long long)m->p);
+    rrr_json_int(j, "q", (long long)m->q);
+    rrr_json_bool(j, "intercept", m->intercept);
+    rrr_json_int(j, "ranks", m->ranks);
+    rrr_json_int(j, "threads_per_rank", rrr_blas_threads());
+    rrr_json_str(j, "blas_core", rrr_blas_corename());
+}
+
 static void write_json(const rrr_model *m, FILE *f)
 {
     rrr_json j;
     rrr_json_begin(&j, f);
     rrr_json_str(&j, "format", "rrr-model-1");
-    rrr_json_int(&j, "rank", m->d);
-    rrr_json_num(&j, "lambda", m->lambda);
-    rrr_json_str(&j, "solver", rrr_solver_name(m->solver));
-    rrr_json_str(&j, "solver_requested", rrr_solver_name(m->solver_requested));
-    if (m->solver_why[0])
-        rrr_json_str(&j, "solver_why", m->solver_why);
-    rrr_json_num(&j, "objective", m->objective);
-    rrr_json_num(&j, "gradient_norm", m->gradient_norm);
-    rrr_json_num(&j, "gradient_norm_initial", m->gradient_norm_initial);
-    rrr_json_int(&j, "iterations", m->iterations);
-    rrr_json_bool(&j, "converged", m->converged);
-    rrr_json_str(&j, "stop_reason", m->stop_reason);
-    rrr_json_num(&j, "optimal_objective", m->fstar); /* null when not computed */
-    rrr_json_num(&j, "optimality_gap", rrr_model_gap(m));
-    rrr_json_int(&j, "n", (long long)m->n);
-    rrr_json_int(&j, "p", (long long)m->p);
-    rrr_json_int(&j, "q", (long long)m->q);
-    rrr_json_bool(&j, "intercept", m->intercept);
-    rrr_json_int(&j, "ranks", m->ranks);
-    rrr_json_int(&j, "threads_per_rank", rrr_blas_threads());
-    rrr_json_str(&j, "blas_core", rrr_blas_corename());
+    rrr_model_json_fields(&j, m);
     rrr_json_end(&j);
 }
 

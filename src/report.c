@@ -68,21 +68,7 @@ rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path)
         } else {
             rrr_json j;
             rrr_json_begin(&j, f);
-            rrr_json_str(&j, "solver", rrr_solver_name(m->solver));
-            rrr_json_str(&j, "solver_requested", rrr_solver_name(m->solver_requested));
-            rrr_json_int(&j, "n", (long long)m->n);
-            rrr_json_int(&j, "p", (long long)m->p);
-            rrr_json_int(&j, "q", (long long)m->q);
-            rrr_json_int(&j, "rank", m->d);
-            rrr_json_num(&j, "lambda", m->lambda);
-            rrr_json_num(&j, "objective", m->objective);
-            rrr_json_num(&j, "gradient_norm", m->gradient_norm);
-            rrr_json_num(&j, "gradient_norm_initial", m->gradient_norm_initial);
-            rrr_json_num(&j, "optimal_objective", m->fstar);
-            rrr_json_num(&j, "optimality_gap", rrr_model_gap(m));
-            rrr_json_int(&j, "iterations", m->iterations);
-            rrr_json_bool(&j, "converged", m->converged);
-            rrr_json_str(&j, "stop_reason", m->stop_reason);
+            rrr_model_json_fields(&j, m);
             rrr_json_nums(&j, "objective_history", m->history, m->nhistory);
             rrr_json_obj_begin(&j, "time_max");
             for (int k = 0; k < RRR_T_COUNT; k++)
@@ -98,14 +84,11 @@ rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path)
             rrr_json_obj_end(&j);
             rrr_json_num(&j, "time_total", rrr_elapsed(ctx));
             rrr_json_num(&j, "time_solve", m->solve_seconds);
-            /* each iteration of gd/als: the solver's wall time over its iterations (the
-             * closing evaluation and the certificate are not in it) */
+            /* the solver's wall time over its iterations: the closing evaluation and gd's
+             * certificate are not in it; als's statistics pass is */
             rrr_json_num(&j, "time_per_iteration",
                          m->iterations > 0 ? m->solve_seconds / (double)m->iterations : (double)NAN);
             rrr_json_int(&j, "bytes_read", (long long)bytes);
-            rrr_json_int(&j, "ranks", ctx->size);
-            rrr_json_int(&j, "threads_per_rank", rrr_blas_threads());
-            rrr_json_str(&j, "blas_core", rrr_blas_corename());
             rrr_json_end(&j);
             if (ferror(f) | (fclose(f) != 0))
                 st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: write failed", path);
