@@ -1,6 +1,7 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
-# Targets: all (bin/rrr, build/librrr.a, test programs), check, demo, bench, fuzz, clean.
+# Targets: all (bin/rrr, build/librrr.a, test programs), check, demo, bench, scaling, fuzz,
+# clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
 
 MPICC          ?= mpicc
@@ -44,7 +45,7 @@ ifeq ($(SAN),1)
   BIN := $(B)/rrr
 endif
 
-.PHONY: all check demo bench fuzz clean deps
+.PHONY: all check demo bench scaling fuzz clean deps
 all: $(BIN) $(B)/librrr.a $(UNIT_BIN)
 
 $(B)/%.o: src/%.c | $(B)
@@ -83,6 +84,10 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
+
+scaling: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/scaling.sh
 
 FUZZ_TIME ?= 60
 fuzz: | $(B)
