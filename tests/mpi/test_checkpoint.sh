@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
 W=$WORK
 $PYTHON tests/mpi/check.py mkdata --out "$W" --n 20000 --p 120 --q 10 --rank 3 --corr 0.995 --seed 9
 BASE=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.001 --solver gd --tol 0)
-FIT=("${BASE[@]}" --max-iter 400)
+FIT=("${BASE[@]}" --max-iter 1500)
 # Runs that get signals use mpirun itself (timeout would not forward SIGUSR1), with a
 # watchdog that kills the job's process group if it ever hangs.
 BGRUN="mpirun --oversubscribe"
@@ -17,7 +17,7 @@ same() { cmp -s "$1/U.npy" "$2/U.npy" && cmp -s "$1/V.npy" "$2/V.npy"; }
 
 rrr 2 "${FIT[@]}" --out "$W/ref" --quiet 2>/dev/null
 iters=$(grep -o '"iterations": [0-9]*' "$W/ref/model.json" | grep -o '[0-9]*$')
-[[ ${iters:-0} -eq 400 ]] && pass "reference run takes $iters iterations" || fail "reference run too short ($iters)"
+[[ ${iters:-0} -eq 1500 ]] && pass "reference run takes $iters iterations" || fail "reference run too short ($iters)"
 
 # start FIT in the background in its own process group; wait for a first checkpoint
 start_bg() { # start_bg NP OUT CKPT
@@ -84,9 +84,10 @@ expect_exit 2 "a gd run refuses the als checkpoint" 2 "${FIT[@]}" --checkpoint "
 
 # 6. SIGTERM to the ranks (as srun or a scheduler delivers it) without --checkpoint: exit 5,
 #    and the message says nothing was saved
-setsid $BGRUN -np 2 "$RRR_BIN" "${FIT[@]}" --out "$W/o5" >/dev/null 2>"$W/e5" &
+setsid $BGRUN -np 2 "$RRR_BIN" "${BASE[@]}" --max-iter 1000000 --out "$W/o5" >/dev/null 2>"$W/e5" &
 BG=$!; watchdog
-sleep 1.5; kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
+for _ in $(seq 1 200); do grep -q 'iter      9' "$W/e5" && break; sleep 0.05; done
+kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
 [[ $rc -eq 5 ]] && grep -q 'nothing was saved' "$W/e5" && pass "SIGTERM without --checkpoint: exit 5, nothing saved" \
     || { fail "SIGTERM without --checkpoint (exit $rc)"; tail -3 "$W/e5"; }
 [[ ! -e $W/o5 ]] && pass "SIGTERM: no output" || fail "SIGTERM: output written"
