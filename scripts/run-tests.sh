@@ -15,7 +15,7 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 # 2 cores and up to 4 ranks: one BLAS thread per rank, or the ranks fight over the cores.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export MPIRUN=${MPIRUN:-"timeout -k 5 120 mpirun --oversubscribe"}
+export MPIRUN=${MPIRUN:-"timeout -k 5 120 mpirun --oversubscribe --mca odls_base_sigkill_timeout 0"}
 if [[ ${SAN:-0} == 1 ]]; then
     # Open MPI's dlopen'd components leak and cannot be suppressed: no leak checks under MPI.
     export ASAN_OPTIONS=detect_leaks=0

@@ -185,7 +185,9 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
     unsigned char *b = rrr_malloc(len, 1);
     FILE *f = fopen(path, "rb");
     rrr_status st = RRR_OK;
-    if (b == NULL || f == NULL || fread(b, 1, len, f) != len)
+    if (b == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for the checkpoint", path);
+    else if (f == NULL || fread(b, 1, len, f) != len)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read", path);
     if (f != NULL)
         fclose(f);
@@ -249,7 +251,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     if (st != RRR_OK || missing) {
         free(b);
         if (st == RRR_OK)
-            rrr_info(ctx, "checkpoint: none in %s yet; starting afresh", o->checkpoint);
+            rrr_warn(ctx, "no checkpoint in %s yet: starting afresh", o->checkpoint);
         return st;
     }
     MPI_Bcast(hdr, 2, MPI_UINT64_T, 0, ctx->comm);
@@ -265,8 +267,11 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         memcpy(s->history, b + fixed, hdr[1] * 8);
     free(b);
     st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
+    if (st != RRR_OK) {
+        free(s->history);
+        s->history = NULL;
         return st;
+    }
     MPI_Bcast(s->history, (int)hdr[1], MPI_DOUBLE, 0, ctx->comm);
     s->nhistory = hdr[1];
     s->iter = (long)hdr[0];

@@ -144,9 +144,10 @@ rrr_status rrr_canonicalize(size_t p, size_t q, int d, double *U, double *V, rrr
 
 /* Local. Rebalance the factors without changing U V^T: U <- U S, V <- V S^-1 with S
  * symmetric positive definite chosen so that U^T U = V^T V afterwards (S, Sinv: d x d
- * outputs). Returns 0 and leaves U, V as they are when either factor is rank-deficient. */
-int rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S, double *Sinv,
-                rrr_err *e);
+ * outputs). *balanced = 0, and U, V stay as they are, when either factor is
+ * rank-deficient. RRR_EINTERNAL only when out of memory. */
+rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S,
+                       double *Sinv, int *balanced, rrr_err *e);
 
 /* Local. Orthonormalize the columns of V (q x d) in place (QR). */
 rrr_status rrr_orthonormalize(size_t q, int d, double *V, rrr_err *e);

@@ -1,6 +1,7 @@
 /* src/ctx.c: the context (private communicator, rank, timers), error agreement, the
  * allreduce every solver uses, and rank-0 logging. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,13 @@ rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out)
     MPI_Comm_rank(ctx->comm, &ctx->rank);
     MPI_Comm_size(ctx->comm, &ctx->size);
     ctx->t_start = MPI_Wtime();
+    /* Fault injection for the tests: RRR_FAIL_ALLOC=R:K makes the K-th rrr_malloc/rrr_calloc
+     * on rank R fail, so every failure path can be reached from the command line. */
+    const char *fa = getenv("RRR_FAIL_ALLOC");
+    int fr = -1;
+    long fk = 0;
+    if (fa != NULL && sscanf(fa, "%d:%ld", &fr, &fk) == 2 && fr == ctx->rank)
+        rrr_alloc_fail_after(fk);
     *out = ctx;
     return RRR_OK;
 }

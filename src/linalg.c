@@ -154,13 +154,15 @@ static int spd_power(int d, const double *A, double e, double *out, double *Q, d
     return 1;
 }
 
-int rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S, double *Sinv,
-                rrr_err *e)
+rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S,
+                       double *Sinv, int *balanced, rrr_err *e)
 {
     size_t dd = (size_t)d * d;
     double *w = rrr_malloc(8 * dd + (size_t)d, sizeof *w);
+    rrr_err quiet = { RRR_OK, "" }; /* a dsyev failure here only means "leave as is" */
+    *balanced = 0;
     if (w == NULL)
-        return 0;
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory (balancing)");
     double *Gu = w + d, *Gv = Gu + dd, *Gh = Gv + dd, *Gmh = Gh + dd, *M = Gmh + dd,
            *Q = M + dd, *T = Q + dd, *P = T + dd;
     int ok;
@@ -170,22 +172,23 @@ int rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S, doub
                 0.0, Gu, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, V, (int)q, V, (int)q,
                 0.0, Gv, d);
-    ok = spd_power(d, Gu, 0.5, Gh, Q, w, T, e) && spd_power(d, Gu, -0.5, Gmh, Q, w, T, e);
+    ok = spd_power(d, Gu, 0.5, Gh, Q, w, T, &quiet) && spd_power(d, Gu, -0.5, Gmh, Q, w, T, &quiet);
     if (ok) {
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gh, d, Gv, d, 0.0, T, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gh, d, 0.0, M, d);
-        ok = spd_power(d, M, 0.5, P, Q, w, T, e);
+        ok = spd_power(d, M, 0.5, P, Q, w, T, &quiet);
     }
     if (ok) {
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gmh, d, P, d, 0.0, T, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gmh, d, 0.0, P, d);
-        ok = spd_power(d, P, 0.5, S, Q, w, T, e) && spd_power(d, P, -0.5, Sinv, Q, w, T, e);
+        ok = spd_power(d, P, 0.5, S, Q, w, T, &quiet) && spd_power(d, P, -0.5, Sinv, Q, w, T, &quiet);
     }
     if (ok) { /* U <- U S, V <- V S^-T = V S^-1 (S is symmetric) */
         size_t m = p > q ? p : q;
         double *B = rrr_malloc(m * (size_t)d, sizeof *B);
         if (B == NULL) {
-            ok = 0;
+            free(w);
+            return RRR_FAIL(e, RRR_EINTERNAL, "out of memory (balancing)");
         } else {
             memcpy(B, U, p * (size_t)d * sizeof *B);
             cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, d, d, 1.0, B, (int)p,
@@ -197,5 +200,6 @@ int rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S, doub
         }
     }
     free(w);
-    return ok;
+    *balanced = ok;
+    return RRR_OK;
 }

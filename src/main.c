@@ -1,4 +1,5 @@
 /* src/main.c: `rrr` subcommand dispatch and argument checking; no numerics here. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static const char *usage_fit =
     "  --solver       auto (default) picks by shape and memory; see README\n"
     "  --max-iter     iteration cap for gd/als (default 10000)\n"
     "  --tol          converged when (f_prev - f)/f <= T and |grad|/|grad_0| <= sqrt(T)\n"
-    "                 (default 1e-12)\n"
+    "                 (default 1e-10)\n"
     "  --seed         start of gd/als (default 0)\n"
     "  --grid-min-p   p from which exact/als keep X^T X on a 2-D ScaLAPACK grid\n"
     "  --no-certificate  skip computing f* and the optimality gap\n";
@@ -75,6 +76,10 @@ static rrr_status check_rank_lambda(rrr_ctx *ctx, int d, double lambda, size_t n
                         d, m);
     if (lambda < 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--lambda %g: must be >= 0", lambda);
+    /* LP64 BLAS and MPI counts are int: p d, q d and a 64-row panel of Y must fit */
+    if (p > INT_MAX / 64 || q > INT_MAX / 64 || p * (size_t)d > INT_MAX || q * (size_t)d > INT_MAX)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "p = %zu, q = %zu, d = %d: too large for 32-bit "
+                        "BLAS/MPI counts", p, q, d);
     if (lambda == 0 && n < p)
         return RRR_FAIL(&ctx->err, RRR_EINVAL,
                         "--lambda 0 with n = %zu < p = %zu: X^T X is singular; use --lambda > 0", n, p);
@@ -125,6 +130,19 @@ static rrr_status parse_solver(rrr_ctx *ctx, const char *s, rrr_solver *out)
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "--solver '%s': expected gd, als, exact or auto", s);
 }
 
+/* Collective. A SIGTERM/SIGUSR1 that arrived after the solver's last iteration boundary
+ * (during exact's statistics pass, or the final evaluation) still stops the run: exit 5,
+ * --out untouched (SPEC.md "Checkpoints"). */
+static rrr_status stop_check(rrr_ctx *ctx)
+{
+    int stop = rrr_stop_requested != 0, any = 0;
+    MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, ctx->comm);
+    if (!any)
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
+                    "stopped by a signal after the solve; no output was written");
+}
+
 static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
 {
     rrr_fit_opts o;
@@ -161,6 +179,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     o.lambda = lambda;
     o.certificate = !nocert;
     rrr_ctx_set_quiet(ctx, quiet);
+    rrr_signals_install(); /* only fit stops cleanly on a signal; other commands die as usual */
     st = parse_solver(ctx, solver, &o.solver);
     if (st != RRR_OK)
         return st;
@@ -178,12 +197,15 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         st = check_rank_lambda(ctx, o.d, o.lambda, X->n, X->ncols, Y->ncols);
     if (st == RRR_OK)
         st = rrr_fit(ctx, X, Y, &o, &m);
+    if (st == RRR_OK)
+        st = stop_check(ctx);
+    /* the report first: if it cannot be written, --out is left as it was */
+    if (st == RRR_OK && report != NULL)
+        st = rrr_report_write(ctx, m, report);
     if (st == RRR_OK && out != NULL)
         st = rrr_model_write(ctx, m, out);
     if (st == RRR_OK)
         rrr_fit_summary(ctx, m);
-    if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, report);
     rrr_model_destroy(&m);
     rrr_block_destroy(&X);
     rrr_block_destroy(&Y);
@@ -219,17 +241,16 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
             st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s is %zu x %zu; expected %zu x %zu", yp, Y->n,
                           Y->ncols, X->n, m->q);
     }
+    double mse = 0, r2 = 0;
     if (st == RRR_OK)
         st = rrr_predict(ctx, m, X, &Yhat);
+    if (st == RRR_OK && Y != NULL) /* before writing: a failure leaves no YHAT behind */
+        st = rrr_score(ctx, Y, Yhat, &mse, &r2);
     if (st == RRR_OK)
         st = rrr_block_write(ctx, Yhat, out);
-    if (st == RRR_OK && Y != NULL) {
-        double mse, r2;
-        st = rrr_score(ctx, Y, Yhat, &mse, &r2);
-        if (st == RRR_OK && rrr_ctx_rank(ctx) == 0) {
-            printf("mse %.17g\nr2 %.17g\n", mse, r2);
-            fflush(stdout);
-        }
+    if (st == RRR_OK && Y != NULL && rrr_ctx_rank(ctx) == 0) {
+        printf("mse %.17g\nr2 %.17g\n", mse, r2);
+        fflush(stdout);
     }
     rrr_block_destroy(&Yhat);
     rrr_block_destroy(&X);
@@ -301,7 +322,6 @@ int main(int argc, char **argv)
     rrr_ctx *ctx = NULL;
     rrr_status st = rrr_ctx_create(MPI_COMM_WORLD, &ctx);
     if (st == RRR_OK) {
-        rrr_signals_install();
         rrr_blas_configure(ctx);
         st = rrr_agree(ctx, run(ctx, argc, argv));
         if (st != RRR_OK && rrr_ctx_rank(ctx) == 0)

@@ -180,6 +180,7 @@ rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
     if (m->U == NULL || m->V == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     m->intercept = intercept;
+    st = rrr_agree(ctx, st); /* the collective reads below must be entered by all or none */
     if (st == RRR_OK && intercept) {
         snprintf(path, sizeof path, "%s/x_mean.npy", dir);
         st = rrr_npy_read_small(ctx, path, &r, &c, &m->x_mean);

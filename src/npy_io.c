@@ -194,8 +194,12 @@ rrr_status rrr_npy_write_rows(rrr_ctx *ctx, const char *path, size_t n, size_t c
 done:
     if (row != MPI_DATATYPE_NULL)
         MPI_Type_free(&row);
-    if (fh != MPI_FILE_NULL && MPI_File_close(&fh) != MPI_SUCCESS)
-        st = rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", path));
+    if (fh != MPI_FILE_NULL) { /* collective: every rank closes, then all agree */
+        rrr_status cst = MPI_File_close(&fh) == MPI_SUCCESS
+                             ? RRR_OK
+                             : RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", path);
+        st = rrr_agree(ctx, st != RRR_OK ? st : cst);
+    }
     ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
     return st;
 }

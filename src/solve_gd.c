@@ -62,18 +62,21 @@ static rrr_status update_v(const rrr_problem *pb, double a, const double *U, con
  * (grad_U = G V grows with V): keep U^T U = V^T V so that the stopping test on the gradient
  * means the same thing whatever scale the updates drifted to. The CG memory follows the
  * gauge (D -> D S, previous gradient -> g S^-T), so the iteration itself is unaffected. */
-static void rebalance(const rrr_problem *pb, double *U, double *V, double *D, double *gprev,
-                      double *work, double *S, rrr_err *e)
+static rrr_status rebalance(const rrr_problem *pb, double *U, double *V, double *D,
+                            double *gprev, double *work, double *S, rrr_err *e)
 {
     const int p = (int)pb->p, d = pb->d;
     double *Sinv = S + (size_t)d * d; /* H has room for 2 d x d */
-    if (!rrr_balance(pb->p, pb->q, d, U, V, S, Sinv, e))
-        return;
+    int balanced;
+    rrr_status st = rrr_balance(pb->p, pb->q, d, U, V, S, Sinv, &balanced, e);
+    if (st != RRR_OK || !balanced)
+        return st;
     memcpy(work, D, (size_t)p * d * sizeof *work);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, S, d, 0.0, D, p);
     memcpy(work, gprev, (size_t)p * d * sizeof *work);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, Sinv, d, 0.0,
                 gprev, p);
+    return RRR_OK;
 }
 
 /* Local, same on every rank: the stopping rules of README "Stopping". Returns 1 to stop. */
@@ -125,7 +128,9 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     double *U = m->U, *V = m->V;
     double *At = rrr_malloc(pb->nloc * (size_t)d, sizeof *At);
     double *work = rrr_malloc(rrr_pass_work(pb), sizeof *work);
-    double *sg = rrr_malloc(lg + 1, sizeof *sg), *sb = rrr_malloc(lb, sizeof *sb);
+    /* the sums of the two passes, plus flags that ride along in the same allreduces:
+     * sg[lg] a pending stop signal, sg[lg + 1] and sb[lb] a local failure on some rank */
+    double *sg = rrr_malloc(lg + 2, sizeof *sg), *sb = rrr_malloc(lb + 1, sizeof *sb);
     double *gU = rrr_malloc(pd, sizeof *gU), *gV = rrr_malloc(qd, sizeof *gV);
     double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
     double *gprev = rrr_calloc(pd, sizeof *gprev);
@@ -165,12 +170,18 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     }
 
     double last_print = -1.0, step = 0.0;
+    /* A failure seen by one rank only (out of memory) is kept in lst and announced through
+     * the next allreduce; every rank then leaves the loop at the same point. */
+    rrr_status lst = RRR_OK;
     for (;;) {
         double t0 = MPI_Wtime();
         rrr_pass_g(pb, U, V, At, sg, work);
-        sg[lg] = rrr_stop_requested ? 1.0 : 0.0; /* the stop request rides along for free */
+        sg[lg] = rrr_stop_requested ? 1.0 : 0.0;
+        sg[lg + 1] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
-        rrr_allreduce_sum(ctx, sg, lg + 1);
+        rrr_allreduce_sum(ctx, sg, lg + 2);
+        if (sg[lg + 1] > 0)
+            break;
 
         t0 = MPI_Wtime();
         double f;
@@ -183,10 +194,8 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                           "gd: objective or gradient not finite at iteration %ld", s.iter);
             break;
         }
-        if (!record(m, &cap, f)) {
-            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for the history");
-            break;
-        }
+        if (!record(m, &cap, f))
+            lst = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for the history");
         double now = rrr_elapsed(ctx);
         if (s.iter < 10 || now - last_print >= 1.0) {
             rrr_info(ctx, "iter %6ld  f %.15e  |grad| %.3e  step %.3e  t %.3f s", s.iter, f, g,
@@ -194,7 +203,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
             last_print = now;
         }
         s.history = m->history; /* f of iterations 0 .. iter-1 */
-        s.nhistory = m->nhistory - 1;
+        s.nhistory = m->nhistory > 0 ? m->nhistory - 1 : 0;
         if (sg[lg] > 0) { /* some rank got SIGTERM/SIGUSR1: every rank stops here */
             st = rrr_checkpoint_on_signal(ctx, pb, o, RRR_SOLVER_GD, &s);
             break;
@@ -210,9 +219,8 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
 
         /* Preconditioned direction Z = gU (V^T V)^+ and the Polak-Ribiere+ update. */
         memcpy(Z, gU, pd * sizeof *Z);
-        st = rrr_solve_right_psd(d, VtV, (size_t)p, Z, &ctx->err);
-        if (st != RRR_OK)
-            break; /* VtV is replicated: every rank fails alike */
+        if (lst == RRR_OK)
+            lst = rrr_solve_right_psd(d, VtV, (size_t)p, Z, &ctx->err);
         double zg = dot(pd, Z, gU);
         double beta = s.zg_prev > 0 ? (zg - dot(pd, Z, gprev)) / s.zg_prev : 0.0;
         if (!(beta > 0))
@@ -231,8 +239,11 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
 
         t0 = MPI_Wtime();
         rrr_pass_b(pb, D, At, sb, work);
+        sb[lb] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
-        rrr_allreduce_sum(ctx, sb, lb);
+        rrr_allreduce_sum(ctx, sb, lb + 1);
+        if (sb[lb] > 0)
+            break;
 
         t0 = MPI_Wtime();
         /* curvature c = tr(E^T E V^T V) + lambda tr(D^T D V^T V); step a = -slope / (2 c) */
@@ -242,15 +253,14 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         step = c > 0 ? -slope / (2.0 * c) : 0.0;
         cblas_daxpy((int)pd, step, D, 1, U, 1);
         const double *AtA = sg + pd + qd, *YtA = sg + pd;
-        st = update_v(pb, step, U, AtA, YtA, sb, V, H, &ctx->err);
+        lst = update_v(pb, step, U, AtA, YtA, sb, V, H, &ctx->err);
+        if (lst == RRR_OK)
+            lst = rebalance(pb, U, V, D, gprev, Z, H, &ctx->err);
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
-        if (st != RRR_OK)
-            break; /* replicated inputs: the same on every rank */
-        rebalance(pb, U, V, D, gprev, Z, H, &ctx->err);
         s.fprev = f;
         s.iter++;
     }
-    st = rrr_agree(ctx, st);
+    st = rrr_agree(ctx, st != RRR_OK ? st : lst);
     m->iterations = s.iter;
     m->gradient_norm_initial = s.g0;
 done:
