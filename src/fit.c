@@ -16,6 +16,7 @@ void rrr_fit_opts_default(rrr_fit_opts *o)
     o->checkpoint_every = 100;
     o->grid_min_p = 0; /* 0: the exact/als modules decide (README "Memory") */
     o->certificate = 1;
+    o->gd_xty = -1;
 }
 
 const char *rrr_solver_name(rrr_solver s)

@@ -20,6 +20,8 @@ static int nb_rows(void)
     return nb;
 }
 #define NB ((size_t)nb_rows())
+/* rows per panel of the one-off cross product X^T Y: a plain GEMM, so larger panels */
+enum { CROSS_NB = 256 };
 
 size_t rrr_pass_g_len(const rrr_problem *pb)
 {
@@ -30,13 +32,21 @@ size_t rrr_pass_g_len(const rrr_problem *pb)
 size_t rrr_pass_b_len(const rrr_problem *pb)
 {
     size_t d = (size_t)pb->d;
-    return 2 * d * d + pb->q * d;
+    return 2 * d * d + (pb->Yt != NULL ? pb->q * d : 0);
+}
+
+size_t rrr_pass_gc_len(const rrr_problem *pb)
+{
+    size_t d = (size_t)pb->d;
+    return pb->p * d + d * d;
 }
 
 size_t rrr_pass_work(const rrr_problem *pb)
 {
     size_t d = (size_t)pb->d;
-    return pb->q * NB + 2 * d * NB + 4 * d + pb->p * d;
+    size_t cross = (pb->p + pb->q) * CROSS_NB;
+    size_t pass = pb->q * NB + 2 * d * NB + 4 * d + pb->p * d;
+    return cross > pass ? cross : pass;
 }
 
 /* Mt (d x m) = M^T for M (m x d): the skinny products below then run as NN GEMMs, which
@@ -130,7 +140,8 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
 
     for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {
         const int nb = (int)(pb->nloc - i0 < NB ? pb->nloc - i0 : NB);
-        const double *Xb = pb->Xt + i0 * (size_t)p, *Yb = pb->Yt + i0 * (size_t)q;
+        const double *Xb = pb->Xt + i0 * (size_t)p;
+        const double *Yb = pb->Yt != NULL ? pb->Yt + i0 * (size_t)q : NULL;
         const double *Ab = At + i0 * (size_t)d;
         /* E^T = D^T X^T - dx 1^T */
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Dt, d, Xb, p, 0.0, Et,
@@ -141,14 +152,71 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, Et, d, 1.0, EtE, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, d, d, nb, 1.0, Ab, d, Et, d, 1.0, AtE,
                     d);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, Yb, q, Et, d, 1.0, YtE,
-                    q);
-        if (pb->ym != NULL)
+        if (Yb != NULL)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, Yb, q, Et, d, 1.0,
+                        YtE, q);
+        if (pb->ym != NULL && Yb != NULL)
             row_sums(d, nb, Et, sE);
     }
     for (int j = 0; j < d; j++)
         for (int i = j + 1; i < d; i++)
             EtE[IDX(i, j, d)] = EtE[IDX(j, i, d)];
-    if (pb->ym != NULL)
+    if (pb->ym != NULL && pb->Yt != NULL)
         minus_outer(q, d, pb->ym, sE, YtE);
+}
+
+void rrr_cross(const rrr_problem *pb, double *C, double *work)
+{
+    const int p = (int)pb->p, q = (int)pb->q;
+    double *Xc = work, *Yc = work + pb->p * CROSS_NB;
+    memset(C, 0, pb->p * pb->q * sizeof *C);
+    for (size_t i0 = 0; i0 < pb->nloc; i0 += CROSS_NB) {
+        const int nb = (int)(pb->nloc - i0 < CROSS_NB ? pb->nloc - i0 : CROSS_NB);
+        const double *Xb = pb->Xt + i0 * (size_t)p, *Yb = pb->Yt + i0 * (size_t)q;
+        if (pb->xm != NULL) { /* centre the panel: X^T Y - n xm ym^T would cancel */
+            memcpy(Xc, Xb, (size_t)p * nb * sizeof *Xc);
+            memcpy(Yc, Yb, (size_t)q * nb * sizeof *Yc);
+            for (int j = 0; j < nb; j++) {
+                cblas_daxpy(p, -1.0, pb->xm, 1, Xc + (size_t)j * p, 1);
+                cblas_daxpy(q, -1.0, pb->ym, 1, Yc + (size_t)j * q, 1);
+            }
+            Xb = Xc;
+            Yb = Yc;
+        }
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, q, nb, 1.0, Xb, p, Yb, q, 1.0, C,
+                    p);
+    }
+}
+
+void rrr_pass_gc(const rrr_problem *pb, const double *U, double *At, double *out, double *work)
+{
+    const int p = (int)pb->p, d = pb->d;
+    double *XtA = out, *AtA = XtA + (size_t)p * d;
+    double *ux = work, *sA = ux + d, *Ut = sA + d;
+    memset(out, 0, rrr_pass_gc_len(pb) * sizeof *out);
+    memset(ux, 0, 2 * (size_t)d * sizeof *ux);
+    transpose(p, d, U, Ut);
+    if (pb->xm != NULL)
+        cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, U, p, pb->xm, 1, 0.0, ux, 1);
+    for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {
+        const int nb = (int)(pb->nloc - i0 < NB ? pb->nloc - i0 : NB);
+        const double *Xb = pb->Xt + i0 * (size_t)p;
+        double *Ab = At + i0 * (size_t)d;
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Ut, d, Xb, p, 0.0,
+                    Ab, d);
+        if (pb->xm != NULL) {
+            for (int j = 0; j < nb; j++)
+                cblas_daxpy(d, -1.0, ux, 1, Ab + (size_t)j * d, 1);
+            row_sums(d, nb, Ab, sA);
+        }
+        /* X^T A: the data part of grad_U is X^T A (V^T V) - (X^T Y) V */
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, Xb, p, Ab, d, 1.0, XtA,
+                    p);
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, Ab, d, 1.0, AtA, d);
+    }
+    for (int j = 0; j < d; j++)
+        for (int i = j + 1; i < d; i++)
+            AtA[IDX(i, j, d)] = AtA[IDX(j, i, d)];
+    if (pb->xm != NULL) /* Xc^T Ac = X^T Ac - xm (1^T Ac) */
+        minus_outer(p, d, pb->xm, sA, XtA);
 }

@@ -140,12 +140,19 @@ done:
 }
 
 /* Local. F(A) for symmetric positive definite A (d x d): Q diag(f(w)) Q^T, with f = w^e.
- * Returns 0 (A untouched in out) if A is not positive definite to working precision. */
+ * Returns 1, or 0 if A is not positive definite to working precision (or dsyev failed),
+ * or -1 when out of memory (recorded in err: that one is not the same on every rank). */
 static int spd_power(int d, const double *A, double e, double *out, double *Q, double *w,
                      double *T, rrr_err *err)
 {
+    rrr_err quiet = { RRR_OK, "" };
     memcpy(Q, A, (size_t)d * d * sizeof *Q);
-    if (sym_eig(d, Q, w, err) != RRR_OK || !(w[0] > (double)d * DBL_EPSILON * w[d - 1]))
+    rrr_status st = sym_eig(d, Q, w, &quiet);
+    if (st == RRR_EINTERNAL) {
+        RRR_FAIL(err, st, "%s", quiet.msg);
+        return -1;
+    }
+    if (st != RRR_OK || !(w[0] > (double)d * DBL_EPSILON * w[d - 1]))
         return 0;
     for (int k = 0; k < d; k++)
         for (int i = 0; i < d; i++)
@@ -159,7 +166,6 @@ rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *
 {
     size_t dd = (size_t)d * d;
     double *w = rrr_malloc(8 * dd + (size_t)d, sizeof *w);
-    rrr_err quiet = { RRR_OK, "" }; /* a dsyev failure here only means "leave as is" */
     *balanced = 0;
     if (w == NULL)
         return RRR_FAIL(e, RRR_EINTERNAL, "out of memory (balancing)");
@@ -172,16 +178,24 @@ rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *
                 0.0, Gu, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, V, (int)q, V, (int)q,
                 0.0, Gv, d);
-    ok = spd_power(d, Gu, 0.5, Gh, Q, w, T, &quiet) && spd_power(d, Gu, -0.5, Gmh, Q, w, T, &quiet);
-    if (ok) {
+    ok = spd_power(d, Gu, 0.5, Gh, Q, w, T, e);
+    if (ok > 0)
+        ok = spd_power(d, Gu, -0.5, Gmh, Q, w, T, e);
+    if (ok > 0) {
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gh, d, Gv, d, 0.0, T, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gh, d, 0.0, M, d);
-        ok = spd_power(d, M, 0.5, P, Q, w, T, &quiet);
+        ok = spd_power(d, M, 0.5, P, Q, w, T, e);
     }
-    if (ok) {
+    if (ok > 0) {
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, Gmh, d, P, d, 0.0, T, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, T, d, Gmh, d, 0.0, P, d);
-        ok = spd_power(d, P, 0.5, S, Q, w, T, &quiet) && spd_power(d, P, -0.5, Sinv, Q, w, T, &quiet);
+        ok = spd_power(d, P, 0.5, S, Q, w, T, e);
+        if (ok > 0)
+            ok = spd_power(d, P, -0.5, Sinv, Q, w, T, e);
+    }
+    if (ok < 0) {
+        free(w);
+        return RRR_EINTERNAL;
     }
     if (ok) { /* U <- U S, V <- V S^-T = V S^-1 (S is symmetric) */
         size_t m = p > q ? p : q;

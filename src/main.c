@@ -29,14 +29,16 @@ static const char *usage_fit =
     "usage: rrr fit --x X.npy --y Y.npy --rank D --lambda L [--solver gd|als|exact|auto]\n"
     "               [--max-iter N] [--tol T] [--seed S] [--intercept] [--out DIR]\n"
     "               [--report R.json] [--checkpoint DIR] [--checkpoint-every K] [--resume]\n"
-    "               [--quiet] [--grid-min-p P] [--no-certificate]\n"
+    "               [--quiet] [--grid-min-p P] [--no-certificate] [--gd-xty auto|on|off]\n"
     "  --solver       auto (default) picks by shape and memory; see README\n"
     "  --max-iter     iteration cap for gd/als (default 10000)\n"
     "  --tol          converged when (f_prev - f)/f <= T and |grad|/|grad_0| <= sqrt(T)\n"
     "                 (default 1e-10)\n"
     "  --seed         start of gd/als (default 0)\n"
     "  --grid-min-p   p from which exact/als keep X^T X on a 2-D ScaLAPACK grid\n"
-    "  --no-certificate  skip computing f* and the optimality gap\n";
+    "  --no-certificate  skip computing f* and the optimality gap\n"
+    "  --gd-xty       gd keeps X^T Y (p x q) and reads only X in its iterations: on, off,\n"
+    "                 or auto (on when p q doubles fit in 1/16 of the memory per rank)\n";
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"
@@ -148,6 +150,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_fit_opts o;
     rrr_fit_opts_default(&o);
     const char *xp = NULL, *yp = NULL, *solver = "auto", *out = NULL, *report = NULL;
+    const char *xty = "auto";
     int help, quiet = 0, nocert = 0;
     double lambda = -1;
     opt_spec specs[] = {
@@ -168,6 +171,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         { "--quiet", OPT_FLAG, &quiet, 0, 0 },
         { "--grid-min-p", OPT_SIZE, &o.grid_min_p, 0, 0 },
         { "--no-certificate", OPT_FLAG, &nocert, 0, 0 },
+        { "--gd-xty", OPT_STR, &xty, 0, 0 },
         { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
@@ -185,6 +189,10 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         return st;
     if (o.tol < 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--tol %g: must be >= 0", o.tol);
+    if (strcmp(xty, "auto") == 0 || strcmp(xty, "on") == 0 || strcmp(xty, "off") == 0)
+        o.gd_xty = xty[1] == 'u' ? -1 : xty[1] == 'n';
+    else
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--gd-xty '%s': expected auto, on or off", xty);
     if (o.resume && o.checkpoint == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--resume needs --checkpoint DIR");
     if (o.checkpoint_every < 1)

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "gram.h"
 #include "internal.h"
 
 static double dot(size_t n, const double *a, const double *b)
@@ -38,14 +39,15 @@ static double dot(size_t n, const double *a, const double *b)
 /* <A, B> for d x d matrices: tr(A^T B) */
 static double frob(int d, const double *A, const double *B) { return dot((size_t)d * d, A, B); }
 
-/* Local. V = Y^T A' (A'^T A' + lambda U'^T U')^+ after the step U' = U + a D. */
+/* Local. V = Y^T A' (A'^T A' + lambda U'^T U')^+ after the step U' = U + a D, given
+ * YtAn = Y^T A' (q x d) and pass B's sums. */
 static rrr_status update_v(const rrr_problem *pb, double a, const double *U, const double *AtA,
-                           const double *YtA, const double *pb_sums, double *V, double *H,
+                           const double *YtAn, const double *pb_sums, double *V, double *H,
                            rrr_err *e)
 {
     const int q = (int)pb->q, d = pb->d, p = (int)pb->p;
     const size_t dd = (size_t)d * d;
-    const double *EtE = pb_sums, *AtE = EtE + dd, *YtE = AtE + dd;
+    const double *EtE = pb_sums, *AtE = EtE + dd;
     /* H = A'^T A' + lambda U'^T U' = A^T A + a (A^T E + E^T A) + a^2 E^T E + lambda U'^T U' */
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, pb->lambda, U, p, U, p, 0.0, H,
                 d);
@@ -53,9 +55,37 @@ static rrr_status update_v(const rrr_problem *pb, double a, const double *U, con
         for (int i = 0; i < d; i++)
             H[IDX(i, j, d)] += AtA[IDX(i, j, d)] + a * (AtE[IDX(i, j, d)] + AtE[IDX(j, i, d)]) +
                                a * a * EtE[IDX(i, j, d)];
-    memcpy(V, YtA, (size_t)q * d * sizeof *V); /* Y^T A' = Y^T A + a Y^T E */
-    cblas_daxpy(q * d, a, YtE, 1, V, 1);
+    memcpy(V, YtAn, (size_t)q * d * sizeof *V);
     return rrr_solve_right_psd(d, H, (size_t)q, V, e);
+}
+
+/* Local. The cross-product form of the gradients: with C = Xc^T Yc, XtA = Xc^T A, A = Xc U,
+ *   grad_U = 2 (XtA V^T V - C V + lambda U V^T V),  grad_V = 2 (V A^T A - C^T U + lambda V U^T U)
+ *   f = yy - 2 <C^T U, V> + <A^T A, V^T V> + lambda <U^T U, V^T V>
+ * (f by this identity carries an absolute error of a few eps yy: the stopping rule's floor
+ * is then 100 eps yy, as for als; the reported f comes from a direct pass anyway). CtU gets
+ * C^T U (q x d), the Y^T A of the residual form. */
+static void gradients_cross(const rrr_problem *pb, const double *C, const double *U,
+                            const double *V, const double *sums, double *UtU, double *VtV,
+                            double *CtU, double *f, double *gU, double *gV)
+{
+    const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
+    const double *XtA = sums, *AtA = sums + (size_t)p * d;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, U, p, U, p, 0.0, UtU, d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, q, 1.0, V, q, V, q, 0.0, VtV, d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, C, p, U, p, 0.0, CtU, q);
+    /* gU = 2 XtA VtV - 2 C V + 2 lambda U VtV */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, q, -2.0, C, p, V, q, 0.0, gU, p);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0, XtA, p, VtV, d, 1.0, gU, p);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0 * pb->lambda, U, p, VtV, d,
+                1.0, gU, p);
+    /* gV = 2 V A^T A - 2 C^T U + 2 lambda V UtU */
+    memcpy(gV, CtU, (size_t)q * d * sizeof *gV);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, d, d, 2.0, V, q, AtA, d, -2.0, gV, q);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, d, d, 2.0 * pb->lambda, V, q, UtU, d,
+                1.0, gV, q);
+    *f = pb->yy - 2.0 * dot((size_t)q * d, CtU, V) + frob(d, AtA, VtV) +
+         pb->lambda * frob(d, UtU, VtV);
 }
 
 /* Local. The gauge U -> U S, V -> V S^-T leaves f unchanged but not the gradient norm
@@ -81,11 +111,13 @@ static rrr_status rebalance(const rrr_problem *pb, double *U, double *V, double 
 
 /* Local, same on every rank: the stopping rules of README "Stopping". Returns 1 to stop. */
 static int should_stop(const rrr_problem *pb, const rrr_fit_opts *o, long k, double f,
-                       double fprev, double g, double g0, rrr_model *m)
+                       double fprev, double g, double g0, int cross, rrr_model *m)
 {
     const char *why = NULL;
     int conv = 0;
-    double floor = 1e4 * DBL_EPSILON * DBL_EPSILON * pb->yy; /* (100 eps)^2 ||Yc||^2 */
+    /* (100 eps)^2 ||Yc||^2 for f from the residual. The cross-product form cannot see that
+     * far (its f is known to ~eps yy): it hands over to the residual form instead. */
+    double floor = cross ? -1.0 : 1e4 * DBL_EPSILON * DBL_EPSILON * pb->yy;
     if (g == 0.0) {
         why = "zero gradient";
         conv = 1;
@@ -120,17 +152,35 @@ static int record(rrr_model *m, size_t *cap, double f)
     return 1;
 }
 
-rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o, rrr_model *m)
+/* Collective, same answer on every rank: keep C = X^T Y? It costs one pass of 2 n p q / K
+ * flops and p q doubles per rank, and then no iteration reads Y: each reads X twice and
+ * does n (6 p d) flops instead of n (6 p d + 8 q d). */
+static int use_cross(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o)
 {
+    if (o->gd_xty >= 0)
+        return o->gd_xty;
+    return 8.0 * (double)pb->p * (double)pb->q <= rrr_mem_per_rank(ctx) / 16;
+}
+
+rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_opts *o,
+                        rrr_model *m)
+{
+    const int cross = use_cross(ctx, pb_in, o);
+    rrr_problem pbx = *pb_in; /* pass B's view without Y, for the cross-product form */
+    pbx.Yt = NULL;
+    const rrr_problem *pb = pb_in;
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
     const size_t pd = (size_t)p * d, qd = (size_t)q * d, dd = (size_t)d * d;
-    const size_t lg = rrr_pass_g_len(pb), lb = rrr_pass_b_len(pb);
+    /* buffers sized for the residual form, the larger of the two */
+    const size_t lgmax = rrr_pass_g_len(pb), lbmax = rrr_pass_b_len(pb);
     double *U = m->U, *V = m->V;
+    double *C = cross ? rrr_malloc(pb->p * pb->q, sizeof *C) : NULL;
+    double *CtU = rrr_malloc(qd, sizeof *CtU);
     double *At = rrr_malloc(pb->nloc * (size_t)d, sizeof *At);
     double *work = rrr_malloc(rrr_pass_work(pb), sizeof *work);
     /* the sums of the two passes, plus flags that ride along in the same allreduces:
      * sg[lg] a pending stop signal, sg[lg + 1] and sb[lb] a local failure on some rank */
-    double *sg = rrr_malloc(lg + 2, sizeof *sg), *sb = rrr_malloc(lb + 1, sizeof *sb);
+    double *sg = rrr_malloc(lgmax + 2, sizeof *sg), *sb = rrr_malloc(lbmax + 1, sizeof *sb);
     double *gU = rrr_malloc(pd, sizeof *gU), *gV = rrr_malloc(qd, sizeof *gV);
     double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
     double *gprev = rrr_calloc(pd, sizeof *gprev);
@@ -138,11 +188,19 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     double *H = rrr_malloc(2 * dd, sizeof *H);
     size_t cap = 0;
     rrr_status st = RRR_OK;
-    if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H)
+    if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H ||
+        !CtU || (cross && !C))
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for %zu rows", pb->nloc);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
+    if (cross) {
+        double t0 = MPI_Wtime();
+        rrr_cross(pb, C, work);
+        ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+        rrr_allreduce_sum(ctx, C, pb->p * pb->q);
+        rrr_info(ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only", pb->p, pb->q);
+    }
 
     /* The state a checkpoint holds; everything else is recomputed from it and the data. */
     rrr_ckpt_state s = { .iter = 0, .fprev = INFINITY, .g0 = 0, .zg_prev = 0,
@@ -174,8 +232,18 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
      * the next allreduce; every rank then leaves the loop at the same point. */
     rrr_status lst = RRR_OK;
     for (;;) {
+        /* The cross-product form knows f only to ~eps yy (cancellation). Once f is within
+         * 1e4 eps yy of zero (a nearly exact fit), the residual form takes over, so that
+         * noise-free problems still converge to rounding level. The switch depends on the
+         * replicated state only (f_prev), so a resumed run makes the same choice. */
+        const int xf = cross && !(s.fprev <= 1e4 * DBL_EPSILON * pb->yy);
+        const size_t lg = xf ? rrr_pass_gc_len(pb) : rrr_pass_g_len(pb);
+        const size_t lb = rrr_pass_b_len(xf ? &pbx : pb);
         double t0 = MPI_Wtime();
-        rrr_pass_g(pb, U, V, At, sg, work);
+        if (xf)
+            rrr_pass_gc(pb, U, At, sg, work);
+        else
+            rrr_pass_g(pb, U, V, At, sg, work);
         sg[lg] = rrr_stop_requested ? 1.0 : 0.0;
         sg[lg + 1] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
@@ -185,7 +253,10 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
 
         t0 = MPI_Wtime();
         double f;
-        rrr_gradients(pb, U, V, sg, UtU, VtV, &f, gU, gV);
+        if (xf)
+            gradients_cross(pb, C, U, V, sg, UtU, VtV, CtU, &f, gU, gV);
+        else
+            rrr_gradients(pb, U, V, sg, UtU, VtV, &f, gU, gV);
         double g = sqrt(dot(pd, gU, gU) + dot(qd, gV, gV));
         if (s.iter == 0 && !resumed)
             s.g0 = g;
@@ -214,7 +285,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                 break;
         }
         resumed = 0;
-        if (should_stop(pb, o, s.iter, f, s.fprev, g, s.g0, m))
+        if (should_stop(pb, o, s.iter, f, s.fprev, g, s.g0, xf, m))
             break;
 
         /* Preconditioned direction Z = gU (V^T V)^+ and the Polak-Ribiere+ update. */
@@ -238,7 +309,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
 
         t0 = MPI_Wtime();
-        rrr_pass_b(pb, D, At, sb, work);
+        rrr_pass_b(xf ? &pbx : pb, D, At, sb, work);
         sb[lb] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
         rrr_allreduce_sum(ctx, sb, lb + 1);
@@ -252,8 +323,16 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         double c = frob(d, sb, VtV) + pb->lambda * frob(d, DtD, VtV);
         step = c > 0 ? -slope / (2.0 * c) : 0.0;
         cblas_daxpy((int)pd, step, D, 1, U, 1);
-        const double *AtA = sg + pd + qd, *YtA = sg + pd;
-        lst = update_v(pb, step, U, AtA, YtA, sb, V, H, &ctx->err);
+        /* Y^T A' for the V update: C^T U' (cross form) or Y^T A + a Y^T E (residual form) */
+        const double *AtA = xf ? sg + pd : sg + pd + qd;
+        if (xf) {
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, C, p, U, p, 0.0,
+                        CtU, q);
+        } else {
+            memcpy(CtU, sg + pd, qd * sizeof *CtU);
+            cblas_daxpy((int)qd, step, sb + 2 * dd, 1, CtU, 1);
+        }
+        lst = update_v(pb, step, U, AtA, CtU, sb, V, H, &ctx->err);
         if (lst == RRR_OK)
             lst = rebalance(pb, U, V, D, gprev, Z, H, &ctx->err);
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
@@ -264,6 +343,8 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     m->iterations = s.iter;
     m->gradient_norm_initial = s.g0;
 done:
+    free(C);
+    free(CtU);
     free(At);
     free(work);
     free(sg);

@@ -48,6 +48,12 @@ rrr 2 "${FIT[@]}" --out "$W/o2" --checkpoint "$W/c2" --resume >/dev/null 2>&1
 same "$W/ref" "$W/o2" && pass "resumed after SIGKILL = uninterrupted (bitwise)" || fail "resumed after SIGKILL differs"
 ls "$W/c2" | grep -q tmp && fail "temporary checkpoint left after SIGKILL" || pass "no partial checkpoint visible"
 
+# 2b. the residual form (no X^T Y kept) resumes bitwise too
+rrr 2 "${BASE[@]}" --max-iter 60 --gd-xty off --out "$W/ref60" --quiet >/dev/null 2>&1
+rrr 2 "${BASE[@]}" --max-iter 30 --gd-xty off --checkpoint "$W/c60" --checkpoint-every 15 --quiet >/dev/null 2>&1
+rrr 2 "${BASE[@]}" --max-iter 60 --gd-xty off --checkpoint "$W/c60" --resume --out "$W/o60" --quiet >/dev/null 2>&1
+same "$W/ref60" "$W/o60" && pass "residual form: resumed = uninterrupted (bitwise)" || fail "residual form resume differs"
+
 # 3. resume on another number of ranks: 50 iterations at np=3 (checkpointed at 50), then
 #    continue at np=4 with the default stopping rule: it must reach the optimum
 rrr 3 "${BASE[@]}" --max-iter 50 --checkpoint "$W/c3" --checkpoint-every 25 --quiet >/dev/null 2>&1

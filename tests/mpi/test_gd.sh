@@ -8,7 +8,8 @@ mk() { # mk NAME mkdata-args...: a problem in $W/NAME
 # fitcheck NAME NP RANK LAMBDA [extra fit args]: fit with gd, verify against f* (1e-6)
 fitcheck() {
     local name=$1 np=$2 d=$3 lam=$4; shift 4
-    local data=$W/$name out=$W/$name/m$np-d$d-l$lam${*// /}
+    local tag="$*"; tag=${tag// /}
+    local data=$W/$name out=$W/$name/m$np-d$d-l$lam$tag
     if rrr "$np" fit --x "$data/X.npy" --y "$data/Y.npy" --rank "$d" --lambda "$lam" --solver gd \
         --out "$out" --quiet "$@" >"$WORK/out" 2>"$WORK/err" &&
         $PYTHON tests/mpi/check.py verify --x "$data/X.npy" --y "$data/Y.npy" --model "$out" \
@@ -39,6 +40,13 @@ fitcheck corr 4 3 0.1                       # condition number ~ 600
 fitcheck exact0 2 2 0                       # f* ~ 0: stops at the rounding floor
 fitcheck tiny 4 1 0.1                       # 3 rows on 4 ranks
 INTERCEPT=--intercept fitcheck offset 3 2 1.0 --intercept
+# the same solver without X^T Y kept (each iteration then reads Y too): README "gd"
+fitcheck tall 3 3 1.0 --gd-xty off
+fitcheck wide 2 3 0.01 --gd-xty off
+fitcheck exact0 2 2 0 --gd-xty off
+fitcheck corr 4 3 0.1 --gd-xty off
+INTERCEPT=--intercept fitcheck offset 2 2 1.0 --intercept --gd-xty off
+check "both forms give the same B" $PYTHON tests/mpi/check.py compare "$W/tall/m3-d3-l1.0" "$W/tall/m3-d3-l1.0--gd-xtyoff" --tol 1e-8
 
 # agreement across rank counts (reduction order differs, so not bitwise)
 for np in 2 3 4; do
