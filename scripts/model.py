@@ -27,7 +27,9 @@ For a shape without a record the nearest measured shape (in log p, log q, log d)
 
 MODEL (one gd iteration, K ranks, c ranks per node, r = min(K, c), N = ceil(K / c) nodes,
 nloc = ceil(n / K) rows per rank):
-  flops per row  F = 6pd + 8qd + 4d^2     (src/kernels.c: pass G + pass B, all BLAS-3)
+  flops per row  F = 6pd + 8qd + 4d^2     (src/kernels.c: pass G + pass B, all BLAS-3;
+                 F = 6pd + 4d^2 when gd keeps X^T Y (--gd-xty, auto when p q doubles fit in
+                 1/16 of a rank's memory): then B = 8 (2p + 2d), no Y, and 6pqd replicated)
   bytes per row  B = 8 (2p + 2q + 2d)     (X and Y read in both passes, A = XU written once
                                           and read once)
   t_comp = nloc * (F / R_pass + B / (bw(r) / r))          no overlap of flops and memory
@@ -79,7 +81,7 @@ class Machine:
     """Figures from probe JSON files, per rank where it matters."""
 
     def __init__(self, files, rates="median", cores=None, node_mem_gb=None,
-                 net_alpha_us=2.0, net_gbps=10.0, overlap="sum"):
+                 net_alpha_us=2.0, net_gbps=10.0, overlap="sum", form="auto"):
         self.key = "gflops_" + rates
         self.bkey = "gbps_" + rates
         self.tkey = "t_min" if rates == "best" else "t_median"
@@ -104,6 +106,7 @@ class Machine:
         self.net_alpha = net_alpha_us * 1e-6
         self.net_bw = net_gbps * 1e9
         self.overlap = overlap
+        self.form = form
         # bandwidth: read-only sum, aggregate GB/s at np=1 and at the largest np <= c
         sums = {}
         for np_, name, r in self.recs:
@@ -188,8 +191,15 @@ class Machine:
     def gd_iter(self, n, p, q, d, K):
         r, N, nloc = self.layout(n, K)
         shape = {"p": p, "q": q, "d": d}
-        F = 6 * p * d + 8 * q * d + 4 * d * d
-        B = 8 * (2 * p + 2 * q + 2 * d)
+        # rrr's --gd-xty auto: keep C = X^T Y when p q doubles fit in 1/16 of a rank's memory;
+        # then the passes read X only (X U, X^T A, X D) and C V, C^T U are replicated work
+        xty = self.form == "xty" or (self.form == "auto" and 8.0 * p * q <= self.node_mem / r / 16)
+        if xty:
+            F = 6 * p * d + 4 * d * d
+            B = 8 * (2 * p + 2 * d)
+        else:
+            F = 6 * p * d + 8 * q * d + 4 * d * d
+            B = 8 * (2 * p + 2 * q + 2 * d)
         # in-cache rates are per-core figures: taken at np=1 when measured there (a higher
         # per-rank figure at np=c is host noise, and would make the model superlinear)
         R_pass = self.rate("pass", 1, shape)
@@ -198,11 +208,11 @@ class Machine:
         t_mem = nloc * B / bw_rank
         t_comp = max(t_flop, t_mem) if self.overlap == "max" else t_flop + t_mem
         R_gram = self.rate("gemm_gram", 1, {"k": p, "m": d}, keys=("k", "m"))
-        t_rep = (10 * p * d * d + 8 * q * d * d + 2 * d ** 3 / 3) / R_gram
-        m1 = 8 * ((p + q) * d + d * d + 2)
-        m2 = 8 * (2 * d * d + q * d)
+        t_rep = (10 * p * d * d + 8 * q * d * d + 2 * d ** 3 / 3 + (6 * p * q * d if xty else 0)) / R_gram
+        m1 = 8 * (p * d + d * d + 3) if xty else 8 * ((p + q) * d + d * d + 2)
+        m2 = 8 * (2 * d * d + 1) if xty else 8 * (2 * d * d + q * d)
         t_ar = self.allreduce(K, m1) + self.allreduce(K, m2)
-        mem = 8.0 * nloc * (p + q + d) + 8.0 * 64 * (p + q)
+        mem = 8.0 * nloc * (p + q + d) + 8.0 * 64 * (p + q) + (8.0 * p * q if xty else 0)
         return {
             "n": n, "p": p, "q": q, "d": d, "K": K, "nodes": N, "ranks_per_node": r,
             "nloc": nloc, "t_flop": t_flop, "t_mem": t_mem, "t_comp": t_comp, "t_rep": t_rep,
@@ -210,6 +220,7 @@ class Machine:
             "bound": "memory" if t_mem >= t_flop else "flops",
             "mem_per_rank_gb": mem / 1e9, "fits": mem <= self.node_mem / r,
             "R_pass_gflops": R_pass / 1e9, "bw_rank_gbps": bw_rank / 1e9,
+            "form": "xty" if xty else "residual",
         }
 
     def exact(self, n, p, q, d, K):
@@ -261,13 +272,14 @@ def main():
     ap.add_argument("--net-alpha-us", type=float, default=2.0)
     ap.add_argument("--net-gbps", type=float, default=10.0)
     ap.add_argument("--overlap", choices=("max", "sum"), default="sum")
+    ap.add_argument("--gd-form", choices=("auto", "xty", "residual"), default="auto")
     ap.add_argument("--rates", choices=("median", "best"), default="median")
     ap.add_argument("--csv")
     ap.add_argument("--json")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
     m = Machine(a.probe, a.rates, a.cores_per_node, a.node_mem_gb, a.net_alpha_us,
-                a.net_gbps, a.overlap)
+                a.net_gbps, a.overlap, a.gd_form)
 
     if a.predict:
         n, p, q, d, K = parse_tuple(a.predict, 5, "--predict")
