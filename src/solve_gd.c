@@ -20,7 +20,11 @@
  * f never increases: both updates minimise exactly over their block or line.
  * A = X U is recomputed from U at every pass G (not accumulated), so the iteration is a
  * function of the replicated state (U, V, D, previous gradient) alone: a checkpoint of that
- * state resumes bitwise, on any number of ranks. */
+ * state resumes bitwise, on any number of ranks. Balancing (below) keeps U^T U = V^T V.
+ *
+ * Cross-product form (--gd-xty, the default when p q fits): with C = Xc^T Yc summed once,
+ * X^T R V = (X^T A) V^T V - C V and Y^T A = C^T U, so pass G needs only A = X U, X^T A and
+ * A^T A, pass B only E = X D, E^T E and A^T E: the iterations never read Y. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
