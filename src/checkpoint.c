@@ -1,6 +1,6 @@
 /* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
- *   "RRRCKPT1" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
- *   zg_prev | U V D gprev | nhistory history | FNV-1a 64 of everything before it.
+ *   "RRRCKPT2" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
+ *   zg_prev w_valid | U V D gprev W | nhistory history | FNV-1a 64 of everything before it.
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 
 #include "checkpoint.h"
 
-static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '1' };
+static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '2' };
 
 typedef struct {
     uint64_t n, p, q, d, solver, intercept, data_hash;
@@ -124,7 +124,7 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: path too long", o->checkpoint);
     if (st == RRR_OK && ctx->rank == 0) {
         size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
-        uint64_t it = (uint64_t)s->iter, nh = s->nhistory;
+        uint64_t it = (uint64_t)s->iter, nh = s->nhistory, wv = (uint64_t)s->w_valid;
         sink k = { fopen(tmp, "wb"), 0xcbf29ce484222325ULL, 1 };
         if (k.f == NULL) {
             st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: cannot create: %s", tmp, strerror(errno));
@@ -135,10 +135,12 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             put(&k, &s->fprev, sizeof s->fprev);
             put(&k, &s->g0, sizeof s->g0);
             put(&k, &s->zg_prev, sizeof s->zg_prev);
+            put(&k, &wv, sizeof wv);
             put(&k, s->U, pd * sizeof(double));
             put(&k, s->V, qd * sizeof(double));
             put(&k, s->D, pd * sizeof(double));
             put(&k, s->gprev, pd * sizeof(double));
+            put(&k, s->W, pd * sizeof(double));
             put(&k, &nh, sizeof nh); /* history up to, not including, this iteration */
             put(&k, s->history, nh * sizeof(double));
             uint64_t h = k.h;
@@ -194,8 +196,12 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
     uint64_t h;
     if (st == RRR_OK) {
         memcpy(&h, b + len - sizeof h, sizeof h);
-        if (memcmp(b, MAGIC, sizeof MAGIC) != 0 ||
-            fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
+        if (memcmp(b, MAGIC, sizeof MAGIC - 1) == 0 && b[sizeof MAGIC - 1] != MAGIC[7])
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL,
+                          "%s: checkpoint of another rrr version (format %c, this one reads %c); "
+                          "remove it to start afresh", path, b[sizeof MAGIC - 1], MAGIC[7]);
+        else if (memcmp(b, MAGIC, sizeof MAGIC) != 0 ||
+                 fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
             st = RRR_FAIL(&ctx->err, RRR_EINVAL,
                           "%s: corrupt checkpoint (checksum mismatch); remove it to start afresh", path);
     }
@@ -211,12 +217,12 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
 {
     char path[PATH_MAX];
     size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
-    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 4 * 8 + (3 * pd + qd) * 8 + 8;
+    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 5 * 8 + (4 * pd + qd) * 8 + 8;
     fingerprint fp = make_fp(ctx, pb, o, solver, s), got;
     unsigned char *b = NULL;
     size_t len = 0;
     int missing = 0;
-    uint64_t hdr[2] = { 0, 0 }; /* iteration, history length */
+    uint64_t hdr[3] = { 0, 0, 0 }; /* iteration, history length, w_valid */
     double sc[3] = { 0, 0, 0 };
     *resumed = 0;
     rrr_status st = ckpt_path(o, path) ? RRR_OK
@@ -235,12 +241,14 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         if (st == RRR_OK) {
             memcpy(&hdr[0], c, 8);
             memcpy(sc, c + 8, 3 * 8);
-            c += 4 * 8;
+            memcpy(&hdr[2], c + 4 * 8, 8);
+            c += 5 * 8;
             memcpy(s->U, c, pd * 8);
             memcpy(s->V, c + pd * 8, qd * 8);
             memcpy(s->D, c + (pd + qd) * 8, pd * 8);
             memcpy(s->gprev, c + (2 * pd + qd) * 8, pd * 8);
-            c += (3 * pd + qd) * 8;
+            memcpy(s->W, c + (3 * pd + qd) * 8, pd * 8);
+            c += (4 * pd + qd) * 8;
             memcpy(&hdr[1], c, 8);
             if (hdr[1] != hdr[0] || len != fixed + hdr[1] * 8 + 8)
                 st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
@@ -254,12 +262,13 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             rrr_warn(ctx, "no checkpoint in %s yet: starting afresh", o->checkpoint);
         return st;
     }
-    MPI_Bcast(hdr, 2, MPI_UINT64_T, 0, ctx->comm);
+    MPI_Bcast(hdr, 3, MPI_UINT64_T, 0, ctx->comm);
     MPI_Bcast(sc, 3, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->U, (int)pd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->D, (int)pd, MPI_DOUBLE, 0, ctx->comm);
     MPI_Bcast(s->gprev, (int)pd, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(s->W, (int)pd, MPI_DOUBLE, 0, ctx->comm);
     s->history = rrr_malloc(hdr[1] + 1, sizeof(double));
     if (s->history == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the history");
@@ -278,6 +287,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     s->fprev = sc[0];
     s->g0 = sc[1];
     s->zg_prev = sc[2];
+    s->w_valid = hdr[2] != 0;
     *resumed = 1;
     rrr_info(ctx, "checkpoint: resuming from iteration %ld of %s", s->iter, path);
     return RRR_OK;

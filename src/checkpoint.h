@@ -5,12 +5,14 @@
 #include "internal.h"
 
 /* The replicated state of an iterative solver at the top of iteration `iter` (before its
- * update). U, V, D, gprev are borrowed arrays of the solver (als keeps D, gprev at zero);
+ * update). U, V, D, gprev, W are borrowed arrays of the solver (als keeps D, gprev, W at
+ * zero); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is 1;
  * history holds the objective of iterations 0 .. iter-1. */
 typedef struct {
     long iter;
     double fprev, g0, zg_prev;
-    double *U, *V, *D, *gprev;
+    double *U, *V, *D, *gprev, *W;
+    int w_valid;
     double *history;
     size_t nhistory;
     uint64_t data_hash; /* checksum of X and Y, computed once (have_hash) */

@@ -128,12 +128,9 @@ size_t rrr_pass_b_len(const rrr_problem *pb);
 void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double *out,
                 double *work);
 
-/* The cross-product form of pass G, for when C = Xc^T Yc is kept (rrr_cross): Y is not
- * read. A = Xc U (stored in At), accumulates into out (zeroed first):
- *   out[0 .. pd)  Xc^T A (p x d)      out[pd .. pd+d*d)  A^T A
- * rrr_pass_b with pb->Yt == NULL skips its Y^T E part (then rrr_pass_b_len is 2 d^2). */
-size_t rrr_pass_gc_len(const rrr_problem *pb);
-void rrr_pass_gc(const rrr_problem *pb, const double *U, double *At, double *out, double *work);
+/* The Gram pass of the cross-product form (Y is not read): out (p x d, zeroed first) =
+ * Xc^T Xc M over my rows, with E = Xc M formed one panel at a time (nothing n-sized). */
+void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work);
 
 /* Local. C (p x q) = Xc^T Yc over my rows, in row panels (centred by copying each panel
  * when pb->xm is set). */

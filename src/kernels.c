@@ -1,14 +1,16 @@
-/* src/kernels.c: the two passes over my rows that every gd iteration makes. Rows are taken
- * in panels of NB so each panel of X and Y is read from memory once and reused from cache
- * by all the skinny products on it (shared/notes/openblas.md: 16-64 rows were ~2x faster
- * than whole-block calls or 128+ rows). Everything is BLAS-3; nothing n-sized is formed
- * except A = X U (nloc x d). */
+/* src/kernels.c: the passes over my rows that gd iterations make (residual form: pass G and
+ * pass B; cross-product form: the Gram pass) and the one-off X^T Y. Rows are taken in panels
+ * of NB so each panel of X and Y is read from memory once and reused from cache by all the
+ * skinny products on it (shared/notes/openblas.md: 16-64 rows were ~2x faster than
+ * whole-block calls or 128+ rows). Everything is BLAS-3; nothing n-sized is formed except
+ * the residual form's A = X U (nloc x d). */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
 
-#include <stdlib.h>
+/* rows per panel: RRR_NB overrides the default 64 (for measurements) */
 static int nb_rows(void)
 {
     static int nb = 0;
@@ -32,13 +34,7 @@ size_t rrr_pass_g_len(const rrr_problem *pb)
 size_t rrr_pass_b_len(const rrr_problem *pb)
 {
     size_t d = (size_t)pb->d;
-    return 2 * d * d + (pb->Yt != NULL ? pb->q * d : 0);
-}
-
-size_t rrr_pass_gc_len(const rrr_problem *pb)
-{
-    size_t d = (size_t)pb->d;
-    return pb->p * d + d * d;
+    return 2 * d * d + pb->q * d;
 }
 
 size_t rrr_pass_work(const rrr_problem *pb)
@@ -141,7 +137,7 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
     for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {
         const int nb = (int)(pb->nloc - i0 < NB ? pb->nloc - i0 : NB);
         const double *Xb = pb->Xt + i0 * (size_t)p;
-        const double *Yb = pb->Yt != NULL ? pb->Yt + i0 * (size_t)q : NULL;
+        const double *Yb = pb->Yt + i0 * (size_t)q;
         const double *Ab = At + i0 * (size_t)d;
         /* E^T = D^T X^T - dx 1^T */
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Dt, d, Xb, p, 0.0, Et,
@@ -152,16 +148,15 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, Et, d, 1.0, EtE, d);
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, d, d, nb, 1.0, Ab, d, Et, d, 1.0, AtE,
                     d);
-        if (Yb != NULL)
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, Yb, q, Et, d, 1.0,
-                        YtE, q);
-        if (pb->ym != NULL && Yb != NULL)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, d, nb, 1.0, Yb, q, Et, d, 1.0, YtE,
+                    q);
+        if (pb->ym != NULL)
             row_sums(d, nb, Et, sE);
     }
     for (int j = 0; j < d; j++)
         for (int i = j + 1; i < d; i++)
             EtE[IDX(i, j, d)] = EtE[IDX(j, i, d)];
-    if (pb->ym != NULL && pb->Yt != NULL)
+    if (pb->ym != NULL)
         minus_outer(q, d, pb->ym, sE, YtE);
 }
 
@@ -188,35 +183,30 @@ void rrr_cross(const rrr_problem *pb, double *C, double *work)
     }
 }
 
-void rrr_pass_gc(const rrr_problem *pb, const double *U, double *At, double *out, double *work)
+void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work)
 {
     const int p = (int)pb->p, d = pb->d;
-    double *XtA = out, *AtA = XtA + (size_t)p * d;
-    double *ux = work, *sA = ux + d, *Ut = sA + d;
-    memset(out, 0, rrr_pass_gc_len(pb) * sizeof *out);
-    memset(ux, 0, 2 * (size_t)d * sizeof *ux);
-    transpose(p, d, U, Ut);
+    double *Et = work, *mx = Et + (size_t)d * NB, *sE = mx + d, *Mt = sE + d;
+    memset(out, 0, (size_t)p * d * sizeof *out);
+    memset(mx, 0, 2 * (size_t)d * sizeof *mx);
+    transpose(p, d, M, Mt);
     if (pb->xm != NULL)
-        cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, U, p, pb->xm, 1, 0.0, ux, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, M, p, pb->xm, 1, 0.0, mx, 1);
     for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {
         const int nb = (int)(pb->nloc - i0 < NB ? pb->nloc - i0 : NB);
         const double *Xb = pb->Xt + i0 * (size_t)p;
-        double *Ab = At + i0 * (size_t)d;
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Ut, d, Xb, p, 0.0,
-                    Ab, d);
+        /* E^T = M^T X^T - mx 1^T on this panel, then Xc^T E += panel^T E while the panel
+         * is still in cache: X is read from memory once */
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Mt, d, Xb, p, 0.0,
+                    Et, d);
         if (pb->xm != NULL) {
             for (int j = 0; j < nb; j++)
-                cblas_daxpy(d, -1.0, ux, 1, Ab + (size_t)j * d, 1);
-            row_sums(d, nb, Ab, sA);
+                cblas_daxpy(d, -1.0, mx, 1, Et + (size_t)j * d, 1);
+            row_sums(d, nb, Et, sE);
         }
-        /* X^T A: the data part of grad_U is X^T A (V^T V) - (X^T Y) V */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, Xb, p, Ab, d, 1.0, XtA,
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, Xb, p, Et, d, 1.0, out,
                     p);
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, d, nb, 1.0, Ab, d, 1.0, AtA, d);
     }
-    for (int j = 0; j < d; j++)
-        for (int i = j + 1; i < d; i++)
-            AtA[IDX(i, j, d)] = AtA[IDX(j, i, d)];
-    if (pb->xm != NULL) /* Xc^T Ac = X^T Ac - xm (1^T Ac) */
-        minus_outer(p, d, pb->xm, sA, XtA);
+    if (pb->xm != NULL) /* Xc^T Ec = X^T Ec - xm (1^T Ec) */
+        minus_outer(p, d, pb->xm, sE, out);
 }

@@ -186,7 +186,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     long it = 0;
     /* The whole state at an iteration boundary is U, V, the iteration, f_prev, g0 and the
      * history; C V is recomputed from V exactly as the iteration computes it. */
-    rrr_ckpt_state cs = { .U = U, .V = V, .D = zeros, .gprev = zeros };
+    rrr_ckpt_state cs = { .U = U, .V = V, .D = zeros, .gprev = zeros, .W = zeros };
     int resumed = 0;
     if (o->checkpoint != NULL && o->resume)
         st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_ALS, &cs, &resumed);

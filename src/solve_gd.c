@@ -22,9 +22,15 @@
  * function of the replicated state (U, V, D, previous gradient) alone: a checkpoint of that
  * state resumes bitwise, on any number of ranks. Balancing (below) keeps U^T U = V^T V.
  *
- * Cross-product form (--gd-xty, the default when p q fits): with C = Xc^T Yc summed once,
- * X^T R V = (X^T A) V^T V - C V and Y^T A = C^T U, so pass G needs only A = X U, X^T A and
- * A^T A, pass B only E = X D, E^T E and A^T E: the iterations never read Y. */
+ * Cross-product form (--gd-xty, the default when p q fits): one pass over X per iteration,
+ * Y never read. With C = Xc^T Yc summed once and W = Xc^T Xc U (p x d, replicated):
+ *   X^T R V = W V^T V - C V,  Y^T A = C^T U,  A^T A = U^T W,
+ * so the gradients and f need no pass. The step needs H = Xc^T Xc D, one Gram pass
+ * (E = X D and X^T E on each panel while it is in cache)   [allreduce of p d]
+ * and then W' = W + a H follows U' = U + a D with no pass at all. Rounding in this
+ * recurrence is bounded by recomputing W = Xc^T Xc U by a Gram pass every W_REFRESH
+ * iterations, and always before convergence is declared (so the stopping test is passed by
+ * a gradient of fresh sums). W is part of the checkpointed state: resumes stay bitwise. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -44,43 +50,55 @@ static double dot(size_t n, const double *a, const double *b)
 static double frob(int d, const double *A, const double *B) { return dot((size_t)d * d, A, B); }
 
 /* Local. V = Y^T A' (A'^T A' + lambda U'^T U')^+ after the step U' = U + a D, given
- * YtAn = Y^T A' (q x d) and pass B's sums. */
-static rrr_status update_v(const rrr_problem *pb, double a, const double *U, const double *AtA,
-                           const double *YtAn, const double *pb_sums, double *V, double *H,
-                           rrr_err *e)
+ * YtAn = Y^T A' (q x d) and AtAn = A'^T A' (d x d). H: d x d workspace. */
+static rrr_status update_v(const rrr_problem *pb, const double *U, const double *AtAn,
+                           const double *YtAn, double *V, double *H, rrr_err *e)
 {
     const int q = (int)pb->q, d = pb->d, p = (int)pb->p;
-    const size_t dd = (size_t)d * d;
-    const double *EtE = pb_sums, *AtE = EtE + dd;
-    /* H = A'^T A' + lambda U'^T U' = A^T A + a (A^T E + E^T A) + a^2 E^T E + lambda U'^T U' */
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, pb->lambda, U, p, U, p, 0.0, H,
+    memcpy(H, AtAn, (size_t)d * d * sizeof *H);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, pb->lambda, U, p, U, p, 1.0, H,
                 d);
-    for (int j = 0; j < d; j++)
-        for (int i = 0; i < d; i++)
-            H[IDX(i, j, d)] += AtA[IDX(i, j, d)] + a * (AtE[IDX(i, j, d)] + AtE[IDX(j, i, d)]) +
-                               a * a * EtE[IDX(i, j, d)];
     memcpy(V, YtAn, (size_t)q * d * sizeof *V);
     return rrr_solve_right_psd(d, H, (size_t)q, V, e);
 }
 
-/* Local. The cross-product form of the gradients: with C = Xc^T Yc, XtA = Xc^T A, A = Xc U,
- *   grad_U = 2 (XtA V^T V - C V + lambda U V^T V),  grad_V = 2 (V A^T A - C^T U + lambda V U^T U)
+/* Local. A'^T A' = A^T A + a (A^T E + E^T A) + a^2 E^T E from pass G's and pass B's sums. */
+static void step_ata(int d, double a, const double *AtA, const double *pb_sums, double *out)
+{
+    const double *EtE = pb_sums, *AtE = EtE + (size_t)d * d;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++)
+            out[IDX(i, j, d)] = AtA[IDX(i, j, d)] + a * (AtE[IDX(i, j, d)] + AtE[IDX(j, i, d)]) +
+                                a * a * EtE[IDX(i, j, d)];
+}
+
+/* Local. AtA = A^T A = U^T W, symmetrised (W = Xc^T Xc U up to rounding). */
+static void gram_ata(int p, int d, const double *U, const double *W, double *AtA)
+{
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, U, p, W, p, 0.0, AtA, d);
+    for (int j = 0; j < d; j++)
+        for (int i = j + 1; i < d; i++)
+            AtA[IDX(i, j, d)] = AtA[IDX(j, i, d)] = 0.5 * (AtA[IDX(i, j, d)] + AtA[IDX(j, i, d)]);
+}
+
+/* Local. The cross-product form of the gradients: with C = Xc^T Yc, W = Xc^T Xc U, A = Xc U,
+ *   grad_U = 2 (W V^T V - C V + lambda U V^T V),  grad_V = 2 (V A^T A - C^T U + lambda V U^T U)
  *   f = yy - 2 <C^T U, V> + <A^T A, V^T V> + lambda <U^T U, V^T V>
  * (f by this identity carries an absolute error of a few eps yy: the stopping rule's floor
- * is then 100 eps yy, as for als; the reported f comes from a direct pass anyway). CtU gets
- * C^T U (q x d), the Y^T A of the residual form. */
+ * is then 100 eps yy, as for als; the reported f comes from a direct pass anyway). Also
+ * returns AtA = U^T W and CtU = C^T U (q x d), the Y^T A of the residual form. */
 static void gradients_cross(const rrr_problem *pb, const double *C, const double *U,
-                            const double *V, const double *sums, double *UtU, double *VtV,
-                            double *CtU, double *f, double *gU, double *gV)
+                            const double *V, const double *W, double *UtU, double *VtV,
+                            double *AtA, double *CtU, double *f, double *gU, double *gV)
 {
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
-    const double *XtA = sums, *AtA = sums + (size_t)p * d;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, U, p, U, p, 0.0, UtU, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, q, 1.0, V, q, V, q, 0.0, VtV, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, C, p, U, p, 0.0, CtU, q);
-    /* gU = 2 XtA VtV - 2 C V + 2 lambda U VtV */
+    gram_ata(p, d, U, W, AtA);
+    /* gU = 2 W VtV - 2 C V + 2 lambda U VtV */
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, q, -2.0, C, p, V, q, 0.0, gU, p);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0, XtA, p, VtV, d, 1.0, gU, p);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0, W, p, VtV, d, 1.0, gU, p);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0 * pb->lambda, U, p, VtV, d,
                 1.0, gU, p);
     /* gV = 2 V A^T A - 2 C^T U + 2 lambda V UtU */
@@ -94,51 +112,48 @@ static void gradients_cross(const rrr_problem *pb, const double *C, const double
 
 /* Local. The gauge U -> U S, V -> V S^-T leaves f unchanged but not the gradient norm
  * (grad_U = G V grows with V): keep U^T U = V^T V so that the stopping test on the gradient
- * means the same thing whatever scale the updates drifted to. The CG memory follows the
- * gauge (D -> D S, previous gradient -> g S^-T), so the iteration itself is unaffected. */
-static rrr_status rebalance(const rrr_problem *pb, double *U, double *V, double *D,
+ * means the same thing whatever scale the updates drifted to. The CG memory and the Gram
+ * product follow the gauge (D -> D S, W -> W S, previous gradient -> g S^-T), so the
+ * iteration itself is unaffected. W may be NULL (residual form). */
+static rrr_status rebalance(const rrr_problem *pb, double *U, double *V, double *D, double *W,
                             double *gprev, double *work, double *S, rrr_err *e)
 {
     const int p = (int)pb->p, d = pb->d;
+    const size_t pd = (size_t)p * d;
     double *Sinv = S + (size_t)d * d; /* H has room for 2 d x d */
     int balanced;
     rrr_status st = rrr_balance(pb->p, pb->q, d, U, V, S, Sinv, &balanced, e);
     if (st != RRR_OK || !balanced)
         return st;
-    memcpy(work, D, (size_t)p * d * sizeof *work);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, S, d, 0.0, D, p);
-    memcpy(work, gprev, (size_t)p * d * sizeof *work);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, Sinv, d, 0.0,
-                gprev, p);
+    double *right[3] = { D, W, gprev };
+    const double *by[3] = { S, S, Sinv };
+    for (int k = 0; k < 3; k++) {
+        if (right[k] == NULL)
+            continue;
+        memcpy(work, right[k], pd * sizeof *work);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, by[k], d,
+                    0.0, right[k], p);
+    }
     return RRR_OK;
 }
 
-/* Local, same on every rank: the stopping rules of README "Stopping". Returns 1 to stop. */
-static int should_stop(const rrr_problem *pb, const rrr_fit_opts *o, long k, double f,
-                       double fprev, double g, double g0, int cross, rrr_model *m)
+/* Local, same on every rank: the stopping rules of README "Stopping". Returns the reason to
+ * stop (NULL: go on) and sets *conv when it is convergence. */
+static const char *stop_rule(const rrr_problem *pb, const rrr_fit_opts *o, long k, double f,
+                             double fprev, double g, double g0, int cross, int *conv)
 {
-    const char *why = NULL;
-    int conv = 0;
     /* (100 eps)^2 ||Yc||^2 for f from the residual. The cross-product form cannot see that
      * far (its f is known to ~eps yy): it hands over to the residual form instead. */
     double floor = cross ? -1.0 : 1e4 * DBL_EPSILON * DBL_EPSILON * pb->yy;
-    if (g == 0.0) {
-        why = "zero gradient";
-        conv = 1;
-    } else if (f <= floor) {
-        why = "objective at rounding floor";
-        conv = 1;
-    } else if (k > 0 && fprev - f <= o->tol * f && g <= sqrt(o->tol) * g0) {
-        why = "converged";
-        conv = 1;
-    } else if (k >= o->max_iter) {
-        why = "max_iter";
-    }
-    if (why == NULL)
-        return 0;
-    m->converged = conv;
-    snprintf(m->stop_reason, sizeof m->stop_reason, "%s", why);
-    return 1;
+    *conv = 1;
+    if (g == 0.0)
+        return "zero gradient";
+    if (f <= floor)
+        return "objective at rounding floor";
+    if (k > 0 && fprev - f <= o->tol * f && g <= sqrt(o->tol) * g0)
+        return "converged";
+    *conv = 0;
+    return k >= o->max_iter ? "max_iter" : NULL;
 }
 
 /* Local. Append f to the objective history, growing it geometrically. */
@@ -157,8 +172,8 @@ static int record(rrr_model *m, size_t *cap, double f)
 }
 
 /* Collective, same answer on every rank: keep C = X^T Y? It costs one pass of 2 n p q / K
- * flops and p q doubles per rank, and then no iteration reads Y: each reads X twice and
- * does n (6 p d) flops instead of n (6 p d + 8 q d). */
+ * flops and p q doubles per rank, and then no iteration reads Y: each reads X once and
+ * does n (4 p d) flops instead of reading X twice and Y once for n (6 p d + 8 q d). */
 static int use_cross(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o)
 {
     if (o->gd_xty >= 0)
@@ -166,34 +181,37 @@ static int use_cross(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o)
     return 8.0 * (double)pb->p * (double)pb->q <= rrr_mem_per_rank(ctx) / 16;
 }
 
-rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_opts *o,
+/* Iterations of the cross-product form between recomputations of W = Xc^T Xc U: the
+ * recurrence W += a H then drifts by at most ~W_REFRESH roundings of one Gram pass, for
+ * 1/W_REFRESH more passes. */
+enum { W_REFRESH = 50 };
+
+rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                         rrr_model *m)
 {
-    const int cross = use_cross(ctx, pb_in, o);
-    rrr_problem pbx = *pb_in; /* pass B's view without Y, for the cross-product form */
-    pbx.Yt = NULL;
-    const rrr_problem *pb = pb_in;
+    const int cross = use_cross(ctx, pb, o);
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
     const size_t pd = (size_t)p * d, qd = (size_t)q * d, dd = (size_t)d * d;
     /* buffers sized for the residual form, the larger of the two */
-    const size_t lgmax = rrr_pass_g_len(pb), lbmax = rrr_pass_b_len(pb);
+    const size_t lgmax = rrr_pass_g_len(pb), lbmax = rrr_pass_b_len(pb) + pd;
     double *U = m->U, *V = m->V;
     double *C = cross ? rrr_malloc(pb->p * pb->q, sizeof *C) : NULL;
+    double *W = rrr_calloc(pd, sizeof *W);
     double *CtU = rrr_malloc(qd, sizeof *CtU);
     double *At = rrr_malloc(pb->nloc * (size_t)d, sizeof *At);
     double *work = rrr_malloc(rrr_pass_work(pb), sizeof *work);
-    /* the sums of the two passes, plus flags that ride along in the same allreduces:
+    /* the sums of the passes, plus flags that ride along in the same allreduces:
      * sg[lg] a pending stop signal, sg[lg + 1] and sb[lb] a local failure on some rank */
     double *sg = rrr_malloc(lgmax + 2, sizeof *sg), *sb = rrr_malloc(lbmax + 1, sizeof *sb);
     double *gU = rrr_malloc(pd, sizeof *gU), *gV = rrr_malloc(qd, sizeof *gV);
     double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
     double *gprev = rrr_calloc(pd, sizeof *gprev);
     double *UtU = rrr_malloc(dd, sizeof *UtU), *VtV = rrr_malloc(dd, sizeof *VtV);
-    double *H = rrr_malloc(2 * dd, sizeof *H);
+    double *AtA = rrr_malloc(dd, sizeof *AtA), *H = rrr_malloc(2 * dd, sizeof *H);
     size_t cap = 0;
     rrr_status st = RRR_OK;
     if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H ||
-        !CtU || (cross && !C))
+        !AtA || !CtU || !W || (cross && !C))
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for %zu rows", pb->nloc);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
@@ -203,12 +221,12 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
         rrr_cross(pb, C, work);
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
         rrr_allreduce_sum(ctx, C, pb->p * pb->q);
-        rrr_info(ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only", pb->p, pb->q);
+        rrr_info(ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only, once", pb->p, pb->q);
     }
 
     /* The state a checkpoint holds; everything else is recomputed from it and the data. */
     rrr_ckpt_state s = { .iter = 0, .fprev = INFINITY, .g0 = 0, .zg_prev = 0,
-                         .U = U, .V = V, .D = D, .gprev = gprev };
+                         .U = U, .V = V, .D = D, .gprev = gprev, .W = W, .w_valid = 0 };
     int resumed = 0;
     if (o->checkpoint != NULL && o->resume)
         st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_GD, &s, &resumed);
@@ -232,6 +250,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
     }
 
     double last_print = -1.0, step = 0.0;
+    int verify = 0; /* recompute W before accepting convergence */
     /* A failure seen by one rank only (out of memory) is kept in lst and announced through
      * the next allreduce; every rank then leaves the loop at the same point. */
     rrr_status lst = RRR_OK;
@@ -241,24 +260,28 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
          * noise-free problems still converge to rounding level. The switch depends on the
          * replicated state only (f_prev), so a resumed run makes the same choice. */
         const int xf = cross && !(s.fprev <= 1e4 * DBL_EPSILON * pb->yy);
-        const size_t lg = xf ? rrr_pass_gc_len(pb) : rrr_pass_g_len(pb);
-        const size_t lb = rrr_pass_b_len(xf ? &pbx : pb);
+        /* pass G: the residual form's, a Gram pass refreshing W, or none (flags only) */
+        const int fresh = !xf || !s.w_valid || s.iter % W_REFRESH == 0 || verify;
+        const size_t lg = !xf ? rrr_pass_g_len(pb) : fresh ? pd : 0;
         double t0 = MPI_Wtime();
-        if (xf)
-            rrr_pass_gc(pb, U, At, sg, work);
-        else
+        if (!xf)
             rrr_pass_g(pb, U, V, At, sg, work);
+        else if (fresh)
+            rrr_pass_gram(pb, U, sg, work);
         sg[lg] = rrr_stop_requested ? 1.0 : 0.0;
         sg[lg + 1] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
         rrr_allreduce_sum(ctx, sg, lg + 2);
         if (sg[lg + 1] > 0)
             break;
+        s.w_valid = xf;
+        if (xf && fresh)
+            memcpy(W, sg, pd * sizeof *W);
 
         t0 = MPI_Wtime();
         double f;
         if (xf)
-            gradients_cross(pb, C, U, V, sg, UtU, VtV, CtU, &f, gU, gV);
+            gradients_cross(pb, C, U, V, W, UtU, VtV, AtA, CtU, &f, gU, gV);
         else
             rrr_gradients(pb, U, V, sg, UtU, VtV, &f, gU, gV);
         double g = sqrt(dot(pd, gU, gU) + dot(qd, gV, gV));
@@ -268,6 +291,13 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
             st = RRR_FAIL(&ctx->err, RRR_ENUMERIC,
                           "gd: objective or gradient not finite at iteration %ld", s.iter);
             break;
+        }
+        int conv;
+        const char *why = stop_rule(pb, o, s.iter, f, s.fprev, g, s.g0, xf, &conv);
+        verify = why != NULL && conv && !fresh;
+        if (verify) { /* W came from the recurrence: confirm with fresh sums first */
+            ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+            continue;
         }
         if (!record(m, &cap, f))
             lst = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for the history");
@@ -289,8 +319,11 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
                 break;
         }
         resumed = 0;
-        if (should_stop(pb, o, s.iter, f, s.fprev, g, s.g0, xf, m))
+        if (why != NULL) {
+            m->converged = conv;
+            snprintf(m->stop_reason, sizeof m->stop_reason, "%s", why);
             break;
+        }
 
         /* Preconditioned direction Z = gU (V^T V)^+ and the Polak-Ribiere+ update. */
         memcpy(Z, gU, pd * sizeof *Z);
@@ -312,8 +345,13 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
         s.zg_prev = zg;
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
 
+        /* pass B along D: H = Xc^T Xc D (cross form), or E^T E, A^T E, Y^T E */
+        const size_t lb = xf ? pd : rrr_pass_b_len(pb);
         t0 = MPI_Wtime();
-        rrr_pass_b(xf ? &pbx : pb, D, At, sb, work);
+        if (xf)
+            rrr_pass_gram(pb, D, sb, work);
+        else
+            rrr_pass_b(pb, D, At, sb, work);
         sb[lb] = lst != RRR_OK ? 1.0 : 0.0;
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
         rrr_allreduce_sum(ctx, sb, lb + 1);
@@ -321,24 +359,31 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
             break;
 
         t0 = MPI_Wtime();
-        /* curvature c = tr(E^T E V^T V) + lambda tr(D^T D V^T V); step a = -slope / (2 c) */
-        double *DtD = H;
+        /* curvature c = tr(E^T E V^T V) + lambda tr(D^T D V^T V), E^T E = D^T H in the cross
+         * form; step a = -slope / (2 c) */
+        double *DtD = H, *EtE = xf ? H + dd : sb;
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, D, p, D, p, 0.0, DtD, d);
-        double c = frob(d, sb, VtV) + pb->lambda * frob(d, DtD, VtV);
+        if (xf)
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, D, p, sb, p, 0.0,
+                        EtE, d);
+        double c = frob(d, EtE, VtV) + pb->lambda * frob(d, DtD, VtV);
         step = c > 0 ? -slope / (2.0 * c) : 0.0;
         cblas_daxpy((int)pd, step, D, 1, U, 1);
-        /* Y^T A' for the V update: C^T U' (cross form) or Y^T A + a Y^T E (residual form) */
-        const double *AtA = xf ? sg + pd : sg + pd + qd;
+        /* A'^T A' and Y^T A' for the V update: from W' = W + a H (cross form), or from the
+         * sums of both passes, Y^T A' = Y^T A + a Y^T E (residual form) */
         if (xf) {
+            cblas_daxpy((int)pd, step, sb, 1, W, 1);
+            gram_ata(p, d, U, W, AtA);
             cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, C, p, U, p, 0.0,
                         CtU, q);
         } else {
+            step_ata(d, step, sg + pd + qd, sb, AtA);
             memcpy(CtU, sg + pd, qd * sizeof *CtU);
             cblas_daxpy((int)qd, step, sb + 2 * dd, 1, CtU, 1);
         }
-        lst = update_v(pb, step, U, AtA, CtU, sb, V, H, &ctx->err);
+        lst = update_v(pb, U, AtA, CtU, V, H, &ctx->err);
         if (lst == RRR_OK)
-            lst = rebalance(pb, U, V, D, gprev, Z, H, &ctx->err);
+            lst = rebalance(pb, U, V, D, xf ? W : NULL, gprev, Z, H, &ctx->err);
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
         s.fprev = f;
         s.iter++;
@@ -348,6 +393,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb_in, const rrr_fit_op
     m->gradient_norm_initial = s.g0;
 done:
     free(C);
+    free(W);
     free(CtU);
     free(At);
     free(work);
@@ -360,6 +406,7 @@ done:
     free(gprev);
     free(UtU);
     free(VtV);
+    free(AtA);
     free(H);
     return st;
 }

@@ -75,6 +75,10 @@ expect_exit 2 "checkpoint of other data" 2 fit --x "$W/X.npy" --y "$W/Y2.npy" --
 cp -r "$W/c1" "$W/bad"
 printf '\x01' | dd of="$W/bad/checkpoint.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
 expect_exit 2 "corrupt checkpoint" 2 "${FIT[@]}" --checkpoint "$W/bad" --resume
+cp "$W/c1/checkpoint.bin" "$W/bad/checkpoint.bin"
+printf '1' | dd of="$W/bad/checkpoint.bin" bs=1 seek=7 conv=notrunc 2>/dev/null # "RRRCKPT1"
+expect_exit 2 "checkpoint of an older format" 3 "${FIT[@]}" --checkpoint "$W/bad" --resume
+grep -q 'another rrr version' "$W/err" && pass "message says another rrr version" || fail "message for an older format"
 head -c 100 "$W/c1/checkpoint.bin" >"$W/bad/checkpoint.bin"
 expect_exit 2 "truncated checkpoint" 1 "${FIT[@]}" --checkpoint "$W/bad" --resume
 rrr 2 "${BASE[@]}" --max-iter 3 --checkpoint "$W/fresh" --resume >/dev/null 2>"$W/fresh.err"
