@@ -20,6 +20,7 @@ Probe files: run the probe at np = 1 and at np = cores (the ranks that fill a no
 Records used (per-rank figures are the aggregate rate / np of the file they come from):
   sum              read-only bandwidth (np=1 and np=c)          -> bw(r), GB/s per node
   pass[_tag]       in-cache rate of one row panel of gd's two passes, GFLOP/s per core
+  gram[_tag]       the same for the Gram pass of the cross-product form (else pass's)
   gemm_gram[_tag]  U^T U-shaped dgemm (d x d from p), the replicated algebra, per rank
   allreduce_fit    t = alpha + beta * bytes at np=c (intra-node MPI_Allreduce)
   syrk, gemm_ts_xtr, gemm_square  (exact solver) per rank
@@ -27,17 +28,20 @@ For a shape without a record the nearest measured shape (in log p, log q, log d)
 
 MODEL (one gd iteration, K ranks, c ranks per node, r = min(K, c), N = ceil(K / c) nodes,
 nloc = ceil(n / K) rows per rank):
-  flops per row  F = 6pd + 8qd + 4d^2     (src/kernels.c: pass G + pass B, all BLAS-3;
-                 F = 6pd + 4d^2 when gd keeps X^T Y (--gd-xty, auto when p q doubles fit in
-                 1/16 of a rank's memory): then B = 8 (2p + 2d), no Y, and 6pqd replicated)
-  bytes per row  B = 8 (2p + 2q + 2d)     (X and Y read in both passes, A = XU written once
-                                          and read once)
-  t_comp = nloc * (F / R_pass + B / (bw(r) / r))          no overlap of flops and memory
+  residual form (--gd-xty off): pass G + pass B of src/kernels.c, all BLAS-3,
+  flops per row  F = 6pd + 8qd + 4d^2,  bytes per row  B = 8 (2p + 2q + 2d)  (X and Y read
+                 in both passes, A = XU written once and read once), rate R = R_pass
+  cross-product form (X^T Y kept; --gd-xty auto when p q doubles fit in 1/16 of a rank's
+  memory): one Gram pass, F = 4pd (1 + 1/50), B = 8p (1 + 1/50) (X read once; W refreshed
+                 every 50 iterations), rate R = R_gram_pass (record "gram"), 6pqd replicated
+  t_comp = nloc * (F / R + B / (bw(r) / r))               no overlap of flops and memory
                                                            (--overlap max: the roofline);
-                                                           R_pass from np=1 when measured
+                                                           rates from np=1 when measured
   t_rep  = (10 p d^2 + 8 q d^2 + 2 d^3 / 3) / R_gram       replicated d x d algebra (every
-                                                           rank repeats it: Amdahl's term)
+                                                           rank repeats it: Amdahl's term;
+                                                           20 p d^2 + 6 pqd for the cross form)
   t_ar   = AR(m1) + AR(m2),  m1 = 8 ((p + q) d + d^2 + 2), m2 = 8 (2 d^2 + q d)
+           (cross form: AR(16) + AR(8 (pd + 1)) + AR(8 (pd + 2)) / 50)
   AR(m)  = [K > 1] (alpha_c + beta_c m)                      intra-node (measured)
          + [N > 1] (2 ceil(log2 N) alpha_net + 2 (N - 1)/N m / bw_net)   inter-node ring/
                                                            recursive-doubling (Rabenseifner)
@@ -60,6 +64,9 @@ import json
 import math
 import os
 import sys
+
+# src/solve_gd.c W_REFRESH: iterations between recomputations of W = X^T X U
+REFRESH = 50
 
 RANKS_DEFAULT = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 PROBLEMS_DEFAULT = [
@@ -192,26 +199,31 @@ class Machine:
         r, N, nloc = self.layout(n, K)
         shape = {"p": p, "q": q, "d": d}
         # rrr's --gd-xty auto: keep C = X^T Y when p q doubles fit in 1/16 of a rank's memory;
-        # then the passes read X only (X U, X^T A, X D) and C V, C^T U are replicated work
+        # then one Gram pass per iteration reads X once, and C V, C^T U are replicated work
         xty = self.form == "xty" or (self.form == "auto" and 8.0 * p * q <= self.node_mem / r / 16)
-        if xty:
-            F = 6 * p * d + 4 * d * d
-            B = 8 * (2 * p + 2 * d)
-        else:
-            F = 6 * p * d + 8 * q * d + 4 * d * d
-            B = 8 * (2 * p + 2 * q + 2 * d)
         # in-cache rates are per-core figures: taken at np=1 when measured there (a higher
         # per-rank figure at np=c is host noise, and would make the model superlinear)
         R_pass = self.rate("pass", 1, shape)
+        if xty:  # one Gram pass (X D, X^T E), plus a refresh of W every REFRESH iterations
+            F = 4 * p * d * (1 + 1 / REFRESH)
+            B = 8 * p * (1 + 1 / REFRESH)
+            R_pass = self.rate("gram", 1, shape, required=False) or R_pass
+        else:
+            F = 6 * p * d + 8 * q * d + 4 * d * d
+            B = 8 * (2 * p + 2 * q + 2 * d)
         bw_rank = self.node_bw(r) / r
         t_flop = nloc * F / R_pass
         t_mem = nloc * B / bw_rank
         t_comp = max(t_flop, t_mem) if self.overlap == "max" else t_flop + t_mem
         R_gram = self.rate("gemm_gram", 1, {"k": p, "m": d}, keys=("k", "m"))
-        t_rep = (10 * p * d * d + 8 * q * d * d + 2 * d ** 3 / 3 + (6 * p * q * d if xty else 0)) / R_gram
-        m1 = 8 * (p * d + d * d + 3) if xty else 8 * ((p + q) * d + d * d + 2)
-        m2 = 8 * (2 * d * d + 1) if xty else 8 * (2 * d * d + q * d)
-        t_ar = self.allreduce(K, m1) + self.allreduce(K, m2)
+        t_rep = ((20 * p * d * d + 6 * p * q * d) if xty else 10 * p * d * d) + 8 * q * d * d + 2 * d ** 3 / 3
+        t_rep /= R_gram
+        if xty:  # the flags, then H = X^T X D (and W every REFRESH iterations)
+            t_ar = (self.allreduce(K, 16) + self.allreduce(K, 8 * (p * d + 1))
+                    + self.allreduce(K, 8 * (p * d + 2)) / REFRESH)
+        else:
+            t_ar = (self.allreduce(K, 8 * ((p + q) * d + d * d + 2))
+                    + self.allreduce(K, 8 * (2 * d * d + q * d)))
         mem = 8.0 * nloc * (p + q + d) + 8.0 * 64 * (p + q) + (8.0 * p * q if xty else 0)
         return {
             "n": n, "p": p, "q": q, "d": d, "K": K, "nodes": N, "ranks_per_node": r,

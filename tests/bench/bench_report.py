@@ -10,7 +10,8 @@ DIR/rrr/<prob>__<kernel>__<kind>__<rep>.{json,err} with kind gd0 (gd --max-iter 
 (gd --tol 0 --max-iter M), exact, gd, als (default tol, no certificate), gdcert, alscert;
 DIR/peer/<prob>__numpy.out, <prob>__mpi4py.{out,err}.
 Every figure is the median over repeats with min and max (for rates: min = worst run).
-Flop counts: gd iteration n (6pd + 8qd + 4d^2) (src/kernels.c); statistics pass
+Flop counts: gd iteration n (6pd + 8qd + 4d^2) in the residual form, n 4pd (1 + 1/50) in the
+cross-product form (X^T Y kept: one Gram pass, src/kernels.c); statistics pass
 n p (p + 1) + 2 n p q (dsyrk + dgemm); bytes of "stream X twice and Y once" 8 n (2p + q).
 """
 import glob
@@ -54,8 +55,8 @@ def gd_keeps_xty(p, q, ranks=2):
 
 
 def gd_flops_row(p, q, d):
-    if gd_keeps_xty(p, q):  # the passes read X only: X U, X^T A, X D
-        return 6 * p * d + 4 * d * d
+    if gd_keeps_xty(p, q):  # one Gram pass (X D, X^T E); W refreshed every 50 iterations
+        return 4 * p * d * (1 + 1 / 50)
     return 6 * p * d + 8 * q * d + 4 * d * d
 
 
@@ -159,12 +160,13 @@ class Report:
                                     ("gemm_panel", "DGEMM rank-64 panel update"),
                                     ("syrk", "DSYRK X^T X"),
                                     ("pass", "gd pass panel, in cache"),
+                                    ("gram", "gd Gram pass panel, in cache"),
                                     ("gemm_gram", "DGEMM U^T U (d x d)")):
                     rec = pj["results"].get(f"{base}_{prob}")
                     if rec is None:
                         continue
                     shape = (f"p={rec['p']} q={rec['q']} d={rec['d']} nb={rec['nb']}"
-                             if base == "pass" else
+                             if base in ("pass", "gram") else
                              f"n={rec['n']} p={rec['p']}" if base == "syrk" else
                              f"m={rec['m']} n={rec['n']} k={rec['k']}")
                     self.add("machine", prob, kl, f"{label}, {np_} ranks", "GFLOP/s",
@@ -340,14 +342,15 @@ class Report:
                            f"{byt / 1e9:.2f} GB at {bw_sum / 1e9:.1f} GB/s (read-only sum, {np_} ranks)",
                            t_it["min"] / t_stream, t_it["max"] / t_stream)
                 if gd_keeps_xty(p, q):
-                    byt2, what = 8.0 * n * (2 * p + 2 * d), "X twice and A = XU (X^T Y kept)"
+                    byt2, what = 8.0 * n * p * (1 + 1 / 50), "X once (X^T Y kept; + a W refresh per 50)"
                 else:
                     byt2, what = 8.0 * n * (2 * p + 2 * q + 2 * d), "X, Y twice and A = XU"
                 self.ratio(prob, kl, "gd iteration / stream the bytes it moves", t_it["median"] / (byt2 / bw_sum),
                            f"{what}: {byt2 / 1e9:.2f} GB")
                 comp = r["iter"]["compute"]
                 fl = n * gd_flops_row(p, q, d)
-                pr = self.find("machine", prob, kl, f"gd pass panel, in cache, {np_} ranks")
+                panel = "gd Gram pass panel" if gd_keeps_xty(p, q) else "gd pass panel"
+                pr = self.find("machine", prob, kl, f"{panel}, in cache, {np_} ranks")
                 if pr and comp["median"] == comp["median"]:
                     rate = fl / comp["median"] / 1e9
                     self.ratio(prob, kl, "gd compute rate / in-cache pass rate", rate / pr["median"],

@@ -17,7 +17,8 @@
  *   --pass P,Q,D[,NB] the BLAS calls of one row panel of rrr's gd passes (src/kernels.c:
  *                     pass G then pass B on an NB-row panel of X and Y, NB default 64),
  *                     repeated on one panel that stays in cache: the compute ceiling of a
- *                     gd iteration at these shapes, in GFLOP/s [off; on with --only pass]
+ *                     gd iteration at these shapes, in GFLOP/s; then the Gram pass of the
+ *                     cross-product form (record "gram") [off; on with --only pass]
  *   --allreduce-sizes B1,B2,...  message sizes in bytes (multiples of 8) [8,65536,1048576,8388608]
  *   --repeats R       timed repeats after one warm-up, R >= 5 [5]
  *   --only LIST       subset of stream,gemm,syrk,pass,allreduce [all but pass; pass
@@ -488,6 +489,38 @@ static void k_pass(void *v)
                 a->YtE, q);
 }
 
+/* The Gram pass of gd's cross-product form (src/kernels.c rrr_pass_gram) on one panel:
+ *   E^T = D^T X^T  2 p d nb     X^T E  2 p d nb        flops = nb (4 p d); X read once */
+static void k_gram(void *v)
+{
+    pass_arg *a = v;
+    const int p = a->p, d = a->d, nb = a->nb;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, a->Dt, d, a->Xb, p, 0.0,
+                a->Et, d);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, a->Xb, p, a->Et, d, 1.0,
+                a->gU, p);
+}
+
+/* rank 0 prints and records one panel rate (flops per row, bytes per row) */
+static void report_panel(const char *name, const char *what, const pass_arg *a,
+                         const timing *tm, double flops, double bytes)
+{
+    record *r = rec_new(name);
+    rec_add(r, "p", a->p, 1);
+    rec_add(r, "q", a->q, 1);
+    rec_add(r, "d", a->d, 1);
+    rec_add(r, "nb", a->nb, 1);
+    rec_add(r, "flops_per_row", flops / (double)a->nb, 1);
+    rec_add(r, "bytes_per_row", bytes / (double)a->nb, 1);
+    rec_add_timing(r, tm, "gflops", flops * g_np / 1e9);
+    rec_add(r, "gflops_per_rank_median", flops / 1e9 / tm->tmed, 0);
+    if (g_rank == 0)
+        printf("%-7s %-29s p=%d q=%d d=%d nb=%d: best %.1f GFLOP/s, median %.1f (per rank %.1f)\n",
+               name, what, a->p, a->q, a->d, a->nb, flops * g_np / 1e9 / tm->tmin,
+               flops * g_np / 1e9 / tm->tmed, flops / 1e9 / tm->tmed);
+    rec_print(r);
+}
+
 static void probe_pass(const int pqdn[4], int reps)
 {
     pass_arg a;
@@ -525,22 +558,10 @@ static void probe_pass(const int pqdn[4], int reps)
     timing tm;
     measure(k_pass, &a, reps, &tm);
     double flops = (double)nb * (6.0 * p * d + 8.0 * q * d + 4.0 * d * d); /* per rank */
-    double bytes = 8.0 * (double)nb * (2.0 * p + 2.0 * q);                 /* X, Y twice */
-    record *r = rec_new("pass");
-    rec_add(r, "p", a.p, 1);
-    rec_add(r, "q", a.q, 1);
-    rec_add(r, "d", a.d, 1);
-    rec_add(r, "nb", a.nb, 1);
-    rec_add(r, "flops_per_row", flops / (double)nb, 1);
-    rec_add(r, "bytes_per_row", bytes / (double)nb, 1);
-    rec_add_timing(r, &tm, "gflops", flops * g_np / 1e9);
-    rec_add(r, "gflops_per_rank_median", flops / 1e9 / tm.tmed, 0);
-    if (g_rank == 0)
-        printf("pass    gd panel (in cache)           p=%d q=%d d=%d nb=%d: best %.1f GFLOP/s, "
-               "median %.1f (per rank %.1f)\n",
-               a.p, a.q, a.d, a.nb, flops * g_np / 1e9 / tm.tmin, flops * g_np / 1e9 / tm.tmed,
-               flops / 1e9 / tm.tmed);
-    rec_print(r);
+    report_panel("pass", "gd panel (in cache)", &a, &tm, flops, 8.0 * (double)nb * (2.0 * p + 2.0 * q));
+    measure(k_gram, &a, reps, &tm);
+    report_panel("gram", "gd Gram panel (in cache)", &a, &tm, 4.0 * (double)nb * p * d,
+                 8.0 * (double)nb * p);
     free(Xb);
     free(Yb);
     free(Ut);
