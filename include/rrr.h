@@ -68,6 +68,8 @@ typedef struct {
     double fstar;              /* optimal value from the closed form, NaN if not known */
     double yy;                 /* ||Yc||_F^2: the scale of "zero" for f and f*         */
     double solve_seconds;      /* wall time of the solver (statistics + iterations)    */
+    double setup_seconds;      /* its one-off part before the iterations (gd's X^T Y,
+                                  als's statistics pass)                               */
     double *history;           /* objective after each iteration (niter entries)       */
     size_t nhistory;
     int ranks;

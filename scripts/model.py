@@ -198,9 +198,11 @@ class Machine:
     def gd_iter(self, n, p, q, d, K):
         r, N, nloc = self.layout(n, K)
         shape = {"p": p, "q": q, "d": d}
-        # rrr's --gd-xty auto: keep C = X^T Y when p q doubles fit in 1/16 of a rank's memory;
-        # then one Gram pass per iteration reads X once, and C V, C^T U are replicated work
-        xty = self.form == "xty" or (self.form == "auto" and 8.0 * p * q <= self.node_mem / r / 16)
+        # rrr's --gd-xty auto (src/solve_gd.c rrr_gd_keeps_xty): keep C = X^T Y when p q
+        # doubles fit in 1/16 of a rank's memory and its replicated 6pqd flops (C V, C^T U)
+        # do not exceed twice what the Gram pass saves, 2 nloc (2pd + 8qd)
+        xty = self.form == "xty" or (self.form == "auto" and 8.0 * p * q <= self.node_mem / r / 16
+                                     and 6 * p * q * d <= 2 * nloc * (2 * p * d + 8 * q * d))
         # in-cache rates are per-core figures: taken at np=1 when measured there (a higher
         # per-rank figure at np=c is host noise, and would make the model superlinear)
         R_pass = self.rate("pass", 1, shape)

@@ -20,7 +20,7 @@
 #   iteration (gd) or the solver time (exact).
 # Model: build/probe runs at np=1 and np=min(cores, max K) first; scripts/model.py predicts
 #   every gd point (column model_t_iter) and the plots show it dashed.
-# Output: DIR/scaling.csv (default tests/bench/results) with columns
+# Output: DIR/scaling.csv (default tests/bench/results; the probe files beside it) with columns
 #   experiment,ranks,threads,n,p,q,d,solver,t_read,t_compute,t_allreduce,t_solve,t_total,
 #   t_metric,t_metric_min,t_metric_max,efficiency,model_t_iter,model_efficiency,
 #   oversubscribed,core
@@ -100,6 +100,9 @@ launch "$npm" "$PROBE" --stream-n $((1 << 25)) --pass $Sp,$Sq,$Sd --ts 20000,$Sp
     --syrk 20000,$Sp --allreduce-sizes 8,16384,65536,262144,1048576 --json "$TMP/p2.json" \
     >"$TMP/p2.log" 2>&1 || { cat "$TMP/p2.log"; exit 1; }
 if ((npm == 1)); then cp "$TMP/p1.json" "$TMP/p2.json"; fi
+# kept beside scaling.csv: scripts/model.py --probe OUT/probe_np1.json --probe OUT/probe_npC.json
+# reproduces the README's prediction table
+cp "$TMP/p1.json" "$OUT/probe_np1.json" && cp "$TMP/p2.json" "$OUT/probe_np$npm.json"
 
 gen() { # gen N P Q D -> prints the directory
     local dd="$DATA/n$1-p$2-q$3-d$4"

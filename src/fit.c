@@ -87,8 +87,8 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
 /* Collective (same answer on every rank). The cost model of README "Choosing a solver",
  * in flops per rank: exact = statistics pass n (p^2 + 2pq) / K + dense algebra
  * p^3/3 + 2p^2 q + 2q^2 p + 9q^3 (divided by K when the 2-D grid regime would hold G);
- * gd = an assumed 100 iterations of n 4pd / K after a one-off 2npq / K when it keeps X^T Y
- * (solve_gd.c), else of n (6pd + 8qd) / K. exact wins ties, and is ruled out when its
+ * gd = an assumed 100 iterations of n 4pd / K + 6pqd (replicated) after a one-off 2npq / K
+ * when it keeps X^T Y (rrr_gd_keeps_xty), else of n (6pd + 8qd) / K. exact wins ties, and is ruled out when its
  * statistics need more than half the memory per rank even on the grid. */
 static rrr_solver choose(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                          char *why, size_t len)
@@ -96,10 +96,10 @@ static rrr_solver choose(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     double n = (double)pb->n, p = (double)pb->p, q = (double)pb->q, d = pb->d, K = ctx->size;
     int grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
     double avail = rrr_mem_per_rank(ctx);
-    int xty = o->gd_xty >= 0 ? o->gd_xty : 8.0 * p * q <= avail / 16;
+    int xty = rrr_gd_keeps_xty(ctx, pb, o);
     double dense = p * p * p / 3 + 2 * p * p * q + 2 * q * q * p + 9 * q * q * q;
     double c_exact = n * (p * p + 2 * p * q) / K + (grid ? dense / K : dense);
-    double c_gd = xty ? (2 * n * p * q + 100.0 * n * 4 * p * d) / K
+    double c_gd = xty ? 2 * n * p * q / K + 100.0 * (n * 4 * p * d / K + 6 * p * q * d)
                       : 100.0 * n * (6 * p * d + 8 * q * d) / K;
     double mem = 8.0 * (p * p + 2 * p * q + 2 * q * q) / (grid ? K : 1.0);
     if (mem > 0.5 * avail) {

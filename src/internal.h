@@ -90,6 +90,9 @@ rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size
  * iterations, converged, stop_reason, history, gradient_norm_initial. The caller then
  * evaluates objective and gradient norm directly (rrr_evaluate). */
 rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o, rrr_model *m);
+/* Same answer on every rank: does gd keep X^T Y (its cross-product form)? --gd-xty, or auto
+ * (README "gd"). */
+int rrr_gd_keeps_xty(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o);
 rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o, rrr_model *m);
 rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o, rrr_model *m);
 

@@ -84,10 +84,14 @@ rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path)
             rrr_json_obj_end(&j);
             rrr_json_num(&j, "time_total", rrr_elapsed(ctx));
             rrr_json_num(&j, "time_solve", m->solve_seconds);
-            /* the solver's wall time over its iterations: the closing evaluation and gd's
-             * certificate are not in it; als's statistics pass is */
+            /* the solver's one-off setup (gd's X^T Y pass, als's statistics pass), then its
+             * wall time per iteration without it; the closing evaluation and the
+             * certificate are in neither */
+            rrr_json_num(&j, "time_setup", m->setup_seconds);
             rrr_json_num(&j, "time_per_iteration",
-                         m->iterations > 0 ? m->solve_seconds / (double)m->iterations : (double)NAN);
+                         m->iterations > 0
+                             ? (m->solve_seconds - m->setup_seconds) / (double)m->iterations
+                             : (double)NAN);
             rrr_json_int(&j, "bytes_read", (long long)bytes);
             rrr_json_end(&j);
             if (ferror(f) | (fclose(f) != 0))

@@ -155,7 +155,9 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     als_work w = { 0 };
     rrr_gram *gr = NULL;
     double *zeros = rrr_calloc(pd, sizeof *zeros); /* gd's CG memory: unused by als */
+    double t_setup = MPI_Wtime();
     rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
+    m->setup_seconds = MPI_Wtime() - t_setup;
     if (st != RRR_OK)
         return st;
     w.CV = rrr_malloc(pd, sizeof(double));

@@ -1,7 +1,8 @@
 /* src/solve_gd.c: the distributed gradient method. Each rank computes partial gradients on
  * its rows; one MPI_Allreduce combines them before each update of U and each of V.
  *
- * One iteration (two passes over my rows, two allreduces of about (p + q) d numbers):
+ * One iteration of the residual form (two passes over my rows, two allreduces of about
+ * (p + q) d numbers; the cross-product form below needs one pass over X):
  *   pass G at (U, V):  A = X U,  R = A V^T - Y,  X^T R V,  Y^T A,  A^T A,  ||R||^2
  *                      -> f, grad_U, grad_V at (U, V)               [allreduce 1]
  *   U update: preconditioned nonlinear conjugate gradient (Polak-Ribiere+) on U with the
@@ -171,14 +172,22 @@ static int record(rrr_model *m, size_t *cap, double f)
     return 1;
 }
 
-/* Collective, same answer on every rank: keep C = X^T Y? It costs one pass of 2 n p q / K
- * flops and p q doubles per rank, and then no iteration reads Y: each reads X once and
- * does n (4 p d) flops instead of reading X twice and Y once for n (6 p d + 8 q d). */
-static int use_cross(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o)
+/* Keep C = X^T Y? It costs one pass of 2 n p q / K flops and p q doubles per rank; then no
+ * iteration reads Y: each reads X once and does (n/K) 4pd flops instead of reading X twice
+ * and Y twice for (n/K)(6pd + 8qd), but every rank repeats 6pqd flops of C V and C^T U. Auto:
+ * when C takes at most 1/16 of the memory per rank and 6pqd <= 2 (n/K)(2pd + 8qd), i.e. the
+ * replicated work does not outgrow what it saves (it does for wide problems on many ranks).
+ * The factor 2 stands for the residual form's extra memory traffic (X and Y read twice): it
+ * puts the switch for p = 4000, q = 1000, d = 20 at 750 rows per rank, where
+ * scripts/model.py calibrated on a Zen 4 node put it at ~1000 (flops alone: 1500). */
+int rrr_gd_keeps_xty(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o)
 {
+    const double p = (double)pb->p, q = (double)pb->q, d = pb->d;
+    const double rows = ceil((double)pb->n / ctx->size);
     if (o->gd_xty >= 0)
         return o->gd_xty;
-    return 8.0 * (double)pb->p * (double)pb->q <= rrr_mem_per_rank(ctx) / 16;
+    return 8.0 * p * q <= rrr_mem_per_rank(ctx) / 16 &&
+           6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d);
 }
 
 /* Iterations of the cross-product form between recomputations of W = Xc^T Xc U: the
@@ -189,7 +198,7 @@ enum { W_REFRESH = 50 };
 rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                         rrr_model *m)
 {
-    const int cross = use_cross(ctx, pb, o);
+    const int cross = rrr_gd_keeps_xty(ctx, pb, o);
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
     const size_t pd = (size_t)p * d, qd = (size_t)q * d, dd = (size_t)d * d;
     /* buffers sized for the residual form, the larger of the two */
@@ -221,6 +230,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         rrr_cross(pb, C, work);
         ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
         rrr_allreduce_sum(ctx, C, pb->p * pb->q);
+        m->setup_seconds = MPI_Wtime() - t0;
         rrr_info(ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only, once", pb->p, pb->q);
     }
 

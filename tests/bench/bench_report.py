@@ -44,18 +44,20 @@ def stat(vals):
     return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
 
 
-def gd_keeps_xty(p, q, ranks=2):
-    """rrr's --gd-xty auto: keep X^T Y when p q doubles fit in 1/16 of a rank's memory."""
+def gd_keeps_xty(p, q, d=1, n=None, ranks=2):
+    """rrr's --gd-xty auto (src/solve_gd.c rrr_gd_keeps_xty): keep X^T Y when p q doubles
+    fit in 1/16 of a rank's memory and 6pqd <= 2 (n/K)(2pd + 8qd)."""
     try:
         with open("/proc/meminfo") as f:
             mem = int(f.readline().split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        return True
-    return 8.0 * p * q <= mem / ranks / 16
+        mem = float("inf")
+    rows = math.ceil(n / ranks) if n else float("inf")
+    return 8.0 * p * q <= mem / ranks / 16 and 6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d)
 
 
-def gd_flops_row(p, q, d):
-    if gd_keeps_xty(p, q):  # one Gram pass (X D, X^T E); W refreshed every 50 iterations
+def gd_flops_row(p, q, d, n, ranks):
+    if gd_keeps_xty(p, q, d, n, ranks):  # one Gram pass (X D, X^T E); W refreshed every 50 iterations
         return 4 * p * d * (1 + 1 / 50)
     return 6 * p * d + 8 * q * d + 4 * d * d
 
@@ -72,7 +74,7 @@ def cmd_line(argv):
     if r["solver"] == "exact":
         fl = n * p * (p + 1) + 2 * n * p * q
     else:
-        fl = it * n * gd_flops_row(p, q, d)
+        fl = it * n * gd_flops_row(p, q, d, n, r["ranks"])
     gf = fl / ts / 1e9 if ts and ts > 0 and fl > 0 else 0.0
     t_iter = r.get("time_per_iteration")
     print(f"run=rrr np={r['ranks']} n={n} p={p} q={q} d={d} lambda={r['lambda']:g} "
@@ -128,7 +130,7 @@ class Report:
         pn = f"np{np_}"
         core_main = (self.probes.get(pn) or {}).get("corename", "?")
         self.cores_seen[self.kmain] = core_main
-        for probe, tag, nr in ((f"np1_tall", "tall", 1), (pn, None, np_)):
+        for probe, tag, nr in (("np1_tall", "tall", 1), (pn, None, np_)):
             for nm, label in (("triad", "triad a=b+s*c"), ("sum", "read-only sum")):
                 key = nm + (f"_{tag}" if tag else "")
                 rec = self.prec(probe, key)
@@ -341,15 +343,16 @@ class Report:
                            f"{t_it['median'] * 1e3:.1f} ms vs {t_stream * 1e3:.1f} ms = "
                            f"{byt / 1e9:.2f} GB at {bw_sum / 1e9:.1f} GB/s (read-only sum, {np_} ranks)",
                            t_it["min"] / t_stream, t_it["max"] / t_stream)
-                if gd_keeps_xty(p, q):
+                xty = gd_keeps_xty(p, q, d, n, np_)
+                if xty:
                     byt2, what = 8.0 * n * p * (1 + 1 / 50), "X once (X^T Y kept; + a W refresh per 50)"
                 else:
                     byt2, what = 8.0 * n * (2 * p + 2 * q + 2 * d), "X, Y twice and A = XU"
                 self.ratio(prob, kl, "gd iteration / stream the bytes it moves", t_it["median"] / (byt2 / bw_sum),
                            f"{what}: {byt2 / 1e9:.2f} GB")
                 comp = r["iter"]["compute"]
-                fl = n * gd_flops_row(p, q, d)
-                panel = "gd Gram pass panel" if gd_keeps_xty(p, q) else "gd pass panel"
+                fl = n * gd_flops_row(p, q, d, n, np_)
+                panel = "gd Gram pass panel" if xty else "gd pass panel"
                 pr = self.find("machine", prob, kl, f"{panel}, in cache, {np_} ranks")
                 if pr and comp["median"] == comp["median"]:
                     rate = fl / comp["median"] / 1e9

@@ -98,5 +98,8 @@ import json; r=json.load(open('$W/mi.json'))
 assert len(r['objective_history']) == 4 and r['iterations'] == 3
 assert all(a >= b for a, b in zip(r['objective_history'], r['objective_history'][1:]))
 assert set(r['time_max']) >= {'read','compute','allreduce','write'} and r['ranks'] == 2
-assert r['bytes_read'] == 500*(30+8)*8"
+assert r['bytes_read'] == 500*(30+8)*8
+# the one-off X^T Y pass is not in the per-iteration time
+assert 0 < r['time_setup'] < r['time_solve']
+assert abs(r['time_per_iteration'] * 3 + r['time_setup'] - r['time_solve']) < 1e-9 * r['time_solve'] + 1e-12"
 summary
