@@ -43,7 +43,7 @@ typedef struct {
     int resume;                /* continue from the checkpoint if there is one         */
     size_t grid_min_p;         /* p at or above which exact/als use the 2-D grid       */
     int certificate;           /* compute f* and the optimality gap when affordable    */
-    int gd_xty;                /* gd keeps X^T Y: 1 on, 0 off, -1 auto (memory)        */
+    int gd_xty;                /* gd keeps X^T Y: 1 on, 0 off, -1 auto (memory, cost)  */
 } rrr_fit_opts;
 
 /* Default options (SPEC.md defaults; documented in README.md). Local. */
