@@ -257,6 +257,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         st = rrr_agree(ctx, rrr_orthonormalize((size_t)q, d, V, &ctx->err));
         if (st != RRR_OK)
             goto done;
+        s.w_valid = 1; /* W = Xc^T Xc 0 = 0 exactly: no pass needed to know it */
     }
 
     double last_print = -1.0, step = 0.0;
@@ -271,7 +272,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
          * replicated state only (f_prev), so a resumed run makes the same choice. */
         const int xf = cross && !(s.fprev <= 1e4 * DBL_EPSILON * pb->yy);
         /* pass G: the residual form's, a Gram pass refreshing W, or none (flags only) */
-        const int fresh = !xf || !s.w_valid || s.iter % W_REFRESH == 0 || verify;
+        const int fresh = !xf || !s.w_valid || (s.iter > 0 && s.iter % W_REFRESH == 0) || verify;
         const size_t lg = !xf ? rrr_pass_g_len(pb) : fresh ? pd : 0;
         double t0 = MPI_Wtime();
         if (!xf)
