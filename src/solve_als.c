@@ -158,8 +158,10 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     double t_setup = MPI_Wtime();
     rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
     m->setup_seconds = MPI_Wtime() - t_setup;
-    if (st != RRR_OK)
+    if (st != RRR_OK) {
+        free(zeros);
         return st;
+    }
     w.CV = rrr_malloc(pd, sizeof(double));
     w.RU = rrr_malloc(pd, sizeof(double));
     w.AU = rrr_malloc(pd, sizeof(double));

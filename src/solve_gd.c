@@ -201,7 +201,8 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     const int cross = rrr_gd_keeps_xty(ctx, pb, o);
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
     const size_t pd = (size_t)p * d, qd = (size_t)q * d, dd = (size_t)d * d;
-    /* buffers sized for the residual form, the larger of the two */
+    /* pass buffers large enough for either form (the residual form's sums, or p d for the
+     * Gram pass) */
     const size_t lgmax = rrr_pass_g_len(pb), lbmax = rrr_pass_b_len(pb) + pd;
     double *U = m->U, *V = m->V;
     double *C = cross ? rrr_malloc(pb->p * pb->q, sizeof *C) : NULL;
@@ -270,7 +271,8 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
          * 1e4 eps yy of zero (a nearly exact fit), the residual form takes over, so that
          * noise-free problems still converge to rounding level. The switch depends on the
          * replicated state only (f_prev), so a resumed run makes the same choice. */
-        const int xf = cross && !(s.fprev <= 1e4 * DBL_EPSILON * pb->yy);
+        const double handover = 1e4 * DBL_EPSILON * pb->yy;
+        const int xf = cross && !(s.fprev <= handover);
         /* pass G: the residual form's, a Gram pass refreshing W, or none (flags only) */
         const int fresh = !xf || !s.w_valid || (s.iter > 0 && s.iter % W_REFRESH == 0) || verify;
         const size_t lg = !xf ? rrr_pass_g_len(pb) : fresh ? pd : 0;
@@ -303,8 +305,15 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                           "gd: objective or gradient not finite at iteration %ld", s.iter);
             break;
         }
+        /* On the iteration that hands over, f_prev (cross form, known to ~eps yy) and f
+         * (residual) are not comparable: no decrease test there. Whether the previous
+         * iteration was in the cross form follows from f two iterations back, in the history
+         * (so a resumed run decides the same). */
+        const double f2 = m->nhistory >= 2 ? m->history[m->nhistory - 2] : (double)INFINITY;
+        const int xf_prev = cross && !(f2 <= handover);
         int conv;
-        const char *why = stop_rule(pb, o, s.iter, f, s.fprev, g, s.g0, xf, &conv);
+        const char *why = stop_rule(pb, o, s.iter, f, xf == xf_prev ? s.fprev : (double)INFINITY, g,
+                                    s.g0, xf, &conv);
         verify = why != NULL && conv && !fresh;
         if (verify) { /* W came from the recurrence: confirm with fresh sums first */
             ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
