@@ -261,17 +261,22 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         s.w_valid = 1; /* W = Xc^T Xc 0 = 0 exactly: no pass needed to know it */
     }
 
+    /* The cross-product form knows f only to ~ a few eps yy (cancellation in its identity),
+     * and its gradient to a like absolute error: its decrease test f_prev - f <= tol f is
+     * noise once tol f < ~100 eps yy, and near an exact fit it would stop on noise (gaps
+     * of 1e-4 to f* were seen at f* ~ 1e-11 yy). So the residual form takes over once
+     * f <= h yy, h = 100 eps / tol within [1e4 eps, 1e-3]: a fit that explains more than
+     * 99.9 % of ||Yc||^2 always finishes in the residual form. */
+    const double h = fmin(1e-3, fmax(1e4 * DBL_EPSILON, 100 * DBL_EPSILON / o->tol));
+    const double handover = h * pb->yy;
     double last_print = -1.0, step = 0.0;
     int verify = 0; /* recompute W before accepting convergence */
     /* A failure seen by one rank only (out of memory) is kept in lst and announced through
      * the next allreduce; every rank then leaves the loop at the same point. */
     rrr_status lst = RRR_OK;
     for (;;) {
-        /* The cross-product form knows f only to ~eps yy (cancellation). Once f is within
-         * 1e4 eps yy of zero (a nearly exact fit), the residual form takes over, so that
-         * noise-free problems still converge to rounding level. The switch depends on the
-         * replicated state only (f_prev), so a resumed run makes the same choice. */
-        const double handover = 1e4 * DBL_EPSILON * pb->yy;
+        /* The switch depends on the replicated state only (f_prev), so a resumed run makes
+         * the same choice. */
         const int xf = cross && !(s.fprev <= handover);
         /* pass G: the residual form's, a Gram pass refreshing W, or none (flags only) */
         const int fresh = !xf || !s.w_valid || (s.iter > 0 && s.iter % W_REFRESH == 0) || verify;
@@ -311,6 +316,9 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
          * (so a resumed run decides the same). */
         const double f2 = m->nhistory >= 2 ? m->history[m->nhistory - 2] : (double)INFINITY;
         const int xf_prev = cross && !(f2 <= handover);
+        if (xf_prev && !xf)
+            rrr_info(ctx, "gd: f <= %.1e ||Yc||^2: the residual form takes over at iteration %ld",
+                     h, s.iter);
         int conv;
         const char *why = stop_rule(pb, o, s.iter, f, xf == xf_prev ? s.fprev : (double)INFINITY, g,
                                     s.g0, xf, &conv);

@@ -28,6 +28,7 @@ mk exact0  --n 300 --p 12 --q 9 --rank 2 --noise 0 --seed 5  # noise-free
 mk tiny    --n 3 --p 2 --q 2 --rank 1 --seed 6               # fewer rows than ranks
 mk offset  --n 700 --p 15 --q 6 --rank 2 --offset 5 --seed 7 # far from centred
 mk nfcorr  --n 2000 --p 40 --q 8 --rank 3 --corr 0.9 --noise 0 --seed 5 # noise-free, correlated
+mk nearex  --n 1500 --p 30 --q 8 --rank 3 --corr 0.9 --noise 1e-5 --seed 4 # f* ~ 1e-11 ||Y||^2
 
 for np in 1 2 3 4; do fitcheck tall $np 3 1.0; done
 fitcheck tall 2 1 1.0                       # d = 1
@@ -48,6 +49,9 @@ fitcheck exact0 2 2 0 --gd-xty off
 # f -> 0: the cross form hands over to the residual form; the two f's around the handover
 # are not comparable and must not end the run (it once stopped there 1e3 above the optimum)
 fitcheck nfcorr 2 3 0 --gd-xty on
+# nearly exact and ill-conditioned: the cross form's f and gradient are noise there, so it
+# must hand over to the residual form early (it once stopped 1e-4 above f*)
+fitcheck nearex 2 3 0 --gd-xty on
 fitcheck corr 4 3 0.1 --gd-xty off
 INTERCEPT=--intercept fitcheck offset 2 2 1.0 --intercept --gd-xty off
 check "both forms give the same B" $PYTHON tests/mpi/check.py compare "$W/tall/m3-d3-l1.0" "$W/tall/m3-d3-l1.0--gd-xtyoff" --tol 1e-8
