@@ -1,6 +1,7 @@
 /* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
  *   "RRRCKPT2" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
- *   zg_prev w_valid | U V D gprev W | nhistory history | FNV-1a 64 of everything before it.
+ *   zg_prev w_valid | U V [D gprev W: gd only] | nhistory history | FNV-1a 64 of everything
+ *   before it.
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +103,22 @@ static void put(sink *k, const void *buf, size_t len)
         k->ok = 0;
 }
 
+/* The state arrays in file order: U (p x d), V (q x d), then gd's D, gprev, W (p x d each;
+ * NULL for als, which has none, and the solver is in the fingerprint). Returns how many. */
+static int state_arrays(const rrr_problem *pb, rrr_ckpt_state *s, double **a, size_t *len)
+{
+    size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+    double *all[5] = { s->U, s->V, s->D, s->gprev, s->W };
+    size_t lens[5] = { pd, qd, pd, pd, pd };
+    int k = 0;
+    for (int i = 0; i < 5; i++)
+        if (all[i] != NULL) {
+            a[k] = all[i];
+            len[k++] = lens[i];
+        }
+    return k;
+}
+
 static int ckpt_path(const rrr_fit_opts *o, char *path)
 {
     int len = snprintf(path, PATH_MAX, "%s/checkpoint.bin", o->checkpoint);
@@ -123,7 +140,9 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     if (tmp == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: path too long", o->checkpoint);
     if (st == RRR_OK && ctx->rank == 0) {
-        size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+        double *arr[5];
+        size_t alen[5];
+        int na = state_arrays(pb, s, arr, alen);
         uint64_t it = (uint64_t)s->iter, nh = s->nhistory, wv = (uint64_t)s->w_valid;
         sink k = { fopen(tmp, "wb"), 0xcbf29ce484222325ULL, 1 };
         if (k.f == NULL) {
@@ -136,11 +155,8 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             put(&k, &s->g0, sizeof s->g0);
             put(&k, &s->zg_prev, sizeof s->zg_prev);
             put(&k, &wv, sizeof wv);
-            put(&k, s->U, pd * sizeof(double));
-            put(&k, s->V, qd * sizeof(double));
-            put(&k, s->D, pd * sizeof(double));
-            put(&k, s->gprev, pd * sizeof(double));
-            put(&k, s->W, pd * sizeof(double));
+            for (int i = 0; i < na; i++)
+                put(&k, arr[i], alen[i] * sizeof(double));
             put(&k, &nh, sizeof nh); /* history up to, not including, this iteration */
             put(&k, s->history, nh * sizeof(double));
             uint64_t h = k.h;
@@ -216,8 +232,12 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
                                rrr_solver solver, rrr_ckpt_state *s, int *resumed)
 {
     char path[PATH_MAX];
-    size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
-    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 5 * 8 + (4 * pd + qd) * 8 + 8;
+    double *arr[5];
+    size_t alen[5], nstate = 0;
+    int na = state_arrays(pb, s, arr, alen);
+    for (int i = 0; i < na; i++)
+        nstate += alen[i];
+    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 5 * 8 + nstate * 8 + 8;
     fingerprint fp = make_fp(ctx, pb, o, solver, s), got;
     unsigned char *b = NULL;
     size_t len = 0;
@@ -243,12 +263,10 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             memcpy(sc, c + 8, 3 * 8);
             memcpy(&hdr[2], c + 4 * 8, 8);
             c += 5 * 8;
-            memcpy(s->U, c, pd * 8);
-            memcpy(s->V, c + pd * 8, qd * 8);
-            memcpy(s->D, c + (pd + qd) * 8, pd * 8);
-            memcpy(s->gprev, c + (2 * pd + qd) * 8, pd * 8);
-            memcpy(s->W, c + (3 * pd + qd) * 8, pd * 8);
-            c += (4 * pd + qd) * 8;
+            for (int i = 0; i < na; i++) {
+                memcpy(arr[i], c, alen[i] * 8);
+                c += alen[i] * 8;
+            }
             memcpy(&hdr[1], c, 8);
             if (hdr[1] != hdr[0] || len != fixed + hdr[1] * 8 + 8)
                 st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
@@ -264,11 +282,8 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     }
     MPI_Bcast(hdr, 3, MPI_UINT64_T, 0, ctx->comm);
     MPI_Bcast(sc, 3, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(s->U, (int)pd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(s->V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(s->D, (int)pd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(s->gprev, (int)pd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(s->W, (int)pd, MPI_DOUBLE, 0, ctx->comm);
+    for (int i = 0; i < na; i++)
+        MPI_Bcast(arr[i], (int)alen[i], MPI_DOUBLE, 0, ctx->comm);
     s->history = rrr_malloc(hdr[1] + 1, sizeof(double));
     if (s->history == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the history");

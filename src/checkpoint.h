@@ -5,8 +5,8 @@
 #include "internal.h"
 
 /* The replicated state of an iterative solver at the top of iteration `iter` (before its
- * update). U, V, D, gprev, W are borrowed arrays of the solver (als keeps D, gprev, W at
- * zero); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is 1;
+ * update). U, V, D, gprev, W are borrowed arrays of the solver (als has no D, gprev, W:
+ * NULL); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is 1;
  * history holds the objective of iterations 0 .. iter-1. */
 typedef struct {
     long iter;

@@ -150,11 +150,11 @@ rrr_status rrr_solve_right_psd(int d, const double *H, size_t m, double *B, rrr_
  * column's largest-magnitude entry positive. U V^T is unchanged. */
 rrr_status rrr_canonicalize(size_t p, size_t q, int d, double *U, double *V, rrr_err *e);
 
-/* Local. Rebalance the factors without changing U V^T: U <- U S, V <- V S^-1 with S
- * symmetric positive definite chosen so that U^T U = V^T V afterwards (S, Sinv: d x d
- * outputs). *balanced = 0, and U, V stay as they are, when either factor is
- * rank-deficient. RRR_EINTERNAL only when out of memory. */
-rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S,
+/* Local. The gauge that balances the factors without changing U V^T: S symmetric positive
+ * definite (and Sinv = S^-1, both d x d outputs) such that U S and V S^-1 have equal Gram
+ * matrices; the caller applies it. *balanced = 0 when either factor is rank-deficient.
+ * Only O(d^2) workspace. RRR_EINTERNAL only when out of memory. */
+rrr_status rrr_balance(size_t p, size_t q, int d, const double *U, const double *V, double *S,
                        double *Sinv, int *balanced, rrr_err *e);
 
 /* Local. Orthonormalize the columns of V (q x d) in place (QR). */

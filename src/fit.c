@@ -88,8 +88,8 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
  * in flops per rank: exact = statistics pass n (p^2 + 2pq) / K + dense algebra
  * p^3/3 + 2p^2 q + 2q^2 p + 9q^3 (divided by K when the 2-D grid regime would hold G);
  * gd = an assumed 100 iterations of n 4pd / K + 6pqd (replicated) after a one-off 2npq / K
- * when it keeps X^T Y (rrr_gd_keeps_xty), else of n (6pd + 8qd) / K. exact wins ties, and is ruled out when its
- * statistics need more than half the memory per rank even on the grid. */
+ * when it keeps X^T Y (rrr_gd_keeps_xty), else of n (6pd + 8qd) / K. exact wins ties, and
+ * is ruled out when its statistics need more than half the memory per rank even on the grid. */
 static rrr_solver choose(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                          char *why, size_t len)
 {

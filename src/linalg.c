@@ -161,7 +161,7 @@ static int spd_power(int d, const double *A, double e, double *out, double *Q, d
     return 1;
 }
 
-rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *S,
+rrr_status rrr_balance(size_t p, size_t q, int d, const double *U, const double *V, double *S,
                        double *Sinv, int *balanced, rrr_err *e)
 {
     size_t dd = (size_t)d * d;
@@ -193,27 +193,9 @@ rrr_status rrr_balance(size_t p, size_t q, int d, double *U, double *V, double *
         if (ok > 0)
             ok = spd_power(d, P, -0.5, Sinv, Q, w, T, e);
     }
-    if (ok < 0) {
-        free(w);
-        return RRR_EINTERNAL;
-    }
-    if (ok) { /* U <- U S, V <- V S^-T = V S^-1 (S is symmetric) */
-        size_t m = p > q ? p : q;
-        double *B = rrr_malloc(m * (size_t)d, sizeof *B);
-        if (B == NULL) {
-            free(w);
-            return RRR_FAIL(e, RRR_EINTERNAL, "out of memory (balancing)");
-        } else {
-            memcpy(B, U, p * (size_t)d * sizeof *B);
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, d, d, 1.0, B, (int)p,
-                        S, d, 0.0, U, (int)p);
-            memcpy(B, V, q * (size_t)d * sizeof *B);
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)q, d, d, 1.0, B, (int)q,
-                        Sinv, d, 0.0, V, (int)q);
-            free(B);
-        }
-    }
     free(w);
+    if (ok < 0)
+        return RRR_EINTERNAL;
     *balanced = ok;
     return RRR_OK;
 }

@@ -37,8 +37,9 @@ static const char *usage_fit =
     "  --seed         start of gd/als (default 0)\n"
     "  --grid-min-p   p from which exact/als keep X^T X on a 2-D ScaLAPACK grid\n"
     "  --no-certificate  skip computing f* and the optimality gap\n"
-    "  --gd-xty       gd keeps X^T Y (p x q) and reads only X in its iterations: on, off,\n"
-    "                 or auto (on when p q doubles fit in 1/16 of the memory per rank)\n";
+    "  --gd-xty       gd keeps X^T Y (p x q) and reads only X, once, per iteration: on,\n"
+    "                 off, or auto (on when X^T Y fits in 1/16 of the memory per rank and\n"
+    "                 its replicated cost stays below what it saves; see README)\n";
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"

@@ -154,14 +154,11 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     double *U = m->U, *V = m->V;
     als_work w = { 0 };
     rrr_gram *gr = NULL;
-    double *zeros = rrr_calloc(pd, sizeof *zeros); /* gd's CG memory: unused by als */
     double t_setup = MPI_Wtime();
     rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
     m->setup_seconds = MPI_Wtime() - t_setup;
-    if (st != RRR_OK) {
-        free(zeros);
+    if (st != RRR_OK)
         return st;
-    }
     w.CV = rrr_malloc(pd, sizeof(double));
     w.RU = rrr_malloc(pd, sizeof(double));
     w.AU = rrr_malloc(pd, sizeof(double));
@@ -170,7 +167,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     w.Q = rrr_malloc(qd, sizeof(double));
     w.S = rrr_malloc((size_t)d * d, sizeof(double));
     w.Rv = rrr_malloc((size_t)d * d, sizeof(double));
-    if (!w.CV || !w.RU || !w.AU || !w.T || !w.CtU || !w.Q || !w.S || !w.Rv || !zeros)
+    if (!w.CV || !w.RU || !w.AU || !w.T || !w.CtU || !w.Q || !w.S || !w.Rv)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "als: out of memory");
     if (st == RRR_OK) {
         for (size_t j = 0; j < (size_t)d; j++)
@@ -190,7 +187,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     long it = 0;
     /* The whole state at an iteration boundary is U, V, the iteration, f_prev, g0 and the
      * history; C V is recomputed from V exactly as the iteration computes it. */
-    rrr_ckpt_state cs = { .U = U, .V = V, .D = zeros, .gprev = zeros, .W = zeros };
+    rrr_ckpt_state cs = { .U = U, .V = V }; /* no D, gprev, W: those are gd's */
     int resumed = 0;
     if (o->checkpoint != NULL && o->resume)
         st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_ALS, &cs, &resumed);
@@ -284,7 +281,6 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
         m->fstar = fstar;
     }
 done:
-    free(zeros);
     work_free(&w);
     free(w.hist);
     rrr_gram_destroy(&gr);

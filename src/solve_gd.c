@@ -115,25 +115,26 @@ static void gradients_cross(const rrr_problem *pb, const double *C, const double
  * (grad_U = G V grows with V): keep U^T U = V^T V so that the stopping test on the gradient
  * means the same thing whatever scale the updates drifted to. The CG memory and the Gram
  * product follow the gauge (D -> D S, W -> W S, previous gradient -> g S^-T), so the
- * iteration itself is unaffected. W may be NULL (residual form). */
+ * iteration itself is unaffected. W may be NULL (residual form). work: max(p, q) d. */
 static rrr_status rebalance(const rrr_problem *pb, double *U, double *V, double *D, double *W,
                             double *gprev, double *work, double *S, rrr_err *e)
 {
-    const int p = (int)pb->p, d = pb->d;
-    const size_t pd = (size_t)p * d;
+    const int d = pb->d;
     double *Sinv = S + (size_t)d * d; /* H has room for 2 d x d */
     int balanced;
     rrr_status st = rrr_balance(pb->p, pb->q, d, U, V, S, Sinv, &balanced, e);
     if (st != RRR_OK || !balanced)
         return st;
-    double *right[3] = { D, W, gprev };
-    const double *by[3] = { S, S, Sinv };
-    for (int k = 0; k < 3; k++) {
+    double *right[5] = { U, V, D, W, gprev };
+    const double *by[5] = { S, Sinv, S, S, Sinv };
+    const int rows[5] = { (int)pb->p, (int)pb->q, (int)pb->p, (int)pb->p, (int)pb->p };
+    for (int k = 0; k < 5; k++) {
+        const int m = rows[k];
         if (right[k] == NULL)
             continue;
-        memcpy(work, right[k], pd * sizeof *work);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 1.0, work, p, by[k], d,
-                    0.0, right[k], p);
+        memcpy(work, right[k], (size_t)m * d * sizeof *work);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, d, d, 1.0, work, m, by[k], d,
+                    0.0, right[k], m);
     }
     return RRR_OK;
 }
@@ -215,13 +216,14 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     double *sg = rrr_malloc(lgmax + 2, sizeof *sg), *sb = rrr_malloc(lbmax + 1, sizeof *sb);
     double *gU = rrr_malloc(pd, sizeof *gU), *gV = rrr_malloc(qd, sizeof *gV);
     double *Z = rrr_malloc(pd, sizeof *Z), *D = rrr_calloc(pd, sizeof *D);
+    double *tmp = rrr_malloc((p > q ? pd : qd), sizeof *tmp); /* rebalance's copies */
     double *gprev = rrr_calloc(pd, sizeof *gprev);
     double *UtU = rrr_malloc(dd, sizeof *UtU), *VtV = rrr_malloc(dd, sizeof *VtV);
     double *AtA = rrr_malloc(dd, sizeof *AtA), *H = rrr_malloc(2 * dd, sizeof *H);
     size_t cap = 0;
     rrr_status st = RRR_OK;
     if (!At || !work || !sg || !sb || !gU || !gV || !Z || !D || !gprev || !UtU || !VtV || !H ||
-        !AtA || !CtU || !W || (cross && !C))
+        !AtA || !CtU || !W || !tmp || (cross && !C))
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd: out of memory for %zu rows", pb->nloc);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
@@ -411,7 +413,7 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         }
         lst = update_v(pb, U, AtA, CtU, V, H, &ctx->err);
         if (lst == RRR_OK)
-            lst = rebalance(pb, U, V, D, xf ? W : NULL, gprev, Z, H, &ctx->err);
+            lst = rebalance(pb, U, V, D, xf ? W : NULL, gprev, tmp, H, &ctx->err);
         ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
         s.fprev = f;
         s.iter++;
@@ -430,6 +432,7 @@ done:
     free(gU);
     free(gV);
     free(Z);
+    free(tmp);
     free(D);
     free(gprev);
     free(UtU);
