@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "alloc.h"
 
 static long fail_countdown; /* 0: never fail; k > 0: the k-th call from now fails */
 
@@ -28,4 +28,12 @@ void *rrr_calloc(size_t count, size_t size)
     if (count == 0 || size == 0)
         return calloc(1, 1);
     return calloc(count, size);
+}
+
+int rrr_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
 }

@@ -12,15 +12,12 @@ char *openblas_get_corename(void) __attribute__((weak));
 int openblas_get_num_threads(void) __attribute__((weak));
 void openblas_set_num_threads(int) __attribute__((weak));
 
-static int node_ranks = 1;
-
 const char *rrr_blas_corename(void)
 {
     return openblas_get_corename ? openblas_get_corename() : "unknown";
 }
 
 int rrr_blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
-int rrr_blas_node_ranks(void) { return node_ranks; }
 
 static int generic_kernel(const char *core)
 {
@@ -54,10 +51,7 @@ void rrr_blas_pick_kernel(char **argv)
 
 void rrr_blas_configure(rrr_ctx *ctx)
 {
-    MPI_Comm node;
-    MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &node_ranks);
-    MPI_Comm_free(&node);
+    const int node_ranks = ctx->node_ranks;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
         cores = 1;

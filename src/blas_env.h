@@ -2,7 +2,7 @@
 #ifndef RRR_BLAS_ENV_H
 #define RRR_BLAS_ENV_H
 
-#include "internal.h"
+#include "ctx.h"
 
 /* Local, before MPI_Init. OpenBLAS 0.3.21 falls back to its generic "Prescott" kernel on
  * AVX-512 CPUs it does not recognise (~4x slower DGEMM). If OPENBLAS_CORETYPE is unset and
@@ -10,7 +10,7 @@
  * library constructor, before main). A value the user set is respected. */
 void rrr_blas_pick_kernel(char **argv);
 
-/* Collective. If neither OPENBLAS_NUM_THREADS nor OMP_NUM_THREADS is set, give each rank
+/* Local (the ranks per node were measured at rrr_ctx_create). If neither OPENBLAS_NUM_THREADS nor OMP_NUM_THREADS is set, give each rank
  * cores/ranks-on-this-node BLAS threads (at least 1); warn when ranks x threads exceed the
  * cores of a node, or when a generic kernel runs on a CPU with AVX2/AVX-512. */
 void rrr_blas_configure(rrr_ctx *ctx);
@@ -19,7 +19,5 @@ void rrr_blas_configure(rrr_ctx *ctx);
 const char *rrr_blas_corename(void);
 /* Local. BLAS threads per rank. */
 int rrr_blas_threads(void);
-/* Local. Ranks on this node (set by rrr_blas_configure). */
-int rrr_blas_node_ranks(void);
 
 #endif

@@ -1,19 +1,25 @@
 /* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
- *   "RRRCKPT2" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
+ *   "RRRCKPT3" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
  *   zg_prev w_valid | U V [D gprev W: gd only] | nhistory history | FNV-1a 64 of everything
  *   before it.
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "checkpoint.h"
+#include "comm.h"
+#include "output.h"
+#include "rng.h"
 
-static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '2' };
+static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '3' };
+enum { OLDEST_FORMAT = 2 }; /* format 2 differs only in als's history convention */
 
 typedef struct {
     uint64_t n, p, q, d, solver, intercept, data_hash;
@@ -28,29 +34,24 @@ static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
     return h;
 }
 
-static uint64_t mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Collective. A checksum of X and Y that does not depend on how rows are split: the sum
  * mod 2^64 of a hash of (global position, bits) over all entries. */
 static uint64_t data_hash(rrr_ctx *ctx, const rrr_problem *pb)
 {
-    uint64_t h = 0, r0 = rrr_partition(pb->n, ctx->size, ctx->rank).r0;
+    size_t r0 = 0, nloc = 0;
+    uint64_t h = 0;
+    rrr_partition(pb->n, ctx->size, ctx->rank, &r0, &nloc);
     for (size_t il = 0; il < pb->nloc; il++) {
         uint64_t i = r0 + il;
         for (size_t j = 0; j < pb->p; j++) {
             uint64_t b;
             memcpy(&b, pb->Xt + il * pb->p + j, sizeof b);
-            h += mix(b ^ mix(i * 0x9e3779b97f4a7c15ULL + j));
+            h += rrr_mix64(b ^ rrr_mix64(i * 0x9e3779b97f4a7c15ULL + j));
         }
         for (size_t j = 0; j < pb->q; j++) {
             uint64_t b;
             memcpy(&b, pb->Yt + il * pb->q + j, sizeof b);
-            h += mix(b ^ mix(~(i * 0x9e3779b97f4a7c15ULL + j)));
+            h += rrr_mix64(b ^ rrr_mix64(~(i * 0x9e3779b97f4a7c15ULL + j)));
         }
     }
     uint64_t all = 0;
@@ -128,7 +129,7 @@ static int ckpt_path(const rrr_fit_opts *o, char *path)
 rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                                rrr_solver solver, rrr_ckpt_state *s)
 {
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     char path[PATH_MAX];
     fingerprint fp = make_fp(ctx, pb, o, solver, s);
     rrr_outset os;
@@ -157,7 +158,7 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             put(&k, &wv, sizeof wv);
             for (int i = 0; i < na; i++)
                 put(&k, arr[i], alen[i] * sizeof(double));
-            put(&k, &nh, sizeof nh); /* history up to, not including, this iteration */
+            put(&k, &nh, sizeof nh); /* f at iterates 0 .. iter */
             put(&k, s->history, nh * sizeof(double));
             uint64_t h = k.h;
             put(&k, &h, sizeof h);
@@ -176,7 +177,7 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             close(dfd);
         }
     }
-    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
     if (st == RRR_OK)
         rrr_info(ctx, "checkpoint: iteration %ld saved to %s", s->iter, path);
     return st;
@@ -212,12 +213,13 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
     uint64_t h;
     if (st == RRR_OK) {
         memcpy(&h, b + len - sizeof h, sizeof h);
-        if (memcmp(b, MAGIC, sizeof MAGIC - 1) == 0 && b[sizeof MAGIC - 1] != MAGIC[7])
+        int version = b[sizeof MAGIC - 1] - '0', same_kind = memcmp(b, MAGIC, sizeof MAGIC - 1) == 0;
+        if (same_kind && (version < OLDEST_FORMAT || version > MAGIC[7] - '0'))
             st = RRR_FAIL(&ctx->err, RRR_EINVAL,
-                          "%s: checkpoint of another rrr version (format %c, this one reads %c); "
-                          "remove it to start afresh", path, b[sizeof MAGIC - 1], MAGIC[7]);
-        else if (memcmp(b, MAGIC, sizeof MAGIC) != 0 ||
-                 fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
+                          "%s: checkpoint of another rrr version (format byte 0x%02x; this one "
+                          "reads formats %d to %d); remove it to start afresh", path,
+                          b[sizeof MAGIC - 1], OLDEST_FORMAT, MAGIC[7] - '0');
+        else if (!same_kind || fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
             st = RRR_FAIL(&ctx->err, RRR_EINVAL,
                           "%s: corrupt checkpoint (checksum mismatch); remove it to start afresh", path);
     }
@@ -242,7 +244,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     unsigned char *b = NULL;
     size_t len = 0;
     int missing = 0;
-    uint64_t hdr[3] = { 0, 0, 0 }; /* iteration, history length, w_valid */
+    uint64_t hdr[4] = { 0, 0, 0, 0 }; /* iteration, history length, w_valid, format */
     double sc[3] = { 0, 0, 0 };
     *resumed = 0;
     rrr_status st = ckpt_path(o, path) ? RRR_OK
@@ -251,6 +253,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         st = read_file(ctx, path, sizeof MAGIC + sizeof(fingerprint), &b, &len, &missing);
     if (st == RRR_OK && ctx->rank == 0 && !missing) {
         const unsigned char *c = b + sizeof MAGIC;
+        hdr[3] = (uint64_t)(b[sizeof MAGIC - 1] - '0');
         memcpy(&got, c, sizeof got);
         c += sizeof got;
         const char *why = fp_mismatch(&fp, &got);
@@ -268,7 +271,9 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
                 c += alen[i] * 8;
             }
             memcpy(&hdr[1], c, 8);
-            if (hdr[1] != hdr[0] || len != fixed + hdr[1] * 8 + 8)
+            /* format 3: f_0 .. f_k; format 2: k values */
+            uint64_t want = hdr[3] >= 3 ? hdr[0] + 1 : hdr[0];
+            if (hdr[1] != want || len != fixed + hdr[1] * 8 + 8)
                 st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
         }
     }
@@ -280,11 +285,12 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             rrr_warn(ctx, "no checkpoint in %s yet: starting afresh", o->checkpoint);
         return st;
     }
-    MPI_Bcast(hdr, 3, MPI_UINT64_T, 0, ctx->comm);
+    MPI_Bcast(hdr, 4, MPI_UINT64_T, 0, ctx->comm);
     MPI_Bcast(sc, 3, MPI_DOUBLE, 0, ctx->comm);
     for (int i = 0; i < na; i++)
         MPI_Bcast(arr[i], (int)alen[i], MPI_DOUBLE, 0, ctx->comm);
-    s->history = rrr_malloc(hdr[1] + 1, sizeof(double));
+    s->history = rrr_malloc(hdr[1] + 2, sizeof(double)); /* room for the engine's next two */
+    s->history_cap = (size_t)hdr[1] + 2;
     if (s->history == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the history");
     else if (ctx->rank == 0)
@@ -303,6 +309,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     s->g0 = sc[1];
     s->zg_prev = sc[2];
     s->w_valid = hdr[2] != 0;
+    s->format = (int)hdr[3];
     *resumed = 1;
     rrr_info(ctx, "checkpoint: resuming from iteration %ld of %s", s->iter, path);
     return RRR_OK;

@@ -2,21 +2,26 @@
 #ifndef RRR_CHECKPOINT_H
 #define RRR_CHECKPOINT_H
 
-#include "internal.h"
+#include "comm.h"
+#include "problem.h"
 
-/* The replicated state of an iterative solver at the top of iteration `iter` (before its
- * update). U, V, D, gprev, W are borrowed arrays of the solver (als has no D, gprev, W:
- * NULL); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is 1;
- * history holds the objective of iterations 0 .. iter-1. */
+/* The replicated state of an iterative solver at iterate `iter`, evaluated and judged
+ * "go on" (iterate.c). U, V, D, gprev, W are borrowed arrays of the solver (als has no D,
+ * gprev, W: NULL); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is
+ * 1; fprev is f at iterate iter and history holds f at iterates 0 .. iter. format: the
+ * file format a loaded checkpoint had: 3 now; 2 before the iteration engine, when gd's
+ * fprev was f at iter - 1 with history 0 .. iter-1 (written before its verdict) and als's
+ * fprev f at iter with history 1 .. iter. */
 typedef struct {
     long iter;
     double fprev, g0, zg_prev;
     double *U, *V, *D, *gprev, *W;
     int w_valid;
     double *history;
-    size_t nhistory;
+    size_t nhistory, history_cap; /* a loaded history has room for history_cap values */
     uint64_t data_hash; /* checksum of X and Y, computed once (have_hash) */
     int have_hash;
+    int format;
 } rrr_ckpt_state;
 
 /* Collective. Write DIR/checkpoint.bin atomically (temporary file, fsync, rename): the

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "core.h"
+#include "err.h"
 
 typedef enum { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_INT, OPT_LONG, OPT_U64, OPT_DOUBLE } opt_kind;
 

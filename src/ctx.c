@@ -1,11 +1,41 @@
-/* src/ctx.c: the context (private communicator, rank, timers), error agreement, the
- * allreduce every solver uses, and rank-0 logging. */
+/* src/ctx.c: the context (private communicator, rank, the machine, timers) and rank-0
+ * logging. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "internal.h"
+#include "alloc.h"
+#include "ctx.h"
+
+const char *const rrr_timer_names[RRR_T_COUNT] = { "read", "compute", "allreduce", "solve",
+                                                   "write" };
+
+/* Collective. Ranks on my node, and the bytes one rank may use there: physical memory (or
+ * a smaller cgroup v2 limit) over those ranks; the minimum over all ranks, so every rank
+ * decides alike. */
+static void measure_machine(rrr_ctx *ctx)
+{
+    double bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (f != NULL) {
+        double lim;
+        if (fscanf(f, "%lf", &lim) == 1 && lim > 0 && lim < bytes)
+            bytes = lim;
+        fclose(f);
+    }
+    MPI_Comm node;
+    int local = 1;
+    MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    bytes /= local;
+    MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
+    MPI_Allreduce(&local, &ctx->node_ranks_max, 1, MPI_INT, MPI_MAX, ctx->comm);
+    ctx->node_ranks = local;
+    ctx->mem_per_rank = bytes;
+}
 
 rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out)
 {
@@ -22,6 +52,7 @@ rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out)
     MPI_Comm_rank(ctx->comm, &ctx->rank);
     MPI_Comm_size(ctx->comm, &ctx->size);
     ctx->t_start = MPI_Wtime();
+    measure_machine(ctx);
     /* Fault injection for the tests: RRR_FAIL_ALLOC=R:K makes the K-th rrr_malloc/rrr_calloc
      * on rank R fail, so every failure path can be reached from the command line. */
     const char *fa = getenv("RRR_FAIL_ALLOC");
@@ -52,32 +83,8 @@ int rrr_ctx_size(const rrr_ctx *ctx) { return ctx->size; }
 void rrr_ctx_set_quiet(rrr_ctx *ctx, int quiet) { ctx->quiet = quiet; }
 double rrr_elapsed(const rrr_ctx *ctx) { return MPI_Wtime() - ctx->t_start; }
 
-rrr_status rrr_agree(rrr_ctx *ctx, rrr_status st)
-{
-    struct { int st, rank; } in = { (int)st, ctx->rank }, out;
-    if (st != RRR_OK && ctx->err.st == RRR_OK) /* a failure nobody described */
-        RRR_FAIL(&ctx->err, st, "%s", rrr_strerror(st));
-    /* MAXLOC: the largest code wins, the lowest rank on ties. */
-    MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, ctx->comm);
-    if (out.st != RRR_OK) {
-        MPI_Bcast(ctx->err.msg, (int)sizeof ctx->err.msg, MPI_CHAR, out.rank, ctx->comm);
-        ctx->err.st = (rrr_status)out.st;
-    }
-    return (rrr_status)out.st;
-}
-
-void rrr_allreduce_sum(rrr_ctx *ctx, double *buf, size_t count)
-{
-    /* 1 Mi doubles (8 MB) per message: measured here, Open MPI's allreduce keeps ~4 GB/s up
-     * to 8 MB and drops to ~1.6 GB/s at 128 MB (shared/notes/openblas.md). */
-    const size_t chunk = (size_t)1 << 20;
-    double t0 = MPI_Wtime();
-    for (size_t off = 0; off < count; off += chunk) {
-        size_t c = count - off < chunk ? count - off : chunk;
-        MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_DOUBLE, MPI_SUM, ctx->comm);
-    }
-    ctx->t[RRR_T_ALLREDUCE] += MPI_Wtime() - t0;
-}
+double rrr_phase_begin(void) { return MPI_Wtime(); }
+void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0) { ctx->t[k] += MPI_Wtime() - t0; }
 
 void rrr_info(const rrr_ctx *ctx, const char *fmt, ...)
 {

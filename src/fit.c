@@ -1,20 +1,27 @@
-/* src/fit.c: `rrr fit` as a library call: centring, solver choice (auto), the solve, and
- * the honest final evaluation (objective and gradient from a direct pass, certificate). */
+/* src/fit.c: `rrr fit` as a library call: checks, centring, the plan, the solve, and the
+ * honest final evaluation (objective and gradient from a direct pass, certificate). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gram.h"
-#include "internal.h"
+#include "alloc.h"
+#include "check.h"
+#include "comm.h"
+#include "gradient.h"
+#include "linalg.h"
+#include "model.h"
+#include "solvers.h"
 
 void rrr_fit_opts_default(rrr_fit_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->d = 0;          /* must be set: rrr_fit refuses 0 */
+    o->lambda = -1.0;  /* must be set: rrr_fit refuses < 0 */
     o->solver = RRR_SOLVER_AUTO;
     o->max_iter = 10000;
     o->tol = 1e-10; /* relative decrease 1e-10 and gradient ratio 1e-5: README "Stopping" */
     o->checkpoint_every = 100;
-    o->grid_min_p = 0; /* 0: the exact/als modules decide (README "Memory") */
+    o->grid_min_p = 0; /* 0: RRR_PLAN_GRID_MIN_P */
     o->certificate = 1;
     o->gd_xty = -1;
 }
@@ -30,6 +37,53 @@ const char *rrr_solver_name(rrr_solver s)
     return "auto";
 }
 
+/* Local (replicated values only, so every rank decides alike). */
+static rrr_status check_opts(rrr_err *e, const rrr_block *X, const rrr_block *Y,
+                             const rrr_fit_opts *o)
+{
+    if (X->n != Y->n)
+        return RRR_FAIL(e, RRR_EINVAL, "X has %zu rows but Y has %zu", X->n, Y->n);
+    if (X->n == 0 || X->ncols == 0 || Y->ncols == 0)
+        return RRR_FAIL(e, RRR_EINVAL, "X (%zu x %zu) and Y (%zu x %zu) must not be empty",
+                        X->n, X->ncols, Y->n, Y->ncols);
+    rrr_status st = rrr_check_rank(e, o->d, X->ncols, Y->ncols);
+    if (st == RRR_OK)
+        st = rrr_check_lambda(e, o->lambda, X->n, X->ncols);
+    if (st == RRR_OK)
+        st = rrr_check_int_sizes(e, X->ncols, Y->ncols, o->d);
+    if (st != RRR_OK)
+        return st;
+    if (o->solver < RRR_SOLVER_AUTO || o->solver > RRR_SOLVER_EXACT)
+        return RRR_FAIL(e, RRR_EINVAL, "unknown solver %d", (int)o->solver);
+    if (!(o->tol >= 0) || !isfinite(o->tol))
+        return RRR_FAIL(e, RRR_EINVAL, "tol %g: must be a finite number >= 0 (--tol)", o->tol);
+    if (o->max_iter < 0)
+        return RRR_FAIL(e, RRR_EINVAL, "max_iter %ld: must be >= 0 (--max-iter)", o->max_iter);
+    if (o->resume && o->checkpoint == NULL)
+        return RRR_FAIL(e, RRR_EINVAL, "--resume needs --checkpoint DIR");
+    if (o->checkpoint_every < 1)
+        return RRR_FAIL(e, RRR_EINVAL, "--checkpoint-every must be at least 1");
+    return RRR_OK;
+}
+
+/* Collective. The arguments of rrr_fit; a block that is not this rank's share of the
+ * rows (rrr_partition) is a local finding, agreed. */
+static rrr_status check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                             const rrr_fit_opts *o)
+{
+    size_t r0 = 0, nloc = 0;
+    rrr_status st = check_opts(&ctx->err, X, Y, o);
+    if (st != RRR_OK)
+        return st; /* replicated: the same on every rank */
+    rrr_partition(X->n, ctx->size, ctx->rank, &r0, &nloc);
+    if (X->r0 != r0 || X->nloc != nloc || Y->r0 != r0 || Y->nloc != nloc ||
+        (nloc > 0 && (X->a == NULL || Y->a == NULL)))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d holds rows [%zu, %zu) of X and [%zu, %zu) "
+                      "of Y, but owns [%zu, %zu) (rrr_partition)", ctx->rank, X->r0,
+                      X->r0 + X->nloc, Y->r0, Y->r0 + Y->nloc, r0, r0 + nloc);
+    return rrr_agree(ctx, st);
+}
+
 /* Collective. Column means (with an intercept) and ||Yc||_F^2, one allreduce. */
 static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
                                double **ym)
@@ -43,7 +97,7 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     for (size_t il = 0; il < pb->nloc; il++) {
         const double *x = pb->Xt + il * p, *y = pb->Yt + il * q;
         if (intercept)
@@ -55,7 +109,7 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
             s[p + q] += y[j] * y[j];
         }
     }
-    ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     rrr_allreduce_sum(ctx, s, len);
     double yy = s[p + q];
     if (intercept) {
@@ -84,114 +138,91 @@ static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, dou
     return st;
 }
 
-/* Collective (same answer on every rank). The cost model of README "Choosing a solver",
- * in flops per rank: exact = statistics pass n (p^2 + 2pq) / K + dense algebra
- * p^3/3 + 2p^2 q + 2q^2 p + 9q^3 (divided by K when the 2-D grid regime would hold G);
- * gd = an assumed 100 iterations of n 4pd / K + 6pqd (replicated) after a one-off 2npq / K
- * when it keeps X^T Y (rrr_gd_keeps_xty), else of n (6pd + 8qd) / K. exact wins ties, and
- * is ruled out when its statistics need more than half the memory per rank even on the grid. */
-static rrr_solver choose(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                         char *why, size_t len)
+/* Collective. The solver the plan chose. */
+static rrr_status solve(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                        const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
 {
-    double n = (double)pb->n, p = (double)pb->p, q = (double)pb->q, d = pb->d, K = ctx->size;
-    int grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
-    double avail = rrr_mem_per_rank(ctx);
-    int xty = rrr_gd_keeps_xty(ctx, pb, o);
-    double dense = p * p * p / 3 + 2 * p * p * q + 2 * q * q * p + 9 * q * q * q;
-    double c_exact = n * (p * p + 2 * p * q) / K + (grid ? dense / K : dense);
-    double c_gd = xty ? 2 * n * p * q / K + 100.0 * (n * 4 * p * d / K + 6 * p * q * d)
-                      : 100.0 * n * (6 * p * d + 8 * q * d) / K;
-    double mem = 8.0 * (p * p + 2 * p * q + 2 * q * q) / (grid ? K : 1.0);
-    if (mem > 0.5 * avail) {
-        snprintf(why, len, "the statistics need %.3g GB per rank, more than half of the %.3g GB "
-                 "available: gd", mem / 1e9, avail / 1e9);
-        return RRR_SOLVER_GD;
+    double t0 = rrr_phase_begin();
+    rrr_status st;
+    switch (plan->solver) {
+    case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, pb, o, plan, m, info); break;
+    case RRR_SOLVER_ALS: st = rrr_solve_als(ctx, pb, o, plan, m, info); break;
+    default: st = rrr_solve_gd(ctx, pb, o, plan, m, info); break;
     }
-    snprintf(why, len, "cost model: exact %.3g flops/rank (%s) vs gd %.3g (100 iterations "
-             "assumed)", c_exact, grid ? "2-D grid" : "replicated", c_gd);
-    return c_exact <= c_gd ? RRR_SOLVER_EXACT : RRR_SOLVER_GD;
+    info->solve_seconds = rrr_phase_begin() - t0;
+    return st;
 }
 
-static rrr_model *model_new(const rrr_problem *pb, const rrr_fit_opts *o, int ranks)
+/* Collective. The reported objective and gradient are recomputed from the data at the
+ * returned (canonical) U, V, whatever the solver tracked internally. */
+static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, rrr_model *m,
+                                   rrr_fit_info *info)
 {
-    rrr_model *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return NULL;
-    m->n = pb->n;
-    m->p = pb->p;
-    m->q = pb->q;
-    m->d = pb->d;
-    m->lambda = o->lambda;
-    m->intercept = o->intercept;
-    m->ranks = ranks;
-    m->fstar = NAN;
-    m->yy = pb->yy;
-    m->solver_requested = o->solver;
-    m->U = rrr_calloc(pb->p * (size_t)pb->d, sizeof(double));
-    m->V = rrr_calloc(pb->q * (size_t)pb->d, sizeof(double));
-    if (m->U == NULL || m->V == NULL)
-        rrr_model_destroy(&m);
-    return m;
+    size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+    double *g = rrr_malloc(pd + qd, sizeof *g);
+    rrr_status st = g ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    if (st == RRR_OK)
+        st = rrr_canonicalize(pb->p, pb->q, pb->d, m->U, m->V, &ctx->err);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_evaluate(ctx, pb, m->U, m->V, &info->objective, g, g + pd);
+    if (st == RRR_OK) {
+        double g2 = 0;
+        for (size_t k = 0; k < pd + qd; k++)
+            g2 += g[k] * g[k];
+        info->gradient_norm = sqrt(g2);
+        if (!isfinite(info->objective))
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "fit: the objective at the solution is not "
+                          "finite");
+    }
+    free(g);
+    return st;
 }
 
-rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                   const rrr_fit_opts *o, rrr_model **out)
+rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
+                   rrr_model **out, rrr_fit_info **info_out)
 {
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    if (out != NULL)
+        *out = NULL;
+    if (info_out != NULL)
+        *info_out = NULL;
+    if (X == NULL || Y == NULL || o == NULL || out == NULL)
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_fit: X, Y, opts and model "
+                                       "must not be NULL"));
+    rrr_status st = check_args(ctx, X, Y, o);
+    if (st != RRR_OK)
+        return st;
     rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc, .d = o->d,
                        .lambda = o->lambda, .Xt = X->a, .Yt = Y->a };
-    double *xm = NULL, *ym = NULL, *gU = NULL, *gV = NULL;
+    double *xm = NULL, *ym = NULL;
     rrr_model *m = NULL;
-    *out = NULL;
-    rrr_status st = column_stats(ctx, &pb, o->intercept, &xm, &ym);
+    rrr_fit_info *info = NULL;
+    rrr_plan plan;
+    st = column_stats(ctx, &pb, o->intercept, &xm, &ym);
     if (st != RRR_OK)
         return st;
     pb.xm = xm;
     pb.ym = ym;
-    m = model_new(&pb, o, ctx->size);
-    gU = rrr_malloc(pb.p * (size_t)pb.d, sizeof *gU);
-    gV = rrr_malloc(pb.q * (size_t)pb.d, sizeof *gV);
-    if (m == NULL || gU == NULL || gV == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the model");
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto done;
-
-    m->solver = o->solver;
-    if (o->solver == RRR_SOLVER_AUTO) {
-        m->solver = choose(ctx, &pb, o, m->solver_why, sizeof m->solver_why);
-        rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(m->solver), m->solver_why);
-    }
-    rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
-             pb.q, pb.d, pb.lambda, rrr_solver_name(m->solver), ctx->size,
-             o->intercept ? " intercept" : "");
-    double t_solve = MPI_Wtime();
-    switch (m->solver) {
-    case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, &pb, o, m); break;
-    case RRR_SOLVER_ALS: st = rrr_solve_als(ctx, &pb, o, m); break;
-    default: st = rrr_solve_gd(ctx, &pb, o, m); break;
-    }
-    m->solve_seconds = MPI_Wtime() - t_solve;
-    if (st != RRR_OK)
-        goto done;
-
-    /* The reported objective and gradient are recomputed from the data at the returned
-     * U, V, whatever the solver tracked internally. */
-    st = rrr_canonicalize(pb.p, pb.q, pb.d, m->U, m->V, &ctx->err);
-    st = rrr_agree(ctx, st);
+    rrr_machine mach = rrr_machine_of(ctx);
+    rrr_plan_make(&mach, pb.n, pb.p, pb.q, pb.d, o, &plan);
+    st = rrr_model_new(ctx, pb.n, pb.p, pb.q, pb.d, o->lambda, o->intercept, &m);
     if (st == RRR_OK)
-        st = rrr_evaluate(ctx, &pb, m->U, m->V, &m->objective, gU, gV);
+        st = rrr_fit_info_new(ctx, &plan, pb.yy, &info);
     if (st != RRR_OK)
         goto done;
-    double g2 = 0;
-    for (size_t k = 0; k < pb.p * (size_t)pb.d; k++)
-        g2 += gU[k] * gU[k];
-    for (size_t k = 0; k < pb.q * (size_t)pb.d; k++)
-        g2 += gV[k] * gV[k];
-    m->gradient_norm = sqrt(g2);
-    if (!isfinite(m->objective))
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "fit: the objective at the solution is not finite");
-    if (st == RRR_OK && o->certificate && isnan(m->fstar))
-        st = rrr_optimal_value(ctx, &pb, o, &m->fstar);
+    if (o->solver == RRR_SOLVER_AUTO)
+        rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
+    rrr_plan_log(ctx, &plan);
+    rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
+             pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
+             o->intercept ? " intercept" : "");
+    st = solve(ctx, &pb, o, &plan, m, info);
+    if (st == RRR_OK)
+        st = final_evaluation(ctx, &pb, m, info);
+    if (st == RRR_OK && isnan(info->fstar))
+        st = rrr_optimal_value(ctx, &pb, &plan, &info->fstar);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK && o->intercept) {
         m->x_mean = xm;
@@ -201,23 +232,12 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
 done:
     free(xm);
     free(ym);
-    free(gU);
-    free(gV);
+    if (st != RRR_OK || info_out == NULL)
+        rrr_fit_info_destroy(&info);
     if (st != RRR_OK)
         rrr_model_destroy(&m);
     *out = m;
+    if (info_out != NULL)
+        *info_out = info;
     return st;
-}
-
-void rrr_model_destroy(rrr_model **m)
-{
-    if (m == NULL || *m == NULL)
-        return;
-    free((*m)->U);
-    free((*m)->V);
-    free((*m)->x_mean);
-    free((*m)->y_mean);
-    free((*m)->history);
-    free(*m);
-    *m = NULL;
 }

@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-enum { STREAM_X = 0, STREAM_E = 1, STREAM_U = 2, STREAM_V = 3 };
+#include "alloc.h"
+#include "check.h"
+#include "comm.h"
+#include "npy.h"
+#include "output.h"
+#include "rng.h"
 
 /* Local. My rows of X (row-major nloc x p) and Y (nloc x q). The products use a fixed
  * summation order instead of BLAS: Y must be bitwise the same for any rank count and any
@@ -27,7 +30,7 @@ static void gen_rows(size_t r0, size_t nloc, size_t p, size_t q, int d, double n
         uint64_t i = r0 + il;
         double *x = X + il * p, *y = Y + il * q;
         for (size_t j = 0; j < p; j++)
-            x[j] = rrr_rng_normal(seed, STREAM_X, i, j);
+            x[j] = rrr_rng_normal(seed, RRR_STREAM_X, i, j);
         for (int k = 0; k < d; k++)
             t[k] = 0.0;
         for (size_t j = 0; j < p; j++) /* t = U_true^T x */
@@ -37,15 +40,35 @@ static void gen_rows(size_t r0, size_t nloc, size_t p, size_t q, int d, double n
             double s = 0.0;
             for (int k = 0; k < d; k++)
                 s += Vt[j * (size_t)d + (size_t)k] * t[k];
-            y[j] = s + noise * rrr_rng_normal(seed, STREAM_E, i, j);
+            y[j] = s + noise * rrr_rng_normal(seed, RRR_STREAM_E, i, j);
         }
     }
+}
+
+/* Local. The arguments of rrr_gen (replicated: the same verdict on every rank). */
+static rrr_status check_gen(rrr_err *e, size_t n, size_t p, size_t q, int d, double noise,
+                            const char *dir)
+{
+    if (n < 1 || p < 1 || q < 1)
+        return RRR_FAIL(e, RRR_EINVAL, "gen: --n, --p and --q must be at least 1");
+    rrr_status st = rrr_check_rank(e, d, p, q);
+    if (st != RRR_OK)
+        return st;
+    if (!(noise >= 0) || !isfinite(noise))
+        return RRR_FAIL(e, RRR_EINVAL, "gen: --noise %g must be a finite number >= 0", noise);
+    if (dir == NULL)
+        return RRR_FAIL(e, RRR_EINVAL, "gen: no output directory");
+    return RRR_OK;
 }
 
 rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noise,
                    uint64_t seed, const char *dir)
 {
-    rrr_part pt = rrr_partition(n, ctx->size, ctx->rank);
+    rrr_status cst = check_gen(&ctx->err, n, p, q, d, noise, dir);
+    if (cst != RRR_OK)
+        return rrr_agree(ctx, cst);
+    struct { size_t r0, nloc; } pt;
+    rrr_partition(n, ctx->size, ctx->rank, &pt.r0, &pt.nloc);
     rrr_outset o;
     char path[4][PATH_MAX];
     const char *tmp[4] = { NULL, NULL, NULL, NULL };
@@ -77,14 +100,14 @@ rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noi
     double sp = 1.0 / sqrt((double)p);
     for (size_t j = 0; j < p; j++)
         for (int k = 0; k < d; k++)
-            Ut[j * (size_t)d + (size_t)k] = sp * rrr_rng_normal(seed, STREAM_U, j, (uint64_t)k);
+            Ut[j * (size_t)d + (size_t)k] = sp * rrr_rng_normal(seed, RRR_STREAM_U, j, (uint64_t)k);
     for (size_t j = 0; j < q; j++)
         for (int k = 0; k < d; k++)
-            Vt[j * (size_t)d + (size_t)k] = rrr_rng_normal(seed, STREAM_V, j, (uint64_t)k);
+            Vt[j * (size_t)d + (size_t)k] = rrr_rng_normal(seed, RRR_STREAM_V, j, (uint64_t)k);
 
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     gen_rows(pt.r0, pt.nloc, p, q, d, noise, seed, Ut, Vt, X, Y, t);
-    ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
 
     st = rrr_npy_write_rows(ctx, tmp[0], n, p, pt.r0, pt.nloc, X);
     if (st == RRR_OK)

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "alloc.h"
+#include "check.h"
+#include "gradient.h"
+#include "rng.h"
 
 /* Collective. f at (U + t dU, V + t dV). */
 static rrr_status f_at(rrr_ctx *ctx, const rrr_problem *pb, const double *U, const double *V,
@@ -26,6 +29,19 @@ static rrr_status f_at(rrr_ctx *ctx, const rrr_problem *pb, const double *U, con
 rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, int d,
                          double lambda, uint64_t seed, double *max_rel_error)
 {
+    *max_rel_error = NAN;
+    rrr_status st = X->n == Y->n ? RRR_OK
+                                 : RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu rows but Y has %zu",
+                                            X->n, Y->n);
+    if (st == RRR_OK)
+        st = rrr_check_rank(&ctx->err, d, X->ncols, Y->ncols);
+    if (st == RRR_OK && (!(lambda >= 0) || !isfinite(lambda)))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "lambda %g: must be a finite number >= 0 (--lambda)",
+                      lambda);
+    if (st == RRR_OK)
+        st = rrr_check_int_sizes(&ctx->err, X->ncols, Y->ncols, d);
+    if (st != RRR_OK)
+        return rrr_agree(ctx, st); /* replicated facts: the same verdict on every rank */
     rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc, .d = d,
                        .lambda = lambda, .Xt = X->a, .Yt = Y->a };
     size_t pd = pb.p * (size_t)d, qd = pb.q * (size_t)d, m = pd + qd;
@@ -33,15 +49,14 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
     double *g = rrr_malloc(m, sizeof *g);         /* analytic (gU | gV)           */
     double *dir = rrr_calloc(m, sizeof *dir);     /* perturbation direction       */
     double *xt = rrr_malloc(m, sizeof *xt);
-    rrr_status st = (x && g && dir && xt) ? RRR_OK
-                                          : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    st = (x && g && dir && xt) ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
     *max_rel_error = 0;
     if (st != RRR_OK)
         goto done;
     /* A random point of unit-variance entries, the same on every rank. */
     for (size_t k = 0; k < m; k++)
-        x[k] = rrr_rng_normal(seed, 200, k, 0);
+        x[k] = rrr_rng_normal(seed, RRR_STREAM_GRADCHECK, k, 0);
     double f0;
     st = rrr_evaluate(ctx, &pb, x, x + pd, &f0, g, g + pd);
     if (st != RRR_OK)
@@ -62,7 +77,7 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
             an = g[k];
         } else {
             for (size_t k = 0; k < m; k++)
-                dir[k] = rrr_rng_normal(seed, 201 + c, k, 0) / sqrt((double)m);
+                dir[k] = rrr_rng_normal(seed, RRR_STREAM_GRADCHECK + 1 + c, k, 0) / sqrt((double)m);
             an = cblas_ddot((int)m, g, 1, dir, 1);
         }
         double fp1, fm1, fp2, fm2;

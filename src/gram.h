@@ -5,11 +5,9 @@
 #ifndef RRR_GRAM_H
 #define RRR_GRAM_H
 
+#include "comm.h"
 #include "grid.h"
-#include "internal.h"
-
-/* Default of --grid-min-p: p at or above which exact/als use the 2-D grid. */
-#define RRR_GRID_MIN_P_DEFAULT 4096
+#include "problem.h"
 
 typedef struct {
     size_t p, q;
@@ -25,19 +23,12 @@ typedef struct {
     rrr_dmat Cd;    /* p x q: X^T Y                                                      */
 } rrr_gram;
 
-/* Collective. Bytes one rank may use: physical memory (or a smaller cgroup v2 limit) over
- * the ranks on its node; the minimum over all ranks. */
-double rrr_mem_per_rank(rrr_ctx *ctx);
-
-/* Collective. Which regime exact/als use for this p, q (same answer on every rank). */
-int rrr_gram_use_grid(rrr_ctx *ctx, size_t p, size_t q, const rrr_fit_opts *o);
-
-/* Collective. One pass over my rows (centred by pb->xm, pb->ym if present) gives G, C, yy;
+/* Collective. One pass over my rows (centred by pb->xm, pb->ym if present) gives G, C, yy
+ * in the regime grid (the plan's: 0 replicated, 1 2-D grid);
  * then G + lambda I is factored once (Cholesky), with a check for numerical singularity.
  * *out is new (rrr_gram_destroy). RRR_ENUMERIC when G + lambda I is not numerically
  * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           rrr_gram **out);
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_gram **out);
 /* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
 void rrr_gram_destroy(rrr_gram **gr);
 

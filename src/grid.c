@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fortran.h"
 #include "grid.h"
+#include "linalg.h"
 
 void rrr_grid_shape(int K, int *nprow, int *npcol)
 {

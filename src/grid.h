@@ -3,7 +3,7 @@
 #ifndef RRR_GRID_H
 #define RRR_GRID_H
 
-#include "internal.h"
+#include "comm.h"
 
 /* A block-cyclic m x n matrix on the 2-D grid: mloc x nloc local piece, leading dimension
  * desc[8] (>= 1 even when mloc = 0), square nb x nb blocks, first block on process (0, 0). */

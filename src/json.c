@@ -1,7 +1,7 @@
-/* src/json.c: a tiny JSON writer for model.json, reports and checkpoints (17 digits). */
+/* src/json.c: a tiny JSON writer for model.json, reports and cv.json (17 digits). */
 #include <math.h>
 
-#include "core.h"
+#include "json.h"
 
 static void sep(rrr_json *j, const char *key)
 {
@@ -93,4 +93,34 @@ void rrr_json_nums(rrr_json *j, const char *key, const double *v, size_t n)
         num(j->f, v[i]);
     }
     fputc(']', j->f);
+}
+
+void rrr_json_null(rrr_json *j, const char *key)
+{
+    sep(j, key);
+    fputs("null", j->f);
+}
+
+void rrr_json_ints(rrr_json *j, const char *key, const long long *v, size_t n)
+{
+    sep(j, key);
+    fputc('[', j->f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(j->f, "%s%lld", i > 0 ? ", " : "", v[i]);
+    fputc(']', j->f);
+}
+
+void rrr_json_arr_begin(rrr_json *j, const char *key)
+{
+    sep(j, key);
+    fputc('[', j->f);
+    j->depth++;
+    j->first = 1;
+}
+
+void rrr_json_arr_end(rrr_json *j)
+{
+    j->depth--;
+    fprintf(j->f, "\n%*s]", 2 * j->depth, "");
+    j->first = 0;
 }

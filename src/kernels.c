@@ -1,14 +1,15 @@
 /* src/kernels.c: the passes over my rows that gd iterations make (residual form: pass G and
  * pass B; cross-product form: the Gram pass) and the one-off X^T Y. Rows are taken in panels
  * of NB so each panel of X and Y is read from memory once and reused from cache by all the
- * skinny products on it (shared/notes/openblas.md: 16-64 rows were ~2x faster than
- * whole-block calls or 128+ rows). Everything is BLAS-3; nothing n-sized is formed except
+ * skinny products on it (16-64 rows measured ~2x faster than whole-block calls or 128+
+ * rows on a Zen 4 node with OpenBLAS 0.3.21). Everything is BLAS-3; nothing n-sized is formed except
  * the residual form's A = X U (nloc x d). */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "kernels.h"
+#include "linalg.h"
 
 /* rows per panel: RRR_NB overrides the default 64 (for measurements) */
 static int nb_rows(void)

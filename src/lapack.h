@@ -8,8 +8,6 @@
 typedef size_t fstrlen; /* gfortran >= 8 hidden CHARACTER length */
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, fstrlen);
-void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
-             double *b, const int *ldb, int *info, fstrlen);
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
              const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
              const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "alloc.h"
 #include "lapack.h"
+#include "linalg.h"
 
 /* Local. Eigen-decomposition of the symmetric d x d matrix in A (overwritten by the
  * eigenvectors, ascending eigenvalues in w). */
@@ -198,4 +199,17 @@ rrr_status rrr_balance(size_t p, size_t q, int d, const double *U, const double 
         return RRR_EINTERNAL;
     *balanced = ok;
     return RRR_OK;
+}
+
+void rrr_gram_dd(size_t m, int d, const double *B, double *S)
+{
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, (int)m, 1.0, B, (int)m, 0.0, S, d);
+    for (int j = 0; j < d; j++)
+        for (int i = j + 1; i < d; i++)
+            S[IDX(i, j, d)] = S[IDX(j, i, d)];
+}
+
+double rrr_dot(size_t n, const double *a, const double *b)
+{
+    return cblas_ddot((int)n, a, 1, b, 1);
 }

@@ -6,8 +6,9 @@
 
 #include "blas_env.h"
 #include "cli.h"
-#include "internal.h"
+#include "comm.h"
 #include "report.h"
+#include "signals.h"
 
 static const char *usage_main =
     "usage: mpirun -np K rrr COMMAND [options]   (or plainly: rrr COMMAND [options])\n"
@@ -55,7 +56,7 @@ static void print_usage(const rrr_ctx *ctx, const char *u)
         fputs(u, stdout);
 }
 
-/* Local. Read X and Y (collective) and check they describe one problem. */
+/* Collective. Read X and Y and check that the two files describe one problem. */
 static rrr_status read_xy(rrr_ctx *ctx, const char *xp, const char *yp, rrr_block **X,
                           rrr_block **Y)
 {
@@ -68,25 +69,6 @@ static rrr_status read_xy(rrr_ctx *ctx, const char *xp, const char *yp, rrr_bloc
     if (st == RRR_OK && (*X)->n == 0)
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has no rows", xp);
     return st; /* every check above is on replicated facts: the same on every rank */
-}
-
-static rrr_status check_rank_lambda(rrr_ctx *ctx, int d, double lambda, size_t n, size_t p,
-                                    size_t q)
-{
-    size_t m = p < q ? p : q;
-    if (d < 1 || (size_t)d > m)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--rank %d out of range: need 1 <= d <= min(p, q) = %zu",
-                        d, m);
-    if (lambda < 0)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--lambda %g: must be >= 0", lambda);
-    /* LP64 BLAS and MPI counts are int: p d, q d and a 64-row panel of Y must fit */
-    if (p > INT_MAX / 64 || q > INT_MAX / 64 || p * (size_t)d > INT_MAX || q * (size_t)d > INT_MAX)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "p = %zu, q = %zu, d = %d: too large for 32-bit "
-                        "BLAS/MPI counts", p, q, d);
-    if (lambda == 0 && n < p)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL,
-                        "--lambda 0 with n = %zu < p = %zu: X^T X is singular; use --lambda > 0", n, p);
-    return RRR_OK;
 }
 
 static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
@@ -108,12 +90,6 @@ static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_gen);
         return st;
     }
-    if (n < 1 || p < 1 || q < 1)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "gen: --n, --p and --q must be at least 1");
-    if (d < 1 || (size_t)d > (p < q ? p : q))
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "gen: --rank %d out of range: need 1 <= D <= min(p, q)", d);
-    if (noise < 0)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "gen: --noise %g must be >= 0", noise);
     st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
     if (st == RRR_OK)
         rrr_info(ctx, "gen: wrote %s/{X,Y,U_true,V_true}.npy (n=%zu p=%zu q=%zu rank=%d) in %.2f s",
@@ -188,33 +164,27 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     st = parse_solver(ctx, solver, &o.solver);
     if (st != RRR_OK)
         return st;
-    if (o.tol < 0)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--tol %g: must be >= 0", o.tol);
     if (strcmp(xty, "auto") == 0 || strcmp(xty, "on") == 0 || strcmp(xty, "off") == 0)
         o.gd_xty = xty[1] == 'u' ? -1 : xty[1] == 'n';
     else
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--gd-xty '%s': expected auto, on or off", xty);
-    if (o.resume && o.checkpoint == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--resume needs --checkpoint DIR");
-    if (o.checkpoint_every < 1)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--checkpoint-every must be at least 1");
 
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
+    rrr_fit_info *info = NULL;
     st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
-        st = check_rank_lambda(ctx, o.d, o.lambda, X->n, X->ncols, Y->ncols);
-    if (st == RRR_OK)
-        st = rrr_fit(ctx, X, Y, &o, &m);
+        st = rrr_fit(ctx, X, Y, &o, &m, &info);
     if (st == RRR_OK)
         st = stop_check(ctx);
     /* the report first: if it cannot be written, --out is left as it was */
     if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, report);
+        st = rrr_report_write(ctx, m, info, report);
     if (st == RRR_OK && out != NULL)
-        st = rrr_model_write(ctx, m, out);
+        st = rrr_model_write(ctx, m, info, out);
     if (st == RRR_OK)
-        rrr_fit_summary(ctx, m);
+        rrr_fit_summary(ctx, m, info);
+    rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
     rrr_block_destroy(&X);
     rrr_block_destroy(&Y);
@@ -241,7 +211,7 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
     st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)
         st = rrr_block_read(ctx, xp, &X);
-    if (st == RRR_OK && X->ncols != m->p)
+    if (st == RRR_OK && X->ncols != m->p) /* the file's name in the message */
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu columns but the model has p = %zu", xp,
                       X->ncols, m->p);
     if (st == RRR_OK && yp != NULL) {
@@ -287,10 +257,6 @@ static rrr_status cmd_gradcheck(rrr_ctx *ctx, int argc, char **argv)
     }
     rrr_block *X = NULL, *Y = NULL;
     st = read_xy(ctx, xp, yp, &X, &Y);
-    if (st == RRR_OK && (d < 1 || (size_t)d > (X->ncols < Y->ncols ? X->ncols : Y->ncols)))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "--rank %d out of range: need 1 <= d <= min(p, q)", d);
-    if (st == RRR_OK && lambda < 0)
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "--lambda %g: must be >= 0", lambda);
     if (st == RRR_OK)
         st = rrr_gradcheck(ctx, X, Y, d, lambda, seed, &err);
     if (st == RRR_OK) {

@@ -1,13 +1,149 @@
-/* src/model.c: the model directory (U.npy, V.npy, model.json, means) and prediction. */
-#include <cblas.h>
+/* src/model.c: the model: its memory, its directory (U.npy, V.npy, model.json, means),
+ * written atomically and read back with a JSON parser. */
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "blas_env.h"
-#include "internal.h"
+#include "comm.h"
+#include "linalg.h"
+#include "model.h"
+#include "npy.h"
+#include "output.h"
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+rrr_status rrr_model_new(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double lambda,
+                         int intercept, rrr_model **out)
+{
+    rrr_model *m = calloc(1, sizeof *m);
+    if (m != NULL) {
+        *m = (rrr_model){ .n = n, .p = p, .q = q, .d = d, .lambda = lambda,
+                          .intercept = intercept };
+        m->U = rrr_calloc(p * (size_t)d, sizeof(double));
+        m->V = rrr_calloc(q * (size_t)d, sizeof(double));
+    }
+    rrr_status st = RRR_OK;
+    if (m == NULL || m->U == NULL || m->V == NULL) {
+        rrr_model_destroy(&m);
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the model");
+    }
+    *out = m;
+    return rrr_agree(ctx, st);
+}
+
+void rrr_model_destroy(rrr_model **m)
+{
+    if (m == NULL || *m == NULL)
+        return;
+    free((*m)->U);
+    free((*m)->V);
+    free((*m)->x_mean);
+    free((*m)->y_mean);
+    free(*m);
+    *m = NULL;
+}
+
+rrr_status rrr_fit_info_new(rrr_ctx *ctx, const rrr_plan *plan, double yy, rrr_fit_info **out)
+{
+    rrr_fit_info *info = calloc(1, sizeof *info);
+    struct rrr_plan *pl = malloc(sizeof *pl);
+    rrr_status st = RRR_OK;
+    if (info == NULL || pl == NULL) {
+        free(info);
+        free(pl);
+        info = NULL;
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory for the fit record");
+    } else {
+        *pl = *plan;
+        info->plan = pl;
+        info->solver = plan->solver;
+        info->solver_requested = plan->requested;
+        if (plan->requested == RRR_SOLVER_AUTO)
+            snprintf(info->solver_why, sizeof info->solver_why, "%s", plan->solver_why);
+        info->fstar = NAN;
+        info->yy = yy;
+        info->ranks = plan->mach.ranks;
+    }
+    *out = info;
+    return rrr_agree(ctx, st);
+}
+
+void rrr_fit_info_destroy(rrr_fit_info **info)
+{
+    if (info == NULL || *info == NULL)
+        return;
+    free((*info)->history);
+    free((*info)->plan);
+    free(*info);
+    *info = NULL;
+}
+
+/* ---- model.json -------------------------------------------------------------------- */
+
+double rrr_fit_info_gap(const rrr_fit_info *info)
+{
+    if (info == NULL || isnan(info->fstar))
+        return NAN;
+    /* relative to f*, or to eps ||Yc||^2 when f* is at the rounding level of the data */
+    return (info->objective - info->fstar) / fmax(info->fstar, DBL_EPSILON * info->yy);
+}
+
+void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *info)
+{
+    rrr_json_int(j, "rank", m->d);
+    rrr_json_num(j, "lambda", m->lambda);
+    if (info != NULL) {
+        rrr_json_str(j, "solver", rrr_solver_name(info->solver));
+        rrr_json_str(j, "solver_requested", rrr_solver_name(info->solver_requested));
+        if (info->solver_why[0])
+            rrr_json_str(j, "solver_why", info->solver_why);
+        rrr_json_num(j, "objective", info->objective);
+        rrr_json_num(j, "gradient_norm", info->gradient_norm);
+        rrr_json_num(j, "gradient_norm_initial", info->gradient_norm_initial);
+        rrr_json_int(j, "iterations", info->iterations);
+        rrr_json_bool(j, "converged", info->converged);
+        rrr_json_str(j, "stop_reason", info->stop_reason);
+        rrr_json_num(j, "optimal_objective", info->fstar); /* null when not computed */
+        rrr_json_num(j, "optimality_gap", rrr_fit_info_gap(info));
+    }
+    rrr_json_int(j, "n", (long long)m->n);
+    rrr_json_int(j, "p", (long long)m->p);
+    rrr_json_int(j, "q", (long long)m->q);
+    rrr_json_bool(j, "intercept", m->intercept);
+    if (info != NULL)
+        rrr_json_int(j, "ranks", info->ranks);
+    rrr_json_int(j, "threads_per_rank", rrr_blas_threads());
+    rrr_json_str(j, "blas_core", rrr_blas_corename());
+}
+
+/* Collective. Rank 0 writes model.json to path. */
+static rrr_status write_json_file(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                                  const char *path)
+{
+    rrr_status st = RRR_OK;
+    if (ctx->rank == 0) {
+        FILE *f = fopen(path, "w");
+        if (f == NULL) {
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create: %s", path, strerror(errno));
+        } else {
+            rrr_json j;
+            rrr_json_begin(&j, f);
+            rrr_json_str(&j, "format", "rrr-model-1");
+            rrr_model_json_fields(&j, m, info);
+            rrr_json_end(&j);
+            if (ferror(f) | (fclose(f) != 0))
+                st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed", path);
+        }
+    }
+    return rrr_agree(ctx, st);
+}
 
 /* Local. Column-major rows x cols -> row-major (the C order of .npy). */
 static double *to_row_major(const double *a, size_t rows, size_t cols)
@@ -20,58 +156,8 @@ static double *to_row_major(const double *a, size_t rows, size_t cols)
     return t;
 }
 
-void rrr_model_json_fields(rrr_json *j, const rrr_model *m)
-{
-    rrr_json_int(j, "rank", m->d);
-    rrr_json_num(j, "lambda", m->lambda);
-    rrr_json_str(j, "solver", rrr_solver_name(m->solver));
-    rrr_json_str(j, "solver_requested", rrr_solver_name(m->solver_requested));
-    if (m->solver_why[0])
-        rrr_json_str(j, "solver_why", m->solver_why);
-    rrr_json_num(j, "objective", m->objective);
-    rrr_json_num(j, "gradient_norm", m->gradient_norm);
-    rrr_json_num(j, "gradient_norm_initial", m->gradient_norm_initial);
-    rrr_json_int(j, "iterations", m->iterations);
-    rrr_json_bool(j, "converged", m->converged);
-    rrr_json_str(j, "stop_reason", m->stop_reason);
-    rrr_json_num(j, "optimal_objective", m->fstar); /* null when not computed */
-    rrr_json_num(j, "optimality_gap", rrr_model_gap(m));
-    rrr_json_int(j, "n", (long long)m->n);
-    rrr_json_int(j, "p", (long long)m->p);
-    rrr_json_int(j, "q", (long long)m->q);
-    rrr_json_bool(j, "intercept", m->intercept);
-    rrr_json_int(j, "ranks", m->ranks);
-    rrr_json_int(j, "threads_per_rank", rrr_blas_threads());
-    rrr_json_str(j, "blas_core", rrr_blas_corename());
-}
-
-static void write_json(const rrr_model *m, FILE *f)
-{
-    rrr_json j;
-    rrr_json_begin(&j, f);
-    rrr_json_str(&j, "format", "rrr-model-1");
-    rrr_model_json_fields(&j, m);
-    rrr_json_end(&j);
-}
-
-/* Collective. Rank 0 writes model.json to path. */
-static rrr_status write_json_file(rrr_ctx *ctx, const rrr_model *m, const char *path)
-{
-    rrr_status st = RRR_OK;
-    if (ctx->rank == 0) {
-        FILE *f = fopen(path, "w");
-        if (f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create: %s", path, strerror(errno));
-        } else {
-            write_json(m, f);
-            if (ferror(f) | (fclose(f) != 0))
-                st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed", path);
-        }
-    }
-    return rrr_agree(ctx, st);
-}
-
-rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const char *dir)
+rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                           const char *dir)
 {
     static const char *names[5] = { "U.npy", "V.npy", "model.json", "x_mean.npy", "y_mean.npy" };
     int nfiles = m->intercept ? 5 : 3;
@@ -99,7 +185,7 @@ rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const char *dir)
     if (st == RRR_OK)
         st = rrr_npy_write_small(ctx, tmp[1], m->q, (size_t)m->d, Vr);
     if (st == RRR_OK)
-        st = write_json_file(ctx, m, tmp[2]);
+        st = write_json_file(ctx, m, info, tmp[2]);
     if (st == RRR_OK && m->intercept)
         st = rrr_npy_write_small(ctx, tmp[3], 1, m->p, m->x_mean);
     if (st == RRR_OK && m->intercept)
@@ -118,20 +204,60 @@ done:
     return st;
 }
 
-/* Local (rank 0). Whether model.json says "intercept": true. */
-static rrr_status json_intercept(rrr_ctx *ctx, const char *path, int *intercept)
+/* ---- reading a model directory ----------------------------------------------------- */
+
+/* What model.json says about the arrays (the fields rrr_model_read checks). */
+typedef struct {
+    int intercept;
+    long long rank, p, q; /* -1 when absent (older files) */
+} model_meta;
+
+/* Local. An integer member, or -1 when absent; RRR_EINVAL if it is not an integer. */
+static rrr_status json_int(rrr_err *e, const char *buf, size_t len, const char *path,
+                           const char *key, long long *out)
 {
-    char buf[8192];
+    rrr_jval v;
+    rrr_status st = rrr_json_lookup(buf, len, key, &v, path, e);
+    *out = -1;
+    if (st != RRR_OK || v.kind == RRR_JNONE)
+        return st;
+    if (v.kind != RRR_JNUM || !(v.num >= 0) || v.num != floor(v.num) || v.num > 1e15)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: \"%s\" is not a non-negative integer", path, key);
+    *out = (long long)v.num;
+    return RRR_OK;
+}
+
+/* Local (rank 0). Parse model.json: the format tag, intercept, and the shapes it records. */
+static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
+{
+    char buf[1 << 16];
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    size_t len = fread(buf, 1, sizeof buf, f);
+    int big = len == sizeof buf && fgetc(f) != EOF;
     fclose(f);
-    buf[len] = '\0';
-    if (strstr(buf, "\"rrr-model-1\"") == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: not an rrr model file", path);
-    *intercept = strstr(buf, "\"intercept\": true") != NULL;
-    return RRR_OK;
+    if (big)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: larger than %zu bytes: not an rrr model "
+                        "file", path, sizeof buf);
+    rrr_jval v;
+    char fmt[32];
+    rrr_status st = rrr_json_lookup(buf, len, "format", &v, path, &ctx->err);
+    if (st == RRR_OK && !(rrr_json_string(&v, fmt, sizeof fmt) && strcmp(fmt, "rrr-model-1") == 0))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: not an rrr model file (no \"format\": "
+                      "\"rrr-model-1\")", path);
+    if (st == RRR_OK)
+        st = rrr_json_lookup(buf, len, "intercept", &v, path, &ctx->err);
+    if (st == RRR_OK && v.kind != RRR_JBOOL)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: \"intercept\" must be true or false", path);
+    mm->intercept = v.b;
+    if (st == RRR_OK)
+        st = json_int(&ctx->err, buf, len, path, "rank", &mm->rank);
+    if (st == RRR_OK)
+        st = json_int(&ctx->err, buf, len, path, "p", &mm->p);
+    if (st == RRR_OK)
+        st = json_int(&ctx->err, buf, len, path, "q", &mm->q);
+    return st;
 }
 
 /* Local. Row-major rows x cols -> column-major, in a new array (frees a). */
@@ -146,11 +272,46 @@ static double *to_col_major(double *a, size_t rows, size_t cols)
     return t;
 }
 
+/* Local. U (p x d) and V (q x d) agree with each other and with model.json. */
+static rrr_status check_shapes(rrr_err *e, const char *dir, const model_meta *mm, size_t p,
+                               size_t c, size_t q, size_t c2)
+{
+    if (c != c2 || c == 0 || c > (size_t)INT_MAX || p == 0 || q == 0)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: U.npy is %zu x %zu and V.npy %zu x %zu: not a model "
+                        "(U p x d, V q x d, d >= 1)", dir, p, c, q, c2);
+    if ((mm->rank >= 0 && (size_t)mm->rank != c) || (mm->p >= 0 && (size_t)mm->p != p) ||
+        (mm->q >= 0 && (size_t)mm->q != q))
+        return RRR_FAIL(e, RRR_EINVAL, "%s: U.npy (%zu x %zu) and V.npy (%zu x %zu) do not match "
+                        "model.json (p %lld, q %lld, rank %lld)", dir, p, c, q, c2, mm->p, mm->q,
+                        mm->rank);
+    return RRR_OK;
+}
+
+/* Collective. The means, with their shapes checked. */
+static rrr_status read_means(rrr_ctx *ctx, const char *dir, rrr_model *m)
+{
+    char path[PATH_MAX];
+    size_t r, c;
+    snprintf(path, sizeof path, "%s/x_mean.npy", dir);
+    rrr_status st = rrr_npy_read_small(ctx, path, &r, &c, &m->x_mean);
+    if (st == RRR_OK && (r != 1 || c != m->p))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r, c,
+                      m->p);
+    if (st != RRR_OK)
+        return st; /* replicated facts: the same on every rank */
+    snprintf(path, sizeof path, "%s/y_mean.npy", dir);
+    st = rrr_npy_read_small(ctx, path, &r, &c, &m->y_mean);
+    if (st == RRR_OK && (r != 1 || c != m->q))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r, c,
+                      m->q);
+    return st;
+}
+
 rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
 {
     char path[PATH_MAX];
-    int intercept = 0;
-    size_t r, c, r2, c2;
+    size_t c, c2;
+    model_meta mm = { 0, -1, -1, -1 };
     rrr_status st = RRR_OK;
     rrr_model *m = calloc(1, sizeof *m);
     *out = NULL;
@@ -158,128 +319,35 @@ rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     if (st == RRR_OK && ctx->rank == 0) {
         snprintf(path, sizeof path, "%s/model.json", dir);
-        st = json_intercept(ctx, path, &intercept);
+        st = read_meta(ctx, path, &mm);
     }
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
-    MPI_Bcast(&intercept, 1, MPI_INT, 0, ctx->comm);
+    MPI_Bcast(&mm, (int)sizeof mm, MPI_BYTE, 0, ctx->comm);
     snprintf(path, sizeof path, "%s/U.npy", dir);
     st = rrr_npy_read_small(ctx, path, &m->p, &c, &m->U);
     if (st == RRR_OK) {
         snprintf(path, sizeof path, "%s/V.npy", dir);
         st = rrr_npy_read_small(ctx, path, &m->q, &c2, &m->V);
     }
-    if (st == RRR_OK && (c != c2 || c == 0 || c > (size_t)INT_MAX))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: U.npy has %zu columns, V.npy %zu", dir, c, c2);
+    if (st == RRR_OK)
+        st = check_shapes(&ctx->err, dir, &mm, m->p, c, m->q, c2);
     if (st != RRR_OK)
-        goto done;
+        goto done; /* replicated facts: the same on every rank */
     m->d = (int)c;
     m->U = to_col_major(m->U, m->p, c);
     m->V = to_col_major(m->V, m->q, c);
     if (m->U == NULL || m->V == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-    m->intercept = intercept;
+    m->intercept = mm.intercept;
     st = rrr_agree(ctx, st); /* the collective reads below must be entered by all or none */
-    if (st == RRR_OK && intercept) {
-        snprintf(path, sizeof path, "%s/x_mean.npy", dir);
-        st = rrr_npy_read_small(ctx, path, &r, &c, &m->x_mean);
-        if (st == RRR_OK && (r != 1 || c != m->p))
-            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r, c, m->p);
-        if (st == RRR_OK) {
-            snprintf(path, sizeof path, "%s/y_mean.npy", dir);
-            st = rrr_npy_read_small(ctx, path, &r2, &c2, &m->y_mean);
-        }
-        if (st == RRR_OK && (r2 != 1 || c2 != m->q))
-            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r2, c2, m->q);
-    }
+    if (st == RRR_OK && m->intercept)
+        st = read_means(ctx, dir, m);
 done:
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         rrr_model_destroy(&m);
     *out = m;
     return st;
-}
-
-rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out)
-{
-    const int p = (int)m->p, q = (int)m->q, d = m->d, nloc = (int)X->nloc;
-    rrr_block *B = calloc(1, sizeof *B);
-    double *Tt = rrr_malloc(X->nloc * (size_t)d, sizeof *Tt);
-    double *Yh = rrr_malloc(X->nloc * m->q, sizeof *Yh);
-    double *c = rrr_malloc((size_t)q, sizeof *c);
-    rrr_status st = RRR_OK;
-    if (!B || !Tt || !Yh || !c || X->nloc > (size_t)INT_MAX)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "predict: out of memory for %zu rows", X->nloc);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto fail;
-    double t0 = MPI_Wtime();
-    /* YHAT^T = V (U^T X^T) + (ym - V U^T xm) 1^T */
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, nloc, p, 1.0, m->U, p, X->a, p, 0.0,
-                Tt, d);
-    if (m->intercept) {
-        double *u = rrr_malloc((size_t)d, sizeof *u);
-        if (u == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-        } else {
-            cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, m->U, p, m->x_mean, 1, 0.0, u, 1);
-            memcpy(c, m->y_mean, (size_t)q * sizeof *c);
-            cblas_dgemv(CblasColMajor, CblasNoTrans, q, d, -1.0, m->V, q, u, 1, 1.0, c, 1);
-            free(u);
-        }
-    } else {
-        memset(c, 0, (size_t)q * sizeof *c);
-    }
-    for (size_t j = 0; j < X->nloc; j++)
-        memcpy(Yh + j * m->q, c, (size_t)q * sizeof *c);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, nloc, d, 1.0, m->V, q, Tt, d, 1.0,
-                Yh, q);
-    ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto fail;
-    *B = (rrr_block){ .n = X->n, .ncols = m->q, .r0 = X->r0, .nloc = X->nloc, .a = Yh };
-    free(Tt);
-    free(c);
-    *out = B;
-    return RRR_OK;
-fail:
-    free(B);
-    free(Tt);
-    free(Yh);
-    free(c);
-    *out = NULL;
-    return st;
-}
-
-rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
-                      double *r2)
-{
-    size_t q = Y->ncols;
-    double *s = rrr_calloc(q + 2, sizeof *s); /* column sums | SSE | SST */
-    rrr_status st = s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-    *mse = *r2 = NAN;
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        return st;
-    /* Two passes: the column means first, then SST about them (no sum-of-squares
-     * cancellation), with SSE in the same pass. */
-    for (size_t i = 0; i < Y->nloc; i++)
-        cblas_daxpy((int)q, 1.0, Y->a + i * q, 1, s, 1);
-    rrr_allreduce_sum(ctx, s, q);
-    double n = (double)Y->n;
-    for (size_t j = 0; j < q; j++)
-        s[j] /= n;
-    for (size_t i = 0; i < Y->nloc; i++)
-        for (size_t j = 0; j < q; j++) {
-            double y = Y->a[i * q + j], r = y - Yhat->a[i * q + j], c = y - s[j];
-            s[q] += r * r;
-            s[q + 1] += c * c;
-        }
-    rrr_allreduce_sum(ctx, s + q, 2);
-    *mse = s[q] / (n * (double)q);
-    *r2 = s[q + 1] > 0 ? 1.0 - s[q] / s[q + 1] : (double)NAN;
-    free(s);
-    return RRR_OK;
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core.h"
+#include "npy.h"
 
 /* NEP 1 / numpy.lib.format: magic, major, minor, header length (LE u16 in 1.0, LE u32 in
  * 2.0 and 3.0), then an ASCII Python dict literal padded with spaces and ended by '\n'. */

@@ -1,11 +1,16 @@
 /* src/npy_io.c: .npy files over MPI-IO: each rank reads and writes only its own rows. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "alloc.h"
+#include "comm.h"
+#include "npy.h"
+#include "output.h"
 
 static rrr_status mpi_io_fail(rrr_ctx *ctx, int rc, const char *path, const char *what)
 {
@@ -85,7 +90,7 @@ static rrr_status check_finite(rrr_ctx *ctx, const char *path, const double *a, 
 
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
 {
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     rrr_block *B = NULL;
     rrr_npy_hdr h;
     MPI_File fh = MPI_FILE_NULL;
@@ -98,7 +103,8 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
                       path, h.rows, h.cols);
         goto done; /* same verdict on every rank: the header was broadcast */
     }
-    rrr_part pt = rrr_partition(h.rows, ctx->size, ctx->rank);
+    struct { size_t r0, nloc; } pt;
+    rrr_partition(h.rows, ctx->size, ctx->rank, &pt.r0, &pt.nloc);
     B = calloc(1, sizeof *B);
     double *a = rrr_malloc(pt.nloc * h.cols, sizeof(double));
     if (B == NULL || a == NULL) {
@@ -106,7 +112,8 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for %zu x %zu rows", path,
                       pt.nloc, h.cols);
     } else {
-        *B = (rrr_block){ .n = h.rows, .ncols = h.cols, .r0 = pt.r0, .nloc = pt.nloc, .a = a };
+        *B = (rrr_block){ .n = h.rows, .ncols = h.cols, .r0 = pt.r0, .nloc = pt.nloc, .a = a,
+                          .owns = 1 };
     }
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
@@ -145,23 +152,15 @@ done:
     if (st != RRR_OK)
         rrr_block_destroy(&B);
     *out = B;
-    ctx->t[RRR_T_READ] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_READ, t0);
     return st;
 }
 
-void rrr_block_destroy(rrr_block **B)
-{
-    if (B == NULL || *B == NULL)
-        return;
-    free((*B)->a);
-    free(*B);
-    *B = NULL;
-}
 
 rrr_status rrr_npy_write_rows(rrr_ctx *ctx, const char *path, size_t n, size_t cols,
                               size_t r0, size_t nloc, const double *a)
 {
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     char hdr[128];
     size_t hlen = rrr_npy_format(hdr, sizeof hdr, n, cols);
     MPI_File fh = MPI_FILE_NULL;
@@ -200,7 +199,7 @@ done:
                              : RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", path);
         st = rrr_agree(ctx, st != RRR_OK ? st : cst);
     }
-    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
     return st;
 }
 
@@ -221,7 +220,7 @@ rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
 rrr_status rrr_npy_write_small(rrr_ctx *ctx, const char *path, size_t rows, size_t cols,
                                const double *a)
 {
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     rrr_status st = RRR_OK;
     if (ctx->rank == 0) {
         char hdr[128];
@@ -237,7 +236,7 @@ rrr_status rrr_npy_write_small(rrr_ctx *ctx, const char *path, size_t rows, size
                 st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed: %s", path, strerror(errno));
         }
     }
-    ctx->t[RRR_T_WRITE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
     return rrr_agree(ctx, st);
 }
 

@@ -4,32 +4,29 @@
  * f* = yy - sum_{i<=d} mu_i(M) from one statistics pass (solve_exact.c explains the formula
  * and its accuracy: absolute error a few eps * yy). Cost: n (p^2 + 2pq) / K flops per rank
  * for the pass, then the dense algebra of the regime in use (replicated or 2-D grid).
- * "Affordable": the statistics fit in memory, i.e. the per-rank need of the regime that
- * would be used is at most half the memory per rank (rrr_mem_per_rank):
+ * "Affordable" (the plan decides, plan.c): the statistics fit in memory, i.e. the per-rank
+ * need of the regime that would be used is at most half the memory per rank:
  *   replicated  8 (p^2 + 2pq + 2q^2) bytes       grid  8 (p^2 + 2pq + 2q^2) / K + 32 MB.
  * Otherwise, or when the closed form itself fails (G + lambda I singular to working
  * precision, e.g. lambda = 0 with a rank-deficient X, which gd can still fit), f* is NaN and
  * a warning says why; the fit itself is not failed for want of a certificate. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "alloc.h"
 #include "gram.h"
+#include "solvers.h"
 
-rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan *plan,
                              double *fstar)
 {
-    const double p = (double)pb->p, q = (double)pb->q, K = ctx->size;
     double *U = NULL, *V = NULL;
     rrr_gram *gr = NULL;
     *fstar = NAN;
-    double need = 8.0 * (p * p + 2.0 * p * q + 2.0 * q * q);
-    int grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
-    if (grid)
-        need = need / K + 32.0 * 1024 * 1024;
-    double avail = rrr_mem_per_rank(ctx);
-    if (need > 0.5 * avail) {
-        rrr_warn(ctx, "certificate: skipped (the closed form needs %.3g GB per rank, %.3g GB "
-                 "available)", need / 1e9, avail / 1e9);
+    if (!plan->certificate) {
+        if (strcmp(plan->certificate_why, "--no-certificate") != 0)
+            rrr_warn(ctx, "certificate: skipped (%s)", plan->certificate_why);
         return RRR_OK;
     }
     rrr_status st = RRR_OK;
@@ -39,7 +36,7 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "certificate: out of memory");
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_gram_create(ctx, pb, o, &gr);
+        st = rrr_gram_create(ctx, pb, plan->grid, &gr);
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, pb->d, 0, U, V, fstar);
     rrr_gram_destroy(&gr);

@@ -5,7 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "comm.h"
+#include "output.h"
 
 static long job_pid; /* rank 0's pid: one temporary name per job, the same on every rank */
 

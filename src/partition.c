@@ -1,16 +1,18 @@
-/* src/partition.c: SPEC.md's row partition, the one place that defines who owns which rows. */
-#include "core.h"
+/* src/partition.c: the row partition, the one place that defines who owns which rows. */
+#include "rrr_base.h"
 
-rrr_part rrr_partition(size_t n, int nranks, int rank)
+rrr_status rrr_partition(size_t n, int K, int r, size_t *r0, size_t *nloc)
 {
-    rrr_part pt;
-    size_t k = (size_t)nranks, r = (size_t)rank;
-    pt.n = n;
-    pt.b = (n + k - 1) / k; /* ceil(n/K): ScaLAPACK's block size on a 1 x K grid */
-    size_t lo = r * pt.b, hi = lo + pt.b;
-    if (lo > n) lo = n;
-    if (hi > n) hi = n;
-    pt.r0 = lo;
-    pt.nloc = hi - lo;
-    return pt;
+    *r0 = *nloc = 0;
+    if (K < 1 || r < 0 || r >= K)
+        return RRR_EINVAL;
+    size_t k = (size_t)K, b = n / k + (n % k != 0); /* ceil(n/K): ScaLAPACK's block on 1 x K */
+    size_t lo = (size_t)r * b, hi = lo + b;
+    if (lo > n)
+        lo = n;
+    if (hi > n)
+        hi = n;
+    *r0 = lo;
+    *nloc = hi - lo;
+    return RRR_OK;
 }

@@ -1,21 +1,15 @@
-/* src/report.c: fit summary, optimality certificate and the JSON run report. */
+/* src/report.c: the record of a run as the user reads it: the fit summary, the optimality
+ * certificate and the JSON run report. */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "blas_env.h"
+#include "comm.h"
+#include "model.h"
+#include "output.h"
 #include "report.h"
-
-static const char *timer_names[RRR_T_COUNT] = { "read", "compute", "allreduce", "solve", "write" };
-
-double rrr_model_gap(const rrr_model *m)
-{
-    if (isnan(m->fstar))
-        return NAN;
-    /* relative to f*, or to eps ||Yc||^2 when f* is at the rounding level of the data */
-    return (m->objective - m->fstar) / fmax(m->fstar, DBL_EPSILON * m->yy);
-}
 
 /* Collective. Phase times reduced over ranks: max (the phase time, as HPL), avg, min. */
 static void reduce_timers(rrr_ctx *ctx, double tmax[], double tavg[], double tmin[])
@@ -27,31 +21,71 @@ static void reduce_timers(rrr_ctx *ctx, double tmax[], double tavg[], double tmi
         tavg[k] /= ctx->size;
 }
 
-void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m)
+void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
 {
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
+    (void)m;
     reduce_timers(ctx, tmax, tavg, tmin);
     rrr_info(ctx, "result: solver=%s objective=%.17g gradient_norm=%.3e (initial %.3e) "
                   "iterations=%ld converged=%s stop_reason=%s",
-             rrr_solver_name(m->solver), m->objective, m->gradient_norm,
-             m->gradient_norm_initial, m->iterations, m->converged ? "true" : "false",
-             m->stop_reason);
+             rrr_solver_name(info->solver), info->objective, info->gradient_norm,
+             info->gradient_norm_initial, info->iterations, info->converged ? "true" : "false",
+             info->stop_reason);
     for (int k = 0; k < RRR_T_COUNT; k++)
-        rrr_info(ctx, "time.%s max=%.4f avg=%.4f min=%.4f", timer_names[k], tmax[k], tavg[k],
-                 tmin[k]);
+        rrr_info(ctx, "time.%s max=%.4f avg=%.4f min=%.4f", rrr_timer_names[k], tmax[k],
+                 tavg[k], tmin[k]);
     rrr_info(ctx, "time.total %.4f s  (ranks=%d threads/rank=%d blas=%s)", rrr_elapsed(ctx),
              ctx->size, rrr_blas_threads(), rrr_blas_corename());
-    if (!m->converged)
+    if (!info->converged)
         rrr_warn(ctx, "%s did not converge: %s after %ld iterations (gradient norm %.3e)",
-                 rrr_solver_name(m->solver), m->stop_reason, m->iterations, m->gradient_norm);
-    double gap = rrr_model_gap(m);
+                 rrr_solver_name(info->solver), info->stop_reason, info->iterations,
+                 info->gradient_norm);
+    double gap = rrr_fit_info_gap(info);
     if (ctx->rank == 0 && !isnan(gap)) {
         printf("optimality gap %.3e %s\n", gap, gap <= RRR_GAP_THRESHOLD ? "PASSED" : "FAILED");
         fflush(stdout);
     }
 }
 
-rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path)
+/* Local. One object of phase times. */
+static void timers_json(rrr_json *j, const char *key, const double t[])
+{
+    rrr_json_obj_begin(j, key);
+    for (int k = 0; k < RRR_T_COUNT; k++)
+        rrr_json_num(j, rrr_timer_names[k], t[k]);
+    rrr_json_obj_end(j);
+}
+
+/* Local (rank 0). The report's contents. */
+static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit_info *info,
+                        const double tmax[], const double tavg[], const double tmin[],
+                        unsigned long long bytes)
+{
+    rrr_json j;
+    rrr_json_begin(&j, f);
+    rrr_model_json_fields(&j, m, info);
+    rrr_json_nums(&j, "objective_history", info->history, info->nhistory);
+    timers_json(&j, "time_max", tmax);
+    timers_json(&j, "time_avg", tavg);
+    timers_json(&j, "time_min", tmin);
+    rrr_json_num(&j, "time_total", rrr_elapsed(ctx));
+    rrr_json_num(&j, "time_solve", info->solve_seconds);
+    /* the solver's one-off setup (gd's X^T Y pass, als's statistics pass), then its wall
+     * time per iteration without it; the closing evaluation and the certificate are in
+     * neither */
+    rrr_json_num(&j, "time_setup", info->setup_seconds);
+    rrr_json_num(&j, "time_per_iteration",
+                 info->iterations > 0
+                     ? (info->solve_seconds - info->setup_seconds) / (double)info->iterations
+                     : (double)NAN);
+    rrr_json_int(&j, "bytes_read", (long long)bytes);
+    if (info->plan != NULL)
+        rrr_plan_json(&j, "plan", info->plan);
+    rrr_json_end(&j);
+}
+
+rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                            const char *path)
 {
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
     unsigned long long bytes = 0;
@@ -64,36 +98,10 @@ rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path)
     if (st == RRR_OK && ctx->rank == 0) {
         FILE *f = fopen(tmp, "w");
         if (f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: cannot create: %s", path, strerror(errno));
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: cannot create: %s", path,
+                          strerror(errno));
         } else {
-            rrr_json j;
-            rrr_json_begin(&j, f);
-            rrr_model_json_fields(&j, m);
-            rrr_json_nums(&j, "objective_history", m->history, m->nhistory);
-            rrr_json_obj_begin(&j, "time_max");
-            for (int k = 0; k < RRR_T_COUNT; k++)
-                rrr_json_num(&j, timer_names[k], tmax[k]);
-            rrr_json_obj_end(&j);
-            rrr_json_obj_begin(&j, "time_avg");
-            for (int k = 0; k < RRR_T_COUNT; k++)
-                rrr_json_num(&j, timer_names[k], tavg[k]);
-            rrr_json_obj_end(&j);
-            rrr_json_obj_begin(&j, "time_min");
-            for (int k = 0; k < RRR_T_COUNT; k++)
-                rrr_json_num(&j, timer_names[k], tmin[k]);
-            rrr_json_obj_end(&j);
-            rrr_json_num(&j, "time_total", rrr_elapsed(ctx));
-            rrr_json_num(&j, "time_solve", m->solve_seconds);
-            /* the solver's one-off setup (gd's X^T Y pass, als's statistics pass), then its
-             * wall time per iteration without it; the closing evaluation and the
-             * certificate are in neither */
-            rrr_json_num(&j, "time_setup", m->setup_seconds);
-            rrr_json_num(&j, "time_per_iteration",
-                         m->iterations > 0
-                             ? (m->solve_seconds - m->setup_seconds) / (double)m->iterations
-                             : (double)NAN);
-            rrr_json_int(&j, "bytes_read", (long long)bytes);
-            rrr_json_end(&j);
+            report_json(ctx, f, m, info, tmax, tavg, tmin, bytes);
             if (ferror(f) | (fclose(f) != 0))
                 st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: write failed", path);
         }

@@ -1,15 +1,17 @@
-/* src/report.h: what `rrr fit` tells the user: the summary, the certificate, R.json. */
+/* src/report.h: what `rrr fit` tells the user (report.c): the summary, the certificate
+ * line, and the run report R.json. */
 #ifndef RRR_REPORT_H
 #define RRR_REPORT_H
 
-#include "internal.h"
+#include "rrr.h"
 
 /* Collective. Summary on stderr (rank 0, unless quiet), the certificate line
  * "optimality gap <v> PASSED|FAILED" on stdout, a warning if not converged. */
-void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m);
+void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info);
 
-/* Collective. Rank 0 writes the run report (objective history, phase times max/avg/min
- * over ranks, bytes read, ranks, threads, BLAS kernel) atomically to path. */
-rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const char *path);
+/* Collective. Rank 0 writes the run report (the model.json fields, the plan, the
+ * objective history, phase times max/avg/min over ranks, bytes read) atomically to path. */
+rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                            const char *path);
 
 #endif

@@ -16,55 +16,42 @@
  *
  * Objective and gradient at (U, V), V orthonormal, from d-column products only:
  *   f  = yy - 2 tr(V^T C^T U) + ||R U||_F^2
- *   gU = 2 (A U - C V),   gV = 2 (V (R U)^T (R U) - C^T U).
- * f from the statistics is known to about eps * yy only (cancellation), so the rounding
- * floor here is f <= 100 eps yy rather than gd's (100 eps)^2 yy from a direct residual.
- * Stop rules otherwise as gd: converged when (f_prev - f)/f <= tol and
- * ||g|| / ||g0|| <= sqrt(tol); max_iter reached is converged = 0 with a warning. */
+ *   gU = 2 (A U - C V),   gV = 2 (V (R U)^T (R U) - C^T U),
+ * computed by each step for the pair it produces (from its own products R U, C^T U, C V),
+ * and from scratch at the start and after a resume; the step itself needs only C V,
+ * which is C times the current V either way, so a resumed run continues bitwise. f from
+ * the statistics is known to about eps * yy only (cancellation), so the rounding floor
+ * here is f <= 100 eps yy rather than gd's (100 eps)^2 yy from a direct residual. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
+#include "alloc.h"
 #include "gram.h"
-
-#define ALS_STREAM 0x616c73ULL /* "als": random stream of the start, apart from gd's */
+#include "iterate.h"
+#include "linalg.h"
+#include "rng.h"
+#include "solvers.h"
 
 typedef struct {
-    double *CV, *RU, *AU, *CtU, *S, *Rv, *Q, *T; /* p x d, p x d, p x d, q x d, d x d x2, q x d, p x d */
-    double *hist;
-    size_t hcap;
-} als_work;
+    rrr_ctx *ctx;
+    rrr_gram *gr;
+    int d;
+    double *U, *V;                 /* borrowed: the model's                          */
+    double *CV, *RU, *AU, *T;      /* p x d: C V, R U, A U = R^T R U, scratch         */
+    double *CtU, *Q;               /* q x d: C^T U, scratch (QR, gV)                  */
+    double *S, *Rv;                /* d x d: (R U)^T (R U), the triangle of V's QR    */
+    int have_eval;                 /* the last step left f and g of its pair in:      */
+    double f, g;
+} als_ws;
 
-static void work_free(als_work *w)
+static void ws_free(als_ws *w)
 {
-    free(w->CV);
-    free(w->RU);
-    free(w->AU);
-    free(w->CtU);
-    free(w->S);
-    free(w->Rv);
-    free(w->Q);
-    free(w->T);
-}
-
-/* Local. S = B^T B (d x d, both triangles) for B m x d. */
-static void gram_dd(size_t m, int d, const double *B, double *S)
-{
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, (int)m, 1.0, B, (int)m, 0.0, S, d);
-    for (int j = 0; j < d; j++)
-        for (int i = j + 1; i < d; i++)
-            S[IDX(i, j, d)] = S[IDX(j, i, d)];
-}
-
-/* Local. B (m x d) <- B Rv^T, through scratch T (m x d). */
-static void right_mul_t(size_t m, int d, double *B, const double *Rv, double *T)
-{
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, d, d, 1.0, B, (int)m, Rv, d,
-                0.0, T, (int)m);
-    memcpy(B, T, m * (size_t)d * sizeof(double));
+    double *all[] = { w->CV, w->RU, w->AU, w->T, w->CtU, w->Q, w->S, w->Rv };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        free(all[k]);
 }
 
 static double sumsq(size_t len, const double *a)
@@ -75,214 +62,186 @@ static double sumsq(size_t len, const double *a)
     return s;
 }
 
-/* Local. Append f to the history (capacity doubles as needed). */
-static rrr_status push_history(rrr_err *e, als_work *w, size_t n, double f)
+/* Local. B (m x d) <- B Rv^T, through scratch T (m x d). */
+static void right_mul_t(size_t m, int d, double *B, const double *Rv, double *T)
 {
-    if (n == w->hcap) {
-        size_t cap = w->hcap ? 2 * w->hcap : 64;
-        double *h = rrr_malloc(cap, sizeof *h);
-        if (h == NULL)
-            return RRR_FAIL(e, RRR_EINTERNAL, "als: out of memory for the history");
-        if (n > 0)
-            memcpy(h, w->hist, n * sizeof *h);
-        free(w->hist);
-        w->hist = h;
-        w->hcap = cap;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)m, d, d, 1.0, B, (int)m, Rv, d,
+                0.0, T, (int)m);
+    memcpy(B, T, m * (size_t)d * sizeof(double));
+}
+
+/* Local. f and ||g|| at (U, V) from the products C V, R U, C^T U, A U = R^T (R U); leaves
+ * S = (R U)^T (R U). */
+static void objective_gradient(als_ws *w, double *f, double *g)
+{
+    const rrr_gram *gr = w->gr;
+    const int d = w->d;
+    const size_t pd = gr->p * (size_t)d, qd = gr->q * (size_t)d;
+    double tr = 0.0;
+    for (size_t i = 0; i < qd; i++)
+        tr += w->V[i] * w->CtU[i];
+    *f = gr->yy - 2.0 * tr + sumsq(pd, w->RU);
+    rrr_gram_dd(gr->p, d, w->RU, w->S);
+    double gu = 0.0;
+    for (size_t i = 0; i < pd; i++) {
+        double t = 2.0 * (w->AU[i] - w->CV[i]);
+        gu += t * t;
     }
-    w->hist[n] = f;
+    memcpy(w->Q, w->CtU, qd * sizeof(double)); /* gV = 2 (V S - C^T U) */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)gr->q, d, d, 2.0, w->V,
+                (int)gr->q, w->S, d, -2.0, w->Q, (int)gr->q);
+    *g = sqrt(gu + sumsq(qd, w->Q));
+}
+
+/* The engine's evaluation at (U, V): what the step left, or (start, resume) from scratch. */
+static rrr_status als_evaluate(void *s, long k, int refresh, rrr_status *lst, rrr_eval *ev)
+{
+    als_ws *w = s;
+    rrr_gram *gr = w->gr;
+    const int d = w->d;
+    rrr_status st = RRR_OK;
+    (void)k, (void)refresh, (void)lst;
+    if (!w->have_eval) {
+        st = rrr_gram_mulC(w->ctx, gr, 0, d, w->V, w->CV);
+        if (st == RRR_OK)
+            st = rrr_gram_mulR(w->ctx, gr, 0, d, w->U, w->RU);
+        if (st == RRR_OK)
+            st = rrr_gram_mulC(w->ctx, gr, 1, d, w->U, w->CtU);
+        if (st == RRR_OK)
+            st = rrr_gram_mulR(w->ctx, gr, 1, d, w->RU, w->AU);
+        if (st != RRR_OK)
+            return st;
+        objective_gradient(w, &w->f, &w->g);
+    }
+    w->have_eval = 0;
+    ev->f = w->f;
+    ev->g = w->g;
+    ev->floor = 100.0 * DBL_EPSILON * gr->yy;
+    ev->comparable = ev->fresh = 1;
     return RRR_OK;
 }
 
-/* Collective. One ALS iteration from (U, V orthonormal, CV = C V) to the new pair, with
- * CV updated for the next one; *f and *g2 = ||g||^2 at the new pair. */
-static rrr_status als_step(rrr_ctx *ctx, rrr_gram *gr, int d, double *U, double *V,
-                           als_work *w, double *f, double *g2)
+/* The engine's step: U = A^{-1} C V, then V = C^T U (U^T A U)^+ made orthonormal (V = Q Rv,
+ * U <- U Rv^T: U V^T unchanged); then C V for the next step and f, g of the new pair. */
+static rrr_status als_step(void *s, long k, rrr_status *lst)
 {
-    const size_t p = gr->p, q = gr->q, pd = p * (size_t)d, qd = q * (size_t)d;
-    rrr_status st = rrr_gram_solve(ctx, gr, d, w->CV, U);            /* U = A^{-1} C V   */
+    als_ws *w = s;
+    rrr_gram *gr = w->gr;
+    const int d = w->d;
+    const size_t p = gr->p, q = gr->q, qd = q * (size_t)d;
+    (void)k, (void)lst;
+    rrr_status st = rrr_gram_solve(w->ctx, gr, d, w->CV, w->U);      /* U = A^{-1} C V   */
     if (st == RRR_OK)
-        st = rrr_gram_mulR(ctx, gr, 0, d, U, w->RU);                 /* R U              */
+        st = rrr_gram_mulR(w->ctx, gr, 0, d, w->U, w->RU);           /* R U              */
     if (st == RRR_OK)
-        st = rrr_gram_mulC(ctx, gr, 1, d, U, w->CtU);                /* C^T U            */
+        st = rrr_gram_mulC(w->ctx, gr, 1, d, w->U, w->CtU);          /* C^T U            */
     if (st != RRR_OK)
         return st;
-    gram_dd(p, d, w->RU, w->S);                                      /* S = U^T A U      */
-    memcpy(V, w->CtU, qd * sizeof(double));
-    st = rrr_solve_right_psd(d, w->S, q, V, &ctx->err);              /* V = C^T U S^+    */
-    /* V = Q Rv, Rv = Q^T V; then U, R U, C^T U <- (.) Rv^T and V <- Q */
-    if (st == RRR_OK) {
-        memcpy(w->Q, V, qd * sizeof(double));
-        st = rrr_orthonormalize(q, d, w->Q, &ctx->err);
+    rrr_gram_dd(p, d, w->RU, w->S);                                  /* S = U^T A U      */
+    memcpy(w->V, w->CtU, qd * sizeof(double));
+    st = rrr_solve_right_psd(d, w->S, q, w->V, &w->ctx->err);        /* V = C^T U S^+    */
+    if (st == RRR_OK) { /* V = Q Rv, Rv = Q^T V; then U, R U, C^T U <- (.) Rv^T, V <- Q */
+        memcpy(w->Q, w->V, qd * sizeof(double));
+        st = rrr_orthonormalize(q, d, w->Q, &w->ctx->err);
     }
-    st = rrr_agree(ctx, st);
+    st = rrr_agree(w->ctx, st);
     if (st != RRR_OK)
         return st;
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, w->Q, (int)q, V,
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, (int)q, 1.0, w->Q, (int)q, w->V,
                 (int)q, 0.0, w->Rv, d);
-    memcpy(V, w->Q, qd * sizeof(double));
-    right_mul_t(p, d, U, w->Rv, w->T);
+    memcpy(w->V, w->Q, qd * sizeof(double));
+    right_mul_t(p, d, w->U, w->Rv, w->T);
     right_mul_t(p, d, w->RU, w->Rv, w->T);
     right_mul_t(q, d, w->CtU, w->Rv, w->Q);
-    st = rrr_gram_mulC(ctx, gr, 0, d, V, w->CV);                     /* C V (next step)  */
+    st = rrr_gram_mulC(w->ctx, gr, 0, d, w->V, w->CV);               /* C V (next step)  */
     if (st == RRR_OK)
-        st = rrr_gram_mulR(ctx, gr, 1, d, w->RU, w->AU);             /* A U = R^T (R U)  */
+        st = rrr_gram_mulR(w->ctx, gr, 1, d, w->RU, w->AU);          /* A U = R^T (R U)  */
     if (st != RRR_OK)
         return st;
-    double tr = 0.0;
-    for (size_t k = 0; k < qd; k++)
-        tr += V[k] * w->CtU[k];
-    *f = gr->yy - 2.0 * tr + sumsq(pd, w->RU);
-    gram_dd(p, d, w->RU, w->S);
-    double gu = 0.0;
-    for (size_t k = 0; k < pd; k++) {
-        double t = 2.0 * (w->AU[k] - w->CV[k]);
-        gu += t * t;
-    }
-    /* gV = 2 (V S - C^T U) */
-    memcpy(w->Q, w->CtU, qd * sizeof(double));
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)q, d, d, 2.0, V, (int)q, w->S, d,
-                -2.0, w->Q, (int)q);
-    *g2 = gu + sumsq(qd, w->Q);
+    objective_gradient(w, &w->f, &w->g);
+    w->have_eval = 1;
     return RRR_OK;
+}
+
+static void als_save_state(void *s, rrr_ckpt_state *cs)
+{
+    als_ws *w = s;
+    cs->U = w->U;
+    cs->V = w->V; /* no D, gprev, W: those are gd's */
+}
+
+/* After a resume the evaluation starts from scratch. A checkpoint of format 2 (before the
+ * iteration engine) held f_1 .. f_k for als; the engine's history starts at f_0 = yy
+ * (U = 0). */
+static void als_restored(void *s, rrr_ckpt_state *cs)
+{
+    als_ws *w = s;
+    w->have_eval = 0;
+    if (cs->format != 2)
+        return;
+    memmove(cs->history + 1, cs->history, cs->nhistory * sizeof *cs->history);
+    cs->history[0] = w->gr->yy;
+    cs->nhistory++;
+}
+
+static const rrr_iter_ops als_ops = { RRR_SOLVER_ALS, als_evaluate, als_step, als_save_state,
+                                      als_restored, NULL };
+
+/* Collective. Workspace and the start: U = 0, V orthonormal from the seed. */
+static rrr_status als_start(rrr_ctx *ctx, const rrr_fit_opts *o, als_ws *w)
+{
+    const size_t p = w->gr->p, q = w->gr->q, d = (size_t)w->d, pd = p * d, qd = q * d;
+    w->CV = rrr_malloc(pd, sizeof(double));
+    w->RU = rrr_malloc(pd, sizeof(double));
+    w->AU = rrr_malloc(pd, sizeof(double));
+    w->T = rrr_malloc(pd, sizeof(double));
+    w->CtU = rrr_malloc(qd, sizeof(double));
+    w->Q = rrr_malloc(qd, sizeof(double));
+    w->S = rrr_malloc(d * d, sizeof(double));
+    w->Rv = rrr_malloc(d * d, sizeof(double));
+    rrr_status st = RRR_OK;
+    if (!w->CV || !w->RU || !w->AU || !w->T || !w->CtU || !w->Q || !w->S || !w->Rv)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "als: out of memory");
+    if (st == RRR_OK) {
+        for (size_t j = 0; j < d; j++)
+            for (size_t i = 0; i < q; i++)
+                w->V[IDX(i, j, q)] = rrr_rng_normal(o->seed, RRR_STREAM_ALS_START, i, j);
+        memset(w->U, 0, pd * sizeof(double));
+        st = rrr_orthonormalize(q, (int)d, w->V, &ctx->err);
+    }
+    return rrr_agree(ctx, st);
+}
+
+/* Collective. Replicated results from one rank, so every rank holds identical bits. */
+static void share(rrr_ctx *ctx, const als_ws *w)
+{
+    MPI_Bcast(w->U, (int)(w->gr->p * (size_t)w->d), MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(w->V, (int)(w->gr->q * (size_t)w->d), MPI_DOUBLE, 0, ctx->comm);
 }
 
 rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                         rrr_model *m)
+                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
 {
-    const int d = pb->d;
-    const size_t p = pb->p, q = pb->q, pd = p * (size_t)d, qd = q * (size_t)d;
-    double *U = m->U, *V = m->V;
-    als_work w = { 0 };
-    rrr_gram *gr = NULL;
-    double t_setup = MPI_Wtime();
-    rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
-    m->setup_seconds = MPI_Wtime() - t_setup;
+    als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V };
+    rrr_iter_result r = { 0 };
+    double t_setup = rrr_phase_begin();
+    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, &w.gr);
+    info->setup_seconds = rrr_phase_begin() - t_setup;
     if (st != RRR_OK)
         return st;
-    w.CV = rrr_malloc(pd, sizeof(double));
-    w.RU = rrr_malloc(pd, sizeof(double));
-    w.AU = rrr_malloc(pd, sizeof(double));
-    w.T = rrr_malloc(pd, sizeof(double));
-    w.CtU = rrr_malloc(qd, sizeof(double));
-    w.Q = rrr_malloc(qd, sizeof(double));
-    w.S = rrr_malloc((size_t)d * d, sizeof(double));
-    w.Rv = rrr_malloc((size_t)d * d, sizeof(double));
-    if (!w.CV || !w.RU || !w.AU || !w.T || !w.CtU || !w.Q || !w.S || !w.Rv)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "als: out of memory");
+    st = als_start(ctx, o, &w);
     if (st == RRR_OK) {
-        for (size_t j = 0; j < (size_t)d; j++)
-            for (size_t i = 0; i < q; i++)
-                V[IDX(i, j, q)] = rrr_rng_normal(o->seed, ALS_STREAM, i, j);
-        memset(U, 0, pd * sizeof(double));
-        st = rrr_orthonormalize(q, d, V, &ctx->err);
+        rrr_info(ctx, "als: start f %.10e (%s regime)", w.gr->yy,
+                 w.gr->grid ? "2-D grid" : "replicated");
+        st = rrr_iterate(ctx, pb, o, &als_ops, &w, &r);
     }
-    st = rrr_agree(ctx, st);
+    rrr_iter_result_take(&r, info);
     if (st == RRR_OK)
-        st = rrr_gram_mulC(ctx, gr, 0, d, V, w.CV);
-    if (st != RRR_OK)
-        goto done;
-
-    const double yy = gr->yy, floor_f = 100.0 * DBL_EPSILON * yy, t0 = rrr_elapsed(ctx);
-    double g0 = 2.0 * sqrt(sumsq(pd, w.CV)), f_prev = yy, f = yy, gnorm = g0;
-    long it = 0;
-    /* The whole state at an iteration boundary is U, V, the iteration, f_prev, g0 and the
-     * history; C V is recomputed from V exactly as the iteration computes it. */
-    rrr_ckpt_state cs = { .U = U, .V = V }; /* no D, gprev, W: those are gd's */
-    int resumed = 0;
-    if (o->checkpoint != NULL && o->resume)
-        st = rrr_checkpoint_load(ctx, pb, o, RRR_SOLVER_ALS, &cs, &resumed);
-    if (st == RRR_OK && resumed) {
-        it = cs.iter;
-        f_prev = f = cs.fprev;
-        g0 = cs.g0;
-        w.hist = cs.history;
-        w.hcap = cs.nhistory + 1;
-        st = rrr_gram_mulC(ctx, gr, 0, d, V, w.CV);
-    }
-    if (st != RRR_OK)
-        goto done;
-    const long resumed_at = resumed ? it : -1;
-    int done = 0, converged = 0;
-    char reason[64] = "";
-    m->gradient_norm_initial = g0;
-    rrr_info(ctx, "als: start f %.10e |g| %.3e (%s regime)", yy, g0,
-             gr->grid ? "2-D grid" : "replicated");
-    for (;;) {
-        /* Iteration boundary: every rank agrees on termination, failure and a pending
-         * signal (the checkpoint hook goes here: U, V, it are the whole state). */
-        int fl[3] = { done, st != RRR_OK, rrr_stop_requested != 0 };
-        MPI_Allreduce(MPI_IN_PLACE, fl, 3, MPI_INT, MPI_MAX, ctx->comm);
-        if (fl[1]) {
-            st = rrr_agree(ctx, st);
-            break;
-        }
-        if (fl[0])
-            break;
-        cs.iter = it;
-        cs.fprev = f_prev;
-        cs.g0 = g0;
-        cs.history = w.hist;
-        cs.nhistory = (size_t)it;
-        if (fl[2]) {
-            st = rrr_checkpoint_on_signal(ctx, pb, o, RRR_SOLVER_ALS, &cs);
-            break;
-        }
-        if (o->checkpoint != NULL && it > 0 && it % o->checkpoint_every == 0 && it != resumed_at) {
-            st = rrr_checkpoint_save(ctx, pb, o, RRR_SOLVER_ALS, &cs);
-            if (st != RRR_OK)
-                break;
-        }
-        if (it >= o->max_iter) {
-            snprintf(reason, sizeof reason, "max_iter");
-            break;
-        }
-        double g2 = 0.0;
-        st = als_step(ctx, gr, d, U, V, &w, &f, &g2);
-        if (st != RRR_OK)
-            continue; /* agreed inside als_step; the boundary above reports it */
-        it++;
-        gnorm = sqrt(g2);
-        st = push_history(&ctx->err, &w, (size_t)it - 1, f);
-        if (st == RRR_OK && !isfinite(f))
-            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "als: non-finite objective at iteration %ld",
-                          it);
-        if (st != RRR_OK)
-            continue;
-        double ratio = g0 > 0 ? gnorm / g0 : 0.0;
-        if (f <= floor_f) {
-            done = converged = 1;
-            snprintf(reason, sizeof reason, "objective at rounding floor");
-        } else if ((f_prev - f) / f <= o->tol && ratio <= sqrt(o->tol)) {
-            done = converged = 1;
-            snprintf(reason, sizeof reason, "converged");
-        }
-        if (it == 1 || it % 10 == 0 || done)
-            rrr_info(ctx, "als: iter %ld f %.10e |g| %.3e |g|/|g0| %.3e time %.3f s", it, f,
-                     gnorm, ratio, rrr_elapsed(ctx) - t0);
-        f_prev = f;
-    }
-    if (st != RRR_OK)
-        goto done;
-    /* Replicated results from one rank, so every rank holds identical bits. */
-    MPI_Bcast(U, (int)pd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(V, (int)qd, MPI_DOUBLE, 0, ctx->comm);
-    MPI_Bcast(reason, (int)sizeof reason, MPI_CHAR, 0, ctx->comm);
-    MPI_Bcast(&converged, 1, MPI_INT, 0, ctx->comm);
-    m->iterations = it;
-    m->converged = converged;
-    snprintf(m->stop_reason, sizeof m->stop_reason, "%s", reason);
-    m->history = w.hist;
-    m->nhistory = (size_t)it;
-    w.hist = NULL;
+        share(ctx, &w);
     /* Certificate: f* from the same statistics (U, V scratch: the work arrays T and Q). */
-    if (o->certificate) {
-        double fstar = NAN;
-        st = rrr_gram_exact(ctx, gr, d, 1, w.T, w.Q, &fstar);
-        m->fstar = fstar;
-    }
-done:
-    work_free(&w);
-    free(w.hist);
-    rrr_gram_destroy(&gr);
+    if (st == RRR_OK && plan->certificate)
+        st = rrr_gram_exact(ctx, w.gr, pb->d, 1, w.T, w.Q, &info->fstar);
+    ws_free(&w);
+    rrr_gram_destroy(&w.gr);
     return st;
 }

@@ -14,7 +14,7 @@
  * the reported objective comes from a direct residual pass (rrr_evaluate) and tests check
  * f* against it.
  *
- * Regimes (README "Memory"; chosen by rrr_gram_use_grid, the same on every rank):
+ * Regimes (README "Memory"; chosen by the plan, plan.c, the same on every rank):
  *   replicated  when p < P and 8 (p^2 + 2pq + 2q^2) bytes <= 1/4 of the memory per rank,
  *               where P = --grid-min-p (default 4096) and the memory per rank is physical
  *               memory (or the cgroup v2 limit, if smaller) over the ranks on the node.
@@ -41,8 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fortran.h"
 #include "gram.h"
+#include "solvers.h"
 
 /* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
 static void reverse_columns(size_t m, int k, double *A)
@@ -196,13 +198,13 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     if (gr->grid)
         st = exact_grid(ctx, gr, d, keep_C, U, V, w);
     else
         st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, U, V, w));
-    double dt = MPI_Wtime() - t0;
-    ctx->t[RRR_T_SOLVE] += dt;
+    double dt = rrr_phase_begin() - t0;
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     if (st == RRR_OK) {
         double s = 0.0;
         for (int k = d; k-- > 0;) /* smallest first */
@@ -218,22 +220,21 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
 }
 
 rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           rrr_model *m)
+                           const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
 {
     rrr_gram *gr = NULL;
     double fstar = NAN;
-    rrr_status st = rrr_gram_create(ctx, pb, o, &gr);
+    (void)o;
+    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, &gr);
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, pb->d, 0, m->U, m->V, &fstar);
     rrr_gram_destroy(&gr);
     if (st != RRR_OK)
         return st;
-    m->iterations = 0;
-    m->converged = 1;
-    snprintf(m->stop_reason, sizeof m->stop_reason, "closed form");
-    m->history = NULL;
-    m->nhistory = 0;
-    m->gradient_norm_initial = NAN; /* no starting point */
-    m->fstar = fstar;
+    info->iterations = 0;
+    info->converged = 1;
+    snprintf(info->stop_reason, sizeof info->stop_reason, "closed form");
+    info->gradient_norm_initial = NAN; /* no starting point: null in model.json */
+    info->fstar = fstar;
     return RRR_OK;
 }

@@ -9,46 +9,16 @@
  * to the O(n p^2) product, so centring the data is both exact and nearly free. */
 #include <cblas.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "alloc.h"
+#include "comm.h"
 #include "fortran.h"
 #include "gram.h"
-
-/* ---- regime ------------------------------------------------------------------------ */
-
-/* Bytes of memory one rank may use: physical memory (or a smaller cgroup v2 limit) divided
- * by the ranks on this node; the minimum over all ranks, so every rank decides alike. */
-double rrr_mem_per_rank(rrr_ctx *ctx)
-{
-    double bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
-    if (f != NULL) {
-        double lim;
-        if (fscanf(f, "%lf", &lim) == 1 && lim > 0 && lim < bytes)
-            bytes = lim;
-        fclose(f);
-    }
-    MPI_Comm node;
-    int local = 1;
-    MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &local);
-    MPI_Comm_free(&node);
-    bytes /= local;
-    MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
-    return bytes;
-}
-
-int rrr_gram_use_grid(rrr_ctx *ctx, size_t p, size_t q, const rrr_fit_opts *o)
-{
-    size_t pmin = o->grid_min_p > 0 ? o->grid_min_p : RRR_GRID_MIN_P_DEFAULT;
-    double need = 8.0 * ((double)p * (double)p + 2.0 * (double)p * (double)q +
-                         2.0 * (double)q * (double)q);
-    double avail = rrr_mem_per_rank(ctx); /* collective: called on every rank, every time */
-    return p >= pmin || need > 0.25 * avail;
-}
+#include "linalg.h"
 
 /* ---- the statistics pass ------------------------------------------------------------ */
 
@@ -127,12 +97,12 @@ static rrr_status stats_replicated(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL,
                       "stats: out of memory for X^T X and X^T Y (%zu x %zu, %zu x %zu)", p, p,
                       p, q);
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     if (st == RRR_OK)
         st = local_products(ctx, pb, buf, buf + p * p);
     if (st == RRR_OK)
         buf[p * p + p * q] = local_yy(pb);
-    ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK) {
         free(buf);
@@ -207,11 +177,11 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
         const double *Xt = pb->nloc > 0 ? pb->Xt : dummy, *Yt = pb->nloc > 0 ? pb->Yt : dummy;
         for (int j0 = 0; j0 < n; j0 += nc) {
             int ncur = n - j0 < nc ? n - j0 : nc, ja = j0 + 1;
-            double beta = j0 == 0 ? 0.0 : 1.0, alpha = 1.0, t0 = MPI_Wtime();
+            double beta = j0 == 0 ? 0.0 : 1.0, alpha = 1.0, t0 = rrr_phase_begin();
             pdgemr2d_(&p, &ncur, Xt, &one, &ja, descX, Xp.a, &one, &one, Xp.desc, &g->ctxt_row);
             pdgemr2d_(&q, &ncur, Yt, &one, &ja, descY, Yp.a, &one, &one, Yp.desc, &g->ctxt_row);
-            double t1 = MPI_Wtime();
-            ctx->t[RRR_T_ALLREDUCE] += t1 - t0;
+            rrr_phase_end(ctx, RRR_T_ALLREDUCE, t0); /* the redistribution is communication */
+            double t1 = rrr_phase_begin();
             if (pb->xm != NULL) {
                 centre_panel(g, &Xp, ncur, pb->xm);
                 centre_panel(g, &Yp, ncur, pb->ym);
@@ -220,7 +190,7 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
                     &one, &one, gr->Rd.desc, 1, 1);
             pdgemm_("N", "T", &p, &q, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, Yp.a, &one,
                     &one, Yp.desc, &beta, gr->Cd.a, &one, &one, gr->Cd.desc, 1, 1);
-            ctx->t[RRR_T_COMPUTE] += MPI_Wtime() - t1;
+            rrr_phase_end(ctx, RRR_T_COMPUTE, t1);
         }
         rrr_allreduce_sum(ctx, &yy, 1);
         gr->yy = yy;
@@ -270,7 +240,7 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     int info = 0, pi = (int)p;
     if (!gr->grid) {
         for (size_t i = 0; i < p; i++) {
@@ -301,7 +271,7 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
         }
         rrr_allreduce_sum(ctx, diag, 2 * p); /* one owner per diagonal entry: exact */
     }
-    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     if (info < 0)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%spotrf: illegal argument %d",
                       gr->grid ? "pd" : "d", -info);
@@ -311,14 +281,12 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
     return rrr_agree(ctx, st);
 }
 
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           rrr_gram **out)
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rrr_gram **out)
 {
     rrr_status st = RRR_OK;
     *out = NULL;
     if (pb->p > INT_MAX || pb->q > INT_MAX || pb->n > INT_MAX)
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stats: dimensions exceed the BLAS int range");
-    int use_grid = rrr_gram_use_grid(ctx, pb->p, pb->q, o);
     rrr_gram *gr = rrr_calloc(1, sizeof *gr);
     if (st == RRR_OK && gr == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
@@ -331,7 +299,7 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     gr->q = pb->q;
     gr->lambda = pb->lambda;
     gr->grid = use_grid;
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     if (!use_grid) {
         st = stats_replicated(ctx, pb, gr);
     } else {
@@ -348,15 +316,15 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     }
     if (st == RRR_OK) {
         /* flops per rank: dsyrk n p^2 / K (half of the p x p x n dgemm) + dgemm 2 n p q / K */
-        double dt = MPI_Wtime() - t0, n = (double)pb->n, p = (double)pb->p;
+        double dt = rrr_phase_begin() - t0, n = (double)pb->n, p = (double)pb->p;
         double fl = n * p * (p + 2.0 * (double)pb->q) / ctx->size;
         rrr_info(ctx, "stats: one pass over %zu rows in %.3f s (%.1f GFLOP/s per rank)", pb->n,
                  dt, dt > 0 ? fl / dt * 1e-9 : 0.0);
-        t0 = MPI_Wtime();
+        t0 = rrr_phase_begin();
         st = factor(ctx, gr);
         if (st == RRR_OK)
             rrr_info(ctx, "stats: Cholesky of X^T X + lambda I (p = %zu) in %.3f s", pb->p,
-                     MPI_Wtime() - t0);
+                     rrr_phase_begin() - t0);
     }
     if (st != RRR_OK)
         rrr_gram_destroy(&gr);
@@ -392,10 +360,10 @@ static rrr_status grid_apply(rrr_ctx *ctx, rrr_gram *gr, grid_op op, int trans, 
         st = rrr_dmat_init(gr->g, m_out, k, &Do, &ctx->err);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK) {
-        double t0 = MPI_Wtime();
+        double t0 = rrr_phase_begin();
         rrr_dmat_scatter(gr->g, &Di, k, in, (size_t)m_in);
         op(gr, trans, k, &Di, inplace ? &Di : &Do);
-        ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+        rrr_phase_end(ctx, RRR_T_SOLVE, t0);
         rrr_dmat_gather(ctx, gr->g, inplace ? &Di : &Do, 0, k, out, (size_t)m_out);
     }
     rrr_dmat_free(&Di);
@@ -439,14 +407,14 @@ rrr_status rrr_gram_mulC(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const dou
     const int p = (int)gr->p, q = (int)gr->q;
     if (gr->grid)
         return grid_apply(ctx, gr, op_mulC, trans, 0, trans ? p : q, trans ? q : p, k, in, out);
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     if (trans)
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, k, p, 1.0, gr->C, p, in, p, 0.0,
                     out, q);
     else
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, k, q, 1.0, gr->C, p, in, q,
                     0.0, out, p);
-    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
 }
 
@@ -456,11 +424,11 @@ rrr_status rrr_gram_mulR(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const dou
     const int p = (int)gr->p;
     if (gr->grid)
         return grid_apply(ctx, gr, op_mulR, trans, 1, p, p, k, in, out);
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     memcpy(out, in, gr->p * (size_t)k * sizeof(double));
     cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, trans ? CblasTrans : CblasNoTrans,
                 CblasNonUnit, p, k, 1.0, gr->R, p, out, p);
-    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
 }
 
@@ -469,12 +437,12 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
     const int p = (int)gr->p;
     if (gr->grid)
         return grid_apply(ctx, gr, op_solve, 0, 1, p, p, k, in, out);
-    double t0 = MPI_Wtime();
+    double t0 = rrr_phase_begin();
     memcpy(out, in, gr->p * (size_t)k * sizeof(double));
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, k, 1.0, gr->R,
                 p, out, p);
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, k, 1.0,
                 gr->R, p, out, p);
-    ctx->t[RRR_T_SOLVE] += MPI_Wtime() - t0;
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
 }

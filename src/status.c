@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "core.h"
+#include "err.h"
 
 const char *rrr_strerror(rrr_status st)
 {

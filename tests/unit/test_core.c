@@ -7,29 +7,48 @@
 #include <string.h>
 
 #include "../test.h"
-#include "core.h"
+#include "alloc.h"
+#include "kernels.h"
+#include "linalg.h"
+#include "rng.h"
+
+/* rank r's rows of n over K */
+static void part(size_t n, int K, int r, size_t *r0, size_t *nloc)
+{
+    CHECK(rrr_partition(n, K, r, r0, nloc) == RRR_OK, "partition n=%zu K=%d r=%d accepted", n,
+          K, r);
+}
 
 static void test_partition(void)
 {
+    size_t r0, nloc;
     /* every row owned exactly once, in order, blocks of ceil(n/K), trailing ranks short */
     for (size_t n = 0; n < 40; n++)
         for (int K = 1; K <= 9; K++) {
             size_t next = 0, b = (n + (size_t)K - 1) / (size_t)K;
             int ok = 1;
             for (int r = 0; r < K; r++) {
-                rrr_part pt = rrr_partition(n, K, r);
-                ok &= pt.b == b && pt.r0 == (next < n ? next : n) && pt.nloc <= b;
-                next = pt.r0 + pt.nloc;
-                if (pt.nloc < b)
-                    for (int s = r + 1; s < K; s++)
-                        ok &= rrr_partition(n, K, s).nloc == 0 || pt.nloc == 0 ? 1 : 0;
+                part(n, K, r, &r0, &nloc);
+                ok &= r0 == (next < n ? next : n) && nloc <= b;
+                next = r0 + nloc;
+                if (nloc < b)
+                    for (int s = r + 1; s < K; s++) {
+                        size_t s0, sn;
+                        part(n, K, s, &s0, &sn);
+                        ok &= sn == 0 || nloc == 0 ? 1 : 0;
+                    }
             }
             CHECK(ok && next == n, "partition n=%zu K=%d covers every row once", n, K);
         }
-    rrr_part pt = rrr_partition(10, 4, 3); /* b = 3: ranks own 3, 3, 3, 1 */
-    CHECK(pt.r0 == 9 && pt.nloc == 1, "partition 10 over 4: last rank owns row 9");
-    pt = rrr_partition(2, 4, 3);
-    CHECK(pt.nloc == 0 && pt.r0 == 2, "partition 2 over 4: rank 3 owns nothing");
+    part(10, 4, 3, &r0, &nloc); /* b = 3: ranks own 3, 3, 3, 1 */
+    CHECK(r0 == 9 && nloc == 1, "partition 10 over 4: last rank owns row 9");
+    part(2, 4, 3, &r0, &nloc);
+    CHECK(nloc == 0 && r0 == 2, "partition 2 over 4: rank 3 owns nothing");
+    CHECK(rrr_partition(5, 0, 0, &r0, &nloc) == RRR_EINVAL && nloc == 0, "partition K = 0 refused");
+    CHECK(rrr_partition(5, 2, 2, &r0, &nloc) == RRR_EINVAL, "partition r >= K refused");
+    size_t big = (size_t)1 << 62;
+    part(big, 3, 2, &r0, &nloc);
+    CHECK(r0 + nloc == big, "partition of 2^62 rows over 3 ends at n (no overflow)");
 }
 
 static void test_rng(void)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "npy.h"
 #include "../test.h"
 
 #define DATA "tests/data/"

@@ -1,9 +1,9 @@
-/* src/signal.c: SIGTERM/SIGUSR1 only set a flag (async-signal-safe); solvers agree on it at
+/* src/signals.c: SIGTERM/SIGUSR1 only set a flag (async-signal-safe); solvers agree on it at
  * the next iteration boundary, checkpoint, and exit with code 5. */
 #include <signal.h>
 #include <string.h>
 
-#include "internal.h"
+#include "signals.h"
 
 volatile sig_atomic_t rrr_stop_requested = 0;
 

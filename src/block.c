@@ -1,0 +1,34 @@
+/* src/block.c: row blocks: the ones rrr allocates and the ones that wrap a caller's memory. */
+#include <stdlib.h>
+
+#include "comm.h"
+
+rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, double *a,
+                          rrr_block **out)
+{
+    size_t r0 = 0, mine = 0;
+    *out = NULL;
+    rrr_partition(n, ctx->size, ctx->rank, &r0, &mine);
+    if (nloc != mine)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: rank %d owns %zu of the %zu rows "
+                        "(rows [%zu, %zu), rrr_partition), not %zu", ctx->rank, mine, n, r0,
+                        r0 + mine, nloc);
+    if (nloc > 0 && (a == NULL || ncols == 0))
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: no data for %zu rows", nloc);
+    rrr_block *B = malloc(sizeof *B);
+    if (B == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    *B = (rrr_block){ .n = n, .ncols = ncols, .r0 = r0, .nloc = nloc, .a = a, .owns = 0 };
+    *out = B;
+    return RRR_OK;
+}
+
+void rrr_block_destroy(rrr_block **B)
+{
+    if (B == NULL || *B == NULL)
+        return;
+    if ((*B)->owns)
+        free((*B)->a);
+    free(*B);
+    *B = NULL;
+}

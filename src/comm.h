@@ -1,0 +1,34 @@
+/* src/comm.h: the communication every module shares (comm.c): agreement on errors, the
+ * allreduce of partial sums, and the stop/failure flags that ride along with it. */
+#ifndef RRR_COMM_H
+#define RRR_COMM_H
+
+#include "ctx.h"
+
+/* Collective. All ranks pass their local status; all return the same one, the largest
+ * (lowest rank on ties), and ctx->err then holds that rank's message on every rank. */
+rrr_status rrr_agree(rrr_ctx *ctx, rrr_status st);
+
+/* Collective. In-place sum over ranks of count doubles (timed as RRR_T_ALLREDUCE; split
+ * into chunks so no single message exceeds the int count limit). */
+void rrr_allreduce_sum(rrr_ctx *ctx, double *buf, size_t count);
+
+/* Flags that every rank must learn at an iteration boundary: a pending stop signal on
+ * some rank, a local failure on some rank. They travel as RRR_FLAG_SLOTS doubles at the
+ * end of an allreduce the solver makes anyway (one encoding: each slot is summed, > 0
+ * means "some rank"), or in one small allreduce of their own (rrr_flags_agree). */
+enum { RRR_FLAG_STOP, RRR_FLAG_FAIL, RRR_FLAG_SLOTS };
+typedef struct {
+    int stop; /* some rank got SIGTERM/SIGUSR1 */
+    int fail; /* some rank failed locally (its message is agreed by rrr_agree) */
+} rrr_flags;
+
+/* Local. Write this rank's flags into slot[0 .. RRR_FLAG_SLOTS) before the allreduce:
+ * stop from the signal handler's flag, fail from local_st. */
+void rrr_flags_put(double *slot, rrr_status local_st);
+/* Local. Read the summed slots after the allreduce. */
+rrr_flags rrr_flags_get(const double *slot);
+/* Collective. The same, with an allreduce of its own. */
+rrr_flags rrr_flags_agree(rrr_ctx *ctx, rrr_status local_st);
+
+#endif

@@ -1,0 +1,48 @@
+/* src/ctx.h: the context body, phase timers and rank-0 logging (ctx.c). */
+#ifndef RRR_CTX_H
+#define RRR_CTX_H
+
+#include <mpi.h>
+
+#include "err.h"
+#include "rrr.h"
+
+/* Phase timers, accumulated with MPI_Wtime; reports give max/avg/min over ranks. */
+typedef enum {
+    RRR_T_READ,      /* reading input files               */
+    RRR_T_COMPUTE,   /* local arithmetic on my rows        */
+    RRR_T_ALLREDUCE, /* combining partial sums             */
+    RRR_T_SOLVE,     /* replicated or grid dense algebra   */
+    RRR_T_WRITE,     /* writing outputs and checkpoints    */
+    RRR_T_COUNT
+} rrr_timer;
+
+/* The names of the phases in logs and reports ("read", "compute", ...). */
+extern const char *const rrr_timer_names[RRR_T_COUNT];
+
+struct rrr_ctx {
+    MPI_Comm comm; /* private duplicate: our collectives never match a user's */
+    int rank, size;
+    int quiet;
+    rrr_err err;                /* this rank's first failure, or the agreed one      */
+    double t[RRR_T_COUNT];      /* seconds per phase on this rank                    */
+    double t_start;             /* MPI_Wtime at creation                             */
+    unsigned long long bytes_read;
+    int node_ranks;             /* ranks of ctx->comm on my node (measured once)     */
+    int node_ranks_max;         /* ... on the most crowded node                      */
+    double mem_per_rank;        /* bytes one rank may use, the minimum over ranks    */
+};
+
+/* Local. A phase starts: returns the time to hand to rrr_phase_end. */
+double rrr_phase_begin(void);
+/* Local. The phase that started at t0 ends: its time is added to timer k. */
+void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0);
+
+/* Logging to stderr: INFO and WARN from rank 0 (INFO silenced by quiet); Local. */
+void rrr_info(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rrr_warn(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Seconds since the context was created. Local. */
+double rrr_elapsed(const rrr_ctx *ctx);
+
+#endif

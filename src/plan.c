@@ -1,0 +1,140 @@
+/* src/plan.c: the decisions of a fit, from the problem's shape and the memory per rank.
+ *
+ *   regime       replicated when p < P and 8 (p^2 + 2pq + 2q^2) bytes fit in 1/4 of the
+ *                memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
+ *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and the
+ *                replicated 6 p q d flops of C V and C^T U per iteration are at most
+ *                2 (n/K)(2pd + 8qd), twice what the Gram pass saves over the residual form
+ *                (the 2 stands for the residual form's extra memory traffic)
+ *   auto         exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
+ *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
+ *                kept) or of n (6pd + 8qd) / K; exact wins ties, and is ruled out when
+ *                its statistics need more than half the memory per rank
+ *   certificate  f* needs the statistics: skipped above half the memory per rank
+ * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s
+ * on every rank, duplicated K times; the grid splits both K ways. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "json.h"
+#include "plan.h"
+
+rrr_machine rrr_machine_of(const rrr_ctx *ctx)
+{
+    return (rrr_machine){ ctx->size, ctx->node_ranks_max, ctx->mem_per_rank };
+}
+
+/* Bytes per rank of the statistics: replicated 8 (p^2 + 2pq + 2q^2), or that over K. */
+static double stats_bytes(double p, double q, double K, int grid)
+{
+    return 8.0 * (p * p + 2 * p * q + 2 * q * q) / (grid ? K : 1.0);
+}
+
+static int use_grid(const rrr_plan *pl, const rrr_fit_opts *o)
+{
+    size_t pmin = o->grid_min_p > 0 ? o->grid_min_p : RRR_PLAN_GRID_MIN_P;
+    double p = (double)pl->p, q = (double)pl->q;
+    return pl->p >= pmin ||
+           stats_bytes(p, q, 1, 0) > RRR_PLAN_REPLICATED_FRACTION * pl->mach.mem_per_rank;
+}
+
+static int keeps_xty(const rrr_plan *pl, const rrr_fit_opts *o)
+{
+    const double p = (double)pl->p, q = (double)pl->q, d = pl->d;
+    const double rows = ceil((double)pl->n / pl->mach.ranks);
+    if (o->gd_xty >= 0)
+        return o->gd_xty;
+    return 8.0 * p * q <= pl->mach.mem_per_rank * RRR_PLAN_XTY_FRACTION &&
+           6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d);
+}
+
+/* The cost model in flops per rank; fills the costs and the reason. */
+static rrr_solver choose(rrr_plan *pl)
+{
+    double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, d = pl->d;
+    double K = pl->mach.ranks, avail = pl->mach.mem_per_rank;
+    double dense = p * p * p / 3 + 2 * p * p * q + 2 * q * q * p + 9 * q * q * q;
+    double it = RRR_PLAN_GD_ITERATIONS;
+    pl->cost_exact = n * (p * p + 2 * p * q) / K + (pl->grid ? dense / K : dense);
+    pl->cost_gd = pl->gd_xty ? 2 * n * p * q / K + it * (n * 4 * p * d / K + 6 * p * q * d)
+                             : it * n * (6 * p * d + 8 * q * d) / K;
+    if (pl->stats_bytes > RRR_PLAN_STATS_FRACTION * avail) {
+        snprintf(pl->solver_why, sizeof pl->solver_why, "the statistics need %.3g GB per rank, "
+                 "more than half of the %.3g GB available: gd", pl->stats_bytes / 1e9,
+                 avail / 1e9);
+        return RRR_SOLVER_GD;
+    }
+    snprintf(pl->solver_why, sizeof pl->solver_why, "cost model: exact %.3g flops/rank (%s) vs "
+             "gd %.3g (100 iterations assumed)", pl->cost_exact,
+             pl->grid ? "2-D grid" : "replicated", pl->cost_gd);
+    return pl->cost_exact <= pl->cost_gd ? RRR_SOLVER_EXACT : RRR_SOLVER_GD;
+}
+
+/* exact and als have the statistics anyway; gd computes them once more for f*, when they
+ * fit: replicated 8 (p^2 + 2pq + 2q^2) bytes, or that over K plus the grid's panels. */
+static int certificate(rrr_plan *pl, const rrr_fit_opts *o)
+{
+    double need = stats_bytes((double)pl->p, (double)pl->q, pl->mach.ranks, pl->grid);
+    if (pl->grid)
+        need += RRR_PLAN_GRID_PANEL_BYTES;
+    if (!o->certificate) {
+        snprintf(pl->certificate_why, sizeof pl->certificate_why, "--no-certificate");
+        return 0;
+    }
+    if (pl->solver == RRR_SOLVER_GD && need > RRR_PLAN_STATS_FRACTION * pl->mach.mem_per_rank) {
+        snprintf(pl->certificate_why, sizeof pl->certificate_why, "the closed form needs %.3g "
+                 "GB per rank, %.3g GB available", need / 1e9, pl->mach.mem_per_rank / 1e9);
+        return 0;
+    }
+    return 1;
+}
+
+void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
+                   const rrr_fit_opts *o, rrr_plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->mach = *mach;
+    pl->n = n;
+    pl->p = p;
+    pl->q = q;
+    pl->d = d;
+    pl->requested = pl->solver = o->solver;
+    pl->grid = use_grid(pl, o);
+    pl->stats_bytes = stats_bytes((double)p, (double)q, mach->ranks, pl->grid);
+    pl->gd_xty = keeps_xty(pl, o);
+    if (o->solver == RRR_SOLVER_AUTO)
+        pl->solver = choose(pl);
+    pl->certificate = certificate(pl, o);
+}
+
+void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
+{
+    rrr_info(ctx, "plan: %s, statistics %s (%.3g GB per rank of %.3g), gd %s X^T Y, "
+             "certificate %s", rrr_solver_name(pl->solver),
+             pl->grid ? "on the 2-D grid" : "replicated", pl->stats_bytes / 1e9,
+             pl->mach.mem_per_rank / 1e9, pl->gd_xty ? "keeps" : "does not keep",
+             pl->certificate ? "on" : "off");
+}
+
+void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
+{
+    rrr_json_obj_begin(j, key);
+    rrr_json_int(j, "ranks", pl->mach.ranks);
+    rrr_json_int(j, "ranks_per_node", pl->mach.node_ranks);
+    rrr_json_num(j, "memory_per_rank", pl->mach.mem_per_rank);
+    rrr_json_str(j, "solver", rrr_solver_name(pl->solver));
+    rrr_json_str(j, "solver_requested", rrr_solver_name(pl->requested));
+    rrr_json_str(j, "statistics", pl->grid ? "grid" : "replicated");
+    rrr_json_num(j, "statistics_bytes_per_rank", pl->stats_bytes);
+    rrr_json_bool(j, "gd_keeps_xty", pl->gd_xty);
+    rrr_json_bool(j, "certificate", pl->certificate);
+    if (!pl->certificate)
+        rrr_json_str(j, "certificate_why", pl->certificate_why);
+    if (pl->requested == RRR_SOLVER_AUTO) {
+        rrr_json_num(j, "cost_exact", pl->cost_exact);
+        rrr_json_num(j, "cost_gd", pl->cost_gd);
+    }
+    rrr_json_obj_end(j);
+}

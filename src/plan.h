@@ -1,0 +1,54 @@
+/* src/plan.h: every sizing decision of a fit in one place (plan.c): the statistics'
+ * regime, the solver auto picks, whether gd keeps X^T Y, whether the certificate is
+ * affordable. Made once per fit from replicated facts, printed in the log, saved in the
+ * report; `rrr plan` prints it for any problem size without data. */
+#ifndef RRR_PLAN_H
+#define RRR_PLAN_H
+
+#include <stddef.h>
+
+#include "rrr.h"
+
+struct rrr_json;
+
+/* The fractions of the memory per rank that the decisions allow (README "auto"). */
+#define RRR_PLAN_REPLICATED_FRACTION 0.25   /* replicated statistics: p^2 + 2pq + 2q^2  */
+#define RRR_PLAN_STATS_FRACTION 0.5         /* statistics at all (else gd, no f*)       */
+#define RRR_PLAN_XTY_FRACTION (1.0 / 16)    /* gd keeps X^T Y (p q)                     */
+#define RRR_PLAN_GRID_MIN_P 4096            /* default --grid-min-p                     */
+#define RRR_PLAN_GD_ITERATIONS 100.0        /* gd's iterations assumed by the cost model */
+#define RRR_PLAN_GRID_PANEL_BYTES (32.0 * 1024 * 1024) /* grid regime's row panels      */
+
+/* The machine as the plan sees it (measured once, at rrr_ctx_create). */
+typedef struct {
+    int ranks;           /* K                                                   */
+    int node_ranks;      /* ranks on the most crowded node                      */
+    double mem_per_rank; /* bytes: node memory (or cgroup limit) / ranks there  */
+} rrr_machine;
+
+typedef struct rrr_plan {
+    rrr_machine mach;
+    size_t n, p, q;
+    int d;
+    rrr_solver requested, solver;
+    char solver_why[256];  /* why auto chose it (empty when not auto)              */
+    int grid;              /* statistics on the 2-D BLACS grid (1) or replicated   */
+    int gd_xty;            /* gd keeps X^T Y: its cross-product form               */
+    int certificate;       /* f* is computed after the fit                         */
+    char certificate_why[192]; /* why not, when it is not                          */
+    double stats_bytes;    /* per rank, the statistics in the regime above         */
+    double cost_exact, cost_gd; /* the cost model's flops per rank                 */
+} rrr_plan;
+
+/* Local. The machine of this context. */
+rrr_machine rrr_machine_of(const rrr_ctx *ctx);
+
+/* Local, pure: the same on every rank. The plan for an n x p, n x q problem of rank d. */
+void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
+                   const rrr_fit_opts *o, rrr_plan *plan);
+
+/* Local. The plan as log lines (rank 0) and as a JSON object "plan". */
+void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *plan);
+void rrr_plan_json(struct rrr_json *j, const char *key, const rrr_plan *plan);
+
+#endif

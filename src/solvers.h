@@ -1,0 +1,24 @@
+/* src/solvers.h: the solvers rrr_fit dispatches to (solve_gd.c, solve_als.c,
+ * solve_exact.c). Collective. Each fills m->U, m->V (allocated by the caller, p x d and
+ * q x d) and the record info (iterations, converged, stop_reason, history, the initial
+ * gradient norm, f* when it has it); the caller then evaluates the objective and the
+ * gradient norm directly (rrr_evaluate) and canonicalises the factors. */
+#ifndef RRR_SOLVERS_H
+#define RRR_SOLVERS_H
+
+#include "plan.h"
+#include "problem.h"
+
+rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                        const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+                           const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+
+/* Collective. The optimal value f* from the closed form for the certificate, when the
+ * plan affords it (NaN otherwise, with a warning saying why). */
+rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan *plan,
+                             double *fstar);
+
+#endif
