@@ -59,6 +59,7 @@ rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path);
 /* ---- fitting ------------------------------------------------------------------------ */
 
 typedef enum { RRR_SOLVER_AUTO, RRR_SOLVER_GD, RRR_SOLVER_ALS, RRR_SOLVER_EXACT } rrr_solver;
+enum { RRR_CERT_OFF = 0, RRR_CERT_AUTO = 1, RRR_CERT_ON = 2 };
 
 typedef struct {
     int d;                     /* rank of the fit                                      */
@@ -73,8 +74,11 @@ typedef struct {
     int resume;                /* continue from the checkpoint if there is one         */
     size_t grid_min_p;         /* p at or above which exact/als use the 2-D grid (0:
                                   the default, README "exact")                         */
-    int certificate;           /* compute f* and the optimality gap when affordable    */
+    int certificate;           /* f* and the optimality gap: RRR_CERT_AUTO (when it fits
+                                  in memory and costs at most the fit), _ON, _OFF      */
     int gd_xty;                /* gd keeps X^T Y: 1 on, 0 off, -1 auto (memory, cost)  */
+    int eig_route;             /* the closed form's eigenproblem: 1 p x p, 0 q x q, -1
+                                  auto (the smaller: README "exact")                  */
 } rrr_fit_opts;
 
 /* Default options (README "Defaults"); d and lambda must still be set. Local. */
@@ -103,6 +107,9 @@ typedef struct {
     int converged;
     char stop_reason[64];
     double fstar;              /* optimal value from the closed form, NaN if not known */
+    int numerical_rank;        /* exact: how many of the top d components are above
+                                  rounding level (< d: the fit is exact to rounding)  */
+    char selected_by[16];      /* "cv" when rrr_cv chose rank and lambda; else empty  */
     double yy;                 /* ||Yc||_F^2: the scale of "zero" for f and f*         */
     double solve_seconds;      /* wall time of the solver (statistics + iterations)    */
     double setup_seconds;      /* its one-off part before the iterations (gd's X^T Y,
@@ -139,6 +146,58 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
  * of Y). Collective. RRR_EINVAL if Y and Yhat differ in shape. */
 rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
                      double *r2);
+
+/* ---- model selection ------------------------------------------------------------------ */
+
+enum { RRR_CV_MIN = 0, RRR_CV_1SE = 1 };
+
+typedef struct {
+    const int *ranks;          /* candidate ranks, ascending, distinct, in [1, min(p,q)]  */
+    int nranks;
+    const double *lambdas;     /* candidate penalties, ascending, distinct, >= 0          */
+    int nlambdas;
+    int folds;                 /* K >= 2 random folds from fold_seed (without fold_ids)   */
+    uint64_t fold_seed;
+    const rrr_block *fold_ids; /* or my rows' folds 0 .. K-1 (n x 1; borrowed), or NULL   */
+    int rule;                  /* RRR_CV_MIN or RRR_CV_1SE                                */
+    rrr_fit_opts fit;          /* the final fit's options (its d and lambda are the choice) */
+} rrr_cv_opts;
+
+/* Local. Defaults: 5 folds, seed 0, rule min, rrr_fit_opts_default; no grids. */
+void rrr_cv_opts_default(rrr_cv_opts *o);
+
+/* The outcome of a search: errors of every (fold, rank, lambda) and the choice. Arrays are
+ * row-major: cv_mse[r * nlambdas + l], sse[(k * nranks + r) * nlambdas + l]. */
+typedef struct {
+    int nranks, nlambdas, folds, rule;
+    size_t n;                  /* rows                                                    */
+    int random_folds;          /* the folds came from fold_seed (else from fold ids)      */
+    uint64_t fold_seed;
+    int *ranks;
+    double *lambdas;
+    long long *fold_sizes;     /* rows per fold                                           */
+    double *cv_mse;            /* sum_k SSE_k / (n q)                                     */
+    double *cv_se;             /* std over folds of SSE_k / (n_k q), divided by sqrt(K)   */
+    double *sse;               /* SSE_k = ||Y_k - X_k B_-k||^2 (intercept included)       */
+    int rank;                  /* the choice                                              */
+    double lambda;
+    double cv_mse_min;         /* the smallest cv_mse (the "min" rule's)                  */
+    int passes;                /* statistics passes over the data                         */
+    char method[32];           /* "statistics" (one pass) or "gd" (large p)               */
+    double flops;              /* of the per-fold algebra, per rank                       */
+} rrr_cv_result;
+
+/* K-fold cross-validation over the grid, then the fit of all rows at the choice (README
+ * "cv"). Collective. X, Y: my row blocks (borrowed); opts (global). On success *res and
+ * *model are new (rrr_cv_result_destroy, rrr_model_destroy), and so is *info when info is
+ * not NULL. RRR_EINVAL (bad grids, folds, options), RRR_ENUMERIC (lambda = 0 with a
+ * singular training X^T X), RRR_ESTOPPED, RRR_EINTERNAL, the same on every rank. */
+rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_cv_opts *opts,
+                  rrr_cv_result **res, rrr_model **model, rrr_fit_info **info);
+/* Local. NULL-safe; sets *res = NULL. */
+void rrr_cv_result_destroy(rrr_cv_result **res);
+/* Write DIR/cv.json and DIR/cv.csv atomically (rank 0). Collective. */
+rrr_status rrr_cv_write(rrr_ctx *ctx, const rrr_cv_result *res, const char *dir);
 
 /* ---- the other commands ------------------------------------------------------------- */
 

@@ -22,8 +22,9 @@ void rrr_fit_opts_default(rrr_fit_opts *o)
     o->tol = 1e-10; /* relative decrease 1e-10 and gradient ratio 1e-5: README "Stopping" */
     o->checkpoint_every = 100;
     o->grid_min_p = 0; /* 0: RRR_PLAN_GRID_MIN_P */
-    o->certificate = 1;
+    o->certificate = RRR_CERT_AUTO;
     o->gd_xty = -1;
+    o->eig_route = -1;
 }
 
 const char *rrr_solver_name(rrr_solver s)
@@ -61,15 +62,16 @@ static rrr_status check_opts(rrr_err *e, const rrr_block *X, const rrr_block *Y,
         return RRR_FAIL(e, RRR_EINVAL, "max_iter %ld: must be >= 0 (--max-iter)", o->max_iter);
     if (o->resume && o->checkpoint == NULL)
         return RRR_FAIL(e, RRR_EINVAL, "--resume needs --checkpoint DIR");
+    if (o->certificate < RRR_CERT_OFF || o->certificate > RRR_CERT_ON)
+        return RRR_FAIL(e, RRR_EINVAL, "certificate %d: expected RRR_CERT_OFF, _AUTO or _ON",
+                        o->certificate);
     if (o->checkpoint_every < 1)
         return RRR_FAIL(e, RRR_EINVAL, "--checkpoint-every must be at least 1");
     return RRR_OK;
 }
 
-/* Collective. The arguments of rrr_fit; a block that is not this rank's share of the
- * rows (rrr_partition) is a local finding, agreed. */
-static rrr_status check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                             const rrr_fit_opts *o)
+rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                              const rrr_fit_opts *o)
 {
     size_t r0 = 0, nloc = 0;
     rrr_status st = check_opts(&ctx->err, X, Y, o);
@@ -84,9 +86,8 @@ static rrr_status check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *
     return rrr_agree(ctx, st);
 }
 
-/* Collective. Column means (with an intercept) and ||Yc||_F^2, one allreduce. */
-static rrr_status column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
-                               double **ym)
+rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
+                            double **ym)
 {
     size_t p = pb->p, q = pb->q, len = p + q + 2;
     double *s = rrr_calloc(len, sizeof *s);
@@ -191,7 +192,7 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
     if (X == NULL || Y == NULL || o == NULL || out == NULL)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_fit: X, Y, opts and model "
                                        "must not be NULL"));
-    rrr_status st = check_args(ctx, X, Y, o);
+    rrr_status st = rrr_fit_check_args(ctx, X, Y, o);
     if (st != RRR_OK)
         return st;
     rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc, .d = o->d,
@@ -200,7 +201,7 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     rrr_plan plan;
-    st = column_stats(ctx, &pb, o->intercept, &xm, &ym);
+    st = rrr_column_stats(ctx, &pb, o->intercept, &xm, &ym);
     if (st != RRR_OK)
         return st;
     pb.xm = xm;
@@ -221,8 +222,11 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
     st = solve(ctx, &pb, o, &plan, m, info);
     if (st == RRR_OK)
         st = final_evaluation(ctx, &pb, m, info);
-    if (st == RRR_OK && isnan(info->fstar))
+    if (st == RRR_OK && isnan(info->fstar)) {
+        rrr_plan_certificate_after(&plan, info->iterations);
         st = rrr_optimal_value(ctx, &pb, &plan, &info->fstar);
+        *info->plan = plan;
+    }
     st = rrr_agree(ctx, st);
     if (st == RRR_OK && o->intercept) {
         m->x_mean = xm;

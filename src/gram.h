@@ -8,12 +8,15 @@
 #include "comm.h"
 #include "grid.h"
 #include "problem.h"
+#include "topk.h"
 
 typedef struct {
     size_t p, q;
     double lambda;
     double yy;      /* ||Y - 1 ym^T||_F^2, summed over all rows                          */
     int grid;       /* 0: replicated regime, 1: 2-D grid regime                          */
+    rrr_route route;/* the eigenproblem of the closed form: q x q or p x p (topk.h)      */
+    int numerical_rank; /* of the whitened X^T Y among the top d (set by rrr_gram_exact) */
     /* replicated regime (grid == 0); both in one allocation owned by R */
     double *R;      /* p x p, ld p: upper Cholesky factor of G + lambda I (upper only)  */
     double *C;      /* p x q, ld p: X^T Y                                                */
@@ -24,11 +27,12 @@ typedef struct {
 } rrr_gram;
 
 /* Collective. One pass over my rows (centred by pb->xm, pb->ym if present) gives G, C, yy
- * in the regime grid (the plan's: 0 replicated, 1 2-D grid);
+ * in the regime grid (the plan's: 0 replicated, 1 2-D grid), the closed form by route;
  * then G + lambda I is factored once (Cholesky), with a check for numerical singularity.
  * *out is new (rrr_gram_destroy). RRR_ENUMERIC when G + lambda I is not numerically
  * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_gram **out);
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_route route,
+                           rrr_gram **out);
 /* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
 void rrr_gram_destroy(rrr_gram **gr);
 
@@ -45,9 +49,10 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
 
 /* Collective (solve_exact.c). Closed-form rank-d optimum from the statistics:
  * T = R^{-T} C, M = T^T T = C^T (G + lambda I)^{-1} C (q x q), W = top-d eigenvectors of M
- * (eigenvalues mu_1 >= ... >= mu_d), U = R^{-1} T W = B_R W (p x d), V = W (q x d), both
- * replicated, and f* = yy - sum_{i<=d} mu_i (*fstar). keep_C = 0 lets it overwrite C.
- * RRR_ENUMERIC if the eigensolver fails. */
+ * (eigenvalues mu_1 >= ... >= mu_d), B* = R^{-1} T W W^T, as U (p x d), V (q x d) with
+ * B* = U V^T (by gr->route: U = R^{-1} T W, V = W; or U = R^{-1} u, V = T^T u for the top
+ * eigenvectors u of T T^T; topk.h), both replicated, and f* = yy - sum_{i<=d} mu_i
+ * (*fstar). keep_C = 0 lets it overwrite C. RRR_ENUMERIC if the eigensolver fails. */
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
                           double *fstar);
 

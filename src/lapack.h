@@ -13,6 +13,9 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n
              const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
              double *work, const int *lwork, int *iwork, const int *liwork, int *info,
              fstrlen, fstrlen, fstrlen);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+             fstrlen, fstrlen);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
             double *w, double *work, const int *lwork, int *info, fstrlen, fstrlen);
 void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,

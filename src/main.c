@@ -6,6 +6,8 @@
 
 #include "blas_env.h"
 #include "cli.h"
+#include "cv_grid.h"
+#include "npy.h"
 #include "comm.h"
 #include "report.h"
 #include "signals.h"
@@ -17,6 +19,7 @@ static const char *usage_main =
     "  gen        generate a synthetic problem (X.npy, Y.npy, U_true.npy, V_true.npy)\n"
     "  fit        fit U (p x d), V (q x d)\n"
     "  predict    YHAT = X U V^T (+ intercept); with --y print mse and r2\n"
+    "  cv         choose rank and lambda by K-fold cross-validation, then fit\n"
     "  gradcheck  compare analytic gradients with central differences\n"
     "Run 'rrr COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
     "2 bad arguments/input, 3 I/O, 4 numerical failure, 5 stopped by a signal.\n";
@@ -30,21 +33,40 @@ static const char *usage_fit =
     "usage: rrr fit --x X.npy --y Y.npy --rank D --lambda L [--solver gd|als|exact|auto]\n"
     "               [--max-iter N] [--tol T] [--seed S] [--intercept] [--out DIR]\n"
     "               [--report R.json] [--checkpoint DIR] [--checkpoint-every K] [--resume]\n"
-    "               [--quiet] [--grid-min-p P] [--no-certificate] [--gd-xty auto|on|off]\n"
+    "               [--quiet] [--grid-min-p P] [--[no-]certificate] [--gd-xty auto|on|off]\n"
+    "               [--eig-route auto|p|q]\n"
     "  --solver       auto (default) picks by shape and memory; see README\n"
     "  --max-iter     iteration cap for gd/als (default 10000)\n"
     "  --tol          converged when (f_prev - f)/f <= T and |grad|/|grad_0| <= sqrt(T)\n"
     "                 (default 1e-10)\n"
     "  --seed         start of gd/als (default 0)\n"
     "  --grid-min-p   p from which exact/als keep X^T X on a 2-D ScaLAPACK grid\n"
-    "  --no-certificate  skip computing f* and the optimality gap\n"
+    "  --no-certificate  skip computing f* and the optimality gap; --certificate: compute\n"
+    "                 it even when it costs more than the fit (gd)\n"
     "  --gd-xty       gd keeps X^T Y (p x q) and reads only X, once, per iteration: on,\n"
     "                 off, or auto (on when X^T Y fits in 1/16 of the memory per rank and\n"
-    "                 its replicated cost stays below what it saves; see README)\n";
+    "                 its replicated cost stays below what it saves; see README)\n"
+    "  --eig-route    the closed form's eigenproblem: p x p (p), q x q (q), or auto:\n"
+    "                 the smaller of the two\n";
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"
     "  With --y prints 'mse <v>' (SSE/(n q)) and 'r2 <v>' (1 - SSE/SST) on stdout.\n";
+
+static const char *usage_cv =
+    "usage: rrr cv --x X.npy --y Y.npy --rank RANKS --lambda LAMBDAS [--folds K | --fold-ids F.npy]\n"
+    "              [--fold-seed S] [--rule min|1se] [--intercept] [--out DIR] [--report R.json]\n"
+    "              [--quiet] [the solver options of fit]\n"
+    "  RANKS    D, D1,D2,... or A:B (every rank from A to B), each in [1, min(p, q)]\n"
+    "  LAMBDAS  L, L1,L2,... (lambda 0 allowed) or LO:HI:N (N >= 2 values evenly spaced in\n"
+    "           log from LO to HI, 0 < LO < HI)\n"
+    "  --folds K        K random folds of sizes differing by at most one (default 5), from\n"
+    "                   --fold-seed S (default 0); the same at any rank count\n"
+    "  --fold-ids F     n x 1 .npy of fold ids 0 .. K-1 (<f8 or <i8), every fold non-empty\n"
+    "  --rule           min (default): the smallest cv_mse; 1se: the smallest rank within one\n"
+    "                   standard error of it, and for it the largest lambda\n"
+    "  Writes DIR/cv.json, DIR/cv.csv and the fit of all rows at the choice (as rrr fit);\n"
+    "  prints 'cv_choice rank <d> lambda <l> cv_mse <v>' on stdout.\n";
 
 static const char *usage_gradcheck =
     "usage: rrr gradcheck --x X.npy --y Y.npy --rank D --lambda L [--seed S]\n"
@@ -122,20 +144,47 @@ static rrr_status stop_check(rrr_ctx *ctx)
                     "stopped by a signal after the solve; no output was written");
 }
 
+/* The fit options shared by fit and cv (their --help texts list them). */
+typedef struct {
+    const char *solver, *xty, *route;
+    int nocert, cert;
+} solver_args;
+
+/* Local. The solver options into o (after parsing). */
+static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opts *o)
+{
+    rrr_status st = parse_solver(ctx, a->solver, &o->solver);
+    if (st != RRR_OK)
+        return st;
+    if (a->nocert && a->cert)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--certificate and --no-certificate exclude each "
+                        "other");
+    o->certificate = a->nocert ? RRR_CERT_OFF : a->cert ? RRR_CERT_ON : RRR_CERT_AUTO;
+    if (strcmp(a->xty, "auto") == 0 || strcmp(a->xty, "on") == 0 || strcmp(a->xty, "off") == 0)
+        o->gd_xty = a->xty[1] == 'u' ? -1 : a->xty[1] == 'n';
+    else
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--gd-xty '%s': expected auto, on or off", a->xty);
+    if (strcmp(a->route, "auto") == 0 || strcmp(a->route, "p") == 0 || strcmp(a->route, "q") == 0)
+        o->eig_route = a->route[0] == 'a' ? -1 : a->route[0] == 'p';
+    else
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--eig-route '%s': expected auto, p or q",
+                        a->route);
+    return RRR_OK;
+}
+
 static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
 {
     rrr_fit_opts o;
     rrr_fit_opts_default(&o);
-    const char *xp = NULL, *yp = NULL, *solver = "auto", *out = NULL, *report = NULL;
-    const char *xty = "auto";
-    int help, quiet = 0, nocert = 0;
-    double lambda = -1;
+    const char *xp = NULL, *yp = NULL, *out = NULL, *report = NULL;
+    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    int help, quiet = 0;
     opt_spec specs[] = {
         { "--x", OPT_STR, &xp, 1, 0 },
         { "--y", OPT_STR, &yp, 1, 0 },
         { "--rank", OPT_INT, &o.d, 1, 0 },
-        { "--lambda", OPT_DOUBLE, &lambda, 1, 0 },
-        { "--solver", OPT_STR, &solver, 0, 0 },
+        { "--lambda", OPT_DOUBLE, &o.lambda, 1, 0 },
+        { "--solver", OPT_STR, &sa.solver, 0, 0 },
         { "--max-iter", OPT_LONG, &o.max_iter, 0, 0 },
         { "--tol", OPT_DOUBLE, &o.tol, 0, 0 },
         { "--seed", OPT_U64, &o.seed, 0, 0 },
@@ -147,8 +196,10 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         { "--resume", OPT_FLAG, &o.resume, 0, 0 },
         { "--quiet", OPT_FLAG, &quiet, 0, 0 },
         { "--grid-min-p", OPT_SIZE, &o.grid_min_p, 0, 0 },
-        { "--no-certificate", OPT_FLAG, &nocert, 0, 0 },
-        { "--gd-xty", OPT_STR, &xty, 0, 0 },
+        { "--no-certificate", OPT_FLAG, &sa.nocert, 0, 0 },
+        { "--certificate", OPT_FLAG, &sa.cert, 0, 0 },
+        { "--gd-xty", OPT_STR, &sa.xty, 0, 0 },
+        { "--eig-route", OPT_STR, &sa.route, 0, 0 },
         { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
@@ -157,17 +208,11 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_fit);
         return st;
     }
-    o.lambda = lambda;
-    o.certificate = !nocert;
     rrr_ctx_set_quiet(ctx, quiet);
-    rrr_signals_install(); /* only fit stops cleanly on a signal; other commands die as usual */
-    st = parse_solver(ctx, solver, &o.solver);
+    rrr_signals_install(); /* fit and cv stop cleanly on a signal; others die as usual */
+    st = solver_options(ctx, &sa, &o);
     if (st != RRR_OK)
         return st;
-    if (strcmp(xty, "auto") == 0 || strcmp(xty, "on") == 0 || strcmp(xty, "off") == 0)
-        o.gd_xty = xty[1] == 'u' ? -1 : xty[1] == 'n';
-    else
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--gd-xty '%s': expected auto, on or off", xty);
 
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
@@ -188,6 +233,110 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_model_destroy(&m);
     rrr_block_destroy(&X);
     rrr_block_destroy(&Y);
+    return st;
+}
+
+static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
+{
+    rrr_cv_opts o;
+    rrr_cv_opts_default(&o);
+    const char *xp = NULL, *yp = NULL, *ranks = NULL, *lambdas = NULL, *ids = NULL;
+    const char *rule = "min", *out = NULL, *report = NULL;
+    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    int help, quiet = 0, nfolds = 0;
+    opt_spec specs[] = {
+        { "--x", OPT_STR, &xp, 1, 0 },
+        { "--y", OPT_STR, &yp, 1, 0 },
+        { "--rank", OPT_STR, &ranks, 1, 0 },
+        { "--lambda", OPT_STR, &lambdas, 1, 0 },
+        { "--folds", OPT_INT, &nfolds, 0, 0 },
+        { "--fold-ids", OPT_STR, &ids, 0, 0 },
+        { "--fold-seed", OPT_U64, &o.fold_seed, 0, 0 },
+        { "--rule", OPT_STR, &rule, 0, 0 },
+        { "--intercept", OPT_FLAG, &o.fit.intercept, 0, 0 },
+        { "--out", OPT_STR, &out, 0, 0 },
+        { "--report", OPT_STR, &report, 0, 0 },
+        { "--quiet", OPT_FLAG, &quiet, 0, 0 },
+        { "--solver", OPT_STR, &sa.solver, 0, 0 },
+        { "--max-iter", OPT_LONG, &o.fit.max_iter, 0, 0 },
+        { "--tol", OPT_DOUBLE, &o.fit.tol, 0, 0 },
+        { "--seed", OPT_U64, &o.fit.seed, 0, 0 },
+        { "--grid-min-p", OPT_SIZE, &o.fit.grid_min_p, 0, 0 },
+        { "--no-certificate", OPT_FLAG, &sa.nocert, 0, 0 },
+        { "--certificate", OPT_FLAG, &sa.cert, 0, 0 },
+        { "--gd-xty", OPT_STR, &sa.xty, 0, 0 },
+        { "--eig-route", OPT_STR, &sa.route, 0, 0 },
+        { "--checkpoint", OPT_STR, &o.fit.checkpoint, 0, 0 },
+        { "--resume", OPT_FLAG, &o.fit.resume, 0, 0 },
+        { NULL, OPT_FLAG, NULL, 0, 0 },
+    };
+    rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
+    if (st != RRR_OK || help) {
+        if (help)
+            print_usage(ctx, usage_cv);
+        return st;
+    }
+    rrr_ctx_set_quiet(ctx, quiet);
+    rrr_signals_install();
+    st = solver_options(ctx, &sa, &o.fit);
+    if (st != RRR_OK)
+        return st;
+    if (strcmp(rule, "min") == 0 || strcmp(rule, "1se") == 0)
+        o.rule = rule[0] == '1' ? RRR_CV_1SE : RRR_CV_MIN;
+    else
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--rule '%s': expected min or 1se", rule);
+    if (ids != NULL && nfolds != 0)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--folds and --fold-ids exclude each other");
+    if (nfolds != 0)
+        o.folds = nfolds;
+
+    rrr_block *X = NULL, *Y = NULL, *F = NULL;
+    rrr_model *m = NULL;
+    rrr_fit_info *info = NULL;
+    rrr_cv_result *res = NULL;
+    int *rk = NULL;
+    double *lam = NULL;
+    st = read_xy(ctx, xp, yp, &X, &Y);
+    if (st == RRR_OK)
+        st = rrr_cv_parse_ranks(ranks, X->ncols < Y->ncols ? X->ncols : Y->ncols, &rk,
+                                &o.nranks, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_cv_parse_lambdas(lambdas, &lam, &o.nlambdas, &ctx->err);
+    o.ranks = rk;
+    o.lambdas = lam;
+    if (st == RRR_OK && ids != NULL) {
+        st = rrr_block_read_ids(ctx, ids, &F);
+        if (st == RRR_OK && F->n != X->n)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu rows but %s has %zu", ids, F->n, xp,
+                          X->n);
+        o.fold_ids = F;
+    }
+    if (st == RRR_OK)
+        st = rrr_cv(ctx, X, Y, &o, &res, &m, &info);
+    if (st == RRR_OK)
+        st = stop_check(ctx);
+    if (st == RRR_OK && report != NULL)
+        st = rrr_report_write(ctx, m, info, report);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_model_write(ctx, m, info, out);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_cv_write(ctx, res, out);
+    if (st == RRR_OK) {
+        rrr_fit_summary(ctx, m, info);
+        if (rrr_ctx_rank(ctx) == 0) {
+            printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
+                   res->cv_mse_min);
+            fflush(stdout);
+        }
+    }
+    free(rk);
+    free(lam);
+    rrr_cv_result_destroy(&res);
+    rrr_fit_info_destroy(&info);
+    rrr_model_destroy(&m);
+    rrr_block_destroy(&X);
+    rrr_block_destroy(&Y);
+    rrr_block_destroy(&F);
     return st;
 }
 
@@ -287,6 +436,8 @@ static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
         return cmd_predict(ctx, argc, argv);
     if (strcmp(argv[1], "gradcheck") == 0)
         return cmd_gradcheck(ctx, argc, argv);
+    if (strcmp(argv[1], "cv") == 0)
+        return cmd_cv(ctx, argc, argv);
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "unknown command '%s' (see rrr --help)", argv[1]);
 }
 

@@ -112,6 +112,8 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_str(j, "stop_reason", info->stop_reason);
         rrr_json_num(j, "optimal_objective", info->fstar); /* null when not computed */
         rrr_json_num(j, "optimality_gap", rrr_fit_info_gap(info));
+        if (info->selected_by[0])
+            rrr_json_str(j, "selected_by", info->selected_by);
     }
     rrr_json_int(j, "n", (long long)m->n);
     rrr_json_int(j, "p", (long long)m->p);

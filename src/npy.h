@@ -10,7 +10,8 @@
 
 typedef struct {
     size_t rows, cols;  /* 2-D shape                               */
-    size_t itemsize;    /* 8 for <f8, 4 for <f4                     */
+    size_t itemsize;    /* 8 for <f8 and <i8, 4 for <f4             */
+    int integer;        /* <i8 (only fold ids may be integers)      */
     size_t data_offset; /* bytes before the first element          */
 } rrr_npy_hdr;
 
@@ -18,7 +19,7 @@ typedef struct {
 #define RRR_NPY_MAX_HEADER ((size_t)1 << 20)
 
 /* Local, pure. Parse a .npy header from the first len bytes of a file whose total size is
- * file_size. Accepts versions 1.0/2.0/3.0, 2-D, C order, '<f8' or '<f4', and requires
+ * file_size. Accepts versions 1.0/2.0/3.0, 2-D, C order, '<f8', '<f4' or '<i8', and requires
  * data_offset + rows*cols*itemsize == file_size exactly. On rejection records in e a
  * message "NAME: problem" and returns RRR_EINVAL. Never reads past buf[len-1]. */
 rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_size,
@@ -27,6 +28,10 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
 /* Local, pure. Write a version 1.0 '<f8' C-order header for a rows x cols array into buf
  * (cap bytes); returns its length (a multiple of 64), or 0 if cap is too small. */
 size_t rrr_npy_format(char *buf, size_t cap, size_t rows, size_t cols);
+
+/* Collective. Read my rows of an n x 1 column of ids (<f8, <f4 or <i8; values converted to
+ * double, exact below 2^53). Otherwise as rrr_block_read. */
+rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
 
 /* Collective. Read only the header of path (rank 0 reads, broadcasts). */
 rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h);

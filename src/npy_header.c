@@ -232,14 +232,18 @@ static uint64_t le(const unsigned char *p, int nbytes)
 }
 
 /* Check the dict's meaning: dtype, order, 2-D; fills itemsize. */
-static rrr_status check_dict(const dict *d, const char *name, size_t *itemsize, rrr_err *e)
+static rrr_status check_dict(const dict *d, const char *name, size_t *itemsize, int *integer,
+                             rrr_err *e)
 {
     char q[QUOTE_MAX + 4];
     quote(q, d->descr);
+    *integer = 0;
     if (span_is(d->descr, "<f8"))
         *itemsize = 8;
     else if (span_is(d->descr, "<f4"))
         *itemsize = 4;
+    else if (span_is(d->descr, "<i8")) /* fold ids; the data readers refuse it */
+        *itemsize = 8, *integer = 1;
     else if (span_is(d->descr, ">f8") || span_is(d->descr, ">f4"))
         return RRR_FAIL(e, RRR_EINVAL, "%s: big-endian data '%s' is not supported", name, q);
     else
@@ -294,7 +298,8 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
             return RRR_FAIL(e, RRR_EINVAL, "%s: %s '%s'", name, why, q);
         return RRR_FAIL(e, RRR_EINVAL, "%s: %s", name, why);
     }
-    if (check_dict(&d, name, &itemsize, e) != RRR_OK)
+    int integer = 0;
+    if (check_dict(&d, name, &itemsize, &integer, e) != RRR_OK)
         return RRR_EINVAL;
 
     /* nbytes = rows * cols * itemsize, which must fit in size_t and, with the header, in
@@ -316,6 +321,7 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
     h->rows = d.dim[0];
     h->cols = d.dim[1];
     h->itemsize = itemsize;
+    h->integer = integer;
     h->data_offset = (size_t)off;
     return RRR_OK;
 }

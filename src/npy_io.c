@@ -88,7 +88,30 @@ static rrr_status check_finite(rrr_ctx *ctx, const char *path, const double *a, 
     return RRR_OK;
 }
 
+/* Local. int64 values at the start of a, converted to doubles in place (same size). */
+static void widen_i8(double *a, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        int64_t v;
+        memcpy(&v, a + k, sizeof v);
+        a[k] = (double)v;
+    }
+}
+
+static rrr_status read_block(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
+
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
+{
+    return read_block(ctx, path, 0, out);
+}
+
+rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
+{
+    return read_block(ctx, path, 1, out);
+}
+
+/* Collective. My rows; ids: an n x 1 column that may hold <i8. */
+static rrr_status read_block(rrr_ctx *ctx, const char *path, int ids, rrr_block **out)
 {
     double t0 = rrr_phase_begin();
     rrr_block *B = NULL;
@@ -98,6 +121,16 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     rrr_status st = rrr_npy_read_header(ctx, path, &h);
     if (st != RRR_OK)
         goto done;
+    if (h.integer && !ids) {
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or '<f4': "
+                      "numpy.save(path, a.astype('<f8'))", path);
+        goto done; /* same verdict on every rank: the header was broadcast */
+    }
+    if (ids && h.cols != 1) {
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
+                      path, h.rows, h.cols);
+        goto done;
+    }
     if (h.cols > INT_MAX || h.rows > (size_t)INT_MAX * (size_t)ctx->size) {
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large for MPI-IO counts",
                       path, h.rows, h.cols);
@@ -140,6 +173,8 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     }
     if (st == RRR_OK && h.itemsize == 4)
         widen_f4(B->a, pt.nloc * h.cols);
+    if (st == RRR_OK && h.integer)
+        widen_i8(B->a, pt.nloc * h.cols);
     if (st == RRR_OK)
         st = check_finite(ctx, path, B->a, pt.nloc, h.cols, pt.r0);
     ctx->bytes_read += pt.nloc * h.cols * h.itemsize;
@@ -249,6 +284,9 @@ rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size
     rrr_status st = rrr_npy_read_header(ctx, path, &h);
     if (st != RRR_OK)
         return st;
+    if (h.integer) /* replicated header: the same verdict on every rank */
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or "
+                        "'<f4')", path);
     size_t count = h.rows * h.cols;
     a = rrr_malloc(count, sizeof(double));
     if (a == NULL)

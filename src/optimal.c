@@ -36,7 +36,7 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "certificate: out of memory");
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_gram_create(ctx, pb, plan->grid, &gr);
+        st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, pb->d, 0, U, V, fstar);
     rrr_gram_destroy(&gr);

@@ -1,6 +1,6 @@
 /* src/plan.c: the decisions of a fit, from the problem's shape and the memory per rank.
  *
- *   regime       replicated when p < P and 8 (p^2 + 2pq + 2q^2) bytes fit in 1/4 of the
+ *   regime       replicated when p < P and 8 (p^2 + 2pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of the
  *                memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
  *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and the
  *                replicated 6 p q d flops of C V and C^T U per iteration are at most
@@ -10,7 +10,11 @@
  *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
  *                kept) or of n (6pd + 8qd) / K; exact wins ties, and is ruled out when
  *                its statistics need more than half the memory per rank
- *   certificate  f* needs the statistics: skipped above half the memory per rank
+ *   route        the closed form's eigenproblem, of order min(p, q): p x p when p <= q
+ *   certificate  f* needs the statistics: skipped above half the memory per rank, and
+ *                for gd also when it would cost more flops than the fit it certifies
+ *                (decided after the iterations, which are then known; --certificate
+ *                forces it)
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s
  * on every rank, duplicated K times; the grid splits both K ways. */
 #include <math.h>
@@ -26,10 +30,13 @@ rrr_machine rrr_machine_of(const rrr_ctx *ctx)
     return (rrr_machine){ ctx->size, ctx->node_ranks_max, ctx->mem_per_rank };
 }
 
-/* Bytes per rank of the statistics: replicated 8 (p^2 + 2pq + 2q^2), or that over K. */
+/* Bytes per rank of the statistics and the closed form: replicated 8 (p^2 + 2pq + 2m^2)
+ * (G, C, a copy of C, the order-m eigenproblem and its workspace, m = min(p, q)), or that
+ * over K on the grid. */
 static double stats_bytes(double p, double q, double K, int grid)
 {
-    return 8.0 * (p * p + 2 * p * q + 2 * q * q) / (grid ? K : 1.0);
+    double m = p < q ? p : q;
+    return 8.0 * (p * p + 2 * p * q + 2 * m * m) / (grid ? K : 1.0);
 }
 
 static int use_grid(const rrr_plan *pl, const rrr_fit_opts *o)
@@ -50,16 +57,30 @@ static int keeps_xty(const rrr_plan *pl, const rrr_fit_opts *o)
            6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d);
 }
 
+/* The closed form's dense algebra after the statistics, in flops: Cholesky p^3/3, T =
+ * R^-T C 2 p^2 q (counted as in the first cost model), the Gram matrix of T of order
+ * m = min(p, q) 2 p q m, and its eigenproblem 9 m^3 (a generous count for dsyevr / pdsyev). */
+static double dense_flops(double p, double q)
+{
+    double m = p < q ? p : q;
+    return p * p * p / 3 + 2 * p * p * q + 2 * p * q * m + 9 * m * m * m;
+}
+
+/* gd's flops per rank for a given number of iterations (the model of README "auto"). */
+static double gd_flops(const rrr_plan *pl, double iterations)
+{
+    double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, d = pl->d, K = pl->mach.ranks;
+    return pl->gd_xty ? 2 * n * p * q / K + iterations * (n * 4 * p * d / K + 6 * p * q * d)
+                      : iterations * n * (6 * p * d + 8 * q * d) / K;
+}
+
 /* The cost model in flops per rank; fills the costs and the reason. */
 static rrr_solver choose(rrr_plan *pl)
 {
-    double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, d = pl->d;
-    double K = pl->mach.ranks, avail = pl->mach.mem_per_rank;
-    double dense = p * p * p / 3 + 2 * p * p * q + 2 * q * q * p + 9 * q * q * q;
-    double it = RRR_PLAN_GD_ITERATIONS;
+    double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q;
+    double K = pl->mach.ranks, avail = pl->mach.mem_per_rank, dense = dense_flops(p, q);
     pl->cost_exact = n * (p * p + 2 * p * q) / K + (pl->grid ? dense / K : dense);
-    pl->cost_gd = pl->gd_xty ? 2 * n * p * q / K + it * (n * 4 * p * d / K + 6 * p * q * d)
-                             : it * n * (6 * p * d + 8 * q * d) / K;
+    pl->cost_gd = gd_flops(pl, RRR_PLAN_GD_ITERATIONS);
     if (pl->stats_bytes > RRR_PLAN_STATS_FRACTION * avail) {
         snprintf(pl->solver_why, sizeof pl->solver_why, "the statistics need %.3g GB per rank, "
                  "more than half of the %.3g GB available: gd", pl->stats_bytes / 1e9,
@@ -73,13 +94,13 @@ static rrr_solver choose(rrr_plan *pl)
 }
 
 /* exact and als have the statistics anyway; gd computes them once more for f*, when they
- * fit: replicated 8 (p^2 + 2pq + 2q^2) bytes, or that over K plus the grid's panels. */
+ * fit: replicated 8 (p^2 + 2pq + 2m^2) bytes, or that over K plus the grid's panels. */
 static int certificate(rrr_plan *pl, const rrr_fit_opts *o)
 {
     double need = stats_bytes((double)pl->p, (double)pl->q, pl->mach.ranks, pl->grid);
     if (pl->grid)
         need += RRR_PLAN_GRID_PANEL_BYTES;
-    if (!o->certificate) {
+    if (o->certificate == RRR_CERT_OFF) {
         snprintf(pl->certificate_why, sizeof pl->certificate_why, "--no-certificate");
         return 0;
     }
@@ -88,7 +109,25 @@ static int certificate(rrr_plan *pl, const rrr_fit_opts *o)
                  "GB per rank, %.3g GB available", need / 1e9, pl->mach.mem_per_rank / 1e9);
         return 0;
     }
+    pl->certificate_forced = o->certificate == RRR_CERT_ON;
     return 1;
+}
+
+int rrr_plan_certificate_after(rrr_plan *pl, long iterations)
+{
+    if (!pl->certificate || pl->certificate_forced || pl->solver != RRR_SOLVER_GD)
+        return pl->certificate;
+    /* f* costs gd a statistics pass and the closed form; the fit cost its iterations */
+    double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, K = pl->mach.ranks;
+    double dense = dense_flops(p, q), cert = n * (p * p + 2 * p * q) / K +
+                                            (pl->grid ? dense / K : dense);
+    double fit = gd_flops(pl, (double)iterations);
+    if (cert <= fit)
+        return 1;
+    snprintf(pl->certificate_why, sizeof pl->certificate_why, "it would cost %.3g flops per "
+             "rank, %.1f times the fit it certifies; --certificate computes it anyway", cert,
+             cert / fit);
+    return pl->certificate = 0;
 }
 
 void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
@@ -104,6 +143,8 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
     pl->grid = use_grid(pl, o);
     pl->stats_bytes = stats_bytes((double)p, (double)q, mach->ranks, pl->grid);
     pl->gd_xty = keeps_xty(pl, o);
+    /* the closed form's eigenproblem has order min(p, q): p x p when p <= q (topk.h) */
+    pl->route = o->eig_route >= 0 ? (rrr_route)o->eig_route : p <= q ? RRR_ROUTE_P : RRR_ROUTE_Q;
     if (o->solver == RRR_SOLVER_AUTO)
         pl->solver = choose(pl);
     pl->certificate = certificate(pl, o);
@@ -129,6 +170,7 @@ void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
     rrr_json_str(j, "statistics", pl->grid ? "grid" : "replicated");
     rrr_json_num(j, "statistics_bytes_per_rank", pl->stats_bytes);
     rrr_json_bool(j, "gd_keeps_xty", pl->gd_xty);
+    rrr_json_str(j, "eigen_route", pl->route == RRR_ROUTE_P ? "p x p" : "q x q");
     rrr_json_bool(j, "certificate", pl->certificate);
     if (!pl->certificate)
         rrr_json_str(j, "certificate_why", pl->certificate_why);

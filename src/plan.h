@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "rrr.h"
+#include "topk.h"
 
 struct rrr_json;
 
@@ -34,7 +35,9 @@ typedef struct rrr_plan {
     char solver_why[256];  /* why auto chose it (empty when not auto)              */
     int grid;              /* statistics on the 2-D BLACS grid (1) or replicated   */
     int gd_xty;            /* gd keeps X^T Y: its cross-product form               */
+    rrr_route route;       /* the closed form's eigenproblem: p x p when p <= q    */
     int certificate;       /* f* is computed after the fit                         */
+    int certificate_forced;/* --certificate: whatever it costs                     */
     char certificate_why[192]; /* why not, when it is not                          */
     double stats_bytes;    /* per rank, the statistics in the regime above         */
     double cost_exact, cost_gd; /* the cost model's flops per rank                 */
@@ -46,6 +49,10 @@ rrr_machine rrr_machine_of(const rrr_ctx *ctx);
 /* Local, pure: the same on every rank. The plan for an n x p, n x q problem of rank d. */
 void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
                    const rrr_fit_opts *o, rrr_plan *plan);
+
+/* Local. After gd's iterations: is the certificate still worth its cost (at most the
+ * fit's flops, unless forced)? Updates plan->certificate and the reason; returns it. */
+int rrr_plan_certificate_after(rrr_plan *plan, long iterations);
 
 /* Local. The plan as log lines (rank 0) and as a JSON object "plan". */
 void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *plan);

@@ -79,6 +79,8 @@ static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit
                      ? (info->solve_seconds - info->setup_seconds) / (double)info->iterations
                      : (double)NAN);
     rrr_json_int(&j, "bytes_read", (long long)bytes);
+    if (info->solver == RRR_SOLVER_EXACT)
+        rrr_json_int(&j, "numerical_rank", info->numerical_rank);
     if (info->plan != NULL)
         rrr_plan_json(&j, "plan", info->plan);
     rrr_json_end(&j);

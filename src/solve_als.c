@@ -225,7 +225,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V };
     rrr_iter_result r = { 0 };
     double t_setup = rrr_phase_begin();
-    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, &w.gr);
+    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &w.gr);
     info->setup_seconds = rrr_phase_begin() - t_setup;
     if (st != RRR_OK)
         return st;

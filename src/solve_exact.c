@@ -45,6 +45,7 @@
 #include "fortran.h"
 #include "gram.h"
 #include "solvers.h"
+#include "topk.h"
 
 /* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
 static void reverse_columns(size_t m, int k, double *A)
@@ -53,81 +54,70 @@ static void reverse_columns(size_t m, int k, double *A)
         cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
 }
 
-/* Local (identical on every rank). Replicated regime of rrr_gram_exact; w gets d values. */
-static rrr_status exact_replicated(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
-                                   double *V, double *w)
+/* Local (identical on every rank). Replicated regime of rrr_gram_exact: T = R^{-T} C, its
+ * top-d factors T_d = A V^T by the route (topk.c), U = R^{-1} A; w gets mu_1 .. mu_d. */
+static rrr_status exact_replicated(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C,
+                                   rrr_route route, double *U, double *V, double *w)
 {
-    rrr_status st = RRR_OK;
-    const int p = (int)gr->p, q = (int)gr->q, il = q - d + 1, iu = q;
+    const int p = (int)gr->p, q = (int)gr->q;
     double *T = keep_C ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
-    double *M = rrr_malloc(gr->q * gr->q, sizeof(double));
-    double *wall = rrr_malloc(gr->q, sizeof(double));
-    int *isuppz = rrr_malloc(2 * (size_t)d, sizeof(int));
-    double *work = NULL, wq = 0, vl = 0, vu = 0, abstol = 0;
-    int *iwork = NULL, iwq = 0, lwork = -1, liwork = -1, info = 0, nfound = 0;
-    if (T == NULL || M == NULL || wall == NULL || isuppz == NULL) {
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d and %d x %d)", p,
-                      q, q, q);
-        goto done;
-    }
+    if (T == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d)", p, q);
     if (keep_C)
         memcpy(T, gr->C, gr->p * gr->q * sizeof(double));
-    /* T = R^{-T} C,  M = T^T T = C^T (G + lambda I)^{-1} C (upper) */
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, q, 1.0, gr->R,
                 p, T, p);
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, q, p, 1.0, T, p, 0.0, M, q);
-    dsyevr_("V", "I", "U", &q, M, &q, &vl, &vu, &il, &iu, &abstol, &nfound, wall, V, &q, isuppz,
-            &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
-    lwork = (int)wq;
-    liwork = iwq;
-    work = rrr_malloc((size_t)lwork, sizeof(double));
-    iwork = rrr_malloc((size_t)liwork, sizeof(int));
-    if (info != 0 || work == NULL || iwork == NULL) {
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: dsyevr workspace (info=%d)", info);
-        goto done;
-    }
-    dsyevr_("V", "I", "U", &q, M, &q, &vl, &vu, &il, &iu, &abstol, &nfound, wall, V, &q, isuppz,
-            work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-    if (info != 0 || nfound != d) {
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: dsyevr failed (info=%d, %d of %d found)",
-                      info, nfound, d);
-        goto done;
-    }
-    reverse_columns(gr->q, d, V); /* V = W, mu_1 >= ... >= mu_d */
-    for (int k = 0; k < d; k++)
-        w[k] = wall[d - 1 - k];
-    /* U = R^{-1} (T W) = B_R W */
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, q, 1.0, T, p, V, q, 0.0, U, p);
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, d, 1.0,
-                gr->R, p, U, p);
-done:
+    rrr_status st = rrr_topk(route, gr->p, gr->q, d, T, U, V, w, &ctx->err);
+    if (st == RRR_OK) /* U = R^{-1} A = B_R W */
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, d, 1.0,
+                    gr->R, p, U, p);
     if (keep_C)
         free(T);
-    free(M);
-    free(wall);
-    free(isuppz);
-    free(work);
-    free(iwork);
     return st;
 }
 
-/* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK. The
- * eigensolver is pdsyev (all eigenpairs, QR iteration). With Debian 12's ScaLAPACK 2.2.1,
- * pdsyevr (RANGE='I') returned the right eigenvalues but wrong eigenvectors once q > nb
- * (e.g. q = 100, nb = 20 on a 1 x 1 grid) and pdsyevd hung on a 1 x 2 grid (q = 100,
- * nb = 64); tests/mpi/test_exact.sh has such shapes. pdsyev's O(q^3) is of the order of the
+/* Collective. All eigenpairs of the symmetric n x n dmat S (upper; destroyed) into Z and
+ * wall (ascending) with pdsyev. With Debian 12's ScaLAPACK 2.2.1, pdsyevr (RANGE='I')
+ * returned the right eigenvalues but wrong eigenvectors once n > nb (e.g. n = 100, nb = 20
+ * on a 1 x 1 grid) and pdsyevd hung on a 1 x 2 grid (n = 100, nb = 64);
+ * tests/mpi/test_exact.sh has such shapes. pdsyev's O(n^3) is of the order of the
  * reduction to tridiagonal form that every variant pays. */
-static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U,
-                             double *V, double *w)
+static rrr_status grid_eig(rrr_ctx *ctx, int n, rrr_dmat *S, rrr_dmat *Z, double *wall)
+{
+    const int one = 1;
+    int lwork = -1, info = 0;
+    double wq = 0;
+    pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, &wq,
+            &lwork, &info, 1, 1); /* workspace query: global input, the same everywhere */
+    lwork = (int)wq + 1;
+    double *work = rrr_malloc((size_t)lwork, sizeof(double));
+    rrr_status st = work ? RRR_OK
+                         : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyev)");
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, work,
+                &lwork, &info, 1, 1);
+        if (info != 0)
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyev failed (info=%d)", info);
+        st = rrr_agree(ctx, st);
+    }
+    free(work);
+    return st;
+}
+
+/* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK; the
+ * eigenproblem of order m = p or q by the route, U and V gathered to every rank. */
+static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, rrr_route route,
+                             double *U, double *V, double *w)
 {
     rrr_status st = RRR_OK;
     const rrr_grid *g = gr->g;
-    const int p = (int)gr->p, q = (int)gr->q, jw = q - d + 1, one = 1;
+    const int p = (int)gr->p, q = (int)gr->q, one = 1;
+    const int m = route == RRR_ROUTE_P ? p : q, jw = m - d + 1;
     const double alpha = 1.0, beta = 0.0;
-    rrr_dmat Tc = { 0 }, M = { 0 }, Z = { 0 }, Ud = { 0 };
+    rrr_dmat Tc = { 0 }, S = { 0 }, Z = { 0 }, Ud = { 0 }, Vd = { 0 };
     rrr_dmat *T = keep_C ? &Tc : &gr->Cd;
-    double *wall = rrr_malloc(gr->q, sizeof(double)), *work = NULL, wq = 0;
-    int lwork = -1, info = 0;
+    double *wall = rrr_malloc((size_t)m, sizeof(double));
     if (wall == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
     if (st == RRR_OK && keep_C) {
@@ -137,53 +127,51 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, doub
                    (size_t)Tc.desc[8] * (size_t)(Tc.nloc > 0 ? Tc.nloc : 1) * sizeof(double));
     }
     if (st == RRR_OK)
-        st = rrr_dmat_init(g, q, q, &M, &ctx->err);
+        st = rrr_dmat_init(g, m, m, &S, &ctx->err);
     if (st == RRR_OK)
-        st = rrr_dmat_init(g, q, q, &Z, &ctx->err);
+        st = rrr_dmat_init(g, m, m, &Z, &ctx->err);
     if (st == RRR_OK)
         st = rrr_dmat_init(g, p, d, &Ud, &ctx->err);
+    if (st == RRR_OK && route == RRR_ROUTE_P)
+        st = rrr_dmat_init(g, q, d, &Vd, &ctx->err);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
     pdtrsm_("L", "U", "T", "N", &p, &q, &alpha, gr->Rd.a, &one, &one, gr->Rd.desc, T->a, &one,
             &one, T->desc, 1, 1, 1, 1);
-    pdsyrk_("U", "T", &q, &p, &alpha, T->a, &one, &one, T->desc, &beta, M.a, &one, &one, M.desc,
-            1, 1);
-    /* workspace query (global input: the same on every rank) */
-    pdsyev_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, &wq, &lwork,
-            &info, 1, 1);
-    lwork = (int)wq + 1;
-    work = rrr_malloc((size_t)lwork, sizeof(double));
-    if (work == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyev workspace)");
-    st = rrr_agree(ctx, st);
+    /* S = T^T T (q route) or T T^T (p route), then its top d eigenvectors Z(:, jw:m) */
+    pdsyrk_("U", route == RRR_ROUTE_P ? "N" : "T", &m, route == RRR_ROUTE_P ? &q : &p, &alpha,
+            T->a, &one, &one, T->desc, &beta, S.a, &one, &one, S.desc, 1, 1);
+    st = grid_eig(ctx, m, &S, &Z, wall);
     if (st != RRR_OK)
         goto done;
-    pdsyev_("V", "U", &q, M.a, &one, &one, M.desc, wall, Z.a, &one, &one, Z.desc, work, &lwork,
-            &info, 1, 1);
-    if (info != 0)
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyev failed (info=%d)", info);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto done;
-    /* W = Z(:, q-d+1 : q) (ascending); U = R^{-1} (T W) */
-    pdgemm_("N", "N", &p, &d, &q, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &jw, Z.desc,
-            &beta, Ud.a, &one, &one, Ud.desc, 1, 1);
+    if (route == RRR_ROUTE_Q) { /* V = W, U = R^{-1} (T W) */
+        pdgemm_("N", "N", &p, &d, &q, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &jw, Z.desc,
+                &beta, Ud.a, &one, &one, Ud.desc, 1, 1);
+    } else { /* U = R^{-1} u, V = T^T u */
+        /* a copy across block alignments (columns jw.. to 1..): pdgemr2d, not pdlacpy */
+        pdgemr2d_(&p, &d, Z.a, &one, &jw, Z.desc, Ud.a, &one, &one, Ud.desc, &g->ctxt);
+        pdgemm_("T", "N", &q, &d, &p, &alpha, T->a, &one, &one, T->desc, Z.a, &one, &jw, Z.desc,
+                &beta, Vd.a, &one, &one, Vd.desc, 1, 1);
+    }
     pdtrsm_("L", "U", "N", "N", &p, &d, &alpha, gr->Rd.a, &one, &one, gr->Rd.desc, Ud.a, &one,
             &one, Ud.desc, 1, 1, 1, 1);
     rrr_dmat_gather(ctx, g, &Ud, 0, d, U, gr->p);
-    rrr_dmat_gather(ctx, g, &Z, q - d, d, V, gr->q);
+    if (route == RRR_ROUTE_Q)
+        rrr_dmat_gather(ctx, g, &Z, q - d, d, V, gr->q);
+    else
+        rrr_dmat_gather(ctx, g, &Vd, 0, d, V, gr->q);
     reverse_columns(gr->p, d, U);
     reverse_columns(gr->q, d, V);
     for (int k = 0; k < d; k++)
-        w[k] = wall[q - 1 - k];
+        w[k] = wall[m - 1 - k];
 done:
     rrr_dmat_free(&Tc);
-    rrr_dmat_free(&M);
+    rrr_dmat_free(&S);
     rrr_dmat_free(&Z);
     rrr_dmat_free(&Ud);
+    rrr_dmat_free(&Vd);
     free(wall);
-    free(work);
     return st;
 }
 
@@ -200,9 +188,9 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
         return st;
     double t0 = rrr_phase_begin();
     if (gr->grid)
-        st = exact_grid(ctx, gr, d, keep_C, U, V, w);
+        st = exact_grid(ctx, gr, d, keep_C, gr->route, U, V, w);
     else
-        st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, U, V, w));
+        st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, gr->route, U, V, w));
     double dt = rrr_phase_begin() - t0;
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     if (st == RRR_OK) {
@@ -211,9 +199,16 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
             s += w[k] > 0 ? w[k] : 0.0;
         double f = gr->yy - s;
         *fstar = f > 0 ? f : 0.0;
-        rrr_info(ctx, "exact: closed form in %.3f s; f* = %.10g from the statistics "
-                 "(||Y||^2 = %.10g, mu_1 = %.6g, mu_d = %.6g)", dt, *fstar, gr->yy, w[0],
-                 w[d - 1]);
+        gr->numerical_rank = rrr_topk_rank(d, w, gr->route == RRR_ROUTE_P ? gr->p : gr->q);
+        rrr_info(ctx, "exact: closed form (%s eigenproblem) in %.3f s; f* = %.10g from the "
+                 "statistics (||Y||^2 = %.10g, mu_1 = %.6g, mu_d = %.6g)",
+                 gr->route == RRR_ROUTE_P ? "p x p" : "q x q", dt, *fstar, gr->yy, w[0], w[d - 1]);
+        if (gr->numerical_rank < d && w[0] > 0)
+            rrr_warn(ctx, "exact: mu_%d / mu_1 = %.1e is at rounding level: the whitened X^T Y "
+                     "has numerical rank %d < d = %d, so the fit is exact to rounding and its "
+                     "last %d components carry no signal", gr->numerical_rank + 1,
+                     w[gr->numerical_rank] / w[0], gr->numerical_rank, d,
+                     d - gr->numerical_rank);
     }
     free(w);
     return st;
@@ -225,9 +220,11 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     rrr_gram *gr = NULL;
     double fstar = NAN;
     (void)o;
-    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, &gr);
+    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, pb->d, 0, m->U, m->V, &fstar);
+    if (st == RRR_OK)
+        info->numerical_rank = gr->numerical_rank;
     rrr_gram_destroy(&gr);
     if (st != RRR_OK)
         return st;

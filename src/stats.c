@@ -281,7 +281,8 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
     return rrr_agree(ctx, st);
 }
 
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rrr_gram **out)
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rrr_route route,
+                           rrr_gram **out)
 {
     rrr_status st = RRR_OK;
     *out = NULL;
@@ -299,6 +300,7 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rr
     gr->q = pb->q;
     gr->lambda = pb->lambda;
     gr->grid = use_grid;
+    gr->route = route;
     double t0 = rrr_phase_begin();
     if (!use_grid) {
         st = stats_replicated(ctx, pb, gr);

@@ -12,6 +12,10 @@
   check.py compare DIR1 DIR2 --tol T        B = U V^T of two fits agree to T relative.
   check.py predict --x X --model DIR --yhat YHAT [--y Y --printed FILE]
       YHAT = X U V^T (+ intercept) to 1e-12; with --y the printed mse/r2 match to 1e-10.
+  check.py cv --x X --y Y --dir DIR [--fold-ids F] [--intercept] [--rule min|1se] [--tol T]
+      every SSE_k(lambda, d) of DIR/cv.json against a refit of each fold by the closed form on
+      its training rows (their own means with --intercept), cv_mse, cv_se and the choice
+      (folds from F, else DIR/fold_ids.npy); relative tolerance T (1e-8).
 Exit 0 when every check holds; each failed check prints one line."""
 import argparse
 import json
@@ -148,6 +152,57 @@ def predict(a):
     return bad
 
 
+def cv(a):
+    X = np.load(a.x).astype(np.float64)
+    Y = np.load(a.y).astype(np.float64)
+    js = json.load(open(a.dir + "/cv.json"))
+    ids = np.load(a.fold_ids if a.fold_ids else a.dir + "/fold_ids.npy").ravel().astype(int)
+    K, n, q = js["folds"], X.shape[0], Y.shape[1]
+    lams, ranks = js["lambdas"], js["ranks"]
+    sse = np.zeros((K, len(ranks), len(lams)))
+    for k in range(K):
+        tr, va = ids != k, ids == k
+        Xt, Yt, Xv, Yv = X[tr], Y[tr], X[va], Y[va]
+        if a.intercept:
+            xm, ym = Xt.mean(axis=0), Yt.mean(axis=0)
+            Xt, Yt, Xv, Yv = Xt - xm, Yt - ym, Xv - xm, Yv - ym
+        for r, d in enumerate(ranks):
+            for l, lam in enumerate(lams):
+                B, _ = optimum(Xt, Yt, lam, d, False)
+                sse[k, r, l] = np.sum((Yv - Xv @ B) ** 2)
+    got = np.array(js["sse"])
+    bad = 0
+    e = np.max(np.abs(got - sse) / np.abs(sse))
+    if got.shape != sse.shape or e > a.tol:
+        print(f"check.py: FAIL sse differs from the refits: {e:.3e}")
+        bad = 1
+    sizes = np.array([np.sum(ids == k) for k in range(K)])
+    mse = sse.sum(axis=0) / (n * q)
+    per = sse / (sizes[:, None, None] * q)
+    se = per.std(axis=0, ddof=1) / np.sqrt(K)
+    for name, want in (("cv_mse", mse), ("cv_se", se)):
+        e = np.max(np.abs(np.array(js[name]) - want) / np.abs(want))
+        if e > a.tol:
+            print(f"check.py: FAIL {name} differs: {e:.3e}")
+            bad = 1
+    if list(js["fold_sizes"]) != list(sizes):
+        print("check.py: FAIL fold_sizes")
+        bad = 1
+    m = np.array(js["cv_mse"])
+    cand = [(m[r, l], -lams[l], ranks[r], r, l) for r in range(len(ranks)) for l in range(len(lams))]
+    _, _, _, br, bl = min(cand)
+    if js["rule"] == "1se":
+        thr = m[br, bl] + np.array(js["cv_se"])[br, bl]
+        ok = [(ranks[r], -lams[l], r, l) for r in range(len(ranks)) for l in range(len(lams)) if m[r, l] <= thr]
+        _, _, br, bl = min(ok)
+    if js["rank"] != ranks[br] or js["lambda"] != lams[bl]:
+        print(f"check.py: FAIL choice {js['rank']}, {js['lambda']} vs {ranks[br]}, {lams[bl]}")
+        bad = 1
+    print(f"check.py: cv {K} folds, {len(ranks)} ranks x {len(lams)} lambdas, max rel err vs refits "
+          f"{np.max(np.abs(got - sse) / np.abs(sse)):.2e}")
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -181,8 +236,16 @@ def main():
     pr.add_argument("--yhat", required=True)
     pr.add_argument("--y")
     pr.add_argument("--printed")
+    c = sub.add_parser("cv")
+    c.add_argument("--x", required=True)
+    c.add_argument("--y", required=True)
+    c.add_argument("--dir", required=True)
+    c.add_argument("--fold-ids")
+    c.add_argument("--intercept", action="store_true")
+    c.add_argument("--tol", type=float, default=1e-8)
     a = ap.parse_args()
-    return {"mkdata": mkdata, "verify": verify, "compare": compare, "predict": predict}[a.cmd](a)
+    return {"mkdata": mkdata, "verify": verify, "compare": compare, "predict": predict,
+            "cv": cv}[a.cmd](a)
 
 
 if __name__ == "__main__":

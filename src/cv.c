@@ -1,0 +1,499 @@
+/* src/cv.c: `rrr cv`: K-fold cross-validation of (lambda, rank) from one pass over the
+ * data. The pass sums, per fold, X_k^T X_k, X_k^T Y_k, ||Y_k||^2, the column sums and n_k
+ * (cv_stats.c); every training set's statistics are the totals minus one fold's, and every
+ * (fold, lambda, rank) error follows from statistics alone (cv_solve.c). Folds are spread
+ * over the ranks for that algebra; one allreduce gathers the table. Then the rule picks
+ * (lambda, d), and the model is fitted on all rows exactly as `rrr fit` fits it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "check.h"
+#include "cv.h"
+#include "folds.h"
+#include "json.h"
+#include "model.h"
+#include "npy.h"
+#include "output.h"
+#include "plan.h"
+#include "signals.h"
+
+void rrr_cv_opts_default(rrr_cv_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->folds = 5;
+    o->rule = RRR_CV_MIN;
+    rrr_fit_opts_default(&o->fit);
+}
+
+void rrr_cv_result_destroy(rrr_cv_result **res)
+{
+    if (res == NULL || *res == NULL)
+        return;
+    free((*res)->ranks);
+    free((*res)->lambdas);
+    free((*res)->fold_sizes);
+    free((*res)->cv_mse);
+    free((*res)->cv_se);
+    free((*res)->sse);
+    free(*res);
+    *res = NULL;
+}
+
+/* Local (replicated values: every rank decides alike). */
+static rrr_status check_grid(rrr_err *e, const rrr_block *X, const rrr_block *Y,
+                             const rrr_cv_opts *o)
+{
+    if (X->n != Y->n || X->n == 0 || X->ncols == 0 || Y->ncols == 0)
+        return RRR_FAIL(e, RRR_EINVAL, "cv: X (%zu x %zu) and Y (%zu x %zu) must have the same, "
+                        "non-zero number of rows", X->n, X->ncols, Y->n, Y->ncols);
+    if (o->nranks < 1 || o->nlambdas < 1 || o->ranks == NULL || o->lambdas == NULL)
+        return RRR_FAIL(e, RRR_EINVAL, "cv: no ranks or no lambdas to search");
+    for (int r = 0; r < o->nranks; r++) {
+        rrr_status st = rrr_check_rank(e, o->ranks[r], X->ncols, Y->ncols);
+        if (st != RRR_OK)
+            return st;
+        if (r > 0 && o->ranks[r] <= o->ranks[r - 1])
+            return RRR_FAIL(e, RRR_EINVAL, "cv: the ranks must be ascending and distinct");
+    }
+    for (int l = 0; l < o->nlambdas; l++) {
+        if (!(o->lambdas[l] >= 0) || !isfinite(o->lambdas[l]))
+            return RRR_FAIL(e, RRR_EINVAL, "cv: lambda %g: every lambda must be a finite number "
+                            ">= 0", o->lambdas[l]);
+        if (l > 0 && o->lambdas[l] <= o->lambdas[l - 1])
+            return RRR_FAIL(e, RRR_EINVAL, "cv: the lambdas must be ascending and distinct");
+    }
+    if (o->fold_ids == NULL && (o->folds < 2 || (size_t)o->folds > X->n))
+        return RRR_FAIL(e, RRR_EINVAL, "cv: --folds %d: need 2 <= K <= n = %zu", o->folds, X->n);
+    if (o->fold_ids != NULL && (o->fold_ids->n != X->n || o->fold_ids->ncols != 1))
+        return RRR_FAIL(e, RRR_EINVAL, "cv: the fold ids are %zu x %zu; expected n x 1 = %zu x 1",
+                        o->fold_ids->n, o->fold_ids->ncols, X->n);
+    if (o->rule != RRR_CV_MIN && o->rule != RRR_CV_1SE)
+        return RRR_FAIL(e, RRR_EINVAL, "cv: unknown rule %d", o->rule);
+    if (o->fit.checkpoint != NULL || o->fit.resume)
+        return RRR_FAIL(e, RRR_EINVAL, "cv does not checkpoint (its one pass is short): drop "
+                        "--checkpoint and --resume");
+    return rrr_check_int_sizes(e, X->ncols, Y->ncols, o->ranks[o->nranks - 1]);
+}
+
+/* Collective. My rows' folds, from the seed or from the ids; K and the fold sizes
+ * (allreduced). Bad ids (not integers in [0, K), an empty fold) are RRR_EINVAL. */
+static rrr_status assign_folds(rrr_cv_run *cv, rrr_cv_result *res)
+{
+    rrr_ctx *ctx = cv->ctx;
+    const rrr_problem *pb = cv->pb;
+    const rrr_block *F = cv->o->fold_ids;
+    size_t r0 = 0, nloc = 0;
+    rrr_partition(pb->n, ctx->size, ctx->rank, &r0, &nloc);
+    rrr_status st = RRR_OK;
+    double kmax = 0;
+    for (size_t il = 0; il < pb->nloc && st == RRR_OK; il++) {
+        if (F == NULL) {
+            cv->fold[il] = rrr_fold_of(r0 + il, pb->n, cv->o->folds, cv->o->fold_seed);
+            continue;
+        }
+        double v = F->a[il];
+        if (!(v >= 0) || v != floor(v) || v > 1e6)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-ids: row %zu holds %g: fold ids must be "
+                          "integers 0 .. K-1", r0 + il, v);
+        else
+            cv->fold[il] = (int)v;
+        kmax = fmax(kmax, v);
+    }
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    MPI_Allreduce(MPI_IN_PLACE, &kmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    cv->K = F == NULL ? cv->o->folds : (int)kmax + 1;
+    res->folds = cv->K;
+    res->n = pb->n;
+    res->random_folds = F == NULL;
+    res->fold_seed = cv->o->fold_seed;
+    res->fold_sizes = rrr_calloc((size_t)cv->K, sizeof *res->fold_sizes);
+    st = res->fold_sizes ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    for (size_t il = 0; il < pb->nloc; il++)
+        res->fold_sizes[cv->fold[il]]++;
+    MPI_Allreduce(MPI_IN_PLACE, res->fold_sizes, cv->K, MPI_LONG_LONG, MPI_SUM, ctx->comm);
+    if (F != NULL && cv->K < 2)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-ids: only one fold (0): need at least two");
+    for (int k = 0; k < cv->K; k++)
+        if (res->fold_sizes[k] == 0)
+            return RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-ids: fold %d is empty (ids must be "
+                            "0 .. K-1 with every fold non-empty; K = %d from the largest id)",
+                            k, cv->K);
+    return RRR_OK;
+}
+
+/* Local. How many folds' statistics fit at once: (group + 1) regions of (p^2 + pq + ...)
+ * doubles and one fold's algebra within half the memory per rank. */
+static int fold_group(const rrr_cv_run *cv, double *need)
+{
+    const double p = (double)cv->pb->p, q = (double)cv->pb->q;
+    const double region = 8.0 * (double)rrr_cv_flen(cv->pb->p, cv->pb->q);
+    const double algebra = 8.0 * (2 * p * p + 3 * p * q + (p < q ? p * p : q * q));
+    const double avail = RRR_PLAN_STATS_FRACTION * cv->ctx->mem_per_rank - algebra;
+    *need = (cv->K + 1) * region + algebra;
+    int g = avail > 0 ? (int)fmin((double)cv->K, floor(avail / region) - 1) : 0;
+    return g;
+}
+
+/* Collective. The errors of folds [k0, k1) whose statistics are in memory: fold k on rank
+ * k mod K_ranks, in rounds; a signal or a failure on any rank stops every rank alike. */
+static rrr_status folds_sse(rrr_cv_run *cv, int k0, int k1, double t0)
+{
+    rrr_ctx *ctx = cv->ctx;
+    rrr_status st = RRR_OK;
+    for (int base = k0; base < k1 && st == RRR_OK; base += ctx->size) {
+        int k = base + ctx->rank;
+        rrr_status lst = k < k1 ? rrr_cv_fold_sse(cv, k) : RRR_OK;
+        rrr_flags fl = rrr_flags_agree(ctx, lst);
+        if (fl.fail)
+            st = rrr_agree(ctx, lst);
+        else if (fl.stop)
+            st = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "cv: stopped by a signal; nothing was written");
+        else
+            rrr_info(ctx, "cv: folds %d-%d of %d done (%d lambdas x %d ranks each), %.2f s",
+                     base + 1, base + ctx->size < k1 ? base + ctx->size : k1, cv->K,
+                     cv->o->nlambdas, cv->o->nranks, rrr_elapsed(ctx) - t0);
+    }
+    return st;
+}
+
+/* Collective. The statistics pass(es) and the per-fold algebra. */
+static rrr_status search(rrr_cv_run *cv, rrr_cv_result *res)
+{
+    rrr_ctx *ctx = cv->ctx;
+    double need, t0 = rrr_elapsed(ctx);
+    int g = fold_group(cv, &need);
+    if (g < 1)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: the statistics of one fold need %.3g GB "
+                        "per rank, more than the %.3g GB available: use more ranks",
+                        need / (cv->K + 1) / 1e9, ctx->mem_per_rank / 1e9);
+    cv->group = g;
+    cv->stats = rrr_malloc((size_t)(g + 1) * rrr_cv_flen(cv->pb->p, cv->pb->q), sizeof(double));
+    rrr_status st = cv->stats ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: out of memory "
+                                                  "for the statistics of %d folds", g);
+    st = rrr_agree(ctx, st);
+    res->passes = g == cv->K ? 1 : 1 + (cv->K + g - 1) / g;
+    if (st == RRR_OK && g < cv->K) {
+        rrr_warn(ctx, "cv: the statistics of %d folds need %.3g GB per rank, %.3g GB available: "
+                 "%d passes over the data (folds %d at a time)", cv->K, need / 1e9,
+                 ctx->mem_per_rank / 1e9, res->passes, g);
+        cv->k0 = 0;
+        st = rrr_cv_stats(cv, 0, 0); /* the totals, on their own */
+    }
+    for (int k0 = 0; k0 < cv->K && st == RRR_OK; k0 += g) {
+        int k1 = k0 + g < cv->K ? k0 + g : cv->K;
+        cv->k0 = k0;
+        st = rrr_cv_stats(cv, k0, k1);
+        if (st == RRR_OK)
+            st = folds_sse(cv, k0, k1, t0);
+    }
+    if (st == RRR_OK) {
+        size_t len = (size_t)cv->K * (size_t)res->nranks * (size_t)res->nlambdas;
+        rrr_allreduce_sum(ctx, cv->sse, len);
+        MPI_Allreduce(MPI_IN_PLACE, &cv->flops, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+        res->flops = cv->flops;
+    }
+    return st;
+}
+
+/* Local. cv_mse and cv_se from the SSE table: cv_mse = sum_k SSE_k / (n q), cv_se = the
+ * sample standard deviation (K - 1 in the denominator) of SSE_k / (n_k q), over sqrt(K). */
+static void summarise(const rrr_problem *pb, rrr_cv_result *res)
+{
+    const int nr = res->nranks, nl = res->nlambdas, K = res->folds;
+    const double q = (double)pb->q;
+    for (int r = 0; r < nr; r++)
+        for (int l = 0; l < nl; l++) {
+            double sum = 0, m = 0, ss = 0;
+            for (int k = 0; k < K; k++)
+                sum += res->sse[((size_t)k * nr + r) * nl + l];
+            for (int k = 0; k < K; k++)
+                m += res->sse[((size_t)k * nr + r) * nl + l] / ((double)res->fold_sizes[k] * q);
+            m /= K;
+            for (int k = 0; k < K; k++) {
+                double v = res->sse[((size_t)k * nr + r) * nl + l] /
+                           ((double)res->fold_sizes[k] * q) - m;
+                ss += v * v;
+            }
+            res->cv_mse[(size_t)r * nl + l] = sum / ((double)pb->n * q);
+            res->cv_se[(size_t)r * nl + l] = sqrt(ss / (K - 1)) / sqrt((double)K);
+        }
+}
+
+/* Local. The rules of README "cv". min: the smallest cv_mse, ties to the larger lambda,
+ * then the smaller rank. 1se: among the pairs within one standard error of that minimum,
+ * the smallest rank, and for it the largest lambda. */
+static void choose(rrr_cv_result *res)
+{
+    const int nr = res->nranks, nl = res->nlambdas;
+    int br = 0, bl = nl - 1;
+    for (int l = nl - 1; l >= 0; l--)
+        for (int r = 0; r < nr; r++)
+            if (res->cv_mse[(size_t)r * nl + l] < res->cv_mse[(size_t)br * nl + bl]) {
+                br = r;
+                bl = l;
+            }
+    res->cv_mse_min = res->cv_mse[(size_t)br * nl + bl];
+    if (res->rule == RRR_CV_1SE) {
+        double thr = res->cv_mse_min + res->cv_se[(size_t)br * nl + bl];
+        int found = 0;
+        for (int r = 0; r < nr && !found; r++)
+            for (int l = nl - 1; l >= 0 && !found; l--)
+                if (res->cv_mse[(size_t)r * nl + l] <= thr) {
+                    br = r;
+                    bl = l;
+                    found = 1;
+                }
+    }
+    res->rank = res->ranks[br];
+    res->lambda = res->lambdas[bl];
+}
+
+/* Local (rank 0). The table on stderr: a line per lambda, a column per rank, cv_mse +- se;
+ * '*' marks the choice, '<' the minimum when the 1se rule chose elsewhere. */
+static void print_table(const rrr_ctx *ctx, const rrr_cv_result *res)
+{
+    if (ctx->rank != 0 || ctx->quiet)
+        return;
+    const int nr = res->nranks, nl = res->nlambdas;
+    fprintf(stderr, "rrr: cv: %d folds; cv_mse +- se (* chosen by the %s rule%s)\n", res->folds,
+            res->rule == RRR_CV_1SE ? "1se" : "min", res->rule == RRR_CV_1SE ? ", < the minimum" : "");
+    fprintf(stderr, "rrr: %12s", "lambda \\ d");
+    for (int r = 0; r < nr; r++)
+        fprintf(stderr, " %20d", res->ranks[r]);
+    fputc('\n', stderr);
+    for (int l = 0; l < nl; l++) {
+        fprintf(stderr, "rrr: %12.4g", res->lambdas[l]);
+        for (int r = 0; r < nr; r++) {
+            double m = res->cv_mse[(size_t)r * nl + l], se = res->cv_se[(size_t)r * nl + l];
+            int chosen = res->ranks[r] == res->rank && res->lambdas[l] == res->lambda;
+            int least = m == res->cv_mse_min;
+            fprintf(stderr, " %9.4g +- %7.2g%c", m, se, chosen ? '*' : least ? '<' : ' ');
+        }
+        fputc('\n', stderr);
+    }
+}
+
+/* Collective. A new result with the grids copied and the tables zeroed. */
+static rrr_status result_new(rrr_ctx *ctx, const rrr_cv_opts *o, rrr_cv_result **out)
+{
+    rrr_cv_result *res = calloc(1, sizeof *res);
+    size_t cells = (size_t)o->nranks * (size_t)o->nlambdas;
+    if (res != NULL) {
+        res->nranks = o->nranks;
+        res->nlambdas = o->nlambdas;
+        res->rule = o->rule;
+        res->ranks = rrr_malloc((size_t)o->nranks, sizeof *res->ranks);
+        res->lambdas = rrr_malloc((size_t)o->nlambdas, sizeof *res->lambdas);
+        res->cv_mse = rrr_calloc(cells, sizeof *res->cv_mse);
+        res->cv_se = rrr_calloc(cells, sizeof *res->cv_se);
+        snprintf(res->method, sizeof res->method, "statistics");
+    }
+    rrr_status st = RRR_OK;
+    if (res == NULL || !res->ranks || !res->lambdas || !res->cv_mse || !res->cv_se) {
+        rrr_cv_result_destroy(&res);
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: out of memory for the results");
+    } else {
+        memcpy(res->ranks, o->ranks, (size_t)o->nranks * sizeof *res->ranks);
+        memcpy(res->lambdas, o->lambdas, (size_t)o->nlambdas * sizeof *res->lambdas);
+    }
+    *out = res;
+    return rrr_agree(ctx, st);
+}
+
+/* Collective. Folds, statistics, errors, the choice. */
+static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_cv_opts *o,
+                                 rrr_cv_result *res)
+{
+    rrr_cv_run cv = { .ctx = ctx, .pb = pb, .o = o, .D = o->ranks[o->nranks - 1] };
+    rrr_machine mach = rrr_machine_of(ctx);
+    rrr_plan plan;
+    rrr_plan_make(&mach, pb->n, pb->p, pb->q, cv.D, &o->fit, &plan);
+    cv.route = plan.route;
+    cv.fold = rrr_malloc(pb->nloc, sizeof *cv.fold);
+    rrr_status st = cv.fold ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = assign_folds(&cv, res);
+    if (st == RRR_OK && plan.grid)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: p = %zu needs the 2-D grid regime, which cv "
+                      "does not use yet; use fewer features or --grid-min-p above p", pb->p);
+    if (st == RRR_OK) {
+        size_t len = (size_t)cv.K * (size_t)res->nranks * (size_t)res->nlambdas;
+        res->sse = cv.sse = rrr_calloc(len, sizeof(double));
+        st = rrr_agree(ctx, res->sse ? RRR_OK
+                                      : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
+    }
+    if (st == RRR_OK)
+        st = search(&cv, res);
+    if (st == RRR_OK) {
+        summarise(pb, res);
+        choose(res);
+    }
+    free(cv.fold);
+    free(cv.stats);
+    return st;
+}
+
+rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_cv_opts *o,
+                  rrr_cv_result **res_out, rrr_model **model, rrr_fit_info **info)
+{
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    *res_out = NULL;
+    *model = NULL;
+    if (info != NULL)
+        *info = NULL;
+    rrr_status st = rrr_agree(ctx, check_grid(&ctx->err, X, Y, o));
+    if (st != RRR_OK)
+        return st;
+    rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc,
+                       .d = o->ranks[o->nranks - 1], .lambda = o->lambdas[0], .Xt = X->a,
+                       .Yt = Y->a };
+    double *xm = NULL, *ym = NULL;
+    rrr_cv_result *res = NULL;
+    st = rrr_column_stats(ctx, &pb, o->fit.intercept, &xm, &ym);
+    pb.xm = xm;
+    pb.ym = ym;
+    if (st == RRR_OK)
+        st = result_new(ctx, o, &res);
+    if (st == RRR_OK)
+        st = cross_validate(ctx, &pb, o, res);
+    free(xm);
+    free(ym);
+    if (st == RRR_OK) {
+        print_table(ctx, res);
+        rrr_info(ctx, "cv: chose rank %d, lambda %.17g (cv_mse %.6g) by the %s rule", res->rank,
+                 res->lambda, res->cv_mse_min, res->rule ? "1se" : "min");
+        rrr_fit_opts fo = o->fit;
+        fo.d = res->rank;
+        fo.lambda = res->lambda;
+        rrr_fit_info *fi = NULL;
+        st = rrr_fit(ctx, X, Y, &fo, model, &fi);
+        if (st == RRR_OK)
+            snprintf(fi->selected_by, sizeof fi->selected_by, "cv");
+        if (info != NULL)
+            *info = fi;
+        else
+            rrr_fit_info_destroy(&fi);
+    }
+    if (st != RRR_OK)
+        rrr_cv_result_destroy(&res);
+    *res_out = res;
+    return st;
+}
+
+/* ---- cv.json and cv.csv ------------------------------------------------------------- */
+
+/* Local. "[rank index][lambda index]" rows of a table. */
+static void table_json(rrr_json *j, const char *key, const double *t, int nr, int nl)
+{
+    rrr_json_arr_begin(j, key);
+    for (int r = 0; r < nr; r++)
+        rrr_json_nums(j, NULL, t + (size_t)r * nl, (size_t)nl);
+    rrr_json_arr_end(j);
+}
+
+static void write_cv_json(FILE *f, const rrr_cv_result *res)
+{
+    rrr_json j;
+    long long *ranks = malloc((size_t)res->nranks * sizeof *ranks);
+    rrr_json_begin(&j, f);
+    rrr_json_str(&j, "format", "rrr-cv-1");
+    rrr_json_nums(&j, "lambdas", res->lambdas, (size_t)res->nlambdas);
+    for (int r = 0; ranks != NULL && r < res->nranks; r++)
+        ranks[r] = res->ranks[r];
+    if (ranks != NULL)
+        rrr_json_ints(&j, "ranks", ranks, (size_t)res->nranks);
+    rrr_json_int(&j, "folds", res->folds);
+    rrr_json_ints(&j, "fold_sizes", res->fold_sizes, (size_t)res->folds);
+    table_json(&j, "cv_mse", res->cv_mse, res->nranks, res->nlambdas);
+    table_json(&j, "cv_se", res->cv_se, res->nranks, res->nlambdas);
+    rrr_json_arr_begin(&j, "sse");
+    for (int k = 0; k < res->folds; k++)
+        table_json(&j, NULL, res->sse + (size_t)k * res->nranks * res->nlambdas, res->nranks,
+                   res->nlambdas);
+    rrr_json_arr_end(&j);
+    rrr_json_str(&j, "rule", res->rule == RRR_CV_1SE ? "1se" : "min");
+    rrr_json_int(&j, "rank", res->rank);
+    rrr_json_num(&j, "lambda", res->lambda);
+    rrr_json_num(&j, "cv_mse_min", res->cv_mse_min);
+    rrr_json_str(&j, "method", res->method);
+    rrr_json_int(&j, "passes", res->passes);
+    rrr_json_num(&j, "algebra_flops_per_rank", res->flops);
+    rrr_json_end(&j);
+    free(ranks);
+}
+
+static void write_cv_csv(FILE *f, const rrr_cv_result *res)
+{
+    fputs("rank,lambda,cv_mse,cv_se\n", f);
+    for (int r = 0; r < res->nranks; r++)
+        for (int l = 0; l < res->nlambdas; l++)
+            fprintf(f, "%d,%.17g,%.17g,%.17g\n", res->ranks[r], res->lambdas[l],
+                    res->cv_mse[(size_t)r * res->nlambdas + l],
+                    res->cv_se[(size_t)r * res->nlambdas + l]);
+}
+
+/* Collective. DIR/fold_ids.npy (n x 1) of random folds, each rank its rows, so that a
+ * search can be reproduced or checked elsewhere. */
+static rrr_status fold_ids_tmp(rrr_ctx *ctx, const rrr_cv_result *res, const char *tmp)
+{
+    size_t r0 = 0, nloc = 0;
+    rrr_partition(res->n, ctx->size, ctx->rank, &r0, &nloc);
+    double *ids = rrr_malloc(nloc, sizeof *ids);
+    rrr_status st = ids ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    for (size_t il = 0; il < nloc; il++)
+        ids[il] = rrr_fold_of(r0 + il, res->n, res->folds, res->fold_seed);
+    st = rrr_npy_write_rows(ctx, tmp, res->n, 1, r0, nloc, ids);
+    free(ids);
+    return st;
+}
+
+/* Local (rank 0). cv.json or cv.csv at tmp. */
+static rrr_status write_text(rrr_ctx *ctx, const rrr_cv_result *res, int csv, const char *tmp)
+{
+    if (ctx->rank != 0)
+        return RRR_OK;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create", tmp);
+    if (csv)
+        write_cv_csv(f, res);
+    else
+        write_cv_json(f, res);
+    if (ferror(f) | (fclose(f) != 0))
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed", tmp);
+    return RRR_OK;
+}
+
+rrr_status rrr_cv_write(rrr_ctx *ctx, const rrr_cv_result *res, const char *dir)
+{
+    static const char *names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
+    const int nfiles = res->random_folds ? 3 : 2;
+    char path[PATH_MAX];
+    rrr_outset os;
+    rrr_status st = rrr_mkdir(ctx, dir, "--out");
+    rrr_outset_init(ctx, &os);
+    for (int k = 0; k < nfiles && st == RRR_OK; k++) {
+        int len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        const char *tmp = len > 0 && (size_t)len < sizeof path ? rrr_outset_add(&os, path) : NULL;
+        if (tmp == NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+        else if (k < 2)
+            st = rrr_agree(ctx, write_text(ctx, res, k, tmp));
+        else
+            st = fold_ids_tmp(ctx, res, tmp);
+    }
+    return rrr_outset_finish(ctx, &os, st);
+}

@@ -1,0 +1,218 @@
+/* src/cv_solve.c: the per-fold algebra of `rrr cv`: every (lambda, rank) of one fold from
+ * its statistics, with no pass over the data.
+ *
+ * Training set -k: G = Q Lambda Q^T (one eigendecomposition, O(p^3)) and C~ = Q^T C (2p^2 q).
+ * For each lambda, with s = (Lambda + lambda)^{-1/2}: G + lambda I = R^T R for R = diag(1/s) Q^T,
+ * so T = R^{-T} C = diag(s) C~ is a diagonal rescaling (pq), and the rank-d optimum is
+ * B_d = R^{-1} T_d = Q diag(s) A_d Bv_d^T with T_D = A Bv^T the top-D factors (topk.c; the
+ * truncations are nested, so one eigenproblem of order m = min(p, q) serves every d <= D).
+ * Fold k's error follows from its own sums (G_k, C_k, yy_k, shifted to the training
+ * means with an intercept): with U = Q diag(s) A, V = Bv,
+ *   SSE_k(d) = yy_k - 2 sum_{i<=d} U_i^T C_k V_i + sum_{i,j<=d} (U^T G_k U)_ij (V^T V)_ij.
+ * Cost per (fold, lambda): pq + p q m + 9 m^3 (the eigenproblem, counted generously) +
+ * 2pqD + 4p^2 D + 2pqD + 2(p + q)D^2 flops: O(pq min(p, q) + min(p, q)^3 + p^2 D) after the
+ * per-fold O(p^3). */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cv.h"
+#include "lapack.h"
+#include "linalg.h"
+
+/* Every buffer of one fold's algebra. */
+typedef struct {
+    double *Q, *lam, *Ct, *T, *Gv, *Cv, *A, *Bv, *U, *E, *F, *H, *S, *mu, *s, *dx, *dy;
+    double yyv;
+} fold_ws;
+
+static void ws_free(fold_ws *w)
+{
+    double *all[] = { w->Q, w->lam, w->Ct, w->T, w->Gv, w->Cv, w->A, w->Bv, w->U, w->E, w->F,
+                      w->H, w->S, w->mu, w->s, w->dx, w->dy };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        free(all[k]);
+}
+
+static rrr_status ws_alloc(rrr_err *e, size_t p, size_t q, size_t D, fold_ws *w)
+{
+    memset(w, 0, sizeof *w);
+    w->Q = rrr_malloc(p * p, sizeof(double));
+    w->Gv = rrr_malloc(p * p, sizeof(double));
+    w->Ct = rrr_malloc(p * q, sizeof(double));
+    w->T = rrr_malloc(p * q, sizeof(double));
+    w->Cv = rrr_malloc(p * q, sizeof(double));
+    w->A = rrr_malloc(p * D, sizeof(double));
+    w->U = rrr_malloc(p * D, sizeof(double));
+    w->E = rrr_malloc(p * D, sizeof(double));
+    w->F = rrr_malloc(p * D, sizeof(double));
+    w->Bv = rrr_malloc(q * D, sizeof(double));
+    w->H = rrr_malloc(D * D, sizeof(double));
+    w->S = rrr_malloc(D * D, sizeof(double));
+    w->mu = rrr_malloc(D, sizeof(double));
+    w->lam = rrr_malloc(p, sizeof(double));
+    w->s = rrr_malloc(p, sizeof(double));
+    w->dx = rrr_calloc(p, sizeof(double));
+    w->dy = rrr_calloc(q, sizeof(double));
+    if (!w->Q || !w->Gv || !w->Ct || !w->T || !w->Cv || !w->A || !w->U || !w->E || !w->F ||
+        !w->Bv || !w->H || !w->S || !w->mu || !w->lam || !w->s || !w->dx || !w->dy)
+        return RRR_FAIL(e, RRR_EINTERNAL, "cv: out of memory for a fold's algebra (p = %zu, "
+                        "q = %zu)", p, q);
+    return RRR_OK;
+}
+
+/* Local. Training statistics of fold k into Q (G, upper) and Ct (C), and the validation
+ * sums Gv, Cv, yyv, all shifted to the training set's means with an intercept: with the
+ * sums taken about the global means, the training mean is the global one plus
+ * dx = sx_-k / n_-k, and shifting costs rank-one updates of small vectors only. */
+static void training_and_validation(const rrr_cv_run *cv, const rrr_cv_fold *f,
+                                    const rrr_cv_fold *tot, fold_ws *w)
+{
+    const size_t p = cv->pb->p, q = cv->pb->q;
+    const int pi = (int)p, qi = (int)q;
+    const double nk = *f->n, nt = *tot->n - nk;
+    for (size_t k = 0; k < p * p; k++)
+        w->Q[k] = tot->G[k] - f->G[k];
+    for (size_t k = 0; k < p * q; k++)
+        w->Ct[k] = tot->C[k] - f->C[k];
+    memcpy(w->Gv, f->G, p * p * sizeof(double));
+    memcpy(w->Cv, f->C, p * q * sizeof(double));
+    w->yyv = *f->yy;
+    if (cv->pb->xm == NULL)
+        return;
+    for (size_t j = 0; j < p; j++)
+        w->dx[j] = (tot->sx[j] - f->sx[j]) / nt;
+    for (size_t j = 0; j < q; j++)
+        w->dy[j] = (tot->sy[j] - f->sy[j]) / nt;
+    /* training: sum over -k of (x - dx)(x - dx)^T = G_-k - n_-k dx dx^T (as sx_-k = n_-k dx) */
+    cblas_dsyr(CblasColMajor, CblasUpper, pi, -nt, w->dx, 1, w->Q, pi);
+    cblas_dger(CblasColMajor, pi, qi, -nt, w->dx, 1, w->dy, 1, w->Ct, pi);
+    /* validation: sum over k of (x - dx)(x - dx)^T, (x - dx)(y - dy)^T, ||y - dy||^2 */
+    cblas_dsyr2(CblasColMajor, CblasUpper, pi, -1.0, f->sx, 1, w->dx, 1, w->Gv, pi);
+    cblas_dsyr(CblasColMajor, CblasUpper, pi, nk, w->dx, 1, w->Gv, pi);
+    cblas_dger(CblasColMajor, pi, qi, -1.0, f->sx, 1, w->dy, 1, w->Cv, pi);
+    cblas_dger(CblasColMajor, pi, qi, -1.0, w->dx, 1, f->sy, 1, w->Cv, pi);
+    cblas_dger(CblasColMajor, pi, qi, nk, w->dx, 1, w->dy, 1, w->Cv, pi);
+    w->yyv += -2.0 * rrr_dot(q, w->dy, f->sy) + nk * rrr_dot(q, w->dy, w->dy);
+}
+
+/* Local. G_-k = Q Lambda Q^T in place (dsyevd); Lambda clamped at 0 (rounding). */
+static rrr_status eig_training(size_t p, fold_ws *w, rrr_err *e)
+{
+    int n = (int)p, info = 0, lwork = -1, liwork = -1, iwq = 0;
+    double wq = 0;
+    dsyevd_("V", "U", &n, w->Q, &n, w->lam, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq;
+    double *work = rrr_malloc((size_t)lwork, sizeof *work);
+    int *iwork = rrr_malloc((size_t)liwork, sizeof *iwork);
+    rrr_status st = RRR_OK;
+    if (info != 0 || work == NULL || iwork == NULL)
+        st = RRR_FAIL(e, RRR_EINTERNAL, "cv: dsyevd workspace (info=%d)", info);
+    else
+        dsyevd_("V", "U", &n, w->Q, &n, w->lam, work, &lwork, iwork, &liwork, &info, 1, 1);
+    if (st == RRR_OK && info != 0)
+        st = RRR_FAIL(e, RRR_ENUMERIC, "cv: dsyevd failed (info=%d)", info);
+    for (size_t i = 0; st == RRR_OK && i < p; i++)
+        if (w->lam[i] < 0)
+            w->lam[i] = 0;
+    free(work);
+    free(iwork);
+    return st;
+}
+
+/* Local. SSE_k at every candidate rank for one lambda, from U, V (p x D, q x D). */
+static void errors(const rrr_cv_run *cv, fold_ws *w, double *out, int stride)
+{
+    const int p = (int)cv->pb->p, q = (int)cv->pb->q, D = cv->D;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, D, q, 1.0, w->Cv, p, w->Bv, q, 0.0,
+                w->E, p); /* E = C_k V */
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, p, D, 1.0, w->Gv, p, w->U, p, 0.0, w->F, p);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, p, 1.0, w->U, p, w->F, p, 0.0,
+                w->H, D); /* H = U^T G_k U */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, q, 1.0, w->Bv, q, w->Bv, q, 0.0,
+                w->S, D); /* S = V^T V */
+    double lin = 0.0, quad = 0.0;
+    int r = 0;
+    for (int d = 1; d <= D && r < cv->o->nranks; d++) {
+        const int i = d - 1;
+        lin += rrr_dot((size_t)p, w->U + (size_t)i * p, w->E + (size_t)i * p);
+        double cross = 0.0;
+        for (int j = 0; j < i; j++)
+            cross += w->H[IDX(i, j, D)] * w->S[IDX(i, j, D)];
+        quad += w->H[IDX(i, i, D)] * w->S[IDX(i, i, D)] + 2.0 * cross;
+        if (cv->o->ranks[r] == d)
+            out[(size_t)(r++) * (size_t)stride] = w->yyv - 2.0 * lin + quad;
+    }
+}
+
+/* Local. One lambda: T = diag(s) C~, its top-D factors, U = Q diag(s) A, the errors. */
+static rrr_status one_lambda(rrr_cv_run *cv, fold_ws *w, double lambda, double *out, int stride,
+                             rrr_err *e)
+{
+    const size_t p = cv->pb->p, q = cv->pb->q;
+    const int D = cv->D;
+    for (size_t i = 0; i < p; i++)
+        w->s[i] = 1.0 / sqrt(w->lam[i] + lambda);
+    for (size_t j = 0; j < q; j++)
+        for (size_t i = 0; i < p; i++)
+            w->T[IDX(i, j, p)] = w->s[i] * w->Ct[IDX(i, j, p)];
+    rrr_status st = rrr_topk(cv->route, p, q, D, w->T, w->A, w->Bv, w->mu, e);
+    if (st != RRR_OK)
+        return st;
+    for (int c = 0; c < D; c++)
+        for (size_t i = 0; i < p; i++)
+            w->A[IDX(i, c, p)] *= w->s[i];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, D, (int)p, 1.0, w->Q, (int)p,
+                w->A, (int)p, 0.0, w->U, (int)p);
+    errors(cv, w, out, stride);
+    return RRR_OK;
+}
+
+/* Local. The flops counted in the cost model above (per fold, then per lambda). */
+static double flops(size_t pz, size_t qz, int D, int nl)
+{
+    double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
+    double per_lambda = p * q + p * q * m + 9 * m * m * m + 2 * p * q * d + 4 * p * p * d +
+                        2 * p * q * d + 2 * (p + q) * d * d;
+    return 9 * p * p * p + 2 * p * p * q + nl * per_lambda;
+}
+
+rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
+{
+    const rrr_problem *pb = cv->pb;
+    const size_t p = pb->p, q = pb->q, flen = rrr_cv_flen(p, q);
+    rrr_err *e = &cv->ctx->err;
+    rrr_cv_fold f = rrr_cv_fold_at(cv->stats + (size_t)(k - cv->k0) * flen, p, q);
+    rrr_cv_fold tot = rrr_cv_fold_at(cv->stats + (size_t)cv->group * flen, p, q);
+    const double nt = *tot.n - *f.n;
+    const int nl = cv->o->nlambdas, nr = cv->o->nranks;
+    fold_ws w;
+    rrr_status st = ws_alloc(e, p, q, (size_t)cv->D, &w);
+    if (st == RRR_OK && cv->o->lambdas[0] == 0 && nt < (double)p)
+        st = RRR_FAIL(e, RRR_EINVAL, "cv: lambda 0 with a training set of %.0f rows < p = %zu "
+                      "(fold %d held out): X^T X is singular there; use lambdas > 0", nt, p, k);
+    if (st == RRR_OK) {
+        training_and_validation(cv, &f, &tot, &w);
+        st = eig_training(p, &w, e);
+    }
+    if (st == RRR_OK && cv->o->lambdas[0] == 0 &&
+        !(w.lam[0] > (double)p * DBL_EPSILON * w.lam[p - 1]))
+        st = RRR_FAIL(e, RRR_ENUMERIC, "cv: X^T X of the training rows of fold %d is singular "
+                      "to working precision (rank-deficient X): lambda 0 needs it positive "
+                      "definite; use lambdas > 0", k);
+    if (st == RRR_OK) {
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)p, 1.0, w.Q,
+                    (int)p, w.Ct, (int)p, 0.0, w.T, (int)p); /* C~ = Q^T C, into Ct below */
+        memcpy(w.Ct, w.T, p * q * sizeof(double));
+    }
+    double *sse = cv->sse + (size_t)k * (size_t)nr * (size_t)nl;
+    for (int l = 0; l < nl && st == RRR_OK; l++)
+        st = one_lambda(cv, &w, cv->o->lambdas[l], sse + l, nl, e);
+    cv->flops += flops(p, q, cv->D, nl);
+    ws_free(&w);
+    return st;
+}

@@ -1,0 +1,101 @@
+/* src/topk.c: the top-k eigenpairs of T^T T or T T^T, whichever is smaller.
+ *
+ * Reduced-rank regression needs the top-d eigenvectors W of M = C^T (G + lambda I)^{-1} C,
+ * with G + lambda I = R^T R and T = R^{-T} C: M = T^T T (q x q). Its nonzero eigenvalues
+ * are those of N = T T^T (p x p), and its eigenvectors are T^T u / sigma for those u of N.
+ * The rank-d optimum B* = R^{-1} T W W^T = R^{-1} u u^T T needs no sigma at all, so the
+ * p route returns A = u, Bv = T^T u and never divides by a singular value. Cost: forming
+ * the Gram matrix, n m (q + 1) flops (m = min(p, q), n = max), plus the eigenproblem of
+ * order m (tridiagonal reduction 4/3 m^3, then k eigenvectors); memory m^2 + the m x k
+ * eigenvectors. When q >> p the q x q route would cost q^3 and q^2 memory: the reason
+ * this file exists. */
+#include <cblas.h>
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "lapack.h"
+#include "topk.h"
+
+/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
+static void reverse_columns(size_t m, int k, double *A)
+{
+    for (int j = 0; j < k / 2; j++)
+        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
+}
+
+/* Local. The top k eigenpairs of the symmetric n x n matrix S (upper triangle; destroyed):
+ * vectors into Z (n x k, descending), values into w (k, descending). */
+static rrr_status top_eig(int n, int k, double *S, double *Z, double *w, rrr_err *e)
+{
+    double *wall = rrr_malloc((size_t)n, sizeof *wall), wq = 0, vl = 0, vu = 0, abstol = 0;
+    int *isuppz = rrr_malloc(2 * (size_t)k, sizeof *isuppz);
+    int il = n - k + 1, iu = n, iwq = 0, lwork = -1, liwork = -1, info = 0, nfound = 0;
+    double *work = NULL;
+    int *iwork = NULL;
+    rrr_status st = RRR_OK;
+    if (wall == NULL || isuppz == NULL) {
+        st = RRR_FAIL(e, RRR_EINTERNAL, "out of memory (eigenproblem of order %d)", n);
+        goto done;
+    }
+    dsyevr_("V", "I", "U", &n, S, &n, &vl, &vu, &il, &iu, &abstol, &nfound, wall, Z, &n, isuppz,
+            &wq, &lwork, &iwq, &liwork, &info, 1, 1, 1);
+    lwork = (int)wq;
+    liwork = iwq;
+    work = rrr_malloc((size_t)lwork, sizeof *work);
+    iwork = rrr_malloc((size_t)liwork, sizeof *iwork);
+    if (info != 0 || work == NULL || iwork == NULL) {
+        st = RRR_FAIL(e, RRR_EINTERNAL, "dsyevr workspace (info=%d)", info);
+        goto done;
+    }
+    dsyevr_("V", "I", "U", &n, S, &n, &vl, &vu, &il, &iu, &abstol, &nfound, wall, Z, &n, isuppz,
+            work, &lwork, iwork, &liwork, &info, 1, 1, 1);
+    if (info != 0 || nfound != k) {
+        st = RRR_FAIL(e, RRR_ENUMERIC, "dsyevr failed (info=%d, %d of %d found)", info, nfound, k);
+        goto done;
+    }
+    reverse_columns((size_t)n, k, Z);
+    for (int j = 0; j < k; j++)
+        w[j] = wall[k - 1 - j];
+done:
+    free(wall);
+    free(isuppz);
+    free(work);
+    free(iwork);
+    return st;
+}
+
+rrr_status rrr_topk(rrr_route route, size_t p, size_t q, int k, const double *T, double *A,
+                    double *Bv, double *mu, rrr_err *e)
+{
+    const int pi = (int)p, qi = (int)q;
+    size_t m = route == RRR_ROUTE_P ? p : q;
+    double *S = rrr_malloc(m * m, sizeof *S);
+    if (S == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory for a %zu x %zu eigenproblem", m, m);
+    rrr_status st;
+    if (route == RRR_ROUTE_Q) { /* M = T^T T; Bv = W; A = T W */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, qi, pi, 1.0, T, pi, 0.0, S, qi);
+        st = top_eig(qi, k, S, Bv, mu, e);
+        if (st == RRR_OK)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, k, qi, 1.0, T, pi, Bv, qi,
+                        0.0, A, pi);
+    } else { /* N = T T^T; A = u; Bv = T^T u */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, qi, 1.0, T, pi, 0.0, S, pi);
+        st = top_eig(pi, k, S, A, mu, e);
+        if (st == RRR_OK)
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, k, pi, 1.0, T, pi, A, pi, 0.0,
+                        Bv, qi);
+    }
+    free(S);
+    return st;
+}
+
+int rrr_topk_rank(int k, const double *mu, size_t n)
+{
+    int r = 0;
+    while (r < k && mu[r] > (double)n * DBL_EPSILON * mu[0])
+        r++;
+    return r;
+}

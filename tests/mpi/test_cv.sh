@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# tests/mpi/test_cv.sh: `rrr cv` at 1-4 ranks: every SSE_k(lambda, d) against a NumPy refit
+# of each fold by the closed form (tests/mpi/check.py cv, 1e-8), with and without an
+# intercept, both rules, lambda = 0 in the list, d up to min(p, q), q > p and q < p; the
+# same folds and table at every rank count; user folds; the final model is `rrr fit` at
+# the choice; a fold smaller than the rank count; bad grids and fold ids (exit 2, one
+# message, nothing written); singular training sets; a signal leaves DIR empty.
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
+W=$WORK
+mk() { local d=$W/$1; shift; mkdir -p "$d"; $PYTHON tests/mpi/check.py mkdata --out "$d" "$@"; }
+mk a --n 500 --p 12 --q 8 --rank 3 --seed 3 --offset 2
+mk wq --n 300 --p 6 --q 40 --rank 2 --seed 4          # q > p: the p x p route
+mk tiny --n 11 --p 3 --q 2 --rank 1 --seed 5          # folds of 2-3 rows on 4 ranks
+$PYTHON -c "
+import numpy as np; n = 500
+np.save('$W/a/ids.npy', (np.arange(n) * 7 % 3).astype('<i8').reshape(n, 1))      # user folds
+np.save('$W/a/idsf.npy', (np.arange(n) % 4).astype('<f8').reshape(n, 1))
+np.save('$W/a/ids_bad.npy', np.where(np.arange(n) == 5, 1.5, 0.0).reshape(n, 1))  # not integral
+np.save('$W/a/ids_gap.npy', np.where(np.arange(n) < 250, 0, 2).astype('<i8').reshape(n, 1))
+np.save('$W/a/ids_short.npy', np.zeros((n - 1, 1)))
+X = np.load('$W/a/X.npy'); X[:, 1] = X[:, 0]; np.save('$W/a/Xdup.npy', X)"
+cvrun() { # cvrun NP DATA OUT ARGS...
+    local np=$1 dat=$W/$2 out=$W/$3; shift 3
+    rrr "$np" cv --x "$dat/X.npy" --y "$dat/Y.npy" --out "$out" --quiet "$@" >"$W/out" 2>"$W/err"
+}
+ref() { # ref NAME DATA OUT [check args]: the NumPy refits agree
+    local name=$1 dat=$W/$2 out=$W/$3; shift 3
+    check "$name" $PYTHON tests/mpi/check.py cv --x "$dat/X.npy" --y "$dat/Y.npy" --dir "$out" "$@"
+}
+
+for np in 1 2 3 4; do
+    cvrun $np a a$np --rank 1:8 --lambda 0,0.01,0.1,1,10,100 --folds 5 --fold-seed 7 &&
+        ref "cv np=$np: SSE of 5 folds x 8 ranks x 6 lambdas = refits (lambda 0 included)" a a$np ||
+        { fail "cv np=$np"; cat "$W/err"; }
+    cvrun $np a ai$np --rank 1:8 --lambda 0.01:100:5 --intercept --rule 1se &&
+        ref "cv np=$np --intercept --rule 1se: training means only" a ai$np --intercept ||
+        { fail "cv --intercept np=$np"; cat "$W/err"; }
+done
+for np in 2 3 4; do
+    check "same folds at np=1 and np=$np (fold_ids.npy bytes)" cmp "$W/a1/fold_ids.npy" "$W/a$np/fold_ids.npy"
+    check "same table at np=1 and np=$np" $PYTHON -c "
+import json, numpy as np
+a, b = (json.load(open('$W/' + d + '/cv.json')) for d in ('a1', 'a$np'))
+assert np.allclose(a['sse'], b['sse'], rtol=1e-12, atol=0) and a['rank'] == b['rank'] and a['lambda'] == b['lambda']"
+done
+check "fold sizes differ by at most one" $PYTHON -c "
+import json; s = json.load(open('$W/a2/cv.json'))['fold_sizes']; assert max(s) - min(s) <= 1 and sum(s) == 500, s"
+
+# user folds (<i8 and <f8 ids)
+cvrun 3 a u3 --rank 2,3,8 --lambda 0.5,5 --fold-ids "$W/a/ids.npy" &&
+    ref "--fold-ids (<i8) reproduces the user's split, d up to min(p, q)" a u3 --fold-ids "$W/a/ids.npy" ||
+    { fail "--fold-ids <i8"; cat "$W/err"; }
+cvrun 2 a uf2 --rank 3 --lambda 1 --fold-ids "$W/a/idsf.npy" &&
+    ref "--fold-ids (<f8)" a uf2 --fold-ids "$W/a/idsf.npy" || { fail "--fold-ids <f8"; cat "$W/err"; }
+[[ ! -e $W/u3/fold_ids.npy ]] && pass "no fold_ids.npy written for user folds" || fail "fold_ids.npy for user folds"
+
+# q > p (p x p route), tiny folds on more ranks than rows per fold
+for np in 1 4; do
+    cvrun $np wq wq$np --rank 1:6 --lambda 0.1,1,10 --folds 4 && ref "cv q > p np=$np" wq wq$np ||
+        { fail "cv q > p np=$np"; cat "$W/err"; }
+    cvrun $np tiny tiny$np --rank 1:2 --lambda 0.1,1 --folds 5 && ref "cv n = 11 in 5 folds np=$np" tiny tiny$np ||
+        { fail "cv tiny np=$np"; cat "$W/err"; }
+done
+
+# the final model is rrr fit at the choice, and the files are as SPEC says
+read -r d lam < <($PYTHON -c "import json; j = json.load(open('$W/a3/cv.json')); print(j['rank'], repr(j['lambda']))")
+rrr 3 fit --x "$W/a/X.npy" --y "$W/a/Y.npy" --rank "$d" --lambda "$lam" --out "$W/fit3" --quiet >/dev/null 2>&1
+check "final model = rrr fit at the choice (bitwise)" cmp "$W/a3/U.npy" "$W/fit3/U.npy"
+check "model.json says selected_by cv" grep -q '"selected_by": "cv"' "$W/a3/model.json"
+rrr 2 cv --x "$W/a/X.npy" --y "$W/a/Y.npy" --rank 1:3 --lambda 1,2 --out "$W/p2" >"$W/p2.out" 2>"$W/p2.err"
+check "stdout: cv_choice line" grep -qE '^cv_choice rank [0-9]+ lambda [0-9.e+-]+ cv_mse [0-9.e+-]+$' "$W/p2.out"
+check "stderr: the table with the choice marked" grep -qE '\*' "$W/p2.err"
+check "cv.csv: one line per (rank, lambda)" $PYTHON -c "
+import csv; r = list(csv.DictReader(open('$W/p2/cv.csv')))
+assert len(r) == 6 and list(r[0]) == ['rank', 'lambda', 'cv_mse', 'cv_se'], r[0]"
+
+# bad grids and folds: exit 2, one message, nothing written
+A=(cv --x "$W/a/X.npy" --y "$W/a/Y.npy")
+for np in 1 3; do
+    expect_exit 2 "rank out of range" $np "${A[@]}" --rank 1:13 --lambda 1 --out "$W/never"
+    expect_exit 2 "rank 0" $np "${A[@]}" --rank 0,2 --lambda 1 --out "$W/never"
+    expect_exit 2 "LO >= HI" $np "${A[@]}" --rank 2 --lambda 5:1:4 --out "$W/never"
+    expect_exit 2 "N < 2" $np "${A[@]}" --rank 2 --lambda 1:5:1 --out "$W/never"
+    expect_exit 2 "negative lambda" $np "${A[@]}" --rank 2 --lambda 1,-1 --out "$W/never"
+    expect_exit 2 "LO = 0 in a range" $np "${A[@]}" --rank 2 --lambda 0:1:3 --out "$W/never"
+    expect_exit 2 "--folds 1" $np "${A[@]}" --rank 2 --lambda 1 --folds 1 --out "$W/never"
+    expect_exit 2 "--folds > n" $np "${A[@]}" --rank 2 --lambda 1 --folds 501 --out "$W/never"
+    expect_exit 2 "unknown rule" $np "${A[@]}" --rank 2 --lambda 1 --rule max --out "$W/never"
+    expect_exit 2 "--folds with --fold-ids" $np "${A[@]}" --rank 2 --lambda 1 --folds 3 --fold-ids "$W/a/ids.npy"
+    for bad in ids_bad ids_gap ids_short; do
+        expect_exit 2 "fold ids $bad" $np "${A[@]}" --rank 2 --lambda 1 --fold-ids "$W/a/$bad.npy" --out "$W/never"
+        grep -q "$bad.npy\|fold" "$W/err" || fail "message for $bad names the file or the folds"
+    done
+    expect_exit 2 "--checkpoint refused" $np "${A[@]}" --rank 2 --lambda 1 --checkpoint "$W/ck"
+done
+[[ ! -e $W/never ]] && pass "nothing written after refused grids" || fail "output after a refused grid"
+# singular training X^T X with lambda 0: exit 4; lambda 0 with fewer training rows than p: exit 2
+expect_exit 4 "lambda 0, duplicated column" 2 cv --x "$W/a/Xdup.npy" --y "$W/a/Y.npy" --rank 2 --lambda 0,1 --out "$W/never"
+mk mid --n 12 --p 10 --q 3 --rank 1 --seed 8
+expect_exit 2 "lambda 0, training rows (8) < p (10)" 2 cv --x "$W/mid/X.npy" --y "$W/mid/Y.npy" --rank 1 --lambda 0 --folds 3 --out "$W/never"
+mk wide --n 9 --p 20 --q 3 --rank 1 --seed 6
+expect_exit 2 "lambda 0 with n < p" 3 cv --x "$W/wide/X.npy" --y "$W/wide/Y.npy" --rank 1 --lambda 0,1 --out "$W/never"
+[[ ! -e $W/never ]] && pass "nothing written after singular training sets" || fail "output after exit 4"
+
+# a signal during the search: exit 5, DIR untouched
+# (each round of 2 folds x 200 lambdas of 300 x 300 eigenproblems takes about a second)
+mk big --n 3000 --p 300 --q 300 --rank 3 --seed 7
+setsid mpirun --oversubscribe -np 2 "$RRR_BIN" cv --x "$W/big/X.npy" --y "$W/big/Y.npy" --rank 1:10 \
+    --lambda 0.001:1000:200 --folds 10 --out "$W/sig" >"$W/sig.out" 2>"$W/sig.err" &
+BG=$!
+(sleep 60; kill -KILL -- -$BG) >/dev/null 2>&1 &
+WD=$!
+for _ in $(seq 1 300); do grep -q 'cv: folds 1-2' "$W/sig.err" && break; sleep 0.05; done
+kill -TERM $(pgrep -P $BG) # the ranks, as a scheduler delivers it
+wait $BG
+rc=$?
+kill $WD 2>/dev/null
+[[ $rc -eq 5 && ! -e $W/sig ]] && grep -q 'nothing was written' "$W/sig.err" &&
+    pass "SIGTERM during cv: exit 5, nothing in DIR" || { fail "SIGTERM during cv (exit $rc)"; tail -n 3 "$W/sig.err"; }
+summary
