@@ -79,6 +79,8 @@ typedef struct {
     int gd_xty;                /* gd keeps X^T Y: 1 on, 0 off, -1 auto (memory, cost)  */
     int eig_route;             /* the closed form's eigenproblem: 1 p x p, 0 q x q, -1
                                   auto (the smaller: README "exact")                  */
+    const double *U0, *V0;     /* gd's warm start (p x d, q x d column-major, borrowed,
+                                  replicated), or NULL: U = 0 and a random V          */
 } rrr_fit_opts;
 
 /* Default options (README "Defaults"); d and lambda must still be set. Local. */
@@ -150,6 +152,9 @@ rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, do
 /* ---- model selection ------------------------------------------------------------------ */
 
 enum { RRR_CV_MIN = 0, RRR_CV_1SE = 1 };
+/* How cv gets its errors: from per-fold statistics (one pass; the default when they fit),
+ * or by gd fits of the training rows, warm-started along the lambda path (large p). */
+enum { RRR_CV_AUTO = 0, RRR_CV_STATISTICS = 1, RRR_CV_GD = 2 };
 
 typedef struct {
     const int *ranks;          /* candidate ranks, ascending, distinct, in [1, min(p,q)]  */
@@ -160,6 +165,7 @@ typedef struct {
     uint64_t fold_seed;
     const rrr_block *fold_ids; /* or my rows' folds 0 .. K-1 (n x 1; borrowed), or NULL   */
     int rule;                  /* RRR_CV_MIN or RRR_CV_1SE                                */
+    int method;                /* RRR_CV_AUTO, RRR_CV_STATISTICS or RRR_CV_GD              */
     rrr_fit_opts fit;          /* the final fit's options (its d and lambda are the choice) */
 } rrr_cv_opts;
 
@@ -185,6 +191,7 @@ typedef struct {
     int passes;                /* statistics passes over the data                         */
     char method[32];           /* "statistics" (one pass) or "gd" (large p)               */
     double flops;              /* of the per-fold algebra, per rank                       */
+    long gd_iterations;        /* method gd: the iterations of all its fits               */
 } rrr_cv_result;
 
 /* K-fold cross-validation over the grid, then the fit of all rows at the choice (README

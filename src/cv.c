@@ -72,6 +72,8 @@ static rrr_status check_grid(rrr_err *e, const rrr_block *X, const rrr_block *Y,
                         o->fold_ids->n, o->fold_ids->ncols, X->n);
     if (o->rule != RRR_CV_MIN && o->rule != RRR_CV_1SE)
         return RRR_FAIL(e, RRR_EINVAL, "cv: unknown rule %d", o->rule);
+    if (o->method < RRR_CV_AUTO || o->method > RRR_CV_GD)
+        return RRR_FAIL(e, RRR_EINVAL, "cv: unknown method %d", o->method);
     if (o->fit.checkpoint != NULL || o->fit.resume)
         return RRR_FAIL(e, RRR_EINVAL, "cv does not checkpoint (its one pass is short): drop "
                         "--checkpoint and --resume");
@@ -322,17 +324,22 @@ static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
         st = assign_folds(&cv, res);
-    if (st == RRR_OK && plan.grid)
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: p = %zu needs the 2-D grid regime, which cv "
-                      "does not use yet; use fewer features or --grid-min-p above p", pb->p);
     if (st == RRR_OK) {
         size_t len = (size_t)cv.K * (size_t)res->nranks * (size_t)res->nlambdas;
         res->sse = cv.sse = rrr_calloc(len, sizeof(double));
         st = rrr_agree(ctx, res->sse ? RRR_OK
                                       : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
     }
+    char why[256];
+    int method = rrr_plan_cv_method(&plan, cv.K, o->method, why, sizeof why);
+    if (st == RRR_OK && why[0])
+        rrr_info(ctx, "cv: %s", why);
+    if (st == RRR_OK && method == RRR_CV_STATISTICS && plan.grid)
+        snprintf(res->method, sizeof res->method, "statistics on the 2-D grid");
     if (st == RRR_OK)
-        st = search(&cv, res);
+        st = method == RRR_CV_GD ? rrr_cv_gd_search(&cv, res)
+             : plan.grid         ? rrr_cv_grid_search(&cv, res)
+                                 : search(&cv, res);
     if (st == RRR_OK) {
         summarise(pb, res);
         choose(res);
@@ -427,6 +434,8 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     rrr_json_num(&j, "cv_mse_min", res->cv_mse_min);
     rrr_json_str(&j, "method", res->method);
     rrr_json_int(&j, "passes", res->passes);
+    if (strcmp(res->method, "gd") == 0)
+        rrr_json_int(&j, "gd_iterations", res->gd_iterations);
     rrr_json_num(&j, "algebra_flops_per_rank", res->flops);
     rrr_json_end(&j);
     free(ranks);

@@ -45,4 +45,21 @@ rrr_status rrr_cv_stats(rrr_cv_run *cv, int k0, int k1);
  * singular training X^T X, RRR_EINVAL when a training set has fewer rows than p. */
 rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
 
+/* Local (cv_solve.c). SSE_k(d) for every candidate rank d from U (p x D), E = C_k V and
+ * F = G_k U (p x D), V (q x D), columns by descending singular value: H = U^T F (D x D)
+ * and S = V^T V (D x D) are formed in the buffers given; out[r * stride] for rank r. */
+void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, const double *F,
+                      const double *V, double yyv, double *H, double *S, double *out, int stride);
+
+/* Local. The flops of one fold's algebra with nl lambdas (the count of cv_solve.c). */
+double rrr_cv_flops(size_t p, size_t q, int D, int nl);
+
+/* Collective (cv_gd.c). The whole search by gd fits of each training set (large p): each
+ * rank's rows are reordered in place during the search and restored before it returns. */
+rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res);
+
+/* Collective (cv_grid.c). The whole search on the 2-D grid (large p): per-fold statistics
+ * as block-cyclic matrices, and each fold's algebra with ScaLAPACK on all ranks. */
+rrr_status rrr_cv_grid_search(rrr_cv_run *cv, rrr_cv_result *res);
+
 #endif

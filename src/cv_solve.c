@@ -124,6 +124,26 @@ static rrr_status eig_training(size_t p, fold_ws *w, rrr_err *e)
     return st;
 }
 
+void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, const double *F,
+                      const double *V, double yyv, double *H, double *S, double *out, int stride)
+{
+    const int p = (int)cv->pb->p, q = (int)cv->pb->q, D = cv->D;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, p, 1.0, U, p, F, p, 0.0, H, D);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, q, 1.0, V, q, V, q, 0.0, S, D);
+    double lin = 0.0, quad = 0.0;
+    int r = 0;
+    for (int d = 1; d <= D && r < cv->o->nranks; d++) {
+        const int i = d - 1;
+        lin += rrr_dot((size_t)p, U + (size_t)i * p, E + (size_t)i * p);
+        double cross = 0.0;
+        for (int j = 0; j < i; j++)
+            cross += H[IDX(i, j, D)] * S[IDX(i, j, D)];
+        quad += H[IDX(i, i, D)] * S[IDX(i, i, D)] + 2.0 * cross;
+        if (cv->o->ranks[r] == d)
+            out[(size_t)(r++) * (size_t)stride] = yyv - 2.0 * lin + quad;
+    }
+}
+
 /* Local. SSE_k at every candidate rank for one lambda, from U, V (p x D, q x D). */
 static void errors(const rrr_cv_run *cv, fold_ws *w, double *out, int stride)
 {
@@ -131,22 +151,7 @@ static void errors(const rrr_cv_run *cv, fold_ws *w, double *out, int stride)
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, D, q, 1.0, w->Cv, p, w->Bv, q, 0.0,
                 w->E, p); /* E = C_k V */
     cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, p, D, 1.0, w->Gv, p, w->U, p, 0.0, w->F, p);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, p, 1.0, w->U, p, w->F, p, 0.0,
-                w->H, D); /* H = U^T G_k U */
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, q, 1.0, w->Bv, q, w->Bv, q, 0.0,
-                w->S, D); /* S = V^T V */
-    double lin = 0.0, quad = 0.0;
-    int r = 0;
-    for (int d = 1; d <= D && r < cv->o->nranks; d++) {
-        const int i = d - 1;
-        lin += rrr_dot((size_t)p, w->U + (size_t)i * p, w->E + (size_t)i * p);
-        double cross = 0.0;
-        for (int j = 0; j < i; j++)
-            cross += w->H[IDX(i, j, D)] * w->S[IDX(i, j, D)];
-        quad += w->H[IDX(i, i, D)] * w->S[IDX(i, i, D)] + 2.0 * cross;
-        if (cv->o->ranks[r] == d)
-            out[(size_t)(r++) * (size_t)stride] = w->yyv - 2.0 * lin + quad;
-    }
+    rrr_cv_sse_ranks(cv, w->U, w->E, w->F, w->Bv, w->yyv, w->H, w->S, out, stride);
 }
 
 /* Local. One lambda: T = diag(s) C~, its top-D factors, U = Q diag(s) A, the errors. */
@@ -172,8 +177,7 @@ static rrr_status one_lambda(rrr_cv_run *cv, fold_ws *w, double lambda, double *
     return RRR_OK;
 }
 
-/* Local. The flops counted in the cost model above (per fold, then per lambda). */
-static double flops(size_t pz, size_t qz, int D, int nl)
+double rrr_cv_flops(size_t pz, size_t qz, int D, int nl)
 {
     double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
     double per_lambda = p * q + p * q * m + 9 * m * m * m + 2 * p * q * d + 4 * p * p * d +
@@ -212,7 +216,7 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
     double *sse = cv->sse + (size_t)k * (size_t)nr * (size_t)nl;
     for (int l = 0; l < nl && st == RRR_OK; l++)
         st = one_lambda(cv, &w, cv->o->lambdas[l], sse + l, nl, e);
-    cv->flops += flops(p, q, cv->D, nl);
+    cv->flops += rrr_cv_flops(p, q, cv->D, nl);
     ws_free(&w);
     return st;
 }

@@ -33,6 +33,15 @@ typedef struct {
  * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
 rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_route route,
                            rrr_gram **out);
+/* Collective. The 2-D grid of the grid regime (block size by p). *out is new. */
+rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out);
+
+/* Collective. The grid regime's pass: G (upper) = Xc^T Xc and C = Xc^T Yc as new dmats on
+ * g, and yy = ||Yc||^2, for the problem's rows in the row layout (pdgemr2d moves panels of
+ * about 32 MB per rank to the 2-D grid). */
+rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
+                              rrr_dmat *G, rrr_dmat *C, double *yy);
+
 /* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
 void rrr_gram_destroy(rrr_gram **gr);
 

@@ -133,3 +133,56 @@ void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int j0,
             rrr_allreduce_sum(ctx, dst + IDX(0, j, ld), (size_t)A->m);
     }
 }
+
+/* Collective. All eigenpairs of the symmetric n x n dmat S (upper; destroyed) into Z and
+ * wall (ascending) with pdsyev. With Debian 12's ScaLAPACK 2.2.1, pdsyevr (RANGE='I')
+ * returned the right eigenvalues but wrong eigenvectors once n > nb (e.g. n = 100, nb = 20
+ * on a 1 x 1 grid) and pdsyevd hung on a 1 x 2 grid (n = 100, nb = 64);
+ * tests/mpi/test_exact.sh has such shapes. pdsyev's O(n^3) is of the order of the
+ * reduction to tridiagonal form that every variant pays. */
+rrr_status rrr_dmat_syev(rrr_ctx *ctx, int n, rrr_dmat *S, rrr_dmat *Z, double *wall)
+{
+    const int one = 1;
+    int lwork = -1, info = 0;
+    double wq = 0;
+    pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, &wq,
+            &lwork, &info, 1, 1); /* workspace query: global input, the same everywhere */
+    lwork = (int)wq + 1;
+    double *work = rrr_malloc((size_t)lwork, sizeof(double));
+    rrr_status st = work ? RRR_OK
+                         : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory (pdsyev workspace)");
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, work,
+                &lwork, &info, 1, 1);
+        if (info != 0)
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "pdsyev failed (info=%d)", info);
+        st = rrr_agree(ctx, st);
+    }
+    free(work);
+    return st;
+}
+
+size_t rrr_dmat_len(const rrr_dmat *A)
+{
+    return (size_t)A->desc[8] * (size_t)(A->nloc > 0 ? A->nloc : 1);
+}
+
+void rrr_dmat_rank1(const rrr_grid *g, rrr_dmat *A, double alpha, const double *x,
+                    const double *y)
+{
+    int lld = A->desc[8];
+    for (int jl = 0; jl < A->nloc; jl++) {
+        double yj = alpha * y[rrr_dmat_l2g(jl, g->nb, g->mycol, g->npcol)];
+        for (int il = 0; il < A->mloc; il++)
+            A->a[IDX(il, jl, lld)] += x[rrr_dmat_l2g(il, g->nb, g->myrow, g->nprow)] * yj;
+    }
+}
+
+void rrr_dmat_scale_rows(const rrr_grid *g, rrr_dmat *A, const double *s)
+{
+    int lld = A->desc[8];
+    for (int jl = 0; jl < A->nloc; jl++)
+        for (int il = 0; il < A->mloc; il++)
+            A->a[IDX(il, jl, lld)] *= s[rrr_dmat_l2g(il, g->nb, g->myrow, g->nprow)];
+}

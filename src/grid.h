@@ -47,4 +47,16 @@ void rrr_dmat_scatter(const rrr_grid *g, rrr_dmat *A, int ncols, const double *s
 void rrr_dmat_gather(rrr_ctx *ctx, const rrr_grid *g, const rrr_dmat *A, int j0, int ncols,
                      double *dst, size_t ld);
 
+/* Collective. All eigenpairs of the symmetric n x n dmat S (upper; destroyed): vectors into
+ * Z (n x n), values into wall (n, ascending, on every rank). pdsyev: see grid.c for why. */
+rrr_status rrr_dmat_syev(rrr_ctx *ctx, int n, rrr_dmat *S, rrr_dmat *Z, double *wall);
+
+/* Local. Doubles in A's local piece (lld x nloc, at least one column). */
+size_t rrr_dmat_len(const rrr_dmat *A);
+/* Local. A += alpha x y^T for replicated x (A's rows) and y (A's columns): my entries only. */
+void rrr_dmat_rank1(const rrr_grid *g, rrr_dmat *A, double alpha, const double *x,
+                    const double *y);
+/* Local. A_ij *= s_i for replicated s (A's rows). */
+void rrr_dmat_scale_rows(const rrr_grid *g, rrr_dmat *A, const double *s);
+
 #endif

@@ -6,7 +6,7 @@
 
 #include "blas_env.h"
 #include "cli.h"
-#include "cv_grid.h"
+#include "cv_args.h"
 #include "npy.h"
 #include "comm.h"
 #include "report.h"
@@ -65,6 +65,9 @@ static const char *usage_cv =
     "  --fold-ids F     n x 1 .npy of fold ids 0 .. K-1 (<f8 or <i8), every fold non-empty\n"
     "  --rule           min (default): the smallest cv_mse; 1se: the smallest rank within one\n"
     "                   standard error of it, and for it the largest lambda\n"
+    "  --cv-method      statistics (one pass; replicated, or on the 2-D grid for large p),\n"
+    "                   gd (fits of every training set: for p too large for statistics), or\n"
+    "                   auto (default: statistics when they fit)\n"
     "  Writes DIR/cv.json, DIR/cv.csv and the fit of all rows at the choice (as rrr fit);\n"
     "  prints 'cv_choice rank <d> lambda <l> cv_mse <v>' on stdout.\n";
 
@@ -241,7 +244,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     rrr_cv_opts o;
     rrr_cv_opts_default(&o);
     const char *xp = NULL, *yp = NULL, *ranks = NULL, *lambdas = NULL, *ids = NULL;
-    const char *rule = "min", *out = NULL, *report = NULL;
+    const char *rule = "min", *out = NULL, *report = NULL, *method = "auto";
     solver_args sa = { "auto", "auto", "auto", 0, 0 };
     int help, quiet = 0, nfolds = 0;
     opt_spec specs[] = {
@@ -268,6 +271,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
         { "--eig-route", OPT_STR, &sa.route, 0, 0 },
         { "--checkpoint", OPT_STR, &o.fit.checkpoint, 0, 0 },
         { "--resume", OPT_FLAG, &o.fit.resume, 0, 0 },
+        { "--cv-method", OPT_STR, &method, 0, 0 },
         { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
@@ -285,6 +289,12 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
         o.rule = rule[0] == '1' ? RRR_CV_1SE : RRR_CV_MIN;
     else
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--rule '%s': expected min or 1se", rule);
+    if (strcmp(method, "auto") == 0 || strcmp(method, "statistics") == 0 ||
+        strcmp(method, "gd") == 0)
+        o.method = method[0] == 'a' ? RRR_CV_AUTO : method[0] == 's' ? RRR_CV_STATISTICS : RRR_CV_GD;
+    else
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--cv-method '%s': expected auto, statistics or gd",
+                        method);
     if (ids != NULL && nfolds != 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--folds and --fold-ids exclude each other");
     if (nfolds != 0)

@@ -180,3 +180,22 @@ void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
     }
     rrr_json_obj_end(j);
 }
+
+int rrr_plan_cv_method(const rrr_plan *pl, int K, int requested, char *why, size_t len)
+{
+    const double p = (double)pl->p, q = (double)pl->q, m = p < q ? p : q;
+    const double Kr = pl->mach.ranks, avail = RRR_PLAN_STATS_FRACTION * pl->mach.mem_per_rank;
+    /* on the grid: K + 1 sets of G, C and one fold's algebra (5 p x p or p x q, 2 m x m) */
+    double need = 8.0 * ((K + 1) * (p * p + p * q) + 3 * p * p + 3 * p * q + 2 * m * m) / Kr;
+    why[0] = '\0';
+    if (requested != RRR_CV_AUTO)
+        return requested;
+    if (!pl->grid)
+        return RRR_CV_STATISTICS; /* replicated: folds in groups if they must */
+    if (need <= avail)
+        return RRR_CV_STATISTICS;
+    snprintf(why, len, "the statistics of %d folds need %.3g GB per rank on the grid, more than "
+             "half of the %.3g GB available: gd fits of each training set", K, need / 1e9,
+             pl->mach.mem_per_rank / 1e9);
+    return RRR_CV_GD;
+}

@@ -54,6 +54,12 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
  * fit's flops, unless forced)? Updates plan->certificate and the reason; returns it. */
 int rrr_plan_certificate_after(rrr_plan *plan, long iterations);
 
+/* Local. How cv gets its errors (rrr.h RRR_CV_*): from per-fold statistics when they fit
+ * (replicated, in groups of folds if need be, or on the grid when p calls for it), else by
+ * gd fits of the training sets; requested (not RRR_CV_AUTO) overrides. why: the reason
+ * when it is gd. */
+int rrr_plan_cv_method(const rrr_plan *plan, int K, int requested, char *why, size_t len);
+
 /* Local. The plan as log lines (rank 0) and as a JSON object "plan". */
 void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *plan);
 void rrr_plan_json(struct rrr_json *j, const char *key, const rrr_plan *plan);

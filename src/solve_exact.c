@@ -76,35 +76,6 @@ static rrr_status exact_replicated(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C
     return st;
 }
 
-/* Collective. All eigenpairs of the symmetric n x n dmat S (upper; destroyed) into Z and
- * wall (ascending) with pdsyev. With Debian 12's ScaLAPACK 2.2.1, pdsyevr (RANGE='I')
- * returned the right eigenvalues but wrong eigenvectors once n > nb (e.g. n = 100, nb = 20
- * on a 1 x 1 grid) and pdsyevd hung on a 1 x 2 grid (n = 100, nb = 64);
- * tests/mpi/test_exact.sh has such shapes. pdsyev's O(n^3) is of the order of the
- * reduction to tridiagonal form that every variant pays. */
-static rrr_status grid_eig(rrr_ctx *ctx, int n, rrr_dmat *S, rrr_dmat *Z, double *wall)
-{
-    const int one = 1;
-    int lwork = -1, info = 0;
-    double wq = 0;
-    pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, &wq,
-            &lwork, &info, 1, 1); /* workspace query: global input, the same everywhere */
-    lwork = (int)wq + 1;
-    double *work = rrr_malloc((size_t)lwork, sizeof(double));
-    rrr_status st = work ? RRR_OK
-                         : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (pdsyev)");
-    st = rrr_agree(ctx, st);
-    if (st == RRR_OK) {
-        pdsyev_("V", "U", &n, S->a, &one, &one, S->desc, wall, Z->a, &one, &one, Z->desc, work,
-                &lwork, &info, 1, 1);
-        if (info != 0)
-            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "exact: pdsyev failed (info=%d)", info);
-        st = rrr_agree(ctx, st);
-    }
-    free(work);
-    return st;
-}
-
 /* Collective. Grid regime of rrr_gram_exact: the same steps with PBLAS/ScaLAPACK; the
  * eigenproblem of order m = p or q by the route, U and V gathered to every rank. */
 static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, rrr_route route,
@@ -142,7 +113,7 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, rrr_
     /* S = T^T T (q route) or T T^T (p route), then its top d eigenvectors Z(:, jw:m) */
     pdsyrk_("U", route == RRR_ROUTE_P ? "N" : "T", &m, route == RRR_ROUTE_P ? &q : &p, &alpha,
             T->a, &one, &one, T->desc, &beta, S.a, &one, &one, S.desc, 1, 1);
-    st = grid_eig(ctx, m, &S, &Z, wall);
+    st = rrr_dmat_syev(ctx, m, &S, &Z, wall);
     if (st != RRR_OK)
         goto done;
     if (route == RRR_ROUTE_Q) { /* V = W, U = R^{-1} (T W) */

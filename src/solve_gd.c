@@ -86,12 +86,19 @@ static rrr_status ws_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_o
 
 /* ---- start ------------------------------------------------------------------------- */
 
-/* Collective. U = 0 and a random orthonormal V (the same on every rank, from the seed):
+/* Collective. U = 0 and a random orthonormal V (the same on every rank, from the seed), or
+ * the warm start of the options:
  * the first step then moves U along X^T Y V, one step of subspace iteration. W = Xc^T Xc 0
  * = 0 exactly: no pass needed to know it. */
 static rrr_status start(rrr_gd_ws *w)
 {
     const int p = (int)w->pb->p, q = (int)w->pb->q, d = w->pb->d;
+    if (w->o->U0 != NULL && w->o->V0 != NULL) { /* a warm start (cv's lambda path) */
+        memcpy(w->U, w->o->U0, (size_t)p * d * sizeof *w->U);
+        memcpy(w->V, w->o->V0, (size_t)q * d * sizeof *w->V);
+        w->w_valid = 0; /* W = Xc^T Xc U0 needs a pass */
+        return RRR_OK;
+    }
     memset(w->U, 0, (size_t)p * d * sizeof *w->U);
     for (int k = 0; k < d; k++)
         for (int i = 0; i < q; i++)

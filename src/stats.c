@@ -137,12 +137,12 @@ static void centre_panel(const rrr_grid *g, rrr_dmat *A, int ncols, const double
  * copy) to the 2-D grid one panel of nc rows of X at a time (pdgemr2d); each panel is
  * centred in place if needed and accumulated with pdsyrk / pdgemm into the block-cyclic G
  * and C. No rank ever holds more than its share of one panel, of G and of C. */
-static rrr_status stats_grid(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
+rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
+                              rrr_dmat *G, rrr_dmat *C, double *yy_out)
 {
     rrr_status st = RRR_OK;
     const int p = (int)pb->p, q = (int)pb->q, n = (int)pb->n, K = ctx->size;
     const int b = (int)((pb->n + (size_t)K - 1) / (size_t)K); /* SPEC.md block rows */
-    rrr_grid *g = gr->g;
     rrr_dmat Xp = { 0 }, Yp = { 0 };
     /* Panel width: a multiple of nb * npcol, about 32 MB of X and Y panel per rank. */
     int step = g->nb * g->npcol;
@@ -166,9 +166,9 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
     if (st == RRR_OK)
         st = rrr_dmat_init(g, q, nc, &Yp, &ctx->err);
     if (st == RRR_OK)
-        st = rrr_dmat_init(g, p, p, &gr->Rd, &ctx->err);
+        st = rrr_dmat_init(g, p, p, G, &ctx->err);
     if (st == RRR_OK)
-        st = rrr_dmat_init(g, p, q, &gr->Cd, &ctx->err);
+        st = rrr_dmat_init(g, p, q, C, &ctx->err);
     double yy = local_yy(pb);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK) {
@@ -186,17 +186,30 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
                 centre_panel(g, &Xp, ncur, pb->xm);
                 centre_panel(g, &Yp, ncur, pb->ym);
             }
-            pdsyrk_("U", "N", &p, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, &beta, gr->Rd.a,
-                    &one, &one, gr->Rd.desc, 1, 1);
+            pdsyrk_("U", "N", &p, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, &beta, G->a, &one,
+                    &one, G->desc, 1, 1);
             pdgemm_("N", "T", &p, &q, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, Yp.a, &one,
-                    &one, Yp.desc, &beta, gr->Cd.a, &one, &one, gr->Cd.desc, 1, 1);
+                    &one, Yp.desc, &beta, C->a, &one, &one, C->desc, 1, 1);
             rrr_phase_end(ctx, RRR_T_COMPUTE, t1);
         }
         rrr_allreduce_sum(ctx, &yy, 1);
-        gr->yy = yy;
+        *yy_out = yy;
     }
     rrr_dmat_free(&Xp);
     rrr_dmat_free(&Yp);
+    return st;
+}
+
+rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out)
+{
+    /* Square blocks of at most 64, and small enough that even a test-sized p spreads over
+     * the whole grid. */
+    int nb = (int)(p / (2 * (size_t)(ctx->size > 1 ? ctx->size : 1)));
+    nb = nb < 2 ? 2 : nb > 64 ? 64 : nb;
+    rrr_status st = rrr_grid_create(ctx, nb, out);
+    if (st == RRR_OK)
+        rrr_info(ctx, "stats: 2-D grid regime, %d x %d BLACS grid, %d x %d blocks", (*out)->nprow,
+                 (*out)->npcol, nb, nb);
     return st;
 }
 
@@ -305,16 +318,9 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rr
     if (!use_grid) {
         st = stats_replicated(ctx, pb, gr);
     } else {
-        /* Square blocks of at most 64, and small enough that even a test-sized p spreads
-         * over the whole grid. */
-        int nb = (int)(pb->p / (2 * (size_t)(ctx->size > 1 ? ctx->size : 1)));
-        nb = nb < 2 ? 2 : nb > 64 ? 64 : nb;
-        st = rrr_grid_create(ctx, nb, &gr->g);
-        if (st == RRR_OK) {
-            rrr_info(ctx, "stats: 2-D grid regime, %d x %d BLACS grid, %d x %d blocks",
-                     gr->g->nprow, gr->g->npcol, nb, nb);
-            st = stats_grid(ctx, pb, gr);
-        }
+        st = rrr_gram_grid_new(ctx, pb->p, &gr->g);
+        if (st == RRR_OK)
+            st = rrr_gram_pass_grid(ctx, pb, gr->g, &gr->Rd, &gr->Cd, &gr->yy);
     }
     if (st == RRR_OK) {
         /* flops per rank: dsyrk n p^2 / K (half of the p x p x n dgemm) + dgemm 2 n p q / K */

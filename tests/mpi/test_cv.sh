@@ -46,6 +46,28 @@ done
 check "fold sizes differ by at most one" $PYTHON -c "
 import json; s = json.load(open('$W/a2/cv.json'))['fold_sizes']; assert max(s) - min(s) <= 1 and sum(s) == 500, s"
 
+# the 2-D grid regime (large p, forced here with --grid-min-p 1): 1 x 2, 1 x 3, 2 x 2 grids
+for np in 2 3 4; do
+    cvrun $np a g$np --rank 1:6 --lambda 0,0.1,1,10 --folds 4 --fold-seed 7 --intercept --grid-min-p 1 &&
+        ref "cv on the 2-D grid np=$np (--intercept)" a g$np --intercept || { fail "cv grid np=$np"; cat "$W/err"; }
+    cvrun $np wq wqg$np --rank 1:6 --lambda 0.1,1 --folds 3 --grid-min-p 1 &&
+        ref "cv on the grid, q > p (p x p route) np=$np" wq wqg$np || { fail "cv grid q > p np=$np"; cat "$W/err"; }
+done
+check "grid regime says so in cv.json" grep -q '"method": "statistics on the 2-D grid"' "$W/g3/cv.json"
+
+# large p: gd fits of every training set, warm-started along the lambda path; the rows are
+# reordered during the search and restored (the final fit equals rrr fit bitwise)
+for np in 1 3; do
+    cvrun $np a gd$np --rank 2:4 --lambda 0.1,1,10 --folds 3 --intercept --cv-method gd --tol 1e-14 &&
+        ref "cv by gd np=$np (--intercept): SSE = refits to 1e-5" a gd$np --intercept --tol 1e-5 ||
+        { fail "cv by gd np=$np"; cat "$W/err"; }
+    read -r d lam < <($PYTHON -c "import json; j = json.load(open('$W/gd$np/cv.json')); print(j['rank'], repr(j['lambda']))")
+    rrr $np fit --x "$W/a/X.npy" --y "$W/a/Y.npy" --rank "$d" --lambda "$lam" --intercept --tol 1e-14 \
+        --out "$W/fgd$np" --quiet >/dev/null 2>&1
+    check "cv by gd np=$np: data restored, final model = rrr fit (bitwise)" cmp "$W/gd$np/U.npy" "$W/fgd$np/U.npy"
+done
+check "gd method says so in cv.json" grep -q '"method": "gd"' "$W/gd3/cv.json"
+
 # user folds (<i8 and <f8 ids)
 cvrun 3 a u3 --rank 2,3,8 --lambda 0.5,5 --fold-ids "$W/a/ids.npy" &&
     ref "--fold-ids (<i8) reproduces the user's split, d up to min(p, q)" a u3 --fold-ids "$W/a/ids.npy" ||

@@ -1,6 +1,6 @@
-/* src/cv_grid.h: parsing the rank and lambda grids of `rrr cv` (cv_grid.c; serial). */
-#ifndef RRR_CV_GRID_H
-#define RRR_CV_GRID_H
+/* src/cv_args.h: parsing the rank and lambda grids of `rrr cv` (cv_args.c; serial). */
+#ifndef RRR_CV_ARGS_H
+#define RRR_CV_ARGS_H
 
 #include <stddef.h>
 
