@@ -1,5 +1,6 @@
 /* src/fit.c: `rrr fit` as a library call: checks, centring, the plan, the solve, and the
  * honest final evaluation (objective and gradient from a direct pass, certificate). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +87,35 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
     return rrr_agree(ctx, st);
 }
 
+/* Local (replicated maxima). Sums of n products of entries up to xmax must stay within
+ * double's range: n xmax^2 below DBL_MAX, and xmax^2 above DBL_MIN / eps (below that the
+ * products are subnormal or zero and X^T X is noise). The same for Y. */
+static rrr_status check_scale(rrr_err *e, size_t n, double xmax, double ymax)
+{
+    const double big = sqrt(DBL_MAX / (double)n), small = sqrt(DBL_MIN / DBL_EPSILON);
+    if (xmax > big)
+        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X overflows: |X| reaches %.3g, and n = %zu squares "
+                        "of that exceed double's range; rescale X (e.g. divide it by %.3g)",
+                        xmax, n, xmax);
+    if (ymax > big)
+        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 overflows: |Y| reaches %.3g, and n = %zu "
+                        "squares of that exceed double's range; rescale Y (e.g. divide it by "
+                        "%.3g)", ymax, n, ymax);
+    if (xmax > 0 && xmax < small)
+        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X underflows: |X| is at most %.3g, whose squares "
+                        "are below double's normal range; rescale X (e.g. multiply it by %.3g)",
+                        xmax, 1 / xmax);
+    if (ymax > 0 && ymax < small)
+        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 underflows: |Y| is at most %.3g, whose squares "
+                        "are below double's normal range; rescale Y (e.g. multiply it by %.3g)",
+                        ymax, 1 / ymax);
+    return RRR_OK;
+}
+
 rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
                             double **ym)
 {
-    size_t p = pb->p, q = pb->q, len = p + q + 2;
+    size_t p = pb->p, q = pb->q, len = p + q + 4; /* sums | yy | n/a | max|X| | max|Y| */
     double *s = rrr_calloc(len, sizeof *s);
     rrr_status st = RRR_OK;
     *xm = *ym = NULL;
@@ -98,20 +124,29 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = rrr_phase_begin();
+    double t0 = rrr_phase_begin(), mx[2] = { 0, 0 };
     for (size_t il = 0; il < pb->nloc; il++) {
         const double *x = pb->Xt + il * p, *y = pb->Yt + il * q;
-        if (intercept)
-            for (size_t j = 0; j < p; j++)
+        for (size_t j = 0; j < p; j++) {
+            if (intercept)
                 s[j] += x[j];
+            mx[0] = fmax(mx[0], fabs(x[j]));
+        }
         for (size_t j = 0; j < q; j++) {
             if (intercept)
                 s[p + j] += y[j];
             s[p + q] += y[j] * y[j];
+            mx[1] = fmax(mx[1], fabs(y[j]));
         }
     }
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-    rrr_allreduce_sum(ctx, s, len);
+    rrr_allreduce_sum(ctx, s, p + q + 1);
+    MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    st = check_scale(&ctx->err, pb->n, mx[0], mx[1]);
+    if (st != RRR_OK) {
+        free(s);
+        return st; /* replicated maxima: the same verdict on every rank */
+    }
     double yy = s[p + q];
     if (intercept) {
         *xm = rrr_malloc(p, sizeof **xm);
@@ -180,6 +215,20 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, rrr_mode
     return st;
 }
 
+/* Local (replicated). A solver's stopping rule is a heuristic; the certificate is a
+ * measurement: a fit whose gap to f* fails the certificate is not reported as converged. */
+static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
+{
+    double gap = rrr_fit_info_gap(info);
+    if (!info->converged || !(gap > RRR_GAP_THRESHOLD))
+        return;
+    rrr_warn(ctx, "%s stopped (%s) at a relative gap of %.2e to the optimum, above the "
+             "certificate's %g: reported as not converged", rrr_solver_name(info->solver),
+             info->stop_reason, gap, RRR_GAP_THRESHOLD);
+    info->converged = 0;
+    snprintf(info->stop_reason, sizeof info->stop_reason, "certificate gap %.1e", gap);
+}
+
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
@@ -227,6 +276,8 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
         st = rrr_optimal_value(ctx, &pb, &plan, &info->fstar);
         *info->plan = plan;
     }
+    if (st == RRR_OK)
+        honest_convergence(ctx, info);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK && o->intercept) {
         m->x_mean = xm;

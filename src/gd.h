@@ -21,6 +21,7 @@ typedef struct {
     int w_valid;            /* W is Xc^T Xc U of the current U                          */
     double zg_prev;         /* <Z, gU> of the previous iteration                        */
     double fprev, fprev2;   /* f at the two previous iterates (form choice)             */
+    double v0_norm;         /* ||V_0||_F of a cold start (0: a warm start)              */
     /* the current iterate (from the evaluation)                                       */
     const rrr_gd_form *form;/* the form it was evaluated in                             */
     double f, step;
@@ -38,7 +39,8 @@ typedef struct {
     double *DtD;            /* d x d                                                    */
     double *EtE;            /* d x d  D^T H (cross form)                                */
     const double *ete;      /* E^T E of the pass along D (in sb, or EtE)                */
-    double *H;              /* d x d  V update's Hessian, balancing's S | S^-1 (2 d x d) */
+    double *H;              /* d x d  V update's Hessian, balancing's S | S^-1 (2 d x d),
+                                      the gradient norm's eigenvectors                  */
     double *tmp;            /* max(p, q) x d  copies for the gauge change               */
 } rrr_gd_ws;
 

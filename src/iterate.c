@@ -189,6 +189,8 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
             return rrr_agree(ctx, *lst);
         if (e->k == 0 && !e->resumed)
             e->g0 = ev->g;
+        if (ev->g0_scale > 0 && !e->resumed && !refresh)
+            e->g0 *= ev->g0_scale;
         if (!isfinite(ev->f) || !isfinite(ev->g))
             return RRR_FAIL(&ctx->err, RRR_ENUMERIC, "%s: objective or gradient not finite at "
                             "iteration %ld", rrr_solver_name(ops->solver), e->k);

@@ -16,6 +16,8 @@ typedef struct {
     int comparable;  /* f may be compared with the previous iterate's (decrease test)      */
     int fresh;       /* f, g come from freshly summed data (0: from recurrences; the engine
                         then asks for a fresh evaluation before it accepts convergence)    */
+    double g0_scale; /* > 0: the initial gradient norm is to be rescaled by it (a gauge the
+                        solver fixes only after its first step; once, at iterate 1)          */
     int have_flags;  /* the solver carried the flags in its own allreduce ...              */
     rrr_flags flags; /* ... and these are they                                            */
 } rrr_eval;

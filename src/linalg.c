@@ -213,3 +213,19 @@ double rrr_dot(size_t n, const double *a, const double *b)
 {
     return cblas_ddot((int)n, a, 1, b, 1);
 }
+
+double rrr_norm2(size_t n1, const double *a, size_t n2, const double *b)
+{
+    double m = 0.0, s = 0.0;
+    for (size_t k = 0; k < n1; k++)
+        m = fmax(m, fabs(a[k]));
+    for (size_t k = 0; k < n2; k++)
+        m = fmax(m, fabs(b[k]));
+    if (!(m > 0) || !isfinite(m))
+        return m == 0 ? 0.0 : (double)NAN;
+    for (size_t k = 0; k < n1; k++)
+        s += (a[k] / m) * (a[k] / m);
+    for (size_t k = 0; k < n2; k++)
+        s += (b[k] / m) * (b[k] / m);
+    return m * sqrt(s);
+}

@@ -105,6 +105,7 @@ static rrr_status start(rrr_gd_ws *w)
             w->V[IDX(i, k, q)] =
                 rrr_rng_normal(w->o->seed, RRR_STREAM_GD_START, (uint64_t)i, (uint64_t)k);
     w->w_valid = 1;
+    w->v0_norm = sqrt((double)d); /* orthonormal */
     return rrr_agree(w->ctx, rrr_orthonormalize((size_t)q, d, w->V, &w->ctx->err));
 }
 
@@ -141,8 +142,15 @@ static rrr_status gd_evaluate(void *s, long k, int refresh, rrr_status *lst, rrr
     if (st != RRR_OK || ev->flags.fail)
         return st;
     ev->f = w->f;
-    ev->g = sqrt(rrr_dot(pb->p * (size_t)pb->d, w->gU, w->gU) +
-                 rrr_dot(pb->q * (size_t)pb->d, w->gV, w->gV));
+    ev->g = rrr_norm2(pb->p * (size_t)pb->d, w->gU, pb->q * (size_t)pb->d, w->gV);
+    /* The iterates are balanced (U^T U = V^T V), so grad_U = G V and grad_V = G^T U have
+     * the same units. The start is not: at U = 0 the scale of V is a free gauge (B = 0
+     * whatever it is) and grad_U f(0, cV) = c grad_U f(0, V). In the iterates' gauge the
+     * start's gradient norm is g0 ||V_1|| / ||V_0||; measured against the orthonormal V_0,
+     * the ratio test would scale with ||B||^1/2 and test the data's units, not progress
+     * (Y scaled by 1e-120 "converged" at once, Y scaled by 1e100 never). */
+    if (k == 1 && w->v0_norm > 0)
+        ev->g0_scale = rrr_norm2(pb->q * (size_t)pb->d, w->V, 0, NULL) / w->v0_norm;
     ev->comparable = xf == xf_prev;
     /* (100 eps)^2 ||Yc||^2 for f from the residual; the cross form cannot see that far */
     ev->floor = xf ? -1.0 : 1e4 * DBL_EPSILON * DBL_EPSILON * pb->yy;

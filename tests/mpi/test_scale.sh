@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tests/mpi/test_scale.sh: units do not change a fit. gd's stopping test is scale invariant
+# (Y times 1e-120 takes the same iterations to the same relative gap; it once stopped after
+# one iteration with "zero gradient"); data whose products leave double's range are
+# refused with the reason (exit 4), not as "rank-deficient"; and a fit the certificate
+# contradicts is not reported as converged.
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
+W=$WORK
+mkdir -p "$W/d"
+$PYTHON tests/mpi/check.py mkdata --out "$W/d" --n 500 --p 12 --q 8 --rank 3 --corr 0.9 --seed 3
+$PYTHON -c "
+import numpy as np; d = '$W/d/'
+X, Y = np.load(d + 'X.npy'), np.load(d + 'Y.npy')
+for name, a in (('Ytiny', Y * 1e-120), ('Yhuge', Y * 1e100), ('Xhuge', X * 1e160),
+                ('Xsmall', X * 1e-300), ('Yover', Y * 1e160)):
+    np.save(d + name + '.npy', a)"
+F=(fit --x "$W/d/X.npy" --rank 3 --lambda 1e-3 --solver gd --certificate)
+for np in 1 3; do
+    for y in Y Ytiny Yhuge; do
+        rrr $np "${F[@]}" --y "$W/d/$y.npy" --out "$W/$y-$np" --quiet >"$W/$y.out" 2>/dev/null ||
+            fail "gd on $y (np=$np)"
+    done
+    check "gd: Y, Y*1e-120, Y*1e100 take the same iterations, gap PASSED (np=$np)" $PYTHON -c "
+import json
+js = [json.load(open('$W/' + y + '-$np/model.json')) for y in ('Y', 'Ytiny', 'Yhuge')]
+its = [j['iterations'] for j in js]   # 1e-120 and 1e100 are not powers of 2: rounding differs
+assert max(its) - min(its) <= 3 and min(its) > 1, its
+assert all(j['converged'] and j['optimality_gap'] < 1e-6 for j in js), [j['optimality_gap'] for j in js]
+"
+done
+for spec in "Xhuge Y X^T X overflows" "Xsmall Y X^T X underflows" "X Yover ||Y||^2 overflows"; do
+    set -- $spec
+    x=$1 y=$2
+    shift 2
+    for np in 1 2; do
+        expect_exit 4 "$x/$y: $*" $np fit --x "$W/d/$x.npy" --y "$W/d/$y.npy" --rank 2 --lambda 1 --out "$W/never"
+        grep -qF "$*" "$WORK/err" || fail "the message says '$*'"
+    done
+done
+[[ ! -e $W/never ]] && pass "no output for data out of range" || fail "output left for data out of range"
+# a loose --tol stops gd early; the certificate then contradicts "converged"
+rrr 2 "${F[@]}" --y "$W/d/Y.npy" --tol 1e-2 --out "$W/loose" >"$W/loose.out" 2>"$W/loose.err"
+check "loose tol: not reported as converged when the gap fails the certificate" $PYTHON -c "
+import json; j = json.load(open('$W/loose/model.json'))
+assert j['optimality_gap'] > 1e-6 and j['converged'] is False and j['stop_reason'].startswith('certificate gap'), j"
+grep -q "reported as not converged" "$W/loose.err" && pass "and a warning says so" || fail "warning for the contradicted fit"
+summary
