@@ -61,6 +61,7 @@ Exit codes: 0 ok, 2 bad arguments or unusable probe files.
 """
 import argparse
 import json
+import subprocess
 import math
 import os
 import sys
@@ -77,6 +78,22 @@ PROBLEMS_DEFAULT = [
     ("big-1e7", 10_000_000, 2000, 1000, 20),
     ("wide-1e6", 1_000_000, 10000, 2000, 50),
 ]
+
+
+RRR = os.environ.get("RRR_BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin", "rrr"))
+_plans = {}
+
+
+def rrr_plan(n, p, q, d, ranks, per_node, mem_per_rank):
+    """The plan rrr would make (`rrr plan`, src/plan.c): the one place the rules live."""
+    key = (n, p, q, d, ranks, per_node, int(mem_per_rank))
+    if key not in _plans:
+        out = subprocess.run([RRR, "plan", "--n", str(n), "--p", str(p), "--q", str(q), "--rank",
+                              str(d), "--ranks", str(ranks), "--ranks-per-node", str(per_node),
+                              "--mem-per-rank", str(int(mem_per_rank))],
+                             capture_output=True, text=True, check=True).stdout
+        _plans[key] = json.loads(out)["plan"]
+    return _plans[key]
 
 
 def die(msg):
@@ -198,11 +215,9 @@ class Machine:
     def gd_iter(self, n, p, q, d, K):
         r, N, nloc = self.layout(n, K)
         shape = {"p": p, "q": q, "d": d}
-        # rrr's --gd-xty auto (src/solve_gd.c rrr_gd_keeps_xty): keep C = X^T Y when p q
-        # doubles fit in 1/16 of a rank's memory and its replicated 6pqd flops (C V, C^T U)
-        # do not exceed twice what the Gram pass saves, 2 nloc (2pd + 8qd)
-        xty = self.form == "xty" or (self.form == "auto" and 8.0 * p * q <= self.node_mem / r / 16
-                                     and 6 * p * q * d <= 2 * nloc * (2 * p * d + 8 * q * d))
+        # rrr's --gd-xty auto: what `rrr plan` says (src/plan.c decides; not re-derived here)
+        xty = self.form == "xty" or (self.form == "auto" and
+                                     rrr_plan(n, p, q, d, K, r, self.node_mem / r)["gd_keeps_xty"])
         # in-cache rates are per-core figures: taken at np=1 when measured there (a higher
         # per-rank figure at np=c is host noise, and would make the model superlinear)
         R_pass = self.rate("pass", 1, shape)

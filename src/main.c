@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "blas_env.h"
+#include "check.h"
 #include "cli.h"
 #include "cv_args.h"
+#include "json.h"
 #include "npy.h"
+#include "plan.h"
 #include "comm.h"
 #include "report.h"
 #include "signals.h"
@@ -21,6 +24,7 @@ static const char *usage_main =
     "  predict    YHAT = X U V^T (+ intercept); with --y print mse and r2\n"
     "  cv         choose rank and lambda by K-fold cross-validation, then fit\n"
     "  gradcheck  compare analytic gradients with central differences\n"
+    "  plan       the decisions a fit would take for a problem size (JSON, no data)\n"
     "Run 'rrr COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
     "2 bad arguments/input, 3 I/O, 4 numerical failure, 5 stopped by a signal.\n";
 
@@ -70,6 +74,14 @@ static const char *usage_cv =
     "                   auto (default: statistics when they fit)\n"
     "  Writes DIR/cv.json, DIR/cv.csv and the fit of all rows at the choice (as rrr fit);\n"
     "  prints 'cv_choice rank <d> lambda <l> cv_mse <v>' on stdout.\n";
+
+static const char *usage_plan =
+    "usage: rrr plan --n N --p P --q Q --rank D [--ranks K] [--ranks-per-node C]\n"
+    "                [--mem-per-rank BYTES] [--solver S] [--gd-xty auto|on|off]\n"
+    "                [--grid-min-p P] [--eig-route auto|p|q] [--no-certificate]\n"
+    "  Prints, as JSON, the plan rrr fit would make for an n x p, n x q problem of rank D on\n"
+    "  K ranks (default: this run's) with that memory per rank (default: this machine's):\n"
+    "  solver, statistics regime, gd's X^T Y, eigen route, certificate, costs.\n";
 
 static const char *usage_gradcheck =
     "usage: rrr gradcheck --x X.npy --y Y.npy --rank D --lambda L [--seed S]\n"
@@ -350,6 +362,66 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     return st;
 }
 
+/* rrr plan: the plan for a problem size, without data (for scaling studies and scripts,
+ * which then need not re-derive rrr's rules). */
+static rrr_status cmd_plan(rrr_ctx *ctx, int argc, char **argv)
+{
+    rrr_fit_opts o;
+    rrr_fit_opts_default(&o);
+    size_t n = 0, p = 0, q = 0, mem = 0;
+    int help, ranks = 0, per_node = 0;
+    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    opt_spec specs[] = {
+        { "--n", OPT_SIZE, &n, 1, 0 },          { "--p", OPT_SIZE, &p, 1, 0 },
+        { "--q", OPT_SIZE, &q, 1, 0 },          { "--rank", OPT_INT, &o.d, 1, 0 },
+        { "--ranks", OPT_INT, &ranks, 0, 0 },   { "--ranks-per-node", OPT_INT, &per_node, 0, 0 },
+        { "--mem-per-rank", OPT_SIZE, &mem, 0, 0 },
+        { "--solver", OPT_STR, &sa.solver, 0, 0 }, { "--gd-xty", OPT_STR, &sa.xty, 0, 0 },
+        { "--grid-min-p", OPT_SIZE, &o.grid_min_p, 0, 0 },
+        { "--eig-route", OPT_STR, &sa.route, 0, 0 },
+        { "--no-certificate", OPT_FLAG, &sa.nocert, 0, 0 },
+        { NULL, OPT_FLAG, NULL, 0, 0 },
+    };
+    rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
+    if (st != RRR_OK || help) {
+        if (help)
+            print_usage(ctx, usage_plan);
+        return st;
+    }
+    st = solver_options(ctx, &sa, &o);
+    if (st == RRR_OK)
+        st = rrr_check_rank(&ctx->err, o.d, p, q);
+    if (st == RRR_OK && n < 1)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "plan: --n must be at least 1");
+    if (st != RRR_OK)
+        return st;
+    rrr_machine mach = rrr_machine_of(ctx);
+    if (ranks > 0)
+        mach.ranks = ranks;
+    if (per_node > 0) { /* the node's memory shared by that many ranks */
+        mach.mem_per_rank = ctx->mem_per_rank * ctx->node_ranks / per_node;
+        mach.node_ranks = per_node;
+    }
+    if (mem > 0)
+        mach.mem_per_rank = (double)mem;
+    rrr_plan plan;
+    rrr_plan_make(&mach, n, p, q, o.d, &o, &plan);
+    if (rrr_ctx_rank(ctx) == 0) {
+        rrr_json j;
+        rrr_json_begin(&j, stdout);
+        rrr_json_int(&j, "n", (long long)n);
+        rrr_json_int(&j, "p", (long long)p);
+        rrr_json_int(&j, "q", (long long)q);
+        rrr_json_int(&j, "rank", o.d);
+        rrr_plan_json(&j, "plan", &plan);
+        if (plan.solver_why[0])
+            rrr_json_str(&j, "solver_why", plan.solver_why);
+        rrr_json_end(&j);
+        fflush(stdout);
+    }
+    return RRR_OK;
+}
+
 static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
 {
     const char *model = NULL, *xp = NULL, *out = NULL, *yp = NULL;
@@ -448,6 +520,8 @@ static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
         return cmd_gradcheck(ctx, argc, argv);
     if (strcmp(argv[1], "cv") == 0)
         return cmd_cv(ctx, argc, argv);
+    if (strcmp(argv[1], "plan") == 0)
+        return cmd_plan(ctx, argc, argv);
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "unknown command '%s' (see rrr --help)", argv[1]);
 }
 

@@ -45,15 +45,13 @@ def stat(vals):
 
 
 def gd_keeps_xty(p, q, d=1, n=None, ranks=2):
-    """rrr's --gd-xty auto (src/solve_gd.c rrr_gd_keeps_xty): keep X^T Y when p q doubles
-    fit in 1/16 of a rank's memory and 6pqd <= 2 (n/K)(2pd + 8qd)."""
+    """rrr's --gd-xty auto, as `rrr plan` decides it (src/plan.c) on this machine."""
     try:
         with open("/proc/meminfo") as f:
             mem = int(f.readline().split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        mem = float("inf")
-    rows = math.ceil(n / ranks) if n else float("inf")
-    return 8.0 * p * q <= mem / ranks / 16 and 6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d)
+        mem = 1 << 50
+    return model.rrr_plan(n or 1 << 40, p, q, d, ranks, ranks, mem / ranks)["gd_keeps_xty"]
 
 
 def gd_flops_row(p, q, d, n, ranks):
