@@ -14,6 +14,7 @@
 #include "cv.h"
 #include "folds.h"
 #include "json.h"
+#include "fit.h"
 #include "model.h"
 #include "npy.h"
 #include "output.h"
@@ -310,9 +311,10 @@ static rrr_status result_new(rrr_ctx *ctx, const rrr_cv_opts *o, rrr_cv_result *
     return rrr_agree(ctx, st);
 }
 
-/* Collective. Folds, statistics, errors, the choice. */
+/* Collective. Folds, statistics, errors, the choice. *totals: the replicated statistics of
+ * all rows (a region of rrr_cv_flen doubles, new) when the search had them, else NULL. */
 static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_cv_opts *o,
-                                 rrr_cv_result *res)
+                                 rrr_cv_result *res, double **totals)
 {
     rrr_cv_run cv = { .ctx = ctx, .pb = pb, .o = o, .D = o->ranks[o->nranks - 1] };
     rrr_machine mach = rrr_machine_of(ctx);
@@ -344,6 +346,14 @@ static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_
         summarise(pb, res);
         choose(res);
     }
+    *totals = NULL;
+    if (st == RRR_OK && method == RRR_CV_STATISTICS && !plan.grid) { /* keep them: no pass */
+        size_t flen = rrr_cv_flen(pb->p, pb->q);
+        memmove(cv.stats, cv.stats + (size_t)cv.group * flen, flen * sizeof(double));
+        double *t = realloc(cv.stats, flen * sizeof(double));
+        *totals = t ? t : cv.stats;
+        cv.stats = NULL;
+    }
     free(cv.fold);
     free(cv.stats);
     return st;
@@ -364,7 +374,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
     rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc,
                        .d = o->ranks[o->nranks - 1], .lambda = o->lambdas[0], .Xt = X->a,
                        .Yt = Y->a };
-    double *xm = NULL, *ym = NULL;
+    double *xm = NULL, *ym = NULL, *tot = NULL;
     rrr_cv_result *res = NULL;
     st = rrr_column_stats(ctx, &pb, o->fit.intercept, &xm, &ym);
     pb.xm = xm;
@@ -372,7 +382,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
     if (st == RRR_OK)
         st = result_new(ctx, o, &res);
     if (st == RRR_OK)
-        st = cross_validate(ctx, &pb, o, res);
+        st = cross_validate(ctx, &pb, o, res, &tot);
     free(xm);
     free(ym);
     if (st == RRR_OK) {
@@ -383,7 +393,14 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         fo.d = res->rank;
         fo.lambda = res->lambda;
         rrr_fit_info *fi = NULL;
-        st = rrr_fit(ctx, X, Y, &fo, model, &fi);
+        /* the totals of the folds are the statistics an exact fit of all rows needs (the
+         * same up to the order of summation): no second pass */
+        rrr_sums sums = { NULL, NULL, 0 };
+        if (tot != NULL) {
+            rrr_cv_fold t = rrr_cv_fold_at(tot, pb.p, pb.q);
+            sums = (rrr_sums){ t.G, t.C, *t.yy };
+        }
+        st = rrr_fit_with(ctx, X, Y, &fo, tot ? &sums : NULL, model, &fi);
         if (st == RRR_OK)
             snprintf(fi->selected_by, sizeof fi->selected_by, "cv");
         if (info != NULL)
@@ -391,6 +408,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         else
             rrr_fit_info_destroy(&fi);
     }
+    free(tot);
     if (st != RRR_OK)
         rrr_cv_result_destroy(&res);
     *res_out = res;

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "cv.h"
 #include "kernels.h"
+#include "fit.h"
 #include "model.h"
 #include "plan.h"
 #include "solvers.h"

@@ -10,6 +10,7 @@
 #include "comm.h"
 #include "gradient.h"
 #include "linalg.h"
+#include "fit.h"
 #include "model.h"
 #include "solvers.h"
 
@@ -176,12 +177,13 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
 
 /* Collective. The solver the plan chose. */
 static rrr_status solve(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                        const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
+                        const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
+                        rrr_fit_info *info)
 {
     double t0 = rrr_phase_begin();
     rrr_status st;
     switch (plan->solver) {
-    case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, pb, o, plan, m, info); break;
+    case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, pb, o, plan, sums, m, info); break;
     case RRR_SOLVER_ALS: st = rrr_solve_als(ctx, pb, o, plan, m, info); break;
     default: st = rrr_solve_gd(ctx, pb, o, plan, m, info); break;
     }
@@ -232,6 +234,13 @@ static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
+    return rrr_fit_with(ctx, X, Y, o, NULL, out, info_out);
+}
+
+rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                        const rrr_fit_opts *o, const rrr_sums *sums, rrr_model **out,
+                        rrr_fit_info **info_out)
+{
     if (ctx == NULL)
         return RRR_EINVAL;
     if (out != NULL)
@@ -268,7 +277,7 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
              o->intercept ? " intercept" : "");
-    st = solve(ctx, &pb, o, &plan, m, info);
+    st = solve(ctx, &pb, o, &plan, sums, m, info);
     if (st == RRR_OK)
         st = final_evaluation(ctx, &pb, m, info);
     if (st == RRR_OK && isnan(info->fstar)) {

@@ -33,6 +33,17 @@ typedef struct {
  * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
 rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_route route,
                            rrr_gram **out);
+/* Statistics summed elsewhere (rrr cv's totals), replicated: G (p x p, upper), C (p x q). */
+typedef struct {
+    const double *G, *C;
+    double yy;
+} rrr_sums;
+
+/* Collective. The replicated statistics from given sums instead of a pass, factored as
+ * rrr_gram_create does. */
+rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size_t q,
+                              double lambda, rrr_route route, rrr_gram **out);
+
 /* Collective. The 2-D grid of the grid regime (block size by p). *out is new. */
 rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out);
 

@@ -4,7 +4,6 @@
 
 #include "json.h"
 #include "plan.h"
-#include "problem.h"
 
 /* Collective. A new model with U (p x d) and V (q x d) zeroed, no means. */
 rrr_status rrr_model_new(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double lambda,
@@ -18,16 +17,6 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
 
 /* Local. (f - f*)/max(f*, eps ||Yc||^2); NaN without f*. */
 double rrr_fit_info_gap(const rrr_fit_info *info);
-
-/* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): RRR_EINVAL with
- * a message; a block that is not this rank's share of the rows is a local finding, agreed. */
-rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                              const rrr_fit_opts *o);
-
-/* Collective (fit.c). Column means (with an intercept: new *xm, *ym, else NULL) and
- * pb->yy = ||Yc||_F^2, from one pass over my rows and one allreduce. */
-rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
-                            double **ym);
 
 /* The certificate threshold: a fit PASSES when its relative optimality gap is below this. */
 #define RRR_GAP_THRESHOLD 1e-6

@@ -186,12 +186,15 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
 }
 
 rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
+                           const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
+                           rrr_fit_info *info)
 {
     rrr_gram *gr = NULL;
     double fstar = NAN;
     (void)o;
-    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
+    rrr_status st = sums != NULL && !plan->grid
+                        ? rrr_gram_from_sums(ctx, sums, pb->p, pb->q, pb->lambda, plan->route, &gr)
+                        : rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, pb->d, 0, m->U, m->V, &fstar);
     if (st == RRR_OK)

@@ -6,6 +6,7 @@
 #ifndef RRR_SOLVERS_H
 #define RRR_SOLVERS_H
 
+#include "gram.h"
 #include "plan.h"
 #include "problem.h"
 
@@ -13,8 +14,11 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
 rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                          const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+/* exact takes the statistics from sums (rrr cv's totals) instead of a pass when given and
+ * the regime is replicated. */
 rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                           const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+                           const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
+                           rrr_fit_info *info);
 
 /* Collective. The optimal value f* from the closed form for the certificate, when the
  * plan affords it (NaN otherwise, with a warning saying why). */

@@ -340,6 +340,31 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rr
     return st;
 }
 
+rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size_t q,
+                              double lambda, rrr_route route, rrr_gram **out)
+{
+    rrr_gram *gr = rrr_calloc(1, sizeof *gr);
+    double *buf = rrr_malloc(p * p + p * q + 1, sizeof(double));
+    rrr_status st = gr && buf ? RRR_OK
+                              : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for X^T X");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK) {
+        free(gr);
+        free(buf);
+        *out = NULL;
+        return st;
+    }
+    memcpy(buf, sums->G, p * p * sizeof(double));
+    memcpy(buf + p * p, sums->C, p * q * sizeof(double));
+    *gr = (rrr_gram){ .p = p, .q = q, .lambda = lambda, .yy = sums->yy, .route = route,
+                      .R = buf, .C = buf + p * p };
+    st = factor(ctx, gr);
+    if (st != RRR_OK)
+        rrr_gram_destroy(&gr);
+    *out = gr;
+    return st;
+}
+
 void rrr_gram_destroy(rrr_gram **gr)
 {
     if (gr == NULL || *gr == NULL)

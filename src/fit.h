@@ -1,0 +1,24 @@
+/* src/fit.h: the pieces of rrr_fit that rrr cv shares (fit.c). */
+#ifndef RRR_FIT_H
+#define RRR_FIT_H
+
+#include "gram.h"
+#include "problem.h"
+
+/* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): RRR_EINVAL with
+ * a message; a block that is not this rank's share of the rows is a local finding, agreed. */
+rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                              const rrr_fit_opts *o);
+
+/* Collective (fit.c). Column means (with an intercept: new *xm, *ym, else NULL) and
+ * pb->yy = ||Yc||_F^2, from one pass over my rows and one allreduce. */
+rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
+                            double **ym);
+
+/* Collective. rrr_fit, with the statistics from sums (centred as rrr_fit centres) when its
+ * plan solves exactly in the replicated regime: no pass over the data for them. */
+rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                        const rrr_fit_opts *o, const rrr_sums *sums, rrr_model **model,
+                        rrr_fit_info **info);
+
+#endif
