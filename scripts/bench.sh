@@ -225,6 +225,15 @@ for pr in "${PROBLEMS[@]}"; do
     else runfail "peer mpi4py $prob"; tail -n 5 "$RAW/peer/${prob}__mpi4py.err" >&2; fi
 done
 
+# ---- cv and many outputs (tests/bench/bench_cv.py) -----------------------------------------
+set -- ${PROBLEMS[0]}; DT=$(ddir "$@")
+set -- ${PROBLEMS[1]}; DW=$(ddir "$@")
+note "rrr cv on tall and wide against rrr fit --solver exact, against the naive search, and the many-outputs closed form (q = 20000) against NumPy"
+if [[ ${BENCH_QUICK:-0} == 1 ]]; then CVONLY=tall,wide; else CVONLY=tall,wide,naive,outputs; fi
+kenv "$MAIN" $PY tests/bench/bench_cv.py --rrr "$RRR" --mpirun "${MPIRUN[*]}" --data "$DATA" \
+    --out "$OUT" --repeats "${BENCH_REPEATS_CV:-3}" --threads "$CORES" --tall "$DT" --wide "$DW" \
+    --only "$CVONLY" || runfail "bench_cv.py"
+
 # ---- report -------------------------------------------------------------------------------
 ELAPSED=$((SECONDS - T_START))
 $PY tests/bench/bench_report.py summarize --raw "$RAW" --out "$OUT" --elapsed "$ELAPSED" ||

@@ -534,6 +534,29 @@ def main():
     rep.compute_ratios(res, peers)
     rep.write()
     rep.table()
+    cv_table(a.out)
+
+
+def cv_table(out):
+    """The figures of tests/bench/bench_cv.py (bench_cv.json), against their targets."""
+    try:
+        r = json.load(open(os.path.join(out, "bench_cv.json")))
+    except (OSError, ValueError):
+        return
+    print("\n## rrr cv and many outputs (wall time of whole commands, median)")
+    for k in ("cv_tall", "cv_wide"):
+        if k in r:
+            c = r[k]
+            print(f"  {k}: cv {c['cv']['median']:.2f} s [{c['cv']['min']:.2f} - {c['cv']['max']:.2f}], "
+                  f"exact fit {c['exact']['median']:.2f} s: ratio {c['ratio']:.2f} (target <= {c['target']})")
+    if "cv_naive" in r:
+        c = r["cv_naive"]
+        print(f"  cv vs the naive search (100 exact fits + predictions): {c['naive']:.1f} s vs "
+              f"{c['cv']['median']:.2f} s: {c['speedup']:.0f}x (target >= {c['target']})")
+    if "many_outputs" in r:
+        c = r["many_outputs"]
+        print(f"  q = 20000: rrr exact {c['rrr_exact']['median']:.2f} s vs NumPy p x p closed form "
+              f"{c['numpy_pp']['median']:.2f} s: ratio {c['ratio']:.2f} (target <= {c['target']})")
 
 
 if __name__ == "__main__":
