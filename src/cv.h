@@ -51,6 +51,13 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
 void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, const double *F,
                       const double *V, double yyv, double *H, double *S, double *out, int stride);
 
+/* Local (cv_solve.c). The training set's means minus the global ones, dx (p) and dy (q),
+ * from the column sums of all rows (tsx, tsy) and of the fold (fsx, fsy), nt training
+ * rows; and the change of ||y - dy||^2 summed over the fold's nk rows. */
+void rrr_cv_shift(size_t p, size_t q, const double *tsx, const double *fsx, const double *tsy,
+                  const double *fsy, double nt, double *dx, double *dy);
+double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk);
+
 /* Local. The flops of one fold's algebra with nl lambdas (the count of cv_solve.c). */
 double rrr_cv_flops(size_t p, size_t q, int D, int nl);
 

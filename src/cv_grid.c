@@ -214,10 +214,7 @@ static void shifts(const rrr_cv_run *cv, const rrr_grid *g, const gfold *f, cons
     w->yyv = f->yy;
     if (cv->pb->xm == NULL)
         return;
-    for (size_t j = 0; j < p; j++)
-        w->dx[j] = (tot->sx[j] - f->sx[j]) / nt;
-    for (size_t j = 0; j < q; j++)
-        w->dy[j] = (tot->sy[j] - f->sy[j]) / nt;
+    rrr_cv_shift(p, q, tot->sx, f->sx, tot->sy, f->sy, nt, w->dx, w->dy);
     rrr_dmat_rank1(g, &w->Gt, -nt, w->dx, w->dx);
     rrr_dmat_rank1(g, &w->Ct, -nt, w->dx, w->dy);
     rrr_dmat_rank1(g, &w->Gv, -1.0, f->sx, w->dx);
@@ -226,14 +223,7 @@ static void shifts(const rrr_cv_run *cv, const rrr_grid *g, const gfold *f, cons
     rrr_dmat_rank1(g, &w->Cv, -1.0, f->sx, w->dy);
     rrr_dmat_rank1(g, &w->Cv, -1.0, w->dx, f->sy);
     rrr_dmat_rank1(g, &w->Cv, nk, w->dx, w->dy);
-    w->yyv += -2.0 * rrr_dot(q, w->dy, f->sy) + nk * rrr_dot(q, w->dy, w->dy);
-}
-
-/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
-static void reverse_columns(size_t m, int k, double *A)
-{
-    for (int j = 0; j < k / 2; j++)
-        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
+    w->yyv += rrr_cv_yy_shift(q, w->dy, f->sy, nk);
 }
 
 /* Collective. One lambda on the grid; out[r * stride] the errors at the candidate ranks. */
@@ -273,10 +263,10 @@ static rrr_status one_lambda(const rrr_cv_run *cv, const rrr_grid *g, gws *w, do
     rrr_dmat_gather(ctx, g, &w->E, 0, D, w->Er, (size_t)p);
     rrr_dmat_gather(ctx, g, &w->F, 0, D, w->Fr, (size_t)p);
     rrr_dmat_gather(ctx, g, &w->Bv, 0, D, w->Vr, (size_t)q);
-    reverse_columns((size_t)p, D, w->Ur);
-    reverse_columns((size_t)p, D, w->Er);
-    reverse_columns((size_t)p, D, w->Fr);
-    reverse_columns((size_t)q, D, w->Vr);
+    rrr_reverse_columns((size_t)p, D, w->Ur);
+    rrr_reverse_columns((size_t)p, D, w->Er);
+    rrr_reverse_columns((size_t)p, D, w->Fr);
+    rrr_reverse_columns((size_t)q, D, w->Vr);
     rrr_cv_sse_ranks(cv, w->Ur, w->Er, w->Fr, w->Vr, w->yyv, w->H, w->Sd, out, stride);
     return RRR_OK;
 }

@@ -83,10 +83,7 @@ static void training_and_validation(const rrr_cv_run *cv, const rrr_cv_fold *f,
     w->yyv = *f->yy;
     if (cv->pb->xm == NULL)
         return;
-    for (size_t j = 0; j < p; j++)
-        w->dx[j] = (tot->sx[j] - f->sx[j]) / nt;
-    for (size_t j = 0; j < q; j++)
-        w->dy[j] = (tot->sy[j] - f->sy[j]) / nt;
+    rrr_cv_shift(p, q, tot->sx, f->sx, tot->sy, f->sy, nt, w->dx, w->dy);
     /* training: sum over -k of (x - dx)(x - dx)^T = G_-k - n_-k dx dx^T (as sx_-k = n_-k dx) */
     cblas_dsyr(CblasColMajor, CblasUpper, pi, -nt, w->dx, 1, w->Q, pi);
     cblas_dger(CblasColMajor, pi, qi, -nt, w->dx, 1, w->dy, 1, w->Ct, pi);
@@ -96,7 +93,21 @@ static void training_and_validation(const rrr_cv_run *cv, const rrr_cv_fold *f,
     cblas_dger(CblasColMajor, pi, qi, -1.0, f->sx, 1, w->dy, 1, w->Cv, pi);
     cblas_dger(CblasColMajor, pi, qi, -1.0, w->dx, 1, f->sy, 1, w->Cv, pi);
     cblas_dger(CblasColMajor, pi, qi, nk, w->dx, 1, w->dy, 1, w->Cv, pi);
-    w->yyv += -2.0 * rrr_dot(q, w->dy, f->sy) + nk * rrr_dot(q, w->dy, w->dy);
+    w->yyv += rrr_cv_yy_shift(q, w->dy, f->sy, nk);
+}
+
+void rrr_cv_shift(size_t p, size_t q, const double *tsx, const double *fsx, const double *tsy,
+                  const double *fsy, double nt, double *dx, double *dy)
+{
+    for (size_t j = 0; j < p; j++)
+        dx[j] = (tsx[j] - fsx[j]) / nt;
+    for (size_t j = 0; j < q; j++)
+        dy[j] = (tsy[j] - fsy[j]) / nt;
+}
+
+double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk)
+{
+    return -2.0 * rrr_dot(q, dy, fsy) + nk * rrr_dot(q, dy, dy);
 }
 
 /* Local. G_-k = Q Lambda Q^T in place (dsyevd); Lambda clamped at 0 (rounding). */

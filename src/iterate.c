@@ -172,6 +172,20 @@ static rrr_status checkpoints(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit
     return RRR_OK;
 }
 
+/* Collective. The solver's evaluation of iterate k, with the flags agreed (in its own
+ * allreduce, or in one of the engine's); a failure on any rank is the agreed status. */
+static rrr_status evaluate(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, const engine *e,
+                           int refresh, rrr_status *lst, rrr_eval *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    rrr_status st = ops->evaluate(s, e->k, refresh, lst, ev);
+    if (st != RRR_OK)
+        return st;
+    if (!ev->have_flags)
+        ev->flags = rrr_flags_agree(ctx, *lst);
+    return ev->flags.fail ? rrr_agree(ctx, *lst) : RRR_OK;
+}
+
 /* Collective. Evaluate iterate k and decide. Returns the agreed status; *why is the
  * reason to stop (NULL: step on). */
 static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_ops *ops,
@@ -179,14 +193,9 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
                            int *conv)
 {
     for (int refresh = 0;; refresh = 1) {
-        memset(ev, 0, sizeof *ev);
-        rrr_status st = ops->evaluate(s, e->k, refresh, lst, ev);
+        rrr_status st = evaluate(ctx, ops, s, e, refresh, lst, ev);
         if (st != RRR_OK)
             return st;
-        if (!ev->have_flags)
-            ev->flags = rrr_flags_agree(ctx, *lst);
-        if (ev->flags.fail)
-            return rrr_agree(ctx, *lst);
         if (e->k == 0 && !e->resumed)
             e->g0 = ev->g;
         if (ev->g0_scale > 0 && !e->resumed && !refresh)
@@ -207,16 +216,9 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
 static rrr_status rebuild(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, engine *e,
                           rrr_status *lst, rrr_eval *ev)
 {
-    memset(ev, 0, sizeof *ev);
-    rrr_status st = ops->evaluate(s, e->k, 0, lst, ev);
-    if (st != RRR_OK)
-        return st;
-    if (!ev->have_flags)
-        ev->flags = rrr_flags_agree(ctx, *lst);
-    if (ev->flags.fail)
-        return rrr_agree(ctx, *lst);
+    rrr_status st = evaluate(ctx, ops, s, e, 0, lst, ev);
     ev->f = e->fprev;
-    return RRR_OK;
+    return st;
 }
 
 rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,

@@ -142,6 +142,18 @@ static int scalar(cur *c, rrr_jval *v)
     return number(c, &v->num);
 }
 
+/* A member's key and the ':' after it. */
+static int key(cur *c, const char **k, size_t *klen)
+{
+    if (!string(c, k, klen))
+        return 0;
+    ws(c);
+    if (c->p == c->end || *c->p != ':')
+        return bad(c, "expected ':'");
+    c->p++;
+    return 1;
+}
+
 /* Does the member key at depth (1: top level) lie on path "a" or "a.b"? */
 static int on_path(const char *path, int depth, const char *const keys[], const size_t klen[])
 {
@@ -192,12 +204,8 @@ static int walk(cur *c, const char *path, rrr_jval *found)
                 } else if (stack[depth] == '[') {
                     match = 0; /* array elements are never on a path */
                 } else {
-                    if (!string(c, &keys[depth], &klen[depth]))
+                    if (!key(c, &keys[depth], &klen[depth]))
                         return 0;
-                    ws(c);
-                    if (c->p == c->end || *c->p != ':')
-                        return bad(c, "expected ':'");
-                    c->p++;
                     match = on_path(path, depth, keys, klen);
                 }
                 if (depth == 0)
@@ -224,12 +232,8 @@ static int walk(cur *c, const char *path, rrr_jval *found)
         c->p++;
         ws(c);
         if (stack[depth] == '{') {
-            if (!string(c, &keys[depth], &klen[depth]))
+            if (!key(c, &keys[depth], &klen[depth]))
                 return 0;
-            ws(c);
-            if (c->p == c->end || *c->p != ':')
-                return bad(c, "expected ':'");
-            c->p++;
             match = on_path(path, depth, keys, klen);
         } else {
             match = 0;

@@ -229,3 +229,9 @@ double rrr_norm2(size_t n1, const double *a, size_t n2, const double *b)
         s += (b[k] / m) * (b[k] / m);
     return m * sqrt(s);
 }
+
+void rrr_reverse_columns(size_t m, int k, double *A)
+{
+    for (int j = 0; j < k / 2; j++)
+        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
+}

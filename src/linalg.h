@@ -41,4 +41,7 @@ double rrr_dot(size_t n, const double *a, const double *b);
  * have gradients whose squares leave double's range). NaN if an entry is not finite. */
 double rrr_norm2(size_t n1, const double *a, size_t n2, const double *b);
 
+/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
+void rrr_reverse_columns(size_t m, int k, double *A);
+
 #endif

@@ -187,6 +187,42 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
     return RRR_OK;
 }
 
+/* Collective. After a fit (or cv's final fit): a signal that came late still stops it
+ * (exit 5, nothing written); the report first, so that if it cannot be written --out is
+ * left as it was; then the model and the summary. */
+static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                           const char *report, const char *out)
+{
+    rrr_status st = stop_check(ctx);
+    if (st == RRR_OK && report != NULL)
+        st = rrr_report_write(ctx, m, info, report);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_model_write(ctx, m, info, out);
+    if (st == RRR_OK)
+        rrr_fit_summary(ctx, m, info);
+    return st;
+}
+
+/* Local. Append the solver options of fit (also cv's) to specs at *n. */
+static void solver_specs(opt_spec *specs, int *n, solver_args *sa, rrr_fit_opts *o)
+{
+    const opt_spec shared[] = {
+        { "--solver", OPT_STR, &sa->solver, 0, 0 },
+        { "--max-iter", OPT_LONG, &o->max_iter, 0, 0 },
+        { "--tol", OPT_DOUBLE, &o->tol, 0, 0 },
+        { "--seed", OPT_U64, &o->seed, 0, 0 },
+        { "--grid-min-p", OPT_SIZE, &o->grid_min_p, 0, 0 },
+        { "--no-certificate", OPT_FLAG, &sa->nocert, 0, 0 },
+        { "--certificate", OPT_FLAG, &sa->cert, 0, 0 },
+        { "--gd-xty", OPT_STR, &sa->xty, 0, 0 },
+        { "--eig-route", OPT_STR, &sa->route, 0, 0 },
+        { "--intercept", OPT_FLAG, &o->intercept, 0, 0 },
+    };
+    for (size_t k = 0; k < sizeof shared / sizeof shared[0]; k++)
+        specs[(*n)++] = shared[k];
+    specs[*n] = (opt_spec){ NULL, OPT_FLAG, NULL, 0, 0 };
+}
+
 static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
 {
     rrr_fit_opts o;
@@ -194,29 +230,20 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     const char *xp = NULL, *yp = NULL, *out = NULL, *report = NULL;
     solver_args sa = { "auto", "auto", "auto", 0, 0 };
     int help, quiet = 0;
-    opt_spec specs[] = {
+    opt_spec specs[32] = {
         { "--x", OPT_STR, &xp, 1, 0 },
         { "--y", OPT_STR, &yp, 1, 0 },
         { "--rank", OPT_INT, &o.d, 1, 0 },
         { "--lambda", OPT_DOUBLE, &o.lambda, 1, 0 },
-        { "--solver", OPT_STR, &sa.solver, 0, 0 },
-        { "--max-iter", OPT_LONG, &o.max_iter, 0, 0 },
-        { "--tol", OPT_DOUBLE, &o.tol, 0, 0 },
-        { "--seed", OPT_U64, &o.seed, 0, 0 },
-        { "--intercept", OPT_FLAG, &o.intercept, 0, 0 },
         { "--out", OPT_STR, &out, 0, 0 },
         { "--report", OPT_STR, &report, 0, 0 },
         { "--checkpoint", OPT_STR, &o.checkpoint, 0, 0 },
         { "--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, 0 },
         { "--resume", OPT_FLAG, &o.resume, 0, 0 },
         { "--quiet", OPT_FLAG, &quiet, 0, 0 },
-        { "--grid-min-p", OPT_SIZE, &o.grid_min_p, 0, 0 },
-        { "--no-certificate", OPT_FLAG, &sa.nocert, 0, 0 },
-        { "--certificate", OPT_FLAG, &sa.cert, 0, 0 },
-        { "--gd-xty", OPT_STR, &sa.xty, 0, 0 },
-        { "--eig-route", OPT_STR, &sa.route, 0, 0 },
-        { NULL, OPT_FLAG, NULL, 0, 0 },
     };
+    int nspecs = 10;
+    solver_specs(specs, &nspecs, &sa, &o);
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
     if (st != RRR_OK || help) {
         if (help)
@@ -236,14 +263,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK)
         st = rrr_fit(ctx, X, Y, &o, &m, &info);
     if (st == RRR_OK)
-        st = stop_check(ctx);
-    /* the report first: if it cannot be written, --out is left as it was */
-    if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, info, report);
-    if (st == RRR_OK && out != NULL)
-        st = rrr_model_write(ctx, m, info, out);
-    if (st == RRR_OK)
-        rrr_fit_summary(ctx, m, info);
+        st = write_fit(ctx, m, info, report, out);
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
     rrr_block_destroy(&X);
@@ -259,7 +279,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     const char *rule = "min", *out = NULL, *report = NULL, *method = "auto";
     solver_args sa = { "auto", "auto", "auto", 0, 0 };
     int help, quiet = 0, nfolds = 0;
-    opt_spec specs[] = {
+    opt_spec specs[32] = {
         { "--x", OPT_STR, &xp, 1, 0 },
         { "--y", OPT_STR, &yp, 1, 0 },
         { "--rank", OPT_STR, &ranks, 1, 0 },
@@ -268,24 +288,15 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
         { "--fold-ids", OPT_STR, &ids, 0, 0 },
         { "--fold-seed", OPT_U64, &o.fold_seed, 0, 0 },
         { "--rule", OPT_STR, &rule, 0, 0 },
-        { "--intercept", OPT_FLAG, &o.fit.intercept, 0, 0 },
         { "--out", OPT_STR, &out, 0, 0 },
         { "--report", OPT_STR, &report, 0, 0 },
         { "--quiet", OPT_FLAG, &quiet, 0, 0 },
-        { "--solver", OPT_STR, &sa.solver, 0, 0 },
-        { "--max-iter", OPT_LONG, &o.fit.max_iter, 0, 0 },
-        { "--tol", OPT_DOUBLE, &o.fit.tol, 0, 0 },
-        { "--seed", OPT_U64, &o.fit.seed, 0, 0 },
-        { "--grid-min-p", OPT_SIZE, &o.fit.grid_min_p, 0, 0 },
-        { "--no-certificate", OPT_FLAG, &sa.nocert, 0, 0 },
-        { "--certificate", OPT_FLAG, &sa.cert, 0, 0 },
-        { "--gd-xty", OPT_STR, &sa.xty, 0, 0 },
-        { "--eig-route", OPT_STR, &sa.route, 0, 0 },
         { "--checkpoint", OPT_STR, &o.fit.checkpoint, 0, 0 },
         { "--resume", OPT_FLAG, &o.fit.resume, 0, 0 },
         { "--cv-method", OPT_STR, &method, 0, 0 },
-        { NULL, OPT_FLAG, NULL, 0, 0 },
     };
+    int nspecs = 14;
+    solver_specs(specs, &nspecs, &sa, &o.fit);
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
     if (st != RRR_OK || help) {
         if (help)
@@ -336,15 +347,10 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK)
         st = rrr_cv(ctx, X, Y, &o, &res, &m, &info);
     if (st == RRR_OK)
-        st = stop_check(ctx);
-    if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, info, report);
-    if (st == RRR_OK && out != NULL)
-        st = rrr_model_write(ctx, m, info, out);
+        st = write_fit(ctx, m, info, report, out);
     if (st == RRR_OK && out != NULL)
         st = rrr_cv_write(ctx, res, out);
     if (st == RRR_OK) {
-        rrr_fit_summary(ctx, m, info);
         if (rrr_ctx_rank(ctx) == 0) {
             printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
                    res->cv_mse_min);

@@ -44,15 +44,9 @@
 #include "alloc.h"
 #include "fortran.h"
 #include "gram.h"
+#include "linalg.h"
 #include "solvers.h"
 #include "topk.h"
-
-/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
-static void reverse_columns(size_t m, int k, double *A)
-{
-    for (int j = 0; j < k / 2; j++)
-        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
-}
 
 /* Local (identical on every rank). Replicated regime of rrr_gram_exact: T = R^{-T} C, its
  * top-d factors T_d = A V^T by the route (topk.c), U = R^{-1} A; w gets mu_1 .. mu_d. */
@@ -132,8 +126,8 @@ static rrr_status exact_grid(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, rrr_
         rrr_dmat_gather(ctx, g, &Z, q - d, d, V, gr->q);
     else
         rrr_dmat_gather(ctx, g, &Vd, 0, d, V, gr->q);
-    reverse_columns(gr->p, d, U);
-    reverse_columns(gr->q, d, V);
+    rrr_reverse_columns(gr->p, d, U);
+    rrr_reverse_columns(gr->q, d, V);
     for (int k = 0; k < d; k++)
         w[k] = wall[m - 1 - k];
 done:

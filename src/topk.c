@@ -16,14 +16,8 @@
 
 #include "alloc.h"
 #include "lapack.h"
+#include "linalg.h"
 #include "topk.h"
-
-/* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
-static void reverse_columns(size_t m, int k, double *A)
-{
-    for (int j = 0; j < k / 2; j++)
-        cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
-}
 
 /* Local. The top k eigenpairs of the symmetric n x n matrix S (upper triangle; destroyed):
  * vectors into Z (n x k, descending), values into w (k, descending). */
@@ -55,7 +49,7 @@ static rrr_status top_eig(int n, int k, double *S, double *Z, double *w, rrr_err
         st = RRR_FAIL(e, RRR_ENUMERIC, "dsyevr failed (info=%d, %d of %d found)", info, nfound, k);
         goto done;
     }
-    reverse_columns((size_t)n, k, Z);
+    rrr_reverse_columns((size_t)n, k, Z);
     for (int j = 0; j < k; j++)
         w[j] = wall[k - 1 - j];
 done:
