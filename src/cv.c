@@ -270,7 +270,7 @@ static void print_table(const rrr_ctx *ctx, const rrr_cv_result *res)
             res->rule == RRR_CV_1SE ? "1se" : "min", res->rule == RRR_CV_1SE ? ", < the minimum" : "");
     fprintf(stderr, "rrr: %12s", "lambda \\ d");
     for (int r = 0; r < nr; r++)
-        fprintf(stderr, " %20d", res->ranks[r]);
+        fprintf(stderr, " %21d", res->ranks[r]);
     fputc('\n', stderr);
     for (int l = 0; l < nl; l++) {
         fprintf(stderr, "rrr: %12.4g", res->lambdas[l]);
@@ -278,7 +278,7 @@ static void print_table(const rrr_ctx *ctx, const rrr_cv_result *res)
             double m = res->cv_mse[(size_t)r * nl + l], se = res->cv_se[(size_t)r * nl + l];
             int chosen = res->ranks[r] == res->rank && res->lambdas[l] == res->lambda;
             int least = m == res->cv_mse_min;
-            fprintf(stderr, " %9.4g +- %7.2g%c", m, se, chosen ? '*' : least ? '<' : ' ');
+            fprintf(stderr, " %10.6g +- %7.2g%c", m, se, chosen ? '*' : least ? '<' : ' ');
         }
         fputc('\n', stderr);
     }

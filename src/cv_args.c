@@ -148,10 +148,11 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
         double *v = rrr_malloc((size_t)m, sizeof *v);
         if (v == NULL)
             return RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
-        for (long k = 0; k < m; k++) /* ends exact, log-spaced between */
-            v[k] = k == 0 ? lo : k == m - 1 ? hi
-                                            : exp(log(lo) + (log(hi) - log(lo)) * (double)k /
-                                                                (double)(m - 1));
+        /* ends exact, log-spaced between: powers of 10, so a grid of decades or half
+         * decades (1:1e5:11) holds 10, 100, 1000 exactly */
+        const double a = log10(lo), b = log10(hi);
+        for (long k = 0; k < m; k++)
+            v[k] = k == 0 ? lo : k == m - 1 ? hi : pow(10.0, a + (b - a) * (double)k / (double)(m - 1));
         *out = v;
         *n = (int)m;
         return RRR_OK;
