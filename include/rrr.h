@@ -188,6 +188,7 @@ typedef struct {
     int rank;                  /* the choice                                              */
     double lambda;
     double cv_mse_min;         /* the smallest cv_mse (the "min" rule's)                  */
+    double cv_mse_choice;      /* cv_mse at the choice (above it under the 1se rule)     */
     int passes;                /* statistics passes over the data                         */
     char method[32];           /* "statistics" (one pass) or "gd" (large p)               */
     double flops;              /* of the per-fold algebra, per rank                       */

@@ -257,6 +257,7 @@ static void choose(rrr_cv_result *res)
     }
     res->rank = res->ranks[br];
     res->lambda = res->lambdas[bl];
+    res->cv_mse_choice = res->cv_mse[(size_t)br * nl + bl];
 }
 
 /* Local (rank 0). The table on stderr: a line per lambda, a column per rank, cv_mse +- se;
@@ -387,8 +388,9 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
     free(ym);
     if (st == RRR_OK) {
         print_table(ctx, res);
-        rrr_info(ctx, "cv: chose rank %d, lambda %.17g (cv_mse %.6g) by the %s rule", res->rank,
-                 res->lambda, res->cv_mse_min, res->rule ? "1se" : "min");
+        rrr_info(ctx, "cv: chose rank %d, lambda %.17g (cv_mse %.6g; the minimum %.6g) by the %s "
+                 "rule", res->rank, res->lambda, res->cv_mse_choice, res->cv_mse_min,
+                 res->rule ? "1se" : "min");
         rrr_fit_opts fo = o->fit;
         fo.d = res->rank;
         fo.lambda = res->lambda;

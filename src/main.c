@@ -353,7 +353,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK) {
         if (rrr_ctx_rank(ctx) == 0) {
             printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
-                   res->cv_mse_min);
+                   res->cv_mse_choice);
             fflush(stdout);
         }
     }
