@@ -271,6 +271,54 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     return st;
 }
 
+/* Collective. cv once its options are parsed: the data, the grids, the search, the files. */
+static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const char *yp,
+                         const char *ranks, const char *lambdas, const char *ids,
+                         const char *report, const char *out)
+{
+    rrr_block *X = NULL, *Y = NULL, *F = NULL;
+    rrr_model *m = NULL;
+    rrr_fit_info *info = NULL;
+    rrr_cv_result *res = NULL;
+    int *rk = NULL;
+    double *lam = NULL;
+    rrr_status st = read_xy(ctx, xp, yp, &X, &Y);
+    if (st == RRR_OK)
+        st = rrr_cv_parse_ranks(ranks, X->ncols < Y->ncols ? X->ncols : Y->ncols, &rk,
+                                &o->nranks, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_cv_parse_lambdas(lambdas, &lam, &o->nlambdas, &ctx->err);
+    o->ranks = rk;
+    o->lambdas = lam;
+    if (st == RRR_OK && ids != NULL) {
+        st = rrr_block_read_ids(ctx, ids, &F);
+        if (st == RRR_OK && F->n != X->n)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu rows but %s has %zu", ids, F->n, xp,
+                          X->n);
+        o->fold_ids = F;
+    }
+    if (st == RRR_OK)
+        st = rrr_cv(ctx, X, Y, o, &res, &m, &info);
+    if (st == RRR_OK)
+        st = write_fit(ctx, m, info, report, out);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_cv_write(ctx, res, out);
+    if (st == RRR_OK && rrr_ctx_rank(ctx) == 0) {
+        printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
+               res->cv_mse_choice);
+        fflush(stdout);
+    }
+    free(rk);
+    free(lam);
+    rrr_cv_result_destroy(&res);
+    rrr_fit_info_destroy(&info);
+    rrr_model_destroy(&m);
+    rrr_block_destroy(&X);
+    rrr_block_destroy(&Y);
+    rrr_block_destroy(&F);
+    return st;
+}
+
 static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
 {
     rrr_cv_opts o;
@@ -323,49 +371,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     if (nfolds != 0)
         o.folds = nfolds;
 
-    rrr_block *X = NULL, *Y = NULL, *F = NULL;
-    rrr_model *m = NULL;
-    rrr_fit_info *info = NULL;
-    rrr_cv_result *res = NULL;
-    int *rk = NULL;
-    double *lam = NULL;
-    st = read_xy(ctx, xp, yp, &X, &Y);
-    if (st == RRR_OK)
-        st = rrr_cv_parse_ranks(ranks, X->ncols < Y->ncols ? X->ncols : Y->ncols, &rk,
-                                &o.nranks, &ctx->err);
-    if (st == RRR_OK)
-        st = rrr_cv_parse_lambdas(lambdas, &lam, &o.nlambdas, &ctx->err);
-    o.ranks = rk;
-    o.lambdas = lam;
-    if (st == RRR_OK && ids != NULL) {
-        st = rrr_block_read_ids(ctx, ids, &F);
-        if (st == RRR_OK && F->n != X->n)
-            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu rows but %s has %zu", ids, F->n, xp,
-                          X->n);
-        o.fold_ids = F;
-    }
-    if (st == RRR_OK)
-        st = rrr_cv(ctx, X, Y, &o, &res, &m, &info);
-    if (st == RRR_OK)
-        st = write_fit(ctx, m, info, report, out);
-    if (st == RRR_OK && out != NULL)
-        st = rrr_cv_write(ctx, res, out);
-    if (st == RRR_OK) {
-        if (rrr_ctx_rank(ctx) == 0) {
-            printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
-                   res->cv_mse_choice);
-            fflush(stdout);
-        }
-    }
-    free(rk);
-    free(lam);
-    rrr_cv_result_destroy(&res);
-    rrr_fit_info_destroy(&info);
-    rrr_model_destroy(&m);
-    rrr_block_destroy(&X);
-    rrr_block_destroy(&Y);
-    rrr_block_destroy(&F);
-    return st;
+    return run_cv(ctx, &o, xp, yp, ranks, lambdas, ids, report, out);
 }
 
 /* rrr plan: the plan for a problem size, without data (for scaling studies and scripts,
