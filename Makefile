@@ -3,6 +3,7 @@
 # Targets: all (bin/rrr, build/librrr.a, test programs), check, demo, bench, scaling, fuzz,
 # clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
+# make HDF5=0 builds without parallel HDF5 even where pkg-config finds it.
 
 MPICC          ?= mpicc
 CC_SERIAL      ?= cc
@@ -18,11 +19,28 @@ else
   BLAS_LIBS      ?= -lopenblas
   SCALAPACK_LIBS ?= -lscalapack-openmpi
 endif
+# Parallel HDF5 (FILE.h5:/dataset inputs, predict --out): from pkg-config when present, or
+# HDF5_CFLAGS/HDF5_LIBS given on the command line; without it rrr builds, and says so.
+HDF5_PKG ?= hdf5-openmpi
+ifneq ($(HDF5),0)
+  ifeq ($(origin HDF5_LIBS),undefined)
+    ifeq ($(shell $(PKG_CONFIG) --exists $(HDF5_PKG) 2>/dev/null && echo yes),yes)
+      HDF5_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HDF5_PKG))
+      HDF5_LIBS   := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG))
+    endif
+  endif
+else
+  HDF5_CFLAGS :=
+  HDF5_LIBS   :=
+endif
+ifneq ($(strip $(HDF5_LIBS)),)
+  H5_DEFS := -DRRR_HAVE_HDF5 $(HDF5_CFLAGS)
+endif
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wdouble-promotion -Wvla
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) -MMD -MP
-LDLIBS   += $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm
+LDLIBS   += $(HDF5_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm
 B        := build
 ifeq ($(SAN),1)
   CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
@@ -45,7 +63,7 @@ ifeq ($(SAN),1)
   BIN := $(B)/rrr
 endif
 
-.PHONY: all check demo bench scaling fuzz clean deps
+.PHONY: all check demo bench scaling fuzz clean deps FORCE
 all: $(BIN) $(B)/librrr.a $(UNIT_BIN)
 
 $(B)/%.o: src/%.c | $(B)
@@ -54,6 +72,12 @@ $(B)/%.o: src/%.c | $(B)
 # the serial modules are compiled by plain cc: a stray #include <mpi.h> fails here
 $(SERIAL_OBJ): $(B)/%.o: src/%.c | $(B)
 	$(CC_SERIAL) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+# Only h5_io.c sees HDF5; it is rebuilt when the HDF5 choice changes.
+$(B)/h5_io.o: CPPFLAGS += $(H5_DEFS)
+$(B)/h5_io.o: $(B)/hdf5.flags
+$(B)/hdf5.flags: FORCE | $(B)
+	@echo '$(H5_DEFS) $(HDF5_LIBS)' | cmp -s - $@ || echo '$(H5_DEFS) $(HDF5_LIBS)' > $@
 
 $(B)/librrr.a: $(SERIAL_OBJ) $(MPI_OBJ)
 	$(AR) rcs $@ $^

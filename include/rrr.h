@@ -40,9 +40,10 @@ const char *rrr_version(void);
 
 /* ---- row blocks --------------------------------------------------------------------- */
 
-/* Read my row block of a 2-D .npy file (<f8 or <f4). Collective; path (global). Rejects
- * malformed files and non-finite values (RRR_EINVAL), unreadable ones (RRR_EIO). On
- * success *out is new (rrr_block_destroy). */
+/* Read my row block of a 2-D matrix: a .npy file (<f8 or <f4, C or Fortran order), or an
+ * HDF5 dataset named "FILE.h5:/path/to/dataset" (float64 or float32; also .hdf5, .he5).
+ * Collective; path (global). Rejects malformed files and non-finite values (RRR_EINVAL),
+ * missing or unreadable ones (RRR_EIO). On success *out is new (rrr_block_destroy). */
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
 /* Wrap memory the caller owns as my row block of an n x ncols matrix: a holds my nloc
  * rows (rrr_partition), row-major, and stays the caller's (borrowed: no copy, not freed
@@ -52,8 +53,9 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
                           rrr_block **out);
 /* Local. NULL-safe; sets *B = NULL. */
 void rrr_block_destroy(rrr_block **B);
-/* Write a distributed matrix to a .npy file atomically (temporary name, then rename).
- * Collective. */
+/* Write a distributed matrix to a .npy file, or to a new HDF5 file holding the float64
+ * dataset of a "FILE.h5:/path" name (an existing FILE is replaced, not updated), atomically:
+ * under a temporary name, renamed into place once every rank wrote its rows. Collective. */
 rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path);
 
 /* ---- fitting ------------------------------------------------------------------------ */

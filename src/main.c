@@ -7,6 +7,7 @@
 #include "blas_env.h"
 #include "cli.h"
 #include "comm.h"
+#include "h5.h"
 #include "report.h"
 #include "signals.h"
 
@@ -18,8 +19,10 @@ static const char *usage_main =
     "  fit        fit U (p x d), V (q x d)\n"
     "  predict    YHAT = X U V^T (+ intercept); with --y print mse and r2\n"
     "  gradcheck  compare analytic gradients with central differences\n"
-    "Run 'rrr COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
-    "2 bad arguments/input, 3 I/O, 4 numerical failure, 5 stopped by a signal.\n";
+    "Inputs are .npy files (C or Fortran order) or HDF5 datasets named FILE.h5:/path.\n"
+    "'rrr --version' prints the version. Run 'rrr COMMAND --help' for a command's options.\n"
+    "Exit codes: 0 ok, 1 internal, 2 bad arguments/input, 3 I/O, 4 numerical failure,\n"
+    "5 stopped by a signal.\n";
 
 static const char *usage_gen =
     "usage: rrr gen --n N --p P --q Q --rank D [--noise S] [--seed SEED] --out DIR\n"
@@ -40,7 +43,8 @@ static const char *usage_fit =
     "  --no-certificate  skip computing f* and the optimality gap\n"
     "  --gd-xty       gd keeps X^T Y (p x q) and reads only X, once, per iteration: on,\n"
     "                 off, or auto (on when X^T Y fits in 1/16 of the memory per rank and\n"
-    "                 its replicated cost stays below what it saves; see README)\n";
+    "                 its replicated cost stays below what it saves; see README)\n"
+    "  X.npy, Y.npy   .npy files, or HDF5 datasets as FILE.h5:/path/to/dataset\n";
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"
@@ -273,11 +277,33 @@ static rrr_status cmd_gradcheck(rrr_ctx *ctx, int argc, char **argv)
     return st;
 }
 
+/* Local. "rrr 0.9.0" and what this build reads. */
+static void print_version(const rrr_ctx *ctx)
+{
+    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(mpi, &len);
+    mpi[strcspn(mpi, ",\n")] = '\0'; /* "Open MPI v4.1.4" */
+    if (rrr_ctx_rank(ctx) != 0)
+        return;
+    printf("rrr %s\n", rrr_version());
+    if (rrr_h5_version() != NULL)
+        printf("HDF5 %s (parallel: FILE.h5:/dataset inputs and outputs)\n", rrr_h5_version());
+    else
+        printf("HDF5 none: built without it (install libhdf5-openmpi-dev and rebuild)\n");
+    printf("%s; BLAS %s\n", mpi, rrr_blas_corename());
+    fflush(stdout);
+}
+
 static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_usage(ctx, usage_main);
         return argc < 2 ? RRR_FAIL(&ctx->err, RRR_EINVAL, "no command given") : RRR_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        print_version(ctx);
+        return RRR_OK;
     }
     if (strcmp(argv[1], "gen") == 0)
         return cmd_gen(ctx, argc, argv);
