@@ -24,10 +24,18 @@
 /* Create a context on a duplicate of comm; measures the memory per rank and the ranks per
  * node once. Collective on comm. *out is new (rrr_ctx_destroy); NULL on failure. */
 rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out);
+/* The same, for callers that hold a communicator as its Fortran handle: mpi4py's
+ * comm.py2f(), a Fortran INTEGER communicator (MPI_Comm_f2c). Collective on it. */
+rrr_status rrr_ctx_create_f(int fcomm, rrr_ctx **out);
 /* Free a context (NULL-safe; sets *ctx = NULL). Collective. */
 void rrr_ctx_destroy(rrr_ctx **ctx);
-/* The agreed error message after a failed collective call. Local. */
+/* The agreed error message after a failed collective call (rrr_fit, rrr_block_read,
+ * rrr_block_write, rrr_predict and rrr_score* first clear an earlier one). Local. */
 const char *rrr_ctx_errmsg(const rrr_ctx *ctx);
+/* Agree on local statuses (e.g. of rrr_block_wrap): every rank passes its own and all
+ * return the same, the largest; rrr_ctx_errmsg then holds that rank's message on every
+ * rank. Collective. */
+rrr_status rrr_ctx_agree(rrr_ctx *ctx, rrr_status st);
 /* My rank and the number of ranks of the context. Local. */
 int rrr_ctx_rank(const rrr_ctx *ctx);
 int rrr_ctx_size(const rrr_ctx *ctx);

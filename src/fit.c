@@ -184,6 +184,7 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
 {
     if (ctx == NULL)
         return RRR_EINVAL;
+    ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
     if (out != NULL)
         *out = NULL;
     if (info_out != NULL)
