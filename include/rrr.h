@@ -121,6 +121,9 @@ typedef struct {
     size_t nhistory;
     int ranks;
     struct rrr_plan *plan;     /* the decisions taken (owned; printed in the report)   */
+    rrr_fit_opts opts;         /* the options of the fit (checkpoint: NULL), for model.json */
+    const char *x_source, *y_source; /* where X and Y came from, for model.json: set by
+                                  the caller (borrowed); NULL for memory              */
 } rrr_fit_info;
 
 /* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.
@@ -149,6 +152,12 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
  * of Y). Collective. RRR_EINVAL if Y and Yhat differ in shape. */
 rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
                      double *r2);
+/* Per output j: mse_j = SSE_j / n and r2_j = 1 - SSE_j / SST_j (SST_j about the mean of
+ * column j; for a constant column 1 if SSE_j = 0, else 0, as scikit-learn's r2_score), and
+ * r2_mean = the mean of r2_j (scikit-learn's default, multioutput="uniform_average").
+ * mse_j, r2_j: q doubles each, or NULL. Collective. RRR_EINVAL as rrr_score. */
+rrr_status rrr_score_outputs(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
+                             double *mse_j, double *r2_j, double *r2_mean);
 
 /* ---- the other commands ------------------------------------------------------------- */
 

@@ -213,6 +213,8 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const r
         st = rrr_fit_info_new(ctx, &plan, pb.yy, &info);
     if (st != RRR_OK)
         goto done;
+    info->opts = *o; /* for model.json; the caller's checkpoint string may not outlive it */
+    info->opts.checkpoint = NULL;
     if (o->solver == RRR_SOLVER_AUTO)
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
     rrr_plan_log(ctx, &plan);
