@@ -122,7 +122,9 @@ expect_msg 2 "name the dataset inside the HDF5 file" "predict --out .h5 without 
 [[ ! -e $W/never && ! -e $W/y.h5 ]] && pass "no output after refused inputs" || fail "output left behind"
 
 # --- a build without HDF5 still builds and says how to get it --------------------------------
-if [[ ${SAN:-0} != 1 ]] && make -s HDF5=0 B="$W/noh5" BIN="$W/noh5/rrr" "$W/noh5/rrr" >"$W/noh5.log" 2>&1; then
+# (-O0: the same numbers as -O2 here, since C11 mode contracts no FMAs, and half the build time)
+if [[ ${SAN:-0} != 1 ]] && make -s -j2 HDF5=0 CFLAGS="-O0" B="$W/noh5" BIN="$W/noh5/rrr" "$W/noh5/rrr" \
+        >"$W/noh5.log" 2>&1; then
     RRR_BIN=$W/noh5/rrr expect_msg 2 "this rrr was built without HDF5: install libhdf5-openmpi-dev and rebuild" \
         "HDF5 input without HDF5" 2 fit --x "$W/data.h5:/X" "${Y[@]}"
     "$W/noh5/rrr" --version | grep -q "^HDF5 none" && pass "--version: built without HDF5" || fail "--version without HDF5"
