@@ -76,6 +76,12 @@ rrr 4 predict --model "$W/npy1" --x "$W/data.h5:/X" --out "$W/yhat.h5:/pred/Yhat
 rrr 1 predict --model "$W/npy1" --x "$W/XF.npy" --out "$W/yhat1.h5:/Yhat" 2>/dev/null
 rrr 4 predict --model "$W/tinym" --x "$W/tiny.h5:/X" --out "$W/tiny4.h5:/Yhat" 2>/dev/null
 rrr 3 predict --model "$W/tinym" --x "$W/tiny/XF.npy" --out "$W/tiny3.npy" 2>/dev/null
+cp -r "$W/npy1" "$W/npy1F"
+$PYTHON -c "
+import numpy as np
+for k in 'UV': np.save('$W/npy1F/%s.npy' % k, np.asfortranarray(np.load('$W/npy1/%s.npy' % k)))"
+rrr 2 predict --model "$W/npy1F" --x "$W/X.npy" --out "$W/yhatF.npy" 2>/dev/null
+cmp -s "$W/yhatF.npy" "$W/yhat.npy" && pass "a model saved in Fortran order predicts alike" || fail "Fortran-order model"
 check "HDF5 predictions = .npy predictions (np=1, 4, ranks without rows); the old file was replaced" \
     $PYTHON - "$W" <<'PY'
 import sys, glob, numpy as np, h5py
