@@ -1,8 +1,9 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
-# Targets: all (bin/rrr, build/librrr.a, test programs), check, demo, bench, scaling, fuzz,
-# clean.
+# Targets: all (bin/rrr, build/librrr.a, build/librrr.so, test programs), check, demo,
+# bench, scaling, fuzz, examples, install (PREFIX=/usr/local, DESTDIR), clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
+# make HDF5=0 builds without parallel HDF5 even where pkg-config finds it.
 
 MPICC          ?= mpicc
 CC_SERIAL      ?= cc
@@ -18,11 +19,29 @@ else
   BLAS_LIBS      ?= -lopenblas
   SCALAPACK_LIBS ?= -lscalapack-openmpi
 endif
+# Parallel HDF5 (FILE.h5:/dataset inputs, predict --out): from pkg-config when present, or
+# HDF5_CFLAGS/HDF5_LIBS given on the command line; without it rrr builds, and says so.
+HDF5_PKG ?= hdf5-openmpi
+ifneq ($(HDF5),0)
+  ifeq ($(origin HDF5_LIBS),undefined)
+    ifeq ($(shell $(PKG_CONFIG) --exists $(HDF5_PKG) 2>/dev/null && echo yes),yes)
+      HDF5_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HDF5_PKG))
+      HDF5_LIBS   := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG))
+    endif
+  endif
+else
+  HDF5_CFLAGS :=
+  HDF5_LIBS   :=
+endif
+ifneq ($(strip $(HDF5_LIBS)),)
+  H5_DEFS := -DRRR_HAVE_HDF5 $(HDF5_CFLAGS)
+endif
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wdouble-promotion -Wvla
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) -MMD -MP
-LDLIBS   += $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm
+LDLIBS   += $(HDF5_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm
+PIC      := -fPIC
 B        := build
 ifeq ($(SAN),1)
   CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined
@@ -45,18 +64,38 @@ ifeq ($(SAN),1)
   BIN := $(B)/rrr
 endif
 
-.PHONY: all check demo bench scaling fuzz clean deps
-all: $(BIN) $(B)/librrr.a $(UNIT_BIN)
+# The shared library's version is the API's (include/rrr.h); its soname carries the major.
+VERSION := $(shell sed -n 's/^\#define RRR_VERSION_STRING "\(.*\)"/\1/p' include/rrr.h)
+SONAME  := librrr.so.$(firstword $(subst ., ,$(VERSION)))
+SHLIB   := $(B)/librrr.so.$(VERSION)
 
+.PHONY: all check demo bench scaling fuzz clean deps install examples FORCE
+all: $(BIN) $(B)/librrr.a $(B)/librrr.so $(UNIT_BIN)
+
+# Every object is position-independent: one build serves librrr.a, librrr.so and bin/rrr,
+# so the CLI, a C program and Python run the same code.
 $(B)/%.o: src/%.c | $(B)
-	$(MPICC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+	$(MPICC) $(CPPFLAGS) $(CFLAGS) $(PIC) $(WARN) -c $< -o $@
 
 # the serial modules are compiled by plain cc: a stray #include <mpi.h> fails here
 $(SERIAL_OBJ): $(B)/%.o: src/%.c | $(B)
-	$(CC_SERIAL) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+	$(CC_SERIAL) $(CPPFLAGS) $(CFLAGS) $(PIC) $(WARN) -c $< -o $@
+
+# Only h5_io.c sees HDF5; it is rebuilt when the HDF5 choice changes.
+$(B)/h5_io.o: CPPFLAGS += $(H5_DEFS)
+$(B)/h5_io.o: $(B)/hdf5.flags
+$(B)/hdf5.flags: FORCE | $(B)
+	@echo '$(H5_DEFS) $(HDF5_LIBS)' | cmp -s - $@ || echo '$(H5_DEFS) $(HDF5_LIBS)' > $@
 
 $(B)/librrr.a: $(SERIAL_OBJ) $(MPI_OBJ)
 	$(AR) rcs $@ $^
+
+$(SHLIB): $(SERIAL_OBJ) $(MPI_OBJ)
+	$(MPICC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/librrr.so: $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BIN): $(B)/main.o $(B)/librrr.a
 	@mkdir -p $(dir $@)
@@ -96,6 +135,33 @@ fuzz: | $(B)
 	    tests/fuzz/fuzz_npy.c src/npy_header.c src/status.c -o $(B)/fuzz_npy
 	$(B)/fuzz_npy -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/npy.dict \
 	    $(B)/fuzz-corpus tests/fuzz/corpus 2>&1 | tail -n 5
+
+# examples/fit.c against the build tree (make check builds it against an installed tree).
+examples: $(B)/examples/fit
+$(B)/examples/fit: examples/fit.c $(B)/librrr.a
+	@mkdir -p $(dir $@)
+	$(MPICC) -Iinclude $(CFLAGS) $(WARN) $< $(B)/librrr.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# make install PREFIX=DIR [DESTDIR=STAGE]: bin/rrr, the headers, librrr.a, librrr.so
+# (soname librrr.so.MAJOR) and lib/pkgconfig/rrr.pc, so that a program builds with
+#   cc prog.c $(pkg-config --cflags --libs rrr)           (or --static for librrr.a)
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MPI_PKG    ?= ompi-c
+PC_REQUIRES := $(shell $(PKG_CONFIG) --exists $(MPI_PKG) 2>/dev/null && echo $(MPI_PKG))
+install: $(BIN) $(B)/librrr.a $(B)/librrr.so rrr.pc.in
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/rrr
+	install -m 644 include/rrr.h include/rrr_base.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/librrr.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librrr.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PC_REQUIRES)|' \
+	    -e 's|@LIBS_PRIVATE@|$(strip $(HDF5_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS)) -lm|' \
+	    rrr.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/rrr.pc
 
 clean:
 	rm -rf build build-san bin

@@ -24,10 +24,22 @@
 /* Create a context on a duplicate of comm; measures the memory per rank and the ranks per
  * node once. Collective on comm. *out is new (rrr_ctx_destroy); NULL on failure. */
 rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out);
+/* The same, for callers that hold a communicator as its Fortran handle: mpi4py's
+ * comm.py2f(), a Fortran INTEGER communicator (MPI_Comm_f2c). Collective on it. */
+rrr_status rrr_ctx_create_f(int fcomm, rrr_ctx **out);
 /* Free a context (NULL-safe; sets *ctx = NULL). Collective. */
 void rrr_ctx_destroy(rrr_ctx **ctx);
-/* The agreed error message after a failed collective call. Local. */
+/* The agreed error message after a failed collective call (rrr_fit, rrr_block_read,
+ * rrr_block_write, rrr_predict and rrr_score* first clear an earlier one). Local. */
 const char *rrr_ctx_errmsg(const rrr_ctx *ctx);
+/* Agree on local statuses (e.g. of rrr_block_wrap): every rank passes its own and all
+ * return the same, the largest; rrr_ctx_errmsg then holds that rank's message on every
+ * rank. Collective. */
+rrr_status rrr_ctx_agree(rrr_ctx *ctx, rrr_status st);
+/* Local. sizeof the public struct named type ("rrr_fit_opts", "rrr_fit_info", "rrr_model",
+ * "rrr_block", "rrr_cv_opts", "rrr_cv_result"), 0 for another name: bindings that mirror
+ * the structs (python/rrr) check their layout against the library they loaded. */
+size_t rrr_sizeof(const char *type);
 /* My rank and the number of ranks of the context. Local. */
 int rrr_ctx_rank(const rrr_ctx *ctx);
 int rrr_ctx_size(const rrr_ctx *ctx);
@@ -40,9 +52,10 @@ const char *rrr_version(void);
 
 /* ---- row blocks --------------------------------------------------------------------- */
 
-/* Read my row block of a 2-D .npy file (<f8 or <f4). Collective; path (global). Rejects
- * malformed files and non-finite values (RRR_EINVAL), unreadable ones (RRR_EIO). On
- * success *out is new (rrr_block_destroy). */
+/* Read my row block of a 2-D matrix: a .npy file (<f8 or <f4, C or Fortran order), or an
+ * HDF5 dataset named "FILE.h5:/path/to/dataset" (float64 or float32; also .hdf5, .he5).
+ * Collective; path (global). Rejects malformed files and non-finite values (RRR_EINVAL),
+ * missing or unreadable ones (RRR_EIO). On success *out is new (rrr_block_destroy). */
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
 /* Wrap memory the caller owns as my row block of an n x ncols matrix: a holds my nloc
  * rows (rrr_partition), row-major, and stays the caller's (borrowed: no copy, not freed
@@ -52,8 +65,9 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
                           rrr_block **out);
 /* Local. NULL-safe; sets *B = NULL. */
 void rrr_block_destroy(rrr_block **B);
-/* Write a distributed matrix to a .npy file atomically (temporary name, then rename).
- * Collective. */
+/* Write a distributed matrix to a .npy file, or to a new HDF5 file holding the float64
+ * dataset of a "FILE.h5:/path" name (an existing FILE is replaced, not updated), atomically:
+ * under a temporary name, renamed into place once every rank wrote its rows. Collective. */
 rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path);
 
 /* ---- fitting ------------------------------------------------------------------------ */
@@ -120,6 +134,9 @@ typedef struct {
     size_t nhistory;
     int ranks;
     struct rrr_plan *plan;     /* the decisions taken (owned; printed in the report)   */
+    rrr_fit_opts opts;         /* the options of the fit (checkpoint: NULL), for model.json */
+    const char *x_source, *y_source; /* where X and Y came from, for model.json: set by
+                                  the caller (borrowed); NULL for memory              */
 } rrr_fit_info;
 
 /* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.
@@ -148,6 +165,12 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
  * of Y). Collective. RRR_EINVAL if Y and Yhat differ in shape. */
 rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
                      double *r2);
+/* Per output j: mse_j = SSE_j / n and r2_j = 1 - SSE_j / SST_j (SST_j about the mean of
+ * column j; for a constant column 1 if SSE_j = 0, else 0, as scikit-learn's r2_score), and
+ * r2_mean = the mean of r2_j (scikit-learn's default, multioutput="uniform_average").
+ * mse_j, r2_j: q doubles each, or NULL. Collective. RRR_EINVAL as rrr_score. */
+rrr_status rrr_score_outputs(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
+                             double *mse_j, double *r2_j, double *r2_mean);
 
 /* ---- model selection ------------------------------------------------------------------ */
 

@@ -7,11 +7,14 @@
 # cray-libsci) and build with `make MPICC=... BLAS_LIBS=... SCALAPACK_LIBS=...`.
 set -euo pipefail
 
-# Build and run: MPI, BLAS/LAPACK, ScaLAPACK. Tests: numpy/scipy (independent references),
+# Build and run: MPI, BLAS/LAPACK, ScaLAPACK, parallel HDF5 (optional: FILE.h5:/dataset).
+# Tests and the Python package: numpy/scipy (independent references), mpi4py (rrr's Python
+# API), h5py (writes the HDF5 test files), scikit-learn (r2_score, the reference for r2_mean),
 # SLURM + munge (the real-scheduler test), clang + its runtime (make fuzz).
-PKGS=(openmpi-bin libopenmpi-dev libscalapack-openmpi-dev libopenblas-dev pkg-config make gcc
-      python3 python3-numpy python3-scipy python3-mpi4py slurm-wlm munge
-      clang libclang-rt-14-dev gnuplot-nox)
+PKGS=(openmpi-bin libopenmpi-dev libscalapack-openmpi-dev libopenblas-dev libhdf5-openmpi-dev
+      pkg-config make gcc
+      python3 python3-numpy python3-scipy python3-mpi4py python3-h5py python3-sklearn
+      slurm-wlm munge clang libclang-rt-14-dev gnuplot-nox)
 
 missing() {
     local p

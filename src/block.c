@@ -7,6 +7,8 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
                           rrr_block **out)
 {
     size_t r0 = 0, mine = 0;
+    if (ctx == NULL || out == NULL)
+        return RRR_EINVAL;
     *out = NULL;
     rrr_partition(n, ctx->size, ctx->rank, &r0, &mine);
     if (nloc != mine)

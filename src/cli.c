@@ -81,22 +81,28 @@ rrr_status rrr_cli_parse(int argc, char **argv, int first, opt_spec *specs, int 
             *help = 1;
             return RRR_OK;
         }
+        /* "--opt=value" is "--opt value" (GNU style); "=" ends the name */
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        int len = eq ? (int)(eq - a) : (int)strlen(a);
         opt_spec *o = specs;
-        while (o->name != NULL && strcmp(o->name, a) != 0)
+        while (o->name != NULL && !(strncmp(o->name, a, (size_t)len) == 0 && o->name[len] == '\0'))
             o++;
         if (o->name == NULL)
-            return RRR_FAIL(e, RRR_EINVAL, "unknown option '%s' (see --help)", a);
+            return RRR_FAIL(e, RRR_EINVAL, "unknown option '%.*s' (see --help)", len, a);
         if (o->seen)
-            return RRR_FAIL(e, RRR_EINVAL, "option %s given twice", a);
+            return RRR_FAIL(e, RRR_EINVAL, "option %s given twice", o->name);
         o->seen = 1;
         if (o->kind == OPT_FLAG) {
+            if (eq != NULL)
+                return RRR_FAIL(e, RRR_EINVAL, "option %s takes no value", o->name);
             *(int *)o->dst = 1;
             continue;
         }
-        if (i + 1 >= argc)
+        if (eq == NULL && i + 1 >= argc)
             return RRR_FAIL(e, RRR_EINVAL, "option %s needs %s", a, kind_name(o->kind));
-        if (!parse_value(o, argv[++i]))
-            return RRR_FAIL(e, RRR_EINVAL, "option %s: '%s' is not %s", a, argv[i],
+        const char *v = eq ? eq + 1 : argv[++i];
+        if (!parse_value(o, v))
+            return RRR_FAIL(e, RRR_EINVAL, "option %s: '%s' is not %s", o->name, v,
                             kind_name(o->kind));
     }
     for (opt_spec *o = specs; o->name != NULL; o++)

@@ -17,7 +17,8 @@ typedef struct {
     int seen;
 } opt_spec;
 
-/* Local. Parse argv[first..argc) against specs (NULL name ends the table). "--help" sets
+/* Local. Parse argv[first..argc) against specs (NULL name ends the table); a value follows
+ * its option as the next argument or after '=' ("--tol 1e-8", "--tol=1e-8"). "--help" sets
  * *help. Unknown options, missing or malformed values, and missing required options are
  * RRR_EINVAL with a message in e. Every rank parses the same argv, so all agree. */
 rrr_status rrr_cli_parse(int argc, char **argv, int first, opt_spec *specs, int *help,

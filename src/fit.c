@@ -243,6 +243,7 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
 {
     if (ctx == NULL)
         return RRR_EINVAL;
+    ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
     if (out != NULL)
         *out = NULL;
     if (info_out != NULL)
@@ -271,6 +272,8 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
         st = rrr_fit_info_new(ctx, &plan, pb.yy, &info);
     if (st != RRR_OK)
         goto done;
+    info->opts = *o; /* for model.json; the caller's checkpoint string may not outlive it */
+    info->opts.checkpoint = NULL;
     if (o->solver == RRR_SOLVER_AUTO)
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
     rrr_plan_log(ctx, &plan);

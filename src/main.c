@@ -8,10 +8,13 @@
 #include "check.h"
 #include "cli.h"
 #include "cv_args.h"
+#include "input.h"
 #include "json.h"
 #include "npy.h"
 #include "plan.h"
 #include "comm.h"
+#include "h5.h"
+#include "predict.h"
 #include "report.h"
 #include "signals.h"
 
@@ -21,12 +24,14 @@ static const char *usage_main =
     "commands:\n"
     "  gen        generate a synthetic problem (X.npy, Y.npy, U_true.npy, V_true.npy)\n"
     "  fit        fit U (p x d), V (q x d)\n"
-    "  predict    YHAT = X U V^T (+ intercept); with --y print mse and r2\n"
+    "  predict    YHAT = X U V^T (+ intercept); with --y print mse, r2 and r2_mean\n"
     "  cv         choose rank and lambda by K-fold cross-validation, then fit\n"
     "  gradcheck  compare analytic gradients with central differences\n"
     "  plan       the decisions a fit would take for a problem size (JSON, no data)\n"
-    "Run 'rrr COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
-    "2 bad arguments/input, 3 I/O, 4 numerical failure, 5 stopped by a signal.\n";
+    "Inputs are .npy files (C or Fortran order) or HDF5 datasets named FILE.h5:/path.\n"
+    "Options take their value as '--opt value' or '--opt=value'. 'rrr --version' prints\n"
+    "the version. Run 'rrr COMMAND --help' for a command's options. Exit codes: 0 ok,\n"
+    "1 internal, 2 bad arguments/input, 3 I/O, 4 numerical failure, 5 stopped by a signal.\n";
 
 static const char *usage_gen =
     "usage: rrr gen --n N --p P --q Q --rank D [--noise S] [--seed SEED] --out DIR\n"
@@ -51,11 +56,16 @@ static const char *usage_fit =
     "                 off, or auto (on when X^T Y fits in 1/16 of the memory per rank and\n"
     "                 its replicated cost stays below what it saves; see README)\n"
     "  --eig-route    the closed form's eigenproblem: p x p (p), q x q (q), or auto:\n"
-    "                 the smaller of the two\n";
+    "                 the smaller of the two\n"
+    "  X.npy, Y.npy   .npy files, or HDF5 datasets as FILE.h5:/path/to/dataset\n";
 
 static const char *usage_predict =
-    "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"
-    "  With --y prints 'mse <v>' (SSE/(n q)) and 'r2 <v>' (1 - SSE/SST) on stdout.\n";
+    "usage: rrr predict --model DIR --x X.npy [--out YHAT.npy] [--y Y.npy [--scores S.json]]\n"
+    "  --out     the predictions: a .npy file, or FILE.h5:/dataset (a new FILE replaces\n"
+    "            an existing one); optional when --y asks for scores only\n"
+    "  --y       prints 'mse <v>' (SSE/(n q)), 'r2 <v>' (1 - SSE/SST over all entries) and\n"
+    "            'r2_mean <v>' (the mean of the per-output R^2, scikit-learn's r2_score)\n"
+    "  --scores  also writes them, with per-output mse and r2, to S.json\n";
 
 static const char *usage_cv =
     "usage: rrr cv --x X.npy --y Y.npy --rank RANKS --lambda LAMBDAS [--folds K | --fold-ids F.npy]\n"
@@ -262,8 +272,11 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_fit(ctx, X, Y, &o, &m, &info);
-    if (st == RRR_OK)
+    if (st == RRR_OK) { /* provenance for model.json */
+        info->x_source = xp;
+        info->y_source = yp;
         st = write_fit(ctx, m, info, report, out);
+    }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
     rrr_block_destroy(&X);
@@ -434,14 +447,31 @@ static rrr_status cmd_plan(rrr_ctx *ctx, int argc, char **argv)
     return RRR_OK;
 }
 
+/* Collective. Read X (and Y) for predict and check them against the model. */
+static rrr_status read_predict_inputs(rrr_ctx *ctx, const rrr_model *m, const char *xp,
+                                      const char *yp, rrr_block **X, rrr_block **Y)
+{
+    rrr_status st = rrr_block_read(ctx, xp, X);
+    if (st == RRR_OK && (*X)->ncols != m->p) /* the file's name in the message */
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu columns but the model has p = %zu", xp,
+                      (*X)->ncols, m->p);
+    if (st == RRR_OK && yp != NULL) {
+        st = rrr_block_read(ctx, yp, Y);
+        if (st == RRR_OK && ((*Y)->n != (*X)->n || (*Y)->ncols != m->q))
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s is %zu x %zu; expected %zu x %zu", yp,
+                          (*Y)->n, (*Y)->ncols, (*X)->n, m->q);
+    }
+    return st; /* replicated facts: the same on every rank */
+}
+
 static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
 {
-    const char *model = NULL, *xp = NULL, *out = NULL, *yp = NULL;
+    const char *model = NULL, *xp = NULL, *out = NULL, *yp = NULL, *scores = NULL;
     int help;
     opt_spec specs[] = {
         { "--model", OPT_STR, &model, 1, 0 }, { "--x", OPT_STR, &xp, 1, 0 },
-        { "--out", OPT_STR, &out, 1, 0 },     { "--y", OPT_STR, &yp, 0, 0 },
-        { NULL, OPT_FLAG, NULL, 0, 0 },
+        { "--out", OPT_STR, &out, 0, 0 },     { "--y", OPT_STR, &yp, 0, 0 },
+        { "--scores", OPT_STR, &scores, 0, 0 }, { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
     if (st != RRR_OK || help) {
@@ -449,31 +479,35 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_predict);
         return st;
     }
+    if (out == NULL && yp == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "predict needs --out YHAT.npy (the predictions), "
+                        "--y Y.npy (their scores), or both");
+    if (scores != NULL && yp == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--scores needs --y Y.npy to score against");
     rrr_model *m = NULL;
     rrr_block *X = NULL, *Y = NULL, *Yhat = NULL;
+    rrr_scores *sc = NULL;
+    rrr_outset o;
+    rrr_outset_init(ctx, &o);
     st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)
-        st = rrr_block_read(ctx, xp, &X);
-    if (st == RRR_OK && X->ncols != m->p) /* the file's name in the message */
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu columns but the model has p = %zu", xp,
-                      X->ncols, m->p);
-    if (st == RRR_OK && yp != NULL) {
-        st = rrr_block_read(ctx, yp, &Y);
-        if (st == RRR_OK && (Y->n != X->n || Y->ncols != m->q))
-            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s is %zu x %zu; expected %zu x %zu", yp, Y->n,
-                          Y->ncols, X->n, m->q);
-    }
-    double mse = 0, r2 = 0;
+        st = read_predict_inputs(ctx, m, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_predict(ctx, m, X, &Yhat);
     if (st == RRR_OK && Y != NULL) /* before writing: a failure leaves no YHAT behind */
-        st = rrr_score(ctx, Y, Yhat, &mse, &r2);
-    if (st == RRR_OK)
+        st = rrr_scores_new(ctx, Y, Yhat, &sc);
+    if (st == RRR_OK && scores != NULL) {
+        const char *src[3] = { model, xp, yp };
+        st = rrr_scores_write(ctx, sc, src, scores, &o); /* renamed below, after YHAT */
+    }
+    if (st == RRR_OK && out != NULL)
         st = rrr_block_write(ctx, Yhat, out);
-    if (st == RRR_OK && Y != NULL && rrr_ctx_rank(ctx) == 0) {
-        printf("mse %.17g\nr2 %.17g\n", mse, r2);
+    st = rrr_outset_finish(ctx, &o, st);
+    if (st == RRR_OK && sc != NULL && rrr_ctx_rank(ctx) == 0) {
+        printf("mse %.17g\nr2 %.17g\nr2_mean %.17g\n", sc->mse, sc->r2, sc->r2_mean);
         fflush(stdout);
     }
+    rrr_scores_destroy(&sc);
     rrr_block_destroy(&Yhat);
     rrr_block_destroy(&X);
     rrr_block_destroy(&Y);
@@ -516,11 +550,33 @@ static rrr_status cmd_gradcheck(rrr_ctx *ctx, int argc, char **argv)
     return st;
 }
 
+/* Local. "rrr 0.9.0" and what this build reads. */
+static void print_version(const rrr_ctx *ctx)
+{
+    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(mpi, &len);
+    mpi[strcspn(mpi, ",\n")] = '\0'; /* "Open MPI v4.1.4" */
+    if (rrr_ctx_rank(ctx) != 0)
+        return;
+    printf("rrr %s\n", rrr_version());
+    if (rrr_h5_version() != NULL)
+        printf("HDF5 %s (parallel: FILE.h5:/dataset inputs and outputs)\n", rrr_h5_version());
+    else
+        printf("HDF5 none: built without it (install libhdf5-openmpi-dev and rebuild)\n");
+    printf("%s; BLAS %s\n", mpi, rrr_blas_corename());
+    fflush(stdout);
+}
+
 static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_usage(ctx, usage_main);
         return argc < 2 ? RRR_FAIL(&ctx->err, RRR_EINVAL, "no command given") : RRR_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        print_version(ctx);
+        return RRR_OK;
     }
     if (strcmp(argv[1], "gen") == 0)
         return cmd_gen(ctx, argc, argv);

@@ -95,6 +95,48 @@ double rrr_fit_info_gap(const rrr_fit_info *info)
     return (info->objective - info->fstar) / fmax(info->fstar, DBL_EPSILON * info->yy);
 }
 
+/* Local. The options the fit ran with (provenance: what to pass to rerun it). */
+static void options_json(rrr_json *j, const rrr_fit_opts *o)
+{
+    rrr_json_obj_begin(j, "options");
+    rrr_json_str(j, "solver", rrr_solver_name(o->solver));
+    rrr_json_int(j, "max_iter", o->max_iter);
+    rrr_json_num(j, "tol", o->tol);
+    if (o->seed <= (uint64_t)LLONG_MAX) {
+        rrr_json_int(j, "seed", (long long)o->seed);
+    } else { /* beyond a JSON reader's int64: keep every digit */
+        char s[24];
+        snprintf(s, sizeof s, "%llu", (unsigned long long)o->seed);
+        rrr_json_str(j, "seed", s);
+    }
+    rrr_json_bool(j, "intercept", o->intercept);
+    rrr_json_str(j, "gd_xty", o->gd_xty < 0 ? "auto" : o->gd_xty ? "on" : "off");
+    rrr_json_int(j, "grid_min_p", (long long)o->grid_min_p);
+    rrr_json_bool(j, "certificate", o->certificate);
+    rrr_json_int(j, "checkpoint_every", o->checkpoint_every);
+    rrr_json_bool(j, "resume", o->resume);
+    rrr_json_obj_end(j);
+}
+
+/* Local. Where X and Y came from (null: the caller's memory) and their shapes. */
+static void inputs_json(rrr_json *j, const rrr_model *m, const rrr_fit_info *info)
+{
+    const char *src[2] = { info->x_source, info->y_source }, *key[2] = { "x", "y" };
+    size_t cols[2] = { m->p, m->q };
+    rrr_json_obj_begin(j, "inputs");
+    for (int k = 0; k < 2; k++) {
+        rrr_json_obj_begin(j, key[k]);
+        if (src[k] != NULL)
+            rrr_json_str(j, "path", src[k]);
+        else
+            rrr_json_null(j, "path");
+        rrr_json_int(j, "rows", (long long)m->n);
+        rrr_json_int(j, "cols", (long long)cols[k]);
+        rrr_json_obj_end(j);
+    }
+    rrr_json_obj_end(j);
+}
+
 void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *info)
 {
     rrr_json_int(j, "rank", m->d);
@@ -123,6 +165,11 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_int(j, "ranks", info->ranks);
     rrr_json_int(j, "threads_per_rank", rrr_blas_threads());
     rrr_json_str(j, "blas_core", rrr_blas_corename());
+    rrr_json_str(j, "rrr_version", RRR_VERSION_STRING);
+    if (info != NULL) {
+        options_json(j, &info->opts);
+        inputs_json(j, m, info);
+    }
 }
 
 /* Collective. Rank 0 writes model.json to path. */

@@ -13,15 +13,18 @@ typedef struct {
     size_t itemsize;    /* 8 for <f8 and <i8, 4 for <f4             */
     int integer;        /* <i8 (only fold ids may be integers)      */
     size_t data_offset; /* bytes before the first element          */
+    int fortran;        /* 1: column-major data (fortran_order: True, what numpy.save
+                           writes for a transposed array); 0: C order */
 } rrr_npy_hdr;
 
 /* Upper bound on the bytes rrr_npy_parse ever needs (magic + length + header). */
 #define RRR_NPY_MAX_HEADER ((size_t)1 << 20)
 
 /* Local, pure. Parse a .npy header from the first len bytes of a file whose total size is
- * file_size. Accepts versions 1.0/2.0/3.0, 2-D, C order, '<f8', '<f4' or '<i8', and requires
- * data_offset + rows*cols*itemsize == file_size exactly. On rejection records in e a
- * message "NAME: problem" and returns RRR_EINVAL. Never reads past buf[len-1]. */
+ * file_size. Accepts versions 1.0/2.0/3.0, 2-D, C or Fortran order, '<f8', '<f4' or '<i8'
+ * (fold ids only), and requires data_offset + rows*cols*itemsize == file_size exactly. On
+ * rejection records in e a message "NAME: problem" (with the fix, where there is one) and
+ * returns RRR_EINVAL. Never reads past buf[len-1]. */
 rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_size,
                          const char *name, rrr_npy_hdr *h, rrr_err *e);
 
@@ -29,12 +32,14 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
  * (cap bytes); returns its length (a multiple of 64), or 0 if cap is too small. */
 size_t rrr_npy_format(char *buf, size_t cap, size_t rows, size_t cols);
 
-/* Collective. Read my rows of an n x 1 column of ids (<f8, <f4 or <i8; values converted to
- * double, exact below 2^53). Otherwise as rrr_block_read. */
-rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
-
 /* Collective. Read only the header of path (rank 0 reads, broadcasts). */
 rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h);
+/* Collective. Read my row block of a .npy file, C or Fortran order (each rank its rows;
+ * rrr_block_read in input.c chooses this reader by path). ids: an n x 1 column of fold
+ * ids, which may also be <i8 (converted to double, exact below 2^53). */
+rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
+/* Collective. Write a distributed matrix to a .npy file atomically (rrr_block_write). */
+rrr_status rrr_npy_write_block(rrr_ctx *ctx, const rrr_block *B, const char *path);
 /* Collective. Write rows [r0, r0+nloc) of an n x cols row-major matrix to path (usually a
  * temporary name) with MPI_File_write_at_all; every rank takes part. */
 rrr_status rrr_npy_write_rows(rrr_ctx *ctx, const char *path, size_t n, size_t cols,

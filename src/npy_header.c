@@ -245,17 +245,40 @@ static rrr_status check_dict(const dict *d, const char *name, size_t *itemsize, 
     else if (span_is(d->descr, "<i8")) /* fold ids; the data readers refuse it */
         *itemsize = 8, *integer = 1;
     else if (span_is(d->descr, ">f8") || span_is(d->descr, ">f4"))
-        return RRR_FAIL(e, RRR_EINVAL, "%s: big-endian data '%s' is not supported", name, q);
+        return RRR_FAIL(e, RRR_EINVAL, "%s: big-endian data '%s' is not supported: save "
+                        "arr.astype('<f8') instead", name, q);
     else
-        return RRR_FAIL(e, RRR_EINVAL, "%s: unsupported dtype '%s' (need '<f8' or '<f4')",
-                        name, q);
-    if (d->fortran)
-        return RRR_FAIL(e, RRR_EINVAL, "%s: Fortran-order arrays are not supported", name);
+        return RRR_FAIL(e, RRR_EINVAL, "%s: unsupported dtype '%s' (need '<f8' or '<f4'): "
+                        "save arr.astype('<f8') instead", name, q);
     if (d->ndim != 2) {
         quote(q, d->shape_text);
-        return RRR_FAIL(e, RRR_EINVAL, "%s: expected a 2-D array, got shape %s", name, q);
+        return RRR_FAIL(e, RRR_EINVAL, "%s: expected a 2-D array, got shape %s%s", name, q,
+                        d->ndim == 1 ? ": for one column save arr.reshape(-1, 1)" : "");
     }
     return RRR_OK;
+}
+
+/* Local, pure. The message for a file that is not .npy, with the fix when the first bytes
+ * say what it is: a .npz (zip) archive, an HDF5 file, or text such as CSV. */
+static rrr_status not_npy(const unsigned char *buf, size_t len, const char *name, rrr_err *e)
+{
+    static const unsigned char zip[4] = { 'P', 'K', 3, 4 };
+    static const unsigned char hdf5[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    size_t k, ntext = len < 256 ? len : 256;
+    if (len >= sizeof zip && memcmp(buf, zip, sizeof zip) == 0)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (bad magic): .npz is an archive: "
+                        "save each array with numpy.save", name);
+    if (len >= sizeof hdf5 && memcmp(buf, hdf5, sizeof hdf5) == 0)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (bad magic): an HDF5 file: name "
+                        "its dataset as FILE.h5:/path/to/dataset (FILE ending in .h5, .hdf5 "
+                        "or .he5)", name);
+    for (k = 0; k < ntext && (is_space(buf[k]) || (buf[k] >= 0x20 && buf[k] < 0x7f)); k++)
+        ;
+    if (k == ntext)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (bad magic): it looks like text; "
+                        "rrr reads .npy and HDF5; for CSV use numpy.loadtxt + numpy.save", name);
+    return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (bad magic): rrr reads .npy (numpy.save) "
+                    "and HDF5 datasets (FILE.h5:/path)", name);
 }
 
 rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_size,
@@ -271,7 +294,7 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
         return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (empty file)", name);
     /* A file shorter than the magic but matching it so far is a truncated header. */
     if (len > 0 && memcmp(buf, magic, len < sizeof magic ? len : sizeof magic) != 0)
-        return RRR_FAIL(e, RRR_EINVAL, "%s: not a .npy file (bad magic)", name);
+        return not_npy(buf, len, name, e);
     if (len < 8)
         return RRR_FAIL(e, RRR_EINVAL, "%s: header truncated", name);
     if (buf[7] != 0 || buf[6] < 1 || buf[6] > 3)
@@ -323,6 +346,7 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
     h->itemsize = itemsize;
     h->integer = integer;
     h->data_offset = (size_t)off;
+    h->fortran = d.fortran;
     return RRR_OK;
 }
 

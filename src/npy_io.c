@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "comm.h"
+#include "input.h"
 #include "npy.h"
 #include "output.h"
 
@@ -77,15 +78,110 @@ static void widen_f4(double *a, size_t count)
     }
 }
 
-/* Local. First non-finite entry of my rows, reported with its global position. */
-static rrr_status check_finite(rrr_ctx *ctx, const char *path, const double *a, size_t nloc,
-                               size_t cols, size_t r0)
+/* Collective. C order: my rows are one contiguous run of the file. */
+static rrr_status read_c_order(rrr_ctx *ctx, MPI_File fh, const rrr_npy_hdr *h, size_t r0,
+                               size_t nloc, double *a, const char *path)
 {
-    for (size_t k = 0; k < nloc * cols; k++)
-        if (!isfinite(a[k]))
-            return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: non-finite value %g at row %zu, column %zu",
-                            path, a[k], r0 + k / cols, k % cols);
-    return RRR_OK;
+    rrr_status st = RRR_OK;
+    MPI_Datatype row;
+    MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &row);
+    MPI_Type_commit(&row);
+    MPI_Offset off = (MPI_Offset)(h->data_offset + r0 * h->cols * h->itemsize);
+    MPI_Status mst;
+    int rc = MPI_File_read_at_all(fh, off, a, (int)nloc, row, &mst);
+    if (rc != MPI_SUCCESS) {
+        st = mpi_io_fail(ctx, rc, path, "read my rows");
+    } else {
+        int got = 0;
+        MPI_Get_count(&mst, row, &got);
+        if ((size_t)got != nloc)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", path, got, nloc);
+    }
+    MPI_Type_free(&row);
+    if (st == RRR_OK && h->itemsize == 4)
+        widen_f4(a, nloc * h->cols);
+    return st;
+}
+
+/* Bytes of file data a rank holds at once while it reads a Fortran-order file. */
+#define FORTRAN_PANEL_BYTES ((size_t)32 << 20)
+
+/* Local. a[i][j] = t[j][i] for the m rows of a panel (row-major a with p columns; t holds
+ * the panel column after column, as the file does), widening <f4 on the way. 32 x 32 tiles
+ * keep both sides in cache; a is written once, in order. */
+static void untranspose(double *restrict a, size_t p, const void *t, size_t itemsize,
+                        size_t m)
+{
+    enum { TILE = 32 };
+    const double *t8 = t;
+    const float *t4 = t;
+    for (size_t i0 = 0; i0 < m; i0 += TILE) {
+        size_t ie = i0 + TILE < m ? i0 + TILE : m;
+        for (size_t j0 = 0; j0 < p; j0 += TILE) {
+            size_t je = j0 + TILE < p ? j0 + TILE : p;
+            if (itemsize == 8) {
+                for (size_t i = i0; i < ie; i++)
+                    for (size_t j = j0; j < je; j++)
+                        a[i * p + j] = t8[j * m + i];
+            } else {
+                for (size_t i = i0; i < ie; i++)
+                    for (size_t j = j0; j < je; j++)
+                        a[i * p + j] = (double)t4[j * m + i];
+            }
+        }
+    }
+}
+
+/* Collective. Fortran order: column j of the n x p matrix is a contiguous run of the file,
+ * so my rows [r0, r0 + nloc) are a strided subarray, one run of nloc values per column.
+ * They are read in panels of at most nb rows (all p columns; the same number of panels on
+ * every rank, from the largest block), each with one collective read through an MPI
+ * vector file view, then put in row order: the values a rank holds are those of the same
+ * matrix in C order. */
+static rrr_status read_fortran(rrr_ctx *ctx, MPI_File fh, const rrr_npy_hdr *h, size_t r0,
+                               size_t nloc, double *a, const char *path)
+{
+    size_t n = h->rows, p = h->cols, es = h->itemsize, b0, b;
+    rrr_partition(n, ctx->size, 0, &b0, &b); /* rank 0 holds the largest block */
+    size_t nb = FORTRAN_PANEL_BYTES / ((p > 0 ? p : 1) * es);
+    if (nb > (size_t)INT_MAX / (p > 0 ? p : 1))
+        nb = (size_t)INT_MAX / (p > 0 ? p : 1); /* p * nb values per read: an int count */
+    nb = nb < 1 ? 1 : nb > b ? b : nb;
+    size_t panels = b > 0 ? (b + nb - 1) / nb : 0;
+    MPI_Datatype et = es == 8 ? MPI_DOUBLE : MPI_FLOAT;
+    void *t = rrr_malloc(p * nb, es);
+    rrr_status st = t ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for "
+                                          "a %zu x %zu panel", path, nb, p);
+    st = rrr_agree(ctx, st);
+    for (size_t k = 0; st == RRR_OK && k < panels; k++) { /* same trip count everywhere */
+        size_t i0 = k * nb < nloc ? k * nb : nloc;
+        size_t m = nloc - i0 < nb ? nloc - i0 : nb;
+        MPI_Datatype ft = et; /* a rank with no rows here reads nothing through a plain view */
+        if (m > 0) {
+            MPI_Type_create_hvector((int)p, (int)m, (MPI_Aint)(n * es), et, &ft);
+            MPI_Type_commit(&ft);
+        }
+        MPI_Offset disp = (MPI_Offset)(h->data_offset + (r0 + i0) * es);
+        MPI_Status mst;
+        int got = 0, rc = MPI_File_set_view(fh, disp, et, ft, "native", MPI_INFO_NULL);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_File_read_all(fh, t, (int)(p * m), et, &mst);
+        if (rc == MPI_SUCCESS)
+            MPI_Get_count(&mst, et, &got);
+        if (ft != et)
+            MPI_Type_free(&ft);
+        rrr_status lst = RRR_OK;
+        if (rc != MPI_SUCCESS)
+            lst = mpi_io_fail(ctx, rc, path, "read my rows");
+        else if ((size_t)got != p * m)
+            lst = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu values)", path, got,
+                           p * m);
+        else
+            untranspose(a + i0 * p, p, t, es, m);
+        st = rrr_agree(ctx, lst);
+    }
+    free(t);
+    return st;
 }
 
 /* Local. int64 values at the start of a, converted to doubles in place (same size). */
@@ -98,35 +194,21 @@ static void widen_i8(double *a, size_t count)
     }
 }
 
-static rrr_status read_block(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
-
-rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
-{
-    return read_block(ctx, path, 0, out);
-}
-
-rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
-{
-    return read_block(ctx, path, 1, out);
-}
-
-/* Collective. My rows; ids: an n x 1 column that may hold <i8. */
-static rrr_status read_block(rrr_ctx *ctx, const char *path, int ids, rrr_block **out)
+rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out)
 {
     double t0 = rrr_phase_begin();
     rrr_block *B = NULL;
     rrr_npy_hdr h;
     MPI_File fh = MPI_FILE_NULL;
-    MPI_Datatype row = MPI_DATATYPE_NULL;
     rrr_status st = rrr_npy_read_header(ctx, path, &h);
     if (st != RRR_OK)
         goto done;
     if (h.integer && !ids) {
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or '<f4': "
-                      "numpy.save(path, a.astype('<f8'))", path);
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or '<f4'): "
+                      "save arr.astype('<f8') instead", path);
         goto done; /* same verdict on every rank: the header was broadcast */
     }
-    if (ids && h.cols != 1) {
+    if (ids && h.cols != 1) { /* n x 1: Fortran and C order are the same bytes */
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
                       path, h.rows, h.cols);
         goto done;
@@ -158,30 +240,17 @@ static rrr_status read_block(rrr_ctx *ctx, const char *path, int ids, rrr_block 
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
-    MPI_Type_contiguous((int)h.cols, h.itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &row);
-    MPI_Type_commit(&row);
-    MPI_Offset off = (MPI_Offset)(h.data_offset + pt.r0 * h.cols * h.itemsize);
-    MPI_Status mst;
-    rc = MPI_File_read_at_all(fh, off, B->a, (int)pt.nloc, row, &mst);
-    if (rc != MPI_SUCCESS) {
-        st = mpi_io_fail(ctx, rc, path, "read my rows");
-    } else {
-        int got = 0;
-        MPI_Get_count(&mst, row, &got);
-        if ((size_t)got != pt.nloc)
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", path, got, pt.nloc);
-    }
-    if (st == RRR_OK && h.itemsize == 4)
-        widen_f4(B->a, pt.nloc * h.cols);
+    if (h.fortran)
+        st = read_fortran(ctx, fh, &h, pt.r0, pt.nloc, B->a, path);
+    else
+        st = read_c_order(ctx, fh, &h, pt.r0, pt.nloc, B->a, path);
     if (st == RRR_OK && h.integer)
         widen_i8(B->a, pt.nloc * h.cols);
     if (st == RRR_OK)
-        st = check_finite(ctx, path, B->a, pt.nloc, h.cols, pt.r0);
+        st = rrr_check_finite(&ctx->err, path, B->a, pt.nloc, h.cols, pt.r0);
     ctx->bytes_read += pt.nloc * h.cols * h.itemsize;
     st = rrr_agree(ctx, st);
 done:
-    if (row != MPI_DATATYPE_NULL)
-        MPI_Type_free(&row);
     if (fh != MPI_FILE_NULL)
         MPI_File_close(&fh);
     if (st != RRR_OK)
@@ -238,7 +307,7 @@ done:
     return st;
 }
 
-rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
+rrr_status rrr_npy_write_block(rrr_ctx *ctx, const rrr_block *B, const char *path)
 {
     rrr_outset o;
     rrr_outset_init(ctx, &o);
@@ -275,6 +344,21 @@ rrr_status rrr_npy_write_small(rrr_ctx *ctx, const char *path, size_t rows, size
     return rrr_agree(ctx, st);
 }
 
+/* Local. A column-major rows x cols matrix (a Fortran-order file) into row-major, in place
+ * through a copy. */
+static rrr_status c_order(rrr_ctx *ctx, const char *path, double *a, size_t rows, size_t cols)
+{
+    double *t = rrr_malloc(rows * cols, sizeof *t);
+    if (t == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory", path);
+    memcpy(t, a, rows * cols * sizeof *t);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            a[i * cols + j] = t[j * rows + i];
+    free(t);
+    return RRR_OK;
+}
+
 rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size_t *cols,
                               double **out)
 {
@@ -300,8 +384,10 @@ rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size
             fclose(f);
         if (st == RRR_OK && h.itemsize == 4)
             widen_f4(a, count);
+        if (st == RRR_OK && h.fortran && h.rows > 1 && h.cols > 1)
+            st = c_order(ctx, path, a, h.rows, h.cols);
         if (st == RRR_OK)
-            st = check_finite(ctx, path, a, h.rows, h.cols, 0);
+            st = rrr_check_finite(&ctx->err, path, a, h.rows, h.cols, 0);
     }
     st = rrr_agree(ctx, st);
     if (st == RRR_OK) {

@@ -1,16 +1,21 @@
 /* src/predict.c: predictions YHAT = X U V^T (+ intercept) for my rows, and their scores. */
 #include <cblas.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "comm.h"
+#include "json.h"
+#include "predict.h"
 
 rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out)
 {
     *out = NULL;
+    ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
     if (X->ncols != m->p)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu columns but the model "
                                        "has p = %zu", X->ncols, m->p));
@@ -58,37 +63,167 @@ fail:
     return st;
 }
 
-rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
-                     double *r2)
+/* Collective. Per output j of q: s[j] = SSE_j = sum_i (y_ij - yhat_ij)^2 and s[q + j] =
+ * SST_j = sum_i (y_ij - mean_j)^2. Two passes: the column means first, then SST about them
+ * (no sum-of-squares cancellation), with SSE in the same pass. *out is new (2q doubles). */
+static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
+                             double **out)
 {
     size_t q = Y->ncols;
-    *mse = *r2 = NAN;
+    *out = NULL;
     if (Y->n != Yhat->n || Y->ncols != Yhat->ncols || Y->nloc != Yhat->nloc)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu but the "
                                        "predictions are %zu x %zu", Y->n, Y->ncols, Yhat->n,
                                        Yhat->ncols));
-    double *s = rrr_calloc(q + 2, sizeof *s); /* column sums | SSE | SST */
-    rrr_status st = s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    double *mean = rrr_calloc(q, sizeof *mean), *s = rrr_calloc(2 * q, sizeof *s);
+    rrr_status st = mean && s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
-        return st;
-    /* Two passes: the column means first, then SST about them (no sum-of-squares
-     * cancellation), with SSE in the same pass. */
+        goto done;
     for (size_t i = 0; i < Y->nloc; i++)
-        cblas_daxpy((int)q, 1.0, Y->a + i * q, 1, s, 1);
-    rrr_allreduce_sum(ctx, s, q);
-    double n = (double)Y->n;
+        cblas_daxpy((int)q, 1.0, Y->a + i * q, 1, mean, 1);
+    rrr_allreduce_sum(ctx, mean, q);
     for (size_t j = 0; j < q; j++)
-        s[j] /= n;
+        mean[j] /= (double)Y->n;
     for (size_t i = 0; i < Y->nloc; i++)
         for (size_t j = 0; j < q; j++) {
-            double y = Y->a[i * q + j], r = y - Yhat->a[i * q + j], c = y - s[j];
-            s[q] += r * r;
-            s[q + 1] += c * c;
+            double y = Y->a[i * q + j], r = y - Yhat->a[i * q + j], c = y - mean[j];
+            s[j] += r * r;
+            s[q + j] += c * c;
         }
-    rrr_allreduce_sum(ctx, s + q, 2);
-    *mse = s[q] / (n * (double)q);
-    *r2 = s[q + 1] > 0 ? 1.0 - s[q] / s[q + 1] : (double)NAN;
+    rrr_allreduce_sum(ctx, s, 2 * q);
+    *out = s;
+    s = NULL;
+done:
+    free(mean);
     free(s);
-    return RRR_OK;
+    return st;
+}
+
+/* Local. The scores from the sums: overall and per output (rrr.h, rrr_score_outputs). */
+static void scores_from_sums(rrr_scores *sc, const double *s)
+{
+    size_t q = sc->q;
+    double sse = 0, sst = 0, r2sum = 0;
+    for (size_t j = 0; j < q; j++) {
+        /* scikit-learn's force_finite: a constant column scores 1 if predicted exactly */
+        double r2 = s[q + j] > 0 ? 1.0 - s[j] / s[q + j] : s[j] == 0 ? 1.0 : 0.0;
+        sc->mse_j[j] = s[j] / (double)sc->n;
+        sc->r2_j[j] = r2;
+        r2sum += r2;
+        sse += s[j];
+        sst += s[q + j];
+    }
+    sc->mse = sse / ((double)sc->n * (double)q);
+    sc->r2 = sst > 0 ? 1.0 - sse / sst : (double)NAN;
+    sc->r2_mean = q > 0 ? r2sum / (double)q : (double)NAN;
+}
+
+rrr_status rrr_scores_new(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
+                          rrr_scores **out)
+{
+    double *s = NULL;
+    *out = NULL;
+    rrr_status st = score_sums(ctx, Y, Yhat, &s);
+    if (st != RRR_OK)
+        return st;
+    rrr_scores *sc = calloc(1, sizeof *sc);
+    if (sc != NULL) {
+        sc->n = Y->n;
+        sc->q = Y->ncols;
+        sc->mse_j = rrr_malloc(sc->q, sizeof(double));
+        sc->r2_j = rrr_malloc(sc->q, sizeof(double));
+    }
+    if (sc == NULL || sc->mse_j == NULL || sc->r2_j == NULL) {
+        rrr_scores_destroy(&sc);
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    } else {
+        scores_from_sums(sc, s);
+    }
+    free(s);
+    *out = sc;
+    return rrr_agree(ctx, st);
+}
+
+void rrr_scores_destroy(rrr_scores **sc)
+{
+    if (sc == NULL || *sc == NULL)
+        return;
+    free((*sc)->mse_j);
+    free((*sc)->r2_j);
+    free(*sc);
+    *sc = NULL;
+}
+
+rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
+                     double *r2)
+{
+    rrr_scores *sc = NULL;
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    *mse = *r2 = NAN;
+    rrr_status st = rrr_scores_new(ctx, Y, Yhat, &sc);
+    if (st == RRR_OK) {
+        *mse = sc->mse;
+        *r2 = sc->r2;
+    }
+    rrr_scores_destroy(&sc);
+    return st;
+}
+
+rrr_status rrr_score_outputs(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
+                             double *mse_j, double *r2_j, double *r2_mean)
+{
+    rrr_scores *sc = NULL;
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    if (r2_mean != NULL)
+        *r2_mean = NAN;
+    rrr_status st = rrr_scores_new(ctx, Y, Yhat, &sc);
+    if (st == RRR_OK) {
+        if (mse_j != NULL)
+            memcpy(mse_j, sc->mse_j, sc->q * sizeof *mse_j);
+        if (r2_j != NULL)
+            memcpy(r2_j, sc->r2_j, sc->q * sizeof *r2_j);
+        if (r2_mean != NULL)
+            *r2_mean = sc->r2_mean;
+    }
+    rrr_scores_destroy(&sc);
+    return st;
+}
+
+/* Local (rank 0). The scores file's contents. */
+static void scores_json(FILE *f, const rrr_scores *sc, const char *const src[3])
+{
+    static const char *const key[3] = { "model", "x", "y" };
+    rrr_json j;
+    rrr_json_begin(&j, f);
+    rrr_json_str(&j, "format", "rrr-scores-1");
+    for (int k = 0; k < 3; k++)
+        rrr_json_str(&j, key[k], src[k]);
+    rrr_json_int(&j, "n", (long long)sc->n);
+    rrr_json_int(&j, "q", (long long)sc->q);
+    rrr_json_num(&j, "mse", sc->mse);
+    rrr_json_num(&j, "r2", sc->r2);
+    rrr_json_num(&j, "r2_mean", sc->r2_mean);
+    rrr_json_nums(&j, "mse_per_output", sc->mse_j, sc->q);
+    rrr_json_nums(&j, "r2_per_output", sc->r2_j, sc->q);
+    rrr_json_end(&j);
+}
+
+rrr_status rrr_scores_write(rrr_ctx *ctx, const rrr_scores *sc, const char *const src[3],
+                            const char *path, rrr_outset *o)
+{
+    const char *tmp = rrr_outset_add(o, path);
+    rrr_status st = tmp ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: path too long", path);
+    if (st == RRR_OK && ctx->rank == 0) {
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL) {
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: cannot create: %s", path,
+                          strerror(errno));
+        } else {
+            scores_json(f, sc, src);
+            if (ferror(f) | (fclose(f) != 0))
+                st = RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: write failed", path);
+        }
+    }
+    return rrr_agree(ctx, st);
 }

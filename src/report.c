@@ -25,12 +25,14 @@ void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
 {
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
     (void)m;
+    char initial[40] = ""; /* exact has no starting point, hence no initial gradient */
     reduce_timers(ctx, tmax, tavg, tmin);
-    rrr_info(ctx, "result: solver=%s objective=%.17g gradient_norm=%.3e (initial %.3e) "
+    if (!isnan(info->gradient_norm_initial))
+        snprintf(initial, sizeof initial, " (initial %.3e)", info->gradient_norm_initial);
+    rrr_info(ctx, "result: solver=%s objective=%.17g gradient_norm=%.3e%s "
                   "iterations=%ld converged=%s stop_reason=%s",
-             rrr_solver_name(info->solver), info->objective, info->gradient_norm,
-             info->gradient_norm_initial, info->iterations, info->converged ? "true" : "false",
-             info->stop_reason);
+             rrr_solver_name(info->solver), info->objective, info->gradient_norm, initial,
+             info->iterations, info->converged ? "true" : "false", info->stop_reason);
     for (int k = 0; k < RRR_T_COUNT; k++)
         rrr_info(ctx, "time.%s max=%.4f avg=%.4f min=%.4f", rrr_timer_names[k], tmax[k],
                  tavg[k], tmin[k]);

@@ -51,15 +51,17 @@ def main():
         "good_zero_rows.npy": npy_bytes(np.zeros((0, 5))),
         "good_one_col.npy": npy_bytes(grid(7, 1)),
         # a hand-written dict: other key order, double quotes, odd spacing, no trailing comma
+        # what np.save(a.T) writes for a C-order a: column-major data, fortran_order True
+        "good_fortran.npy": npy_bytes(grid(3, 4), fortran=True),
         "good_handwritten.npy": with_header_dict(
             "{\"shape\":(3,4,),  'descr' : \"<f8\",'fortran_order':False}",
             grid(3, 4).tobytes()),
         # invalid
         "bad_bigendian.npy": npy_bytes(grid(3, 4, ">f8")),
-        "bad_fortran.npy": npy_bytes(grid(3, 4), fortran=True),
         "bad_1d.npy": npy_bytes(np.arange(3, dtype="<f8")),
         "bad_3d.npy": npy_bytes(np.zeros((2, 3, 4))),
-        "bad_int64.npy": npy_bytes(grid(3, 4, "<i8")),
+        "bad_int64.npy": npy_bytes(grid(3, 4, "<i8")),  # parsed (fold ids); data refuses it
+        "bad_int32.npy": npy_bytes(grid(3, 4, "<i4")),
         "bad_truncated.npy": f8[:-16],
         "bad_trailing.npy": f8 + b"\0" * 16,
         "bad_magic.npy": b"\x93NUMPZ" + f8[6:],

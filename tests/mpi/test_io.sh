@@ -69,7 +69,7 @@ expect_exit 3 "predict output not writable" 2 predict --model "$W/m8" --x "$W/f8
 
 # --- argument errors: identical on every rank, exit 2, one message -----------------------
 A=(--x "$W/X.npy" --y "$W/Y.npy")
-expect_exit 2 "bad input at 1 rank" 1 fit --x tests/data/bad_fortran.npy --y "$good" --rank 1 --lambda 1
+expect_exit 2 "bad input at 1 rank" 1 fit --x tests/data/bad_int64.npy --y "$good" --rank 1 --lambda 1
 expect_exit 2 "bad input at 4 ranks" 4 fit --x tests/data/bad_truncated.npy --y "$good" --rank 1 --lambda 1
 expect_exit 2 "unknown option at 1 rank" 1 fit "${A[@]}" --rank 1 --lambda 1 --bogus
 for np in 3; do

@@ -87,11 +87,13 @@ static void expect_ok(rrr_status st, const rrr_err *e, const rrr_npy_hdr *h, siz
 
 /* ---- files written by numpy ------------------------------------------------------- */
 
-/* Good files hold arange(rows*cols) row-major, so the data must decode to 0, 1, 2, ... */
+/* Good files hold arange(rows*cols).reshape(rows, cols), so the data must decode to 0, 1,
+ * 2, ... in C order, and to element (i, j) = i*cols + j at k = j*rows + i in Fortran order. */
 static void check_values(const rrr_npy_hdr *h, const char *label)
 {
     int ok = 1;
     for (size_t k = 0; k < h->rows * h->cols; k++) {
+        size_t want = h->fortran ? (k % h->rows) * h->cols + k / h->rows : k;
         const unsigned char *p = filebuf + h->data_offset + k * h->itemsize;
         uint64_t bits = 0;
         double v;
@@ -105,7 +107,7 @@ static void check_values(const rrr_npy_hdr *h, const char *label)
             memcpy(&f, &b32, 4);
             v = (double)f;
         }
-        ok = ok && v == (double)k;
+        ok = ok && v == (double)want;
     }
     CHECK(ok, "%s: data decodes to arange", label);
 }
@@ -119,7 +121,7 @@ static void test_good_files(void)
         { "good_f8_v1.npy", 3, 4, 8, 128 },    { "good_f4_v1.npy", 3, 4, 4, 128 },
         { "good_f8_v2.npy", 3, 4, 8, 128 },    { "good_f8_v3.npy", 3, 4, 8, 128 },
         { "good_zero_rows.npy", 0, 5, 8, 128 }, { "good_one_col.npy", 7, 1, 8, 128 },
-        { "good_handwritten.npy", 3, 4, 8, 128 },
+        { "good_handwritten.npy", 3, 4, 8, 128 }, { "good_fortran.npy", 3, 4, 8, 128 },
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char path[256];
@@ -138,11 +140,11 @@ static void test_bad_files(void)
     static const struct {
         const char *file, *want;
     } bad[] = {
-        { "bad_bigendian.npy", "big-endian data '>f8' is not supported" },
-        { "bad_fortran.npy", "Fortran-order arrays are not supported" },
-        { "bad_1d.npy", "expected a 2-D array, got shape (3,)" },
+        { "bad_bigendian.npy", "big-endian data '>f8' is not supported: save arr.astype('<f8')" },
+        { "bad_1d.npy", "expected a 2-D array, got shape (3,): for one column save "
+                        "arr.reshape(-1, 1)" },
         { "bad_3d.npy", "expected a 2-D array, got shape (2, 3, 4)" },
-        { "bad_int64.npy", "unsupported dtype '<i8' (need '<f8' or '<f4')" },
+        { "bad_int32.npy", "unsupported dtype '<i4' (need '<f8' or '<f4')" },
         { "bad_truncated.npy", "data is 80 bytes, header says 96 (truncated?)" },
         { "bad_trailing.npy", "file has 16 bytes after the data the header describes" },
         { "bad_magic.npy", "not a .npy file (bad magic)" },
@@ -247,12 +249,15 @@ static void test_dicts_accepted(void)
         { D("<f8", "False", "(0, 7)"), 0, 7, 8 },
         { D("<f8", "False", "(5, 0)"), 5, 0, 8 },
         { D("<f8", "False", "( 2 , 3 , )"), 2, 3, 8 },
+        { D("<f8", "True", "(3, 4)"), 3, 4, 8 },
+        { D("<f4", "True", "(3, 4)"), 3, 4, 4 },
         { "{'descr':'<f8','fortran_order':False,'shape':(3,4)}", 3, 4, 8 },
         { "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (3, 4)}", 3, 4, 8 },
         { "{'shape': (3, 4), 'fortran_order': False, 'descr': '<f8'}", 3, 4, 8 },
         { "{'fortran_order': False, 'shape': (3, 4), 'descr': '<f4',}", 3, 4, 4 },
         { "  {\t'descr' :\n'<f8' , 'fortran_order'\r\n: False ,'shape':(3,4) , }  ", 3, 4, 8 },
         { D("<f8", "False", "(18446744073709551615, 0)"), SIZE_MAX, 0, 8 },
+        { D("<i8", "False", "(3, 1)"), 3, 1, 8 }, /* fold ids; the data readers refuse it */
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         rrr_npy_hdr h;
@@ -261,6 +266,8 @@ static void test_dicts_accepted(void)
         uint64_t data = (uint64_t)(ok[i].rows * ok[i].cols * ok[i].itemsize);
         rrr_status st = try_dict(ok[i].dict, data, &h, &e);
         expect_ok(st, &e, &h, ok[i].rows, ok[i].cols, ok[i].itemsize, off, ok[i].dict);
+        CHECK(h.integer == (strstr(ok[i].dict, "<i8") != NULL), "%s: integer flag",
+              ok[i].dict);
     }
 }
 
@@ -293,12 +300,12 @@ static void test_dicts_rejected(void)
         /* dtype and order */
         { D(">f8", "False", "(3, 4)"), "big-endian data '>f8' is not supported" },
         { D(">f4", "False", "(3, 4)"), "big-endian data '>f4' is not supported" },
-        { D("<i8", "False", "(3, 4)"), "unsupported dtype '<i8' (need '<f8' or '<f4')" },
+        { D("<i4", "False", "(3, 4)"), "unsupported dtype '<i4' (need '<f8' or '<f4'): save "
+                                       "arr.astype('<f8') instead" },
         { D("<d", "False", "(3, 4)"), "unsupported dtype '<d'" },
         { D("|u1", "False", "(3, 4)"), "unsupported dtype '|u1'" },
         { D("<f8 ", "False", "(3, 4)"), "unsupported dtype '<f8 '" },
         { D("", "False", "(3, 4)"), "unsupported dtype ''" },
-        { D("<f8", "True", "(3, 4)"), "Fortran-order arrays are not supported" },
         { D("<f8", "'False'", "(3, 4)"), "'fortran_order' is not True or False" },
         { D("<f8", "0", "(3, 4)"), "'fortran_order' is not True or False" },
         { D("<f8", "false", "(3, 4)"), "'fortran_order' is not True or False" },
@@ -485,7 +492,7 @@ static void test_first_error_kept(void)
 {
     rrr_npy_hdr h;
     rrr_err e;
-    size_t off = build(1, 0, D("<i8", "False", "(3, 4)"));
+    size_t off = build(1, 0, D("<i4", "False", "(3, 4)"));
     unsigned char *copy = malloc(off);
     memset(&e, 0, sizeof e);
     memcpy(copy, img, off);
@@ -546,6 +553,40 @@ static void test_format(void)
     }
 }
 
+/* The order flag: Fortran-order files are read (each rank's rows as a strided subarray). */
+static void test_order_flag(void)
+{
+    rrr_npy_hdr h;
+    rrr_err e;
+    try_dict(D("<f8", "True", "(3, 4)"), 96, &h, &e);
+    CHECK(h.fortran == 1, "fortran_order True sets fortran");
+    try_dict(D("<f8", "False", "(3, 4)"), 96, &h, &e);
+    CHECK(h.fortran == 0, "fortran_order False clears fortran");
+}
+
+/* Files that are not .npy: the message says what they look like and how to convert. */
+static void test_not_npy(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } files[] = {
+        { "PK\x03\x04\x14\0\0\0\0\0", 10, ".npz is an archive: save each array with numpy.save" },
+        { "\x89HDF\r\n\x1a\n\0\0\0\0", 12, "an HDF5 file: name its dataset as FILE.h5:/path" },
+        { "1.0,2.0,3.0\n4.0,5.0,6.0\n", 24, "for CSV use numpy.loadtxt + numpy.save" },
+        { "\x80\x04\x95\x10\0\0\0", 7, "rrr reads .npy (numpy.save) and HDF5 datasets" },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        rrr_npy_hdr h;
+        rrr_err e;
+        rrr_status st = parse_bytes((const unsigned char *)files[i].bytes, files[i].len,
+                                    files[i].len, "F.npy", &h, &e);
+        expect_fail(st, &e, "F.npy", "not a .npy file (bad magic)", files[i].want);
+        expect_fail(st, &e, "F.npy", files[i].want, files[i].want);
+    }
+}
+
 int main(void)
 {
     test_good_files();
@@ -559,5 +600,7 @@ int main(void)
     test_sizes();
     test_first_error_kept();
     test_format();
+    test_order_flag();
+    test_not_npy();
     return test_summary();
 }

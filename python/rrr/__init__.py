@@ -1,0 +1,464 @@
+"""rrr: distributed reduced-rank ridge regression from Python (mpi4py + NumPy).
+
+    minimize  ||Y - X U V^T||_F^2 + lam ||U V^T||_F^2     X: n x p, Y: n x q, rank d
+
+Each rank passes its own rows of X and Y as NumPy arrays (rank r holds rows
+[r*b, min((r+1)*b, n)), b = ceil(n / size): see `partition`), inside an mpi4py program:
+
+    from mpi4py import MPI
+    import rrr
+    r0, nloc = rrr.partition(n, MPI.COMM_WORLD)
+    model = rrr.fit(X[r0:r0 + nloc], Y[r0:r0 + nloc], rank=5, lam=0.1, comm=MPI.COMM_WORLD)
+    Yhat = rrr.predict(model, X[r0:r0 + nloc])          # my rows of X U V^T
+    s = rrr.score(Y[r0:r0 + nloc], Yhat)                # mse, r2, r2_mean, per output
+
+Every function is collective over comm (default MPI.COMM_WORLD): call it on every rank.
+Errors raise an RRRError (the same on every rank) carrying the library's message and its
+status, which is the exit code the `rrr` command would give. The C library is used through
+ctypes: no compiled extension, any Python 3 with NumPy and mpi4py.
+
+Arrays that are C-contiguous float64 are used in place (no copy); anything else (float32,
+Fortran order, slices with strides) is converted to a C-contiguous float64 copy first.
+"""
+import json
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+
+__version__ = "0.9.0"
+__all__ = ["fit", "predict", "score", "read_model", "cv", "partition", "Model", "RRRError",
+           "InvalidInputError", "IOFailureError", "NumericalError", "StoppedError",
+           "library_version"]
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+class RRRError(Exception):
+    """A failure reported by the library: str(e) is its message; e.status is the status,
+    which is also the `rrr` command's exit code (1 internal, 2 invalid input, 3 I/O,
+    4 numerical, 5 stopped by a signal)."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+        self.status_name = lib.rrr_strerror(status).decode()
+
+
+class InternalError(RRRError):
+    """Status 1: out of memory, MPI or library failure."""
+
+
+class InvalidInputError(RRRError, ValueError):
+    """Status 2: bad arguments or invalid data (shapes, NaN/Inf, rank, lam, options)."""
+
+
+class IOFailureError(RRRError, OSError):
+    """Status 3: a missing or unreadable file, an output that cannot be written."""
+
+
+class NumericalError(RRRError, ArithmeticError):
+    """Status 4: non-finite objective, a matrix not positive definite."""
+
+
+class StoppedError(RRRError):
+    """Status 5: stopped by a signal (after writing a checkpoint, if one was asked for)."""
+
+
+_ERRORS = {_lib.EINTERNAL: InternalError, _lib.EINVAL: InvalidInputError,
+           _lib.EIO: IOFailureError, _lib.ENUMERIC: NumericalError,
+           _lib.ESTOPPED: StoppedError}
+
+
+def _raise(status, message):
+    raise _ERRORS.get(status, RRRError)(message, status)
+
+
+def library_version():
+    """The version of the loaded librrr ("0.9.0")."""
+    return lib.rrr_version().decode()
+
+
+# ---- the context: one per call, on a duplicate of comm ---------------------------------
+
+def _comm(comm):
+    if comm is None:
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+    return comm
+
+
+class _Context:
+    """rrr_ctx on comm (collective); checks statuses and raises the agreed error."""
+
+    def __init__(self, comm, verbose=False):
+        self.comm = _comm(comm)
+        self.ptr = _lib.ctypes.c_void_p()
+        st = lib.rrr_ctx_create_f(self.comm.py2f(), _lib.ctypes.byref(self.ptr))
+        if st != _lib.OK:
+            _raise(st, "cannot create an rrr context: " + lib.rrr_strerror(st).decode())
+        lib.rrr_ctx_set_quiet(self.ptr, 0 if verbose else 1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        lib.rrr_ctx_destroy(_lib.ctypes.byref(self.ptr))
+        return False
+
+    def check(self, st):
+        """st is agreed (the same on every rank): raise it with its message."""
+        if st != _lib.OK:
+            _raise(st, lib.rrr_ctx_errmsg(self.ptr).decode())
+
+    def agree(self, st):
+        """Agree on a local status (every rank calls), then check it."""
+        self.check(lib.rrr_ctx_agree(self.ptr, st))
+
+
+def partition(n, comm=None):
+    """(r0, nloc): the rows [r0, r0 + nloc) of n that this rank holds (rrr_partition:
+    b = ceil(n / size) rows per rank, trailing ranks fewer or none). Local."""
+    comm = _comm(comm)
+    r0, nloc = _lib.ctypes.c_size_t(), _lib.ctypes.c_size_t()
+    lib.rrr_partition(n, comm.Get_size(), comm.Get_rank(), _lib.ctypes.byref(r0),
+                      _lib.ctypes.byref(nloc))
+    return r0.value, nloc.value
+
+
+# ---- row blocks: the caller's arrays, wrapped without a copy ---------------------------
+
+def _rows(a, what):
+    """a as a C-contiguous float64 2-D array (the same object when it already is one; a
+    1-D array is one column)."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise InvalidInputError(f"{what}: expected a 2-D array of my rows, got shape "
+                                f"{a.shape}", _lib.EINVAL)
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+class _Blocks:
+    """Wrap each rank's rows of one or more matrices as rrr_blocks (borrowed, no copy).
+    Checks on every rank that the ranks agree on the column counts, and that each holds
+    its rows of the partition (the library's message names the rows it expected)."""
+
+    def __init__(self, ctx, arrays, names):
+        self.arrays, self.ptrs, err = [], [], None
+        for a, nm in zip(arrays, names):
+            try:
+                self.arrays.append(_rows(a, nm))
+            except Exception as e:  # on this rank only: the others must hear of it
+                if err is None:
+                    err = str(e) if isinstance(e, RRRError) else f"{nm}: {e}"
+                self.arrays.append(np.zeros((0, 0)))
+        gathered = ctx.comm.allgather((err, [a.shape for a in self.arrays]))
+        bad = [(r, e) for r, (e, _) in enumerate(gathered) if e]
+        if bad:
+            raise InvalidInputError(f"rank {bad[0][0]}: {bad[0][1]}", _lib.EINVAL)
+        shapes = [s for _, s in gathered]
+        for k, nm in enumerate(names):
+            cols = {s[k][1] for s in shapes}
+            if len(cols) != 1:
+                raise InvalidInputError(f"{nm}: the ranks hold rows of {sorted(cols)} columns; "
+                                        "every rank must pass the same columns", _lib.EINVAL)
+        st = _lib.OK
+        for k, a in enumerate(self.arrays):
+            n = sum(s[k][0] for s in shapes)
+            ptr = _lib.ctypes.POINTER(_lib.Block)()
+            if st == _lib.OK:
+                st = lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0],
+                                        a.ctypes.data_as(_lib.c_double_p),
+                                        _lib.ctypes.byref(ptr))
+            self.ptrs.append(ptr)
+        try:
+            ctx.agree(st)
+        except RRRError:
+            self.close()
+            raise
+
+    def close(self):
+        for p in self.ptrs:
+            lib.rrr_block_destroy(_lib.ctypes.byref(p))
+        self.ptrs = []
+
+
+def _block_to_array(ptr):
+    """Copy an rrr_block that the library made into a NumPy array (nloc x ncols)."""
+    b = ptr.contents
+    if b.nloc * b.ncols == 0:
+        return np.zeros((b.nloc, b.ncols))
+    return np.ctypeslib.as_array(b.a, shape=(b.nloc, b.ncols)).copy()
+
+
+# ---- the model --------------------------------------------------------------------------
+
+class Model:
+    """A fitted model: U (p x d), V (q x d) with B = U V^T; x_mean, y_mean (or None without
+    an intercept); rank, lam, fit_intercept, n, p, q; info, the record of the fit (as in
+    model.json). coef_ (q x p) and intercept_ (q) are B^T and y_mean - x_mean B, the
+    scikit-learn names."""
+
+    def __init__(self, U, V, lam, x_mean=None, y_mean=None, n=0, info=None, _cinfo=None):
+        self.U = np.ascontiguousarray(U, dtype=np.float64)
+        self.V = np.ascontiguousarray(V, dtype=np.float64)
+        self.lam = float(lam)
+        self.x_mean = None if x_mean is None else np.asarray(x_mean, dtype=np.float64)
+        self.y_mean = None if y_mean is None else np.asarray(y_mean, dtype=np.float64)
+        self.n = int(n)
+        self.info = dict(info or {})
+        self._cinfo = _cinfo  # the C record of a fit (for save), freed with the model
+
+    def __del__(self):
+        if getattr(self, "_cinfo", None):
+            lib.rrr_fit_info_destroy(_lib.ctypes.byref(self._cinfo))
+
+    rank = property(lambda self: self.U.shape[1])
+    p = property(lambda self: self.U.shape[0])
+    q = property(lambda self: self.V.shape[0])
+    fit_intercept = property(lambda self: self.x_mean is not None)
+    coef_ = property(lambda self: (self.U @ self.V.T).T)
+
+    @property
+    def intercept_(self):
+        if self.x_mean is None:
+            return np.zeros(self.q)
+        return self.y_mean - self.x_mean @ (self.U @ self.V.T)
+
+    def _c(self):
+        """An rrr_model over this model's arrays (column-major copies kept alive here)."""
+        self._keep = [np.asfortranarray(self.U), np.asfortranarray(self.V)]
+        m = _lib.Model(n=self.n, p=self.p, q=self.q, d=self.rank, lambda_=self.lam,
+                       intercept=int(self.fit_intercept))
+        m.U = self._keep[0].ctypes.data_as(_lib.c_double_p)
+        m.V = self._keep[1].ctypes.data_as(_lib.c_double_p)
+        if self.fit_intercept:
+            self._keep += [np.ascontiguousarray(self.x_mean), np.ascontiguousarray(self.y_mean)]
+            m.x_mean = self._keep[2].ctypes.data_as(_lib.c_double_p)
+            m.y_mean = self._keep[3].ctypes.data_as(_lib.c_double_p)
+        return m
+
+    def predict(self, X, comm=None):
+        """My rows of X U V^T (+ intercept). Collective."""
+        return predict(self, X, comm)
+
+    def score(self, X, Y, comm=None):
+        """R^2 averaged over the outputs (scikit-learn's estimator.score). Collective."""
+        return score(Y, predict(self, X, comm), comm)["r2_mean"]
+
+    def save(self, path, comm=None):
+        """Write the model directory as `rrr fit --out` does (U.npy, V.npy, model.json and
+        the means), atomically; `rrr predict --model path` reads it. Collective."""
+        with _Context(comm) as ctx:
+            m = self._c()
+            ctx.check(lib.rrr_model_write(ctx.ptr, _lib.ctypes.byref(m), self._cinfo,
+                                          os.fsencode(path)))
+
+
+def _from_c(m, info=None, cinfo=None):
+    """A Model holding copies of the rrr_model's arrays."""
+    mm = m.contents
+    U = np.ctypeslib.as_array(mm.U, shape=(mm.d, mm.p)).T  # column-major p x d
+    V = np.ctypeslib.as_array(mm.V, shape=(mm.d, mm.q)).T
+    xm = ym = None
+    if mm.intercept:
+        xm = np.ctypeslib.as_array(mm.x_mean, shape=(mm.p,)).copy()
+        ym = np.ctypeslib.as_array(mm.y_mean, shape=(mm.q,)).copy()
+    return Model(U.copy(), V.copy(), mm.lambda_, xm, ym, mm.n, info, cinfo)
+
+
+def _info_dict(ci):
+    """The record of a fit, with model.json's names."""
+    gap = ci.objective - ci.fstar
+    scale = max(ci.fstar, np.finfo(float).eps * ci.yy) if ci.fstar == ci.fstar else 0
+    return {"solver": _lib.SOLVER_NAMES.get(ci.solver, "auto"),
+            "solver_requested": _lib.SOLVER_NAMES.get(ci.solver_requested, "auto"),
+            "solver_why": ci.solver_why.decode(errors="replace"),
+            "objective": ci.objective, "gradient_norm": ci.gradient_norm,
+            "gradient_norm_initial": ci.gradient_norm_initial,
+            "iterations": ci.iterations, "converged": bool(ci.converged),
+            "stop_reason": ci.stop_reason.decode(errors="replace"),
+            "optimal_objective": ci.fstar,
+            "optimality_gap": gap / scale if scale else float("nan"),
+            "objective_history": [ci.history[k] for k in range(ci.nhistory)],
+            "numerical_rank": ci.numerical_rank,
+            "selected_by": ci.selected_by.decode(errors="replace") or None,
+            "time_solve": ci.solve_seconds, "ranks": ci.ranks}
+
+
+# ---- the calls ----------------------------------------------------------------------------
+
+_XTY = {"auto": -1, "on": 1, "off": 0, True: 1, False: 0}
+_CERT = {"auto": 1, "on": 2, "off": 0, True: 2, False: 0}
+_ROUTE = {"auto": -1, "p": 1, "q": 0}
+
+
+def _choice(table, value, what):
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        names = ", ".join(str(k) for k in table if isinstance(k, str))
+        raise InvalidInputError(f"{what} '{value}': expected {names}", _lib.EINVAL) from None
+
+
+def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-10, seed=0,
+              checkpoint=None, checkpoint_every=100, resume=False, grid_min_p=0,
+              certificate="auto", gd_xty="auto", eig_route="auto"):
+    """Fill an rrr_fit_opts (already defaulted) from fit's keyword options."""
+    o.solver = _choice(_lib.SOLVERS, solver, "solver")
+    o.max_iter, o.tol, o.seed = int(max_iter), float(tol), int(seed)
+    o.intercept, o.resume = int(fit_intercept), int(resume)
+    o.certificate = _choice(_CERT, certificate, "certificate")
+    o.checkpoint = None if checkpoint is None else os.fsencode(checkpoint)
+    o.checkpoint_every, o.grid_min_p = int(checkpoint_every), int(grid_min_p)
+    o.gd_xty = _choice(_XTY, gd_xty, "gd_xty")
+    o.eig_route = _choice(_ROUTE, eig_route, "eig_route")
+
+
+def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
+    """Fit U (p x d), V (q x d) minimising ||Y - X U V^T||^2 + lam ||U V^T||^2 on the rows
+    each rank holds (X: nloc x p, Y: nloc x q, this rank's rows per `partition`).
+    Collective. The options are `rrr fit`'s, with its defaults: fit_intercept=False
+    (--intercept), solver="auto", max_iter=10000, tol=1e-10, seed=0, checkpoint=None,
+    checkpoint_every=100, resume=False, grid_min_p=0, certificate="auto" ("on", "off";
+    True is "on"), gd_xty="auto" ("on", "off"), eig_route="auto" ("p", "q"). verbose
+    prints the progress lines on rank 0's stderr. Returns a Model; raises RRRError."""
+    o = _lib.FitOpts()
+    lib.rrr_fit_opts_default(_lib.ctypes.byref(o))
+    _fit_opts(o, **options)
+    o.d, o.lambda_ = int(rank), float(lam)
+    with _Context(comm, verbose) as ctx:
+        blocks = _Blocks(ctx, [X, Y], ["X", "Y"])
+        m = _lib.ctypes.POINTER(_lib.Model)()
+        info = _lib.ctypes.POINTER(_lib.FitInfo)()
+        try:
+            ctx.check(lib.rrr_fit(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
+                                  _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
+            return _from_c(m, _info_dict(info.contents), info)
+        except BaseException:
+            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
+            raise
+        finally:
+            lib.rrr_model_destroy(_lib.ctypes.byref(m))
+            blocks.close()
+
+
+def read_model(path, comm=None):
+    """Read a model directory written by `rrr fit --out` (or Model.save). Collective."""
+    with _Context(comm) as ctx:
+        m = _lib.ctypes.POINTER(_lib.Model)()
+        try:
+            ctx.check(lib.rrr_model_read(ctx.ptr, os.fsencode(path), _lib.ctypes.byref(m)))
+            with open(os.path.join(path, "model.json")) as f:
+                info = json.load(f)
+            return _from_c(m, info)
+        finally:
+            lib.rrr_model_destroy(_lib.ctypes.byref(m))
+
+
+def predict(model, X, comm=None):
+    """My rows of YHAT = X U V^T (+ intercept): nloc x q. Collective."""
+    with _Context(comm) as ctx:
+        blocks = _Blocks(ctx, [X], ["X"])
+        out = _lib.ctypes.POINTER(_lib.Block)()
+        try:
+            m = model._c()
+            ctx.check(lib.rrr_predict(ctx.ptr, _lib.ctypes.byref(m), blocks.ptrs[0],
+                                      _lib.ctypes.byref(out)))
+            return _block_to_array(out)
+        finally:
+            lib.rrr_block_destroy(_lib.ctypes.byref(out))
+            blocks.close()
+
+
+def score(Y, Y_pred, comm=None):
+    """Scores of my rows of predictions against my rows of Y, over all ranks' rows, as
+    `rrr predict --scores` writes them: a dict with mse (SSE / (n q)), r2 (1 - SSE / SST
+    over all entries), r2_mean (the mean of the per-output R^2, scikit-learn's
+    r2_score default), mse_per_output and r2_per_output (arrays of q). Collective."""
+    with _Context(comm) as ctx:
+        blocks = _Blocks(ctx, [Y, Y_pred], ["Y", "Y_pred"])
+        try:
+            q = blocks.arrays[0].shape[1]
+            mse, r2, r2_mean = (_lib.ctypes.c_double() for _ in range(3))
+            mse_j, r2_j = np.zeros(q), np.zeros(q)
+            ctx.check(lib.rrr_score(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1],
+                                    _lib.ctypes.byref(mse), _lib.ctypes.byref(r2)))
+            ctx.check(lib.rrr_score_outputs(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1],
+                                            mse_j.ctypes.data_as(_lib.c_double_p),
+                                            r2_j.ctypes.data_as(_lib.c_double_p),
+                                            _lib.ctypes.byref(r2_mean)))
+            return {"mse": mse.value, "r2": r2.value, "r2_mean": r2_mean.value,
+                    "mse_per_output": mse_j, "r2_per_output": r2_j}
+        finally:
+            blocks.close()
+
+
+_RULES = {"min": 0, "1se": 1}
+_METHODS = {"auto": 0, "statistics": 1, "gd": 2}
+
+
+def _cv_table(r):
+    """The search's record as a dict of NumPy arrays (cv.json's names)."""
+    nr, nl, k = r.nranks, r.nlambdas, r.folds
+    arr = lambda ptr, shape: np.ctypeslib.as_array(ptr, shape=shape).copy()
+    return {"ranks": arr(r.ranks, (nr,)), "lambdas": arr(r.lambdas, (nl,)),
+            "folds": k, "fold_sizes": arr(r.fold_sizes, (k,)),
+            "cv_mse": arr(r.cv_mse, (nr, nl)), "cv_se": arr(r.cv_se, (nr, nl)),
+            "sse": arr(r.sse, (k, nr, nl)),
+            "rule": "1se" if r.rule == 1 else "min",
+            "rank": r.rank, "lam": r.lambda_, "cv_mse_min": r.cv_mse_min,
+            "cv_mse_choice": r.cv_mse_choice, "method": r.method.decode(),
+            "passes": r.passes, "gd_iterations": r.gd_iterations}
+
+
+def cv(X, Y, ranks, lambdas, comm=None, *, folds=5, fold_ids=None, fold_seed=0, rule="min",
+       method="auto", verbose=False, **options):
+    """Choose (lam, rank) by K-fold cross-validation, then fit all rows at the choice, as
+    `rrr cv` does. ranks, lambdas: ascending distinct lists; folds (K >= 2, random from
+    fold_seed) or fold_ids (my rows' folds 0 .. K-1); rule "min" or "1se"; method "auto",
+    "statistics" or "gd"; the other options are fit's (the final fit's). Collective.
+    Returns (Model, table): table is a dict with cv.json's fields (cv_mse and cv_se
+    nranks x nlambdas, sse folds x nranks x nlambdas, the choice rank and lam)."""
+    o = _lib.CvOpts()
+    lib.rrr_cv_opts_default(_lib.ctypes.byref(o))
+    _fit_opts(o.fit, **options)
+    rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
+    lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
+    if rk.ndim != 1 or lm.ndim != 1 or not np.array_equal(rk, np.atleast_1d(ranks)):
+        raise InvalidInputError("ranks and lambdas: expected lists of integers and of "
+                                "numbers", _lib.EINVAL)
+    o.ranks = rk.ctypes.data_as(_lib.ctypes.POINTER(_lib.ctypes.c_int))
+    o.lambdas = lm.ctypes.data_as(_lib.c_double_p)
+    o.nranks, o.nlambdas = len(rk), len(lm)
+    o.folds, o.fold_seed = int(folds), int(fold_seed)
+    o.rule = _choice(_RULES, rule, "rule")
+    o.method = _choice(_METHODS, method, "method")
+    with _Context(comm, verbose) as ctx:
+        arrays, names = [X, Y], ["X", "Y"]
+        if fold_ids is not None:
+            arrays.append(np.asarray(fold_ids, dtype=np.float64).reshape(-1, 1))
+            names.append("fold_ids")
+        blocks = _Blocks(ctx, arrays, names)
+        if fold_ids is not None:
+            o.fold_ids = blocks.ptrs[2]
+        res = _lib.ctypes.POINTER(_lib.CvResult)()
+        m = _lib.ctypes.POINTER(_lib.Model)()
+        info = _lib.ctypes.POINTER(_lib.FitInfo)()
+        try:
+            ctx.check(lib.rrr_cv(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
+                                 _lib.ctypes.byref(res), _lib.ctypes.byref(m),
+                                 _lib.ctypes.byref(info)))
+            table = _cv_table(res.contents)
+            return _from_c(m, _info_dict(info.contents), info), table
+        except BaseException:
+            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
+            raise
+        finally:
+            lib.rrr_cv_result_destroy(_lib.ctypes.byref(res))
+            lib.rrr_model_destroy(_lib.ctypes.byref(m))
+            blocks.close()

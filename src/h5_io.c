@@ -1,0 +1,361 @@
+/* src/h5_io.c: HDF5 datasets over MPI-IO: each rank reads or writes its hyperslab of rows
+ * with one collective call (the MPI-IO file driver, collective metadata). Built without
+ * HDF5 (make HDF5=0, or no hdf5-openmpi found), every entry point says how to get it. */
+#include "h5.h"
+
+#ifdef RRR_HAVE_HDF5
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "comm.h"
+#include "input.h"
+
+/* Every handle of one dataset access; negative means not open. Closed by h5_close. */
+typedef struct {
+    hid_t fapl, file, dset, type, fspace, mspace, dxpl, lcpl;
+    H5E_auto2_t efunc; /* HDF5's error printer, off while rrr is in HDF5 (one message) */
+    void *edata;
+} h5_handles;
+
+static void h5_begin(h5_handles *h)
+{
+    h->fapl = h->file = h->dset = h->type = h->fspace = h->mspace = h->dxpl = h->lcpl = -1;
+    H5Eget_auto2(H5E_DEFAULT, &h->efunc, &h->edata);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Collective (H5Fclose). Close everything; the file last, since the MPI-IO driver closes
+ * a file only once nothing in it is open. Returns -1 if the file did not close cleanly. */
+static int h5_close(h5_handles *h)
+{
+    int rc = 0;
+    if (h->dxpl >= 0) H5Pclose(h->dxpl);
+    if (h->lcpl >= 0) H5Pclose(h->lcpl);
+    if (h->mspace >= 0) H5Sclose(h->mspace);
+    if (h->fspace >= 0) H5Sclose(h->fspace);
+    if (h->type >= 0) H5Tclose(h->type);
+    if (h->dset >= 0) H5Dclose(h->dset);
+    if (h->file >= 0 && H5Fclose(h->file) < 0)
+        rc = -1;
+    if (h->fapl >= 0) H5Pclose(h->fapl);
+    H5Eset_auto2(H5E_DEFAULT, h->efunc, h->edata);
+    return rc;
+}
+
+/* Local. File access through MPI-IO on the context's communicator; metadata is read by one
+ * rank and broadcast, and written collectively (what scales to thousands of ranks). */
+static hid_t mpio_fapl(const rrr_ctx *ctx)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && (H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) < 0 ||
+                      H5Pset_all_coll_metadata_ops(fapl, 1) < 0 ||
+                      H5Pset_coll_metadata_write(fapl, 1) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    return fapl;
+}
+
+/* Local (rank 0). As for .npy: a missing or unreadable file is RRR_EIO; a file that is
+ * not HDF5 is RRR_EINVAL. */
+static rrr_status check_file(rrr_ctx *ctx, const char *file)
+{
+    struct stat sb;
+    if (stat(file, &sb) != 0)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open: %s", file, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: not a regular file", file);
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t ok = H5Fis_accessible(file, H5P_DEFAULT);
+#else
+    htri_t ok = H5Fis_hdf5(file);
+#endif
+    if (ok < 0)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read", file);
+    if (ok == 0)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: not an HDF5 file (name a .npy file by its "
+                        "path alone)", file);
+    return RRR_OK;
+}
+
+/* Local. Append s to out (cap bytes), cut if it does not fit. */
+static void append(char *out, size_t cap, const char *s)
+{
+    size_t len = strlen(out);
+    if (len + 1 < cap)
+        snprintf(out + len, cap - len, "%s", s);
+}
+
+/* Collective (metadata). "a, b, c" for the first few members of group gname, or "". */
+static void list_members(hid_t file, const char *gname, char *out, size_t cap)
+{
+    enum { SHOWN = 8 };
+    H5G_info_t gi;
+    out[0] = '\0';
+    hid_t g = H5Gopen2(file, gname, H5P_DEFAULT);
+    if (g < 0)
+        return;
+    if (H5Gget_info(g, &gi) >= 0) {
+        for (hsize_t k = 0; k < gi.nlinks && k < SHOWN; k++) {
+            char nm[64];
+            if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, nm, sizeof nm,
+                                   H5P_DEFAULT) < 0)
+                break;
+            if (k > 0)
+                append(out, cap, ", ");
+            append(out, cap, nm);
+        }
+        if (gi.nlinks > SHOWN)
+            append(out, cap, ", ...");
+    }
+    H5Gclose(g);
+}
+
+/* Collective (metadata). Why dset could not be opened: a group, or no such name (with
+ * what its parent group holds, so that a typo shows). */
+static rrr_status open_failed(rrr_ctx *ctx, hid_t file, const char *dset, const char *name)
+{
+    char parent[256] = "/", members[256];
+    hid_t g = H5Gopen2(file, dset, H5P_DEFAULT);
+    if (g >= 0) {
+        H5Gclose(g);
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: a group, not a dataset: name one of its "
+                        "datasets (h5ls -r lists them)", name);
+    }
+    const char *slash = strrchr(dset, '/');
+    if (slash != NULL && slash > dset && (size_t)(slash - dset) < sizeof parent)
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - dset), dset);
+    list_members(file, parent, members, sizeof members);
+    if (members[0] == '\0')
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: no such dataset", name);
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: no such dataset (%s holds: %s)", name, parent,
+                    members);
+}
+
+/* Local, pure. A datatype class as a user knows it. */
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integers";
+    case H5T_FLOAT: return "floats of another size";
+    case H5T_STRING: return "strings";
+    case H5T_COMPOUND: return "compound records";
+    case H5T_ENUM: return "enums";
+    case H5T_ARRAY: return "arrays";
+    default: return "a non-numeric type";
+    }
+}
+
+/* Local (the same metadata on every rank). The dataset is 2-D float64 or float32; its
+ * shape into n, p. The messages carry the fix, as the .npy reader's do. */
+static rrr_status check_dataset(rrr_ctx *ctx, h5_handles *h, const char *name, size_t *n,
+                                size_t *p, size_t *itemsize)
+{
+    hsize_t dims[H5S_MAX_RANK];
+    H5T_class_t cls = H5Tget_class(h->type);
+    size_t size = H5Tget_size(h->type);
+    if (cls != H5T_FLOAT || (size != 4 && size != 8))
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: dataset of %s (need float64 or float32): "
+                        "write arr.astype('f8') instead", name, class_name(cls));
+    int nd = H5Sget_simple_extent_ndims(h->fspace);
+    if (nd < 0 || H5Sget_simple_extent_dims(h->fspace, dims, NULL) < 0)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read the dataset's shape", name);
+    if (nd != 2) {
+        char shape[128] = "(";
+        for (int k = 0; k < nd; k++) {
+            char v[32];
+            snprintf(v, sizeof v, k == 0 ? "%llu" : ", %llu", (unsigned long long)dims[k]);
+            append(shape, sizeof shape, v);
+        }
+        append(shape, sizeof shape, nd == 1 ? ",)" : ")");
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: expected a 2-D dataset, got shape %s%s",
+                        name, shape, nd == 1 ? ": for one column write arr.reshape(-1, 1)" : "");
+    }
+    *n = (size_t)dims[0];
+    *p = (size_t)dims[1];
+    *itemsize = size;
+    return RRR_OK;
+}
+
+/* Local. Select my rows [r0, r0 + nloc) of the n x cols file space, and a memory space of
+ * the same nloc x cols; a rank with no rows selects nothing and still takes part. */
+static rrr_status select_rows(h5_handles *h, size_t cols, size_t r0, size_t nloc)
+{
+    hsize_t start[2] = { r0, 0 }, count[2] = { nloc, cols };
+    hsize_t mdims[2] = { nloc > 0 ? nloc : 1, cols > 0 ? cols : 1 };
+    h->mspace = H5Screate_simple(2, mdims, NULL);
+    if (h->mspace < 0)
+        return RRR_EINTERNAL;
+    herr_t rc = nloc > 0 && cols > 0
+                    ? H5Sselect_hyperslab(h->fspace, H5S_SELECT_SET, start, NULL, count, NULL)
+                    : H5Sselect_none(h->fspace);
+    if (rc >= 0 && !(nloc > 0 && cols > 0))
+        rc = H5Sselect_none(h->mspace);
+    h->dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (rc < 0 || h->dxpl < 0 || H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+        return RRR_EINTERNAL;
+    return RRR_OK;
+}
+
+/* Collective. Open file and dataset dset and check what it holds. */
+static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
+                               const char *dset, const char *name, size_t *n, size_t *p,
+                               size_t *itemsize)
+{
+    rrr_status st = ctx->rank == 0 ? check_file(ctx, file) : RRR_OK;
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    h->fapl = mpio_fapl(ctx);
+    if (h->fapl >= 0)
+        h->file = H5Fopen(file, H5F_ACC_RDONLY, h->fapl);
+    if (h->file < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open with HDF5's MPI-IO driver", file);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    h->dset = H5Dopen2(h->file, dset, H5P_DEFAULT);
+    if (h->dset < 0)
+        return rrr_agree(ctx, open_failed(ctx, h->file, dset, name)); /* same on all ranks */
+    h->type = H5Dget_type(h->dset);
+    h->fspace = H5Dget_space(h->dset);
+    if (h->type < 0 || h->fspace < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read the dataset's type", name);
+    else
+        st = check_dataset(ctx, h, name, n, p, itemsize);
+    return rrr_agree(ctx, st);
+}
+
+rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
+                            const char *name, rrr_block **out)
+{
+    double t0 = rrr_phase_begin();
+    h5_handles h;
+    rrr_block *B = NULL;
+    size_t n = 0, p = 0, itemsize = 8, r0 = 0, nloc = 0;
+    h5_begin(&h);
+    rrr_status st = open_dataset(ctx, &h, file, dset, name, &n, &p, &itemsize);
+    if (st != RRR_OK)
+        goto done;
+    rrr_partition(n, ctx->size, ctx->rank, &r0, &nloc);
+    B = calloc(1, sizeof *B);
+    double *a = rrr_malloc(nloc * p, sizeof(double));
+    if (B == NULL || a == NULL) {
+        free(a);
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for %zu x %zu rows", name,
+                      nloc, p);
+    } else {
+        *B = (rrr_block){ .n = n, .ncols = p, .r0 = r0, .nloc = nloc, .a = a, .owns = 1 };
+        if (select_rows(&h, p, r0, nloc) != RRR_OK)
+            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select my rows", name);
+    }
+    st = rrr_agree(ctx, st); /* everyone enters the collective read, or no one */
+    if (st != RRR_OK)
+        goto done;
+    if (H5Dread(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read my rows [%zu, %zu)", name, r0,
+                      r0 + nloc);
+    if (st == RRR_OK)
+        st = rrr_check_finite(&ctx->err, name, B->a, nloc, p, r0);
+    ctx->bytes_read += nloc * p * itemsize;
+done:
+    if (h5_close(&h) < 0 && st == RRR_OK)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", file);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        rrr_block_destroy(&B);
+    *out = B;
+    rrr_phase_end(ctx, RRR_T_READ, t0);
+    return st;
+}
+
+/* Collective. Create file and the n x ncols float64 dataset dset in it. */
+static rrr_status create_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
+                                 const char *dset, const char *name, const rrr_block *B)
+{
+    rrr_status st = RRR_OK;
+    h->fapl = mpio_fapl(ctx);
+    if (h->fapl >= 0) /* EXCL: a temporary name that nobody else may hold */
+        h->file = H5Fcreate(file, H5F_ACC_EXCL, H5P_DEFAULT, h->fapl);
+    if (h->file < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create with HDF5's MPI-IO driver", file);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    hsize_t dims[2] = { B->n, B->ncols };
+    h->lcpl = H5Pcreate(H5P_LINK_CREATE);
+    h->fspace = H5Screate_simple(2, dims, NULL);
+    if (h->lcpl >= 0 && h->fspace >= 0 && H5Pset_create_intermediate_group(h->lcpl, 1) >= 0)
+        h->dset = H5Dcreate2(h->file, dset, H5T_IEEE_F64LE, h->fspace, h->lcpl, H5P_DEFAULT,
+                             H5P_DEFAULT);
+    if (h->dset < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: cannot create this dataset (a name such as "
+                      "FILE.h5:/Yhat or FILE.h5:/group/Yhat)", name);
+    return rrr_agree(ctx, st);
+}
+
+rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
+                             const char *name, const rrr_block *B)
+{
+    double t0 = rrr_phase_begin();
+    h5_handles h;
+    h5_begin(&h);
+    rrr_status st = create_dataset(ctx, &h, file, dset, name, B);
+    if (st == RRR_OK && select_rows(&h, B->ncols, B->r0, B->nloc) != RRR_OK)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select my rows", name);
+    st = rrr_agree(ctx, st); /* everyone enters the collective write, or no one */
+    if (st == RRR_OK &&
+        H5Dwrite(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot write my rows", name);
+    if (h5_close(&h) < 0 && st == RRR_OK)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed (disk full?)", file);
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
+    return rrr_agree(ctx, st);
+}
+
+const char *rrr_h5_version(void)
+{
+    static char v[32];
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    return v;
+}
+
+#else /* no HDF5 */
+
+#include "comm.h"
+
+static rrr_status no_hdf5(rrr_ctx *ctx, const char *name)
+{
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: this rrr was built without HDF5: install "
+                    "libhdf5-openmpi-dev and rebuild", name);
+}
+
+rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
+                            const char *name, rrr_block **out)
+{
+    (void)file;
+    (void)dset;
+    *out = NULL;
+    return no_hdf5(ctx, name);
+}
+
+rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
+                             const char *name, const rrr_block *B)
+{
+    (void)file;
+    (void)dset;
+    (void)B;
+    return no_hdf5(ctx, name);
+}
+
+const char *rrr_h5_version(void) { return NULL; }
+
+#endif

@@ -1,0 +1,124 @@
+/* src/input.c: the one place that chooses a reader or a writer by path: a .npy file (the
+ * default, and the fastest) or an HDF5 dataset named FILE.h5:/path; and the check of the
+ * values that every reader applies. */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+#include "comm.h"
+#include "h5.h"
+#include "input.h"
+#include "npy.h"
+#include "output.h"
+
+/* The extensions that make "FILE.EXT:NAME" a dataset NAME inside an HDF5 file FILE. */
+static const char *const h5_ext[] = { ".h5", ".hdf5", ".he5" };
+
+/* Local, pure. s[0, len) ends in an HDF5 extension, after at least one character. */
+static int ends_h5(const char *s, size_t len)
+{
+    for (size_t k = 0; k < sizeof h5_ext / sizeof h5_ext[0]; k++) {
+        size_t el = strlen(h5_ext[k]);
+        if (len > el && strncasecmp(s + len - el, h5_ext[k], el) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int rrr_path_h5(const char *path, char *file, size_t cap, const char **dset)
+{
+    *dset = NULL;
+    /* the first ':' after an HDF5 extension: dataset names may hold ':', files rarely */
+    for (const char *c = strchr(path, ':'); c != NULL; c = strchr(c + 1, ':')) {
+        size_t len = (size_t)(c - path);
+        if (!ends_h5(path, len))
+            continue;
+        if (c[1] == '\0' || len >= cap)
+            return -1;
+        memcpy(file, path, len);
+        file[len] = '\0';
+        *dset = c + 1;
+        return 1;
+    }
+    return ends_h5(path, strlen(path)) ? -1 : 0;
+}
+
+rrr_status rrr_check_finite(rrr_err *e, const char *name, const double *a, size_t nloc,
+                            size_t cols, size_t r0)
+{
+    for (size_t k = 0; k < nloc * cols; k++)
+        if (!isfinite(a[k]))
+            return RRR_FAIL(e, RRR_EINVAL, "%s: non-finite value %g at row %zu, column %zu",
+                            name, a[k], r0 + k / cols, k % cols);
+    return RRR_OK;
+}
+
+/* Local (replicated: the same verdict on every rank). An HDF5 file named without its
+ * dataset. */
+static rrr_status no_dataset(rrr_ctx *ctx, const char *path)
+{
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: name the dataset inside the HDF5 file as "
+                    "FILE.h5:/path/to/dataset (h5ls -r FILE.h5 lists them)", path);
+}
+
+rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    if (ctx == NULL || out == NULL)
+        return RRR_EINVAL;
+    *out = NULL;
+    ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
+    if (path == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_read: no path");
+    int kind = rrr_path_h5(path, file, sizeof file, &dset);
+    if (kind < 0)
+        return no_dataset(ctx, path);
+    return kind ? rrr_h5_read_rows(ctx, file, dset, path, out)
+                : rrr_npy_read_rows(ctx, path, 0, out);
+}
+
+rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    *out = NULL;
+    int kind = rrr_path_h5(path, file, sizeof file, &dset);
+    if (kind < 0)
+        return no_dataset(ctx, path);
+    if (kind == 0)
+        return rrr_npy_read_rows(ctx, path, 1, out);
+    rrr_status st = rrr_h5_read_rows(ctx, file, dset, path, out);
+    if (st == RRR_OK && (*out)->ncols != 1) { /* the shape is replicated */
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
+                      path, (*out)->n, (*out)->ncols);
+        rrr_block_destroy(out);
+    }
+    return st;
+}
+
+rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    if (B == NULL || path == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_write: no block or no path");
+    int kind = rrr_path_h5(path, file, sizeof file, &dset);
+    if (kind == 0)
+        return rrr_npy_write_block(ctx, B, path);
+    if (kind < 0)
+        return no_dataset(ctx, path);
+    /* A new file under a temporary name, renamed over FILE once every rank wrote its rows:
+     * FILE is replaced, not updated, so a reader never sees it half-written. */
+    rrr_outset o;
+    rrr_outset_init(ctx, &o);
+    const char *tmp = rrr_outset_add(&o, file);
+    rrr_status st = tmp ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EIO, "%s: path too long", path);
+    if (st == RRR_OK)
+        st = rrr_h5_write_rows(ctx, tmp, dset, path, B);
+    return rrr_outset_finish(ctx, &o, st);
+}

@@ -1,0 +1,112 @@
+"""tests/mpi/py_api.py DIR NP: the Python API at NP ranks against the CLI's outputs in DIR
+(gdNP, exNP: fits; yhatNP.npy, sNP.json: predict --scores). Prints PASS/FAIL lines (rank 0);
+every rank runs every call (they are collective)."""
+import json
+import sys
+
+import numpy as np
+from mpi4py import MPI
+
+import rrr
+
+d, np_ = sys.argv[1], int(sys.argv[2])
+comm = MPI.COMM_WORLD
+me = comm.Get_rank()
+
+
+def check(ok, what):
+    ok = comm.allreduce(bool(ok), op=MPI.LAND)   # every rank's view
+    if me == 0:
+        print(("PASS: " if ok else "FAIL: ") + what, flush=True)
+
+
+X, Y = np.load(f"{d}/X.npy"), np.load(f"{d}/Y.npy")
+n = X.shape[0]
+r0, nloc = rrr.partition(n, comm)
+Xl, Yl = X[r0:r0 + nloc], Y[r0:r0 + nloc]
+check(r0 == me * -(-n // np_) or nloc == 0, "partition: ceil(n/K) rows per rank")
+
+# fit = CLI fit, bitwise (gd; exact with an intercept)
+m = rrr.fit(Xl, Yl, rank=3, lam=0.7, comm=comm, solver="gd")
+js = json.load(open(f"{d}/gd{np_}/model.json"))
+check(np.array_equal(m.U, np.load(f"{d}/gd{np_}/U.npy")) and
+      np.array_equal(m.V, np.load(f"{d}/gd{np_}/V.npy")), "fit (gd) = rrr fit, bitwise U, V")
+check(m.info["objective"] == js["objective"] and m.info["iterations"] == js["iterations"]
+      and m.info["converged"] == js["converged"], "fit's record = model.json's")
+check(not m.fit_intercept and m.x_mean is None, "fit_intercept is off by default, as in the CLI")
+mi = rrr.fit(Xl, Yl, rank=2, lam=0.3, comm=comm, solver="exact", fit_intercept=True)
+check(np.array_equal(mi.U, np.load(f"{d}/ex{np_}/U.npy")) and
+      np.array_equal(mi.V, np.load(f"{d}/ex{np_}/V.npy")) and
+      np.array_equal(mi.y_mean, np.load(f"{d}/ex{np_}/y_mean.npy")[0]),
+      "fit (exact, fit_intercept) = rrr fit --intercept, bitwise")
+check(np.allclose(mi.coef_.T, mi.U @ mi.V.T) and
+      np.allclose(Xl @ mi.coef_.T + mi.intercept_, mi.predict(Xl, comm)),
+      "coef_ and intercept_ give the predictions")
+
+# caller's memory is used in place; other layouts are converted
+Xf = np.asfortranarray(Xl)
+mf = rrr.fit(Xf, Yl, rank=3, lam=0.7, comm=comm, solver="gd")
+check(np.array_equal(mf.U, m.U), "a Fortran-order copy of the rows fits the same")
+
+# predict and score = CLI predict --scores
+yh = rrr.predict(m, Xl, comm)
+check(np.array_equal(yh, np.load(f"{d}/yhat{np_}.npy")[r0:r0 + nloc]), "predict = rrr predict, bitwise")
+s = rrr.score(Yl, yh, comm)
+sj = json.load(open(f"{d}/s{np_}.json"))
+check(s["mse"] == sj["mse"] and s["r2"] == sj["r2"] and s["r2_mean"] == sj["r2_mean"] and
+      list(s["r2_per_output"]) == sj["r2_per_output"], "score = rrr predict --scores")
+check(m.score(Xl, Yl, comm) == sj["r2_mean"], "Model.score is r2_mean (scikit-learn's score)")
+
+# read_model and save
+mr = rrr.read_model(f"{d}/gd{np_}", comm)
+check(np.array_equal(mr.U, m.U) and mr.info["rank"] == 3, "read_model reads rrr fit's directory")
+m.save(f"{d}/pysaved{np_}", comm)
+js2 = json.load(open(f"{d}/pysaved{np_}/model.json"))
+check(js2["objective"] == js["objective"] and js2["inputs"]["x"]["path"] is None,
+      "Model.save writes model.json with the fit's record (inputs from memory)")
+parts = comm.gather(yh, root=0)
+if me == 0:
+    np.save(f"{d}/pyyhat{np_}.npy", np.concatenate(parts))
+
+
+def raises(fn, cls, status, text, what):
+    try:
+        fn()
+        check(False, what + ": no exception")
+    except rrr.RRRError as e:
+        check(isinstance(e, cls) and e.status == status and text in str(e),
+              f"{what}: {type(e).__name__} status {e.status}: {e}")
+
+
+raises(lambda: rrr.fit(Xl, Yl, rank=0, lam=1, comm=comm), rrr.InvalidInputError, 2,
+       "rank 0 out of range", "bad rank")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=-1, comm=comm), ValueError, 2,
+       "lambda -1: must be a finite number >= 0", "bad lambda")
+if np_ > 1:
+    bad = X[:nloc + 1] if me == 0 else Xl
+    raises(lambda: rrr.fit(bad, Y[:bad.shape[0]], rank=1, lam=1, comm=comm),
+           rrr.InvalidInputError, 2, "rrr_partition", "rows not split as rrr_partition")
+if np_ > 1:
+    odd = Xl[:, :, None] if me == np_ - 1 else Xl
+    raises(lambda: rrr.fit(odd, Yl, rank=1, lam=1, comm=comm), rrr.InvalidInputError, 2,
+           f"rank {np_ - 1}: X: expected a 2-D array", "one rank's rows not 2-D")
+raises(lambda: rrr.read_model(f"{d}/nowhere", comm), OSError, 3, "nowhere/model.json",
+       "missing model directory")
+
+# cv = CLI cv (random folds; and the same folds given as fold ids), the choice's fit bitwise
+mc, t = rrr.cv(Xl, Yl, ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm, folds=4,
+               fold_seed=3, rule="1se")
+cj = json.load(open(f"{d}/cv{np_}/cv.json"))
+check(t["rank"] == cj["rank"] and t["lam"] == cj["lambda"] and t["cv_mse_min"] == cj["cv_mse_min"]
+      and np.array_equal(t["cv_mse"], cj["cv_mse"]) and np.array_equal(t["sse"], cj["sse"])
+      and list(t["fold_sizes"]) == cj["fold_sizes"], "cv's table = rrr cv's cv.json")
+check(np.array_equal(mc.U, np.load(f"{d}/cv{np_}/U.npy")) and mc.info["selected_by"] == "cv"
+      and mc.rank == cj["rank"] and mc.lam == cj["lambda"], "cv's model = rrr cv's fit, bitwise")
+ids = np.load(f"{d}/cv{np_}/fold_ids.npy")[r0:r0 + nloc, 0]
+_, t2 = rrr.cv(Xl, Yl, ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm, fold_ids=ids,
+               rule="1se")
+check(np.array_equal(t2["sse"], t["sse"]), "cv with fold_ids = the random folds they record")
+raises(lambda: rrr.cv(Xl, Yl, ranks=[2, 1], lambdas=[1], comm=comm), rrr.InvalidInputError, 2,
+       "ascending", "cv: ranks not ascending")
+raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, rule="max"),
+       rrr.InvalidInputError, 2, "expected min, 1se", "cv: bad rule")
