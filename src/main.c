@@ -31,6 +31,7 @@ static const char *usage_fit =
     "               [--max-iter N] [--tol T] [--seed S] [--intercept] [--out DIR]\n"
     "               [--report R.json] [--checkpoint DIR] [--checkpoint-every K] [--resume]\n"
     "               [--quiet] [--grid-min-p P] [--no-certificate] [--gd-xty auto|on|off]\n"
+    "               [--precond auto|none|jacobi|nystrom] [--precond-rank L]\n"
     "  --solver       auto (default) picks by shape and memory; see README\n"
     "  --max-iter     iteration cap for gd/als (default 10000)\n"
     "  --tol          converged when (f_prev - f)/f <= T and |grad|/|grad_0| <= sqrt(T)\n"
@@ -40,7 +41,13 @@ static const char *usage_fit =
     "  --no-certificate  skip computing f* and the optimality gap\n"
     "  --gd-xty       gd keeps X^T Y (p x q) and reads only X, once, per iteration: on,\n"
     "                 off, or auto (on when X^T Y fits in 1/16 of the memory per rank and\n"
-    "                 its replicated cost stays below what it saves; see README)\n";
+    "                 its replicated cost stays below what it saves; see README)\n"
+    "  --precond      gd's preconditioner for U: auto (default; nystrom when a sketch of\n"
+    "                 X^T X shows cond >= 10, else none), none, jacobi (diag(X^T X) +\n"
+    "                 lambda), nystrom (randomized Nystrom of X^T X + the diagonal of the\n"
+    "                 rest; never p x p); see README \"Preconditioning\"\n"
+    "  --precond-rank columns L of the Nystrom sketch (default: 8, doubled while the\n"
+    "                 sketch has not reached the flat part of the spectrum)\n";
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy --out YHAT.npy [--y Y.npy]\n"
@@ -109,6 +116,19 @@ static rrr_status parse_solver(rrr_ctx *ctx, const char *s, rrr_solver *out)
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "--solver '%s': expected gd, als, exact or auto", s);
 }
 
+static rrr_status parse_precond(rrr_ctx *ctx, const char *s, rrr_precond *out)
+{
+    static const rrr_precond all[] = { RRR_PRECOND_AUTO, RRR_PRECOND_NONE, RRR_PRECOND_JACOBI,
+                                       RRR_PRECOND_NYSTROM };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (strcmp(s, rrr_precond_name(all[k])) == 0) {
+            *out = all[k];
+            return RRR_OK;
+        }
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "--precond '%s': expected auto, none, jacobi or "
+                    "nystrom", s);
+}
+
 /* Collective. A SIGTERM/SIGUSR1 that arrived after the solver's last iteration boundary
  * (during exact's statistics pass, or the final evaluation) still stops the run: exit 5,
  * --out untouched (SPEC.md "Checkpoints"). */
@@ -127,7 +147,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_fit_opts o;
     rrr_fit_opts_default(&o);
     const char *xp = NULL, *yp = NULL, *solver = "auto", *out = NULL, *report = NULL;
-    const char *xty = "auto";
+    const char *xty = "auto", *precond = "auto";
     int help, quiet = 0, nocert = 0;
     double lambda = -1;
     opt_spec specs[] = {
@@ -149,6 +169,8 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         { "--grid-min-p", OPT_SIZE, &o.grid_min_p, 0, 0 },
         { "--no-certificate", OPT_FLAG, &nocert, 0, 0 },
         { "--gd-xty", OPT_STR, &xty, 0, 0 },
+        { "--precond", OPT_STR, &precond, 0, 0 },
+        { "--precond-rank", OPT_INT, &o.precond_rank, 0, 0 },
         { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
@@ -168,6 +190,9 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         o.gd_xty = xty[1] == 'u' ? -1 : xty[1] == 'n';
     else
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--gd-xty '%s': expected auto, on or off", xty);
+    st = parse_precond(ctx, precond, &o.precond);
+    if (st != RRR_OK)
+        return st;
 
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;

@@ -95,6 +95,21 @@ double rrr_fit_info_gap(const rrr_fit_info *info)
     return (info->objective - info->fstar) / fmax(info->fstar, DBL_EPSILON * info->yy);
 }
 
+/* Local. gd's preconditioner (README "Preconditioning"): which one ran, the request, why,
+ * l, and the condition numbers; exact and als have none. */
+static void precond_fields(rrr_json *j, const rrr_fit_info *info)
+{
+    const int gd = info->solver == RRR_SOLVER_GD;
+    rrr_json_str(j, "precond", rrr_precond_name(gd ? info->precond : RRR_PRECOND_NONE));
+    if (gd && info->plan != NULL)
+        rrr_json_str(j, "precond_requested", rrr_precond_name(info->plan->precond));
+    if (gd && info->precond_why[0])
+        rrr_json_str(j, "precond_why", info->precond_why);
+    rrr_json_int(j, "precond_rank", gd ? info->precond_rank : 0);
+    rrr_json_num(j, "condition_before", gd ? info->condition_before : (double)NAN);
+    rrr_json_num(j, "condition_after", gd ? info->condition_after : (double)NAN);
+}
+
 void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *info)
 {
     rrr_json_int(j, "rank", m->d);
@@ -112,6 +127,7 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_str(j, "stop_reason", info->stop_reason);
         rrr_json_num(j, "optimal_objective", info->fstar); /* null when not computed */
         rrr_json_num(j, "optimality_gap", rrr_fit_info_gap(info));
+        precond_fields(j, info);
     }
     rrr_json_int(j, "n", (long long)m->n);
     rrr_json_int(j, "p", (long long)m->p);

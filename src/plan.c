@@ -11,6 +11,10 @@
  *                kept) or of n (6pd + 8qd) / K; exact wins ties, and is ruled out when
  *                its statistics need more than half the memory per rank
  *   certificate  f* needs the statistics: skipped above half the memory per rank
+ *   precond      gd's sketch: RANK0 columns first (or --precond-rank), at most
+ *                min(RANK_MAX, max(RANK0, p/4), rank bound) with 32 p l bytes in 1/16 of
+ *                the memory per rank; rank bound min(p, n - intercept) (README
+ *                "Preconditioning"; the run itself decides, precond.c)
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s
  * on every rank, duplicated K times; the grid splits both K ways. */
 #include <math.h>
@@ -91,6 +95,30 @@ static int certificate(rrr_plan *pl, const rrr_fit_opts *o)
     return 1;
 }
 
+/* The sketch's sizes: its first block and the most columns it may grow to (>= 1). */
+static void precond_sizes(rrr_plan *pl, const rrr_fit_opts *o)
+{
+    const size_t n = pl->n, p = pl->p, nc = o->intercept ? 1 : 0;
+    const double mem = RRR_PLAN_PRECOND_FRACTION * pl->mach.mem_per_rank / (32.0 * (double)p);
+    size_t lmax = p / 4 > RRR_PLAN_PRECOND_RANK0 ? p / 4 : RRR_PLAN_PRECOND_RANK0;
+    pl->rank_bound = n > nc && n - nc < p ? n - nc : p;
+    if (lmax > RRR_PLAN_PRECOND_RANK_MAX)
+        lmax = RRR_PLAN_PRECOND_RANK_MAX;
+    if (lmax > pl->rank_bound)
+        lmax = pl->rank_bound;
+    if ((double)lmax > mem)
+        lmax = (size_t)mem;
+    if (lmax > p)
+        lmax = p;
+    if (lmax < 1)
+        lmax = 1;
+    pl->precond = o->precond;
+    pl->precond_rank_max = (int)lmax;
+    pl->precond_rank0 = o->precond_rank > 0 ? o->precond_rank
+                        : RRR_PLAN_PRECOND_RANK0 < (int)lmax ? RRR_PLAN_PRECOND_RANK0
+                                                             : (int)lmax;
+}
+
 void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
                    const rrr_fit_opts *o, rrr_plan *pl)
 {
@@ -107,6 +135,7 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
     if (o->solver == RRR_SOLVER_AUTO)
         pl->solver = choose(pl);
     pl->certificate = certificate(pl, o);
+    precond_sizes(pl, o);
 }
 
 void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
@@ -116,6 +145,10 @@ void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
              pl->grid ? "on the 2-D grid" : "replicated", pl->stats_bytes / 1e9,
              pl->mach.mem_per_rank / 1e9, pl->gd_xty ? "keeps" : "does not keep",
              pl->certificate ? "on" : "off");
+    if (pl->solver == RRR_SOLVER_GD)
+        rrr_info(ctx, "plan: gd preconditioner %s, sketch of %d columns growing to at most %d, "
+                 "rank(Xc) <= %zu", rrr_precond_name(pl->precond), pl->precond_rank0,
+                 pl->precond_rank_max, pl->rank_bound);
 }
 
 void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
@@ -130,6 +163,10 @@ void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
     rrr_json_num(j, "statistics_bytes_per_rank", pl->stats_bytes);
     rrr_json_bool(j, "gd_keeps_xty", pl->gd_xty);
     rrr_json_bool(j, "certificate", pl->certificate);
+    rrr_json_str(j, "precond_requested", rrr_precond_name(pl->precond));
+    rrr_json_int(j, "precond_rank_first", pl->precond_rank0);
+    rrr_json_int(j, "precond_rank_max", pl->precond_rank_max);
+    rrr_json_int(j, "rank_bound", (long long)pl->rank_bound);
     if (!pl->certificate)
         rrr_json_str(j, "certificate_why", pl->certificate_why);
     if (pl->requested == RRR_SOLVER_AUTO) {
