@@ -87,12 +87,32 @@ void rrr_fit_info_destroy(rrr_fit_info **info)
 
 /* ---- model.json -------------------------------------------------------------------- */
 
+/* the gap's scale: f*, or eps ||Yc||^2 when f* is at the rounding level of the data */
+static double gap_scale(const rrr_fit_info *info)
+{
+    return fmax(info->fstar, DBL_EPSILON * info->yy);
+}
+
 double rrr_fit_info_gap(const rrr_fit_info *info)
 {
     if (info == NULL || isnan(info->fstar))
         return NAN;
-    /* relative to f*, or to eps ||Yc||^2 when f* is at the rounding level of the data */
-    return (info->objective - info->fstar) / fmax(info->fstar, DBL_EPSILON * info->yy);
+    return (info->objective - info->fstar) / gap_scale(info);
+}
+
+double rrr_fit_info_gap_tolerance(const rrr_fit_info *info)
+{
+    if (info == NULL || isnan(info->fstar))
+        return NAN;
+    /* f* is known to +- RRR_GAP_ABS_EPS eps ||Yc||^2 (and f to far better): a fit at f*
+     * to rounding must not FAIL because f* itself is tiny */
+    return RRR_GAP_THRESHOLD + RRR_GAP_ABS_EPS * DBL_EPSILON * info->yy / gap_scale(info);
+}
+
+int rrr_fit_info_passed(const rrr_fit_info *info)
+{
+    double gap = rrr_fit_info_gap(info);
+    return isnan(gap) ? -1 : gap <= rrr_fit_info_gap_tolerance(info);
 }
 
 /* Local. gd's preconditioner (README "Preconditioning"): which one ran, the request, why,
@@ -127,6 +147,9 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_str(j, "stop_reason", info->stop_reason);
         rrr_json_num(j, "optimal_objective", info->fstar); /* null when not computed */
         rrr_json_num(j, "optimality_gap", rrr_fit_info_gap(info));
+        rrr_json_num(j, "optimality_gap_tolerance", rrr_fit_info_gap_tolerance(info));
+        if (rrr_fit_info_passed(info) >= 0)
+            rrr_json_str(j, "certificate", rrr_fit_info_passed(info) ? "PASSED" : "FAILED");
         precond_fields(j, info);
     }
     rrr_json_int(j, "n", (long long)m->n);
