@@ -1,7 +1,7 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
-# Targets: all (bin/rrr, build/librrr.a, test programs), check, demo, bench, scaling, fuzz,
-# clean.
+# Targets: all (bin/rrr, build/librrr.a, test programs), check, check-large, demo, bench,
+# scaling, fuzz, clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
 
 MPICC          ?= mpicc
@@ -45,7 +45,7 @@ ifeq ($(SAN),1)
   BIN := $(B)/rrr
 endif
 
-.PHONY: all check demo bench scaling fuzz clean deps
+.PHONY: all check check-large demo bench scaling fuzz clean deps
 all: $(BIN) $(B)/librrr.a $(UNIT_BIN)
 
 $(B)/%.o: src/%.c | $(B)
@@ -76,6 +76,12 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@RRR_BUILD=$(B) RRR_BIN=$(BIN) SAN=$(SAN) scripts/run-tests.sh
+
+# gd's preconditioner on a large-p problem (n = 20000, p = 10000): ~10 min, ~8 GB; README
+# "Preconditioning"
+check-large: deps
+	@$(MAKE) --no-print-directory all
+	@RRR_BIN=$(BIN) bash tests/mpi/large_precond.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -108,16 +108,18 @@ static rrr_status sketch_alloc(rrr_ctx *ctx, const rrr_problem *pb, int cap, ske
 static void column_norms(rrr_ctx *ctx, const rrr_problem *pb, sketch *s)
 {
     const size_t p = pb->p;
+    double *restrict acc = s->diag;
+    const double *restrict xm = pb->xm;
     double t0 = rrr_phase_begin();
-    memset(s->diag, 0, p * sizeof *s->diag);
-    for (size_t il = 0; il < pb->nloc; il++) {
-        const double *x = pb->Xt + il * p;
-        if (pb->xm != NULL)
+    memset(acc, 0, p * sizeof *acc);
+    for (size_t il = 0; il < pb->nloc; il++) { /* (memory-bound: one read of X) */
+        const double *restrict x = pb->Xt + il * p;
+        if (xm != NULL)
             for (size_t j = 0; j < p; j++)
-                s->diag[j] += (x[j] - pb->xm[j]) * (x[j] - pb->xm[j]);
+                acc[j] += (x[j] - xm[j]) * (x[j] - xm[j]);
         else
             for (size_t j = 0; j < p; j++)
-                s->diag[j] += x[j] * x[j];
+                acc[j] += x[j] * x[j];
     }
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     rrr_allreduce_sum(ctx, s->diag, p);
