@@ -487,6 +487,8 @@ rrr_status rrr_pc_build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     if (o->precond_rank < 0 || (size_t)o->precond_rank > pb->p)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--precond-rank %d: must be in [1, p = %zu] (0: "
                         "adaptive)", o->precond_rank, pb->p);
+    pc->p = pb->p;
+    pc->d = pb->d;
     if (o->precond == RRR_PRECOND_NONE) {
         snprintf(pc->why, sizeof pc->why, "none (requested)");
         return RRR_OK;
@@ -503,6 +505,8 @@ rrr_status rrr_pc_build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         pc->passes = passes;
         memcpy(pc->why, why, sizeof why);
     }
+    pc->p = pb->p; /* none observes its Rayleigh quotients too */
+    pc->d = pb->d;
     pc->seconds = rrr_phase_begin() - t0;
     if (st == RRR_OK)
         rrr_info(ctx, "precond: %s (%d passes over X, %.3f s)", pc->why, pc->passes,

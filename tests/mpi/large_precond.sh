@@ -34,12 +34,15 @@ check "the optimum (NumPy, X^T X once): gd reaches gap <= 1e-8" $PYTHON tests/mp
     --x "$W/X.npy" --y "$W/Y.npy" --model "$W/m" --lambda $LAM --rank $D --gap 1e-8
 cat "$WORK/out"
 echo "RECORD reference f* in $((SECONDS - t0)) s"
+t0=$SECONDS
+echo "RECORD cond(X^T X + lambda I) = $($PYTHON tests/mpi/check.py cond --x "$W/X.npy" --lambda $LAM) ($((SECONDS - t0)) s)"
 fstar=$(grep -o "f\* [0-9.e+-]*" "$WORK/out" | tail -n 1 | cut -d' ' -f2)
 check "--precond none: 300 iterations are not enough" $PYTHON -c "
 import json; r = json.load(open('$W/rn.json')); fs = float('$fstar')
 gap = (r['objective'] - fs) / fs
-print('RECORD none: iterations', r['iterations'], 'gap %.3e' % gap, 'time_per_iteration %.3f s' %
-      r['time_per_iteration'], 'time_setup %.2f s' % r['time_setup'])
+print('RECORD none: iterations', r['iterations'], 'converged', r['converged'], r['stop_reason'],
+      'gap %.3e' % gap, 'time_per_iteration %.3f s' % r['time_per_iteration'], 'time_setup %.2f s' %
+      r['time_setup'])
 assert gap > 1e-8, gap"
 cat "$WORK/out"
 summary
