@@ -122,7 +122,7 @@ typedef struct {
     struct rrr_plan *plan;     /* the decisions taken (owned; printed in the report)   */
     /* gd's preconditioner (README "Preconditioning"); exact and als have none */
     rrr_precond precond;       /* the one that ran (auto has chosen)                   */
-    char precond_why[192];     /* what it is and why auto chose it                     */
+    char precond_why[256];     /* what it is and why auto chose it                     */
     int precond_rank;          /* l, the columns of its Nystrom sketch (0: none)       */
     double condition_before;   /* estimate (lower bound) of cond(X^T X + lambda I) from
                                   the diagonal and the sketch; NaN if not estimated    */

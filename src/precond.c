@@ -385,7 +385,7 @@ static rrr_status grow(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *
         rrr_err quiet = { RRR_OK, "" };
         rrr_status lst = nystrom(s, &quiet);
         if (lst == RRR_ENUMERIC) { /* replicated data: the same on every rank */
-            snprintf(pc->why, sizeof pc->why, "none: no Nystrom factor (%s)", quiet.msg);
+            snprintf(pc->why, sizeof pc->why, "none: no Nystrom factor (%.160s)", quiet.msg);
             s->ell = 0;
             return RRR_OK;
         }

@@ -34,7 +34,7 @@ typedef struct {
     double rq_min, rq_max; /* Rayleigh quotients of P^-1 H along the search directions  */
     double seconds;        /* setup time (this rank)                                    */
     int passes;            /* passes over X the setup made                              */
-    char why[192];         /* the choice and its reason, for the log and model.json     */
+    char why[256];         /* the choice and its reason, for the log and model.json     */
 } rrr_pc;
 
 /* Collective. Build the preconditioner that o->precond asks for (auto: README
