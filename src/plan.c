@@ -8,7 +8,8 @@
  *                (the 2 stands for the residual form's extra memory traffic)
  *   auto         exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
  *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
- *                kept) or of n (6pd + 8qd) / K; exact wins ties, and is ruled out when
+ *                kept) or of n (6pd + 8qd) / K, + n p (2 + 4 l0) / K for the preconditioner's
+ *                first pass and sketch block (l0 = 8); exact wins ties, and is ruled out when
  *                its statistics need more than half the memory per rank
  *   certificate  f* needs the statistics: skipped above half the memory per rank
  *   precond      gd's sketch: RANK0 columns first (or --precond-rank), at most
@@ -64,6 +65,8 @@ static rrr_solver choose(rrr_plan *pl)
     pl->cost_exact = n * (p * p + 2 * p * q) / K + (pl->grid ? dense / K : dense);
     pl->cost_gd = pl->gd_xty ? 2 * n * p * q / K + it * (n * 4 * p * d / K + 6 * p * q * d)
                              : it * n * (6 * p * d + 8 * q * d) / K;
+    if (pl->precond != RRR_PRECOND_NONE) /* its diagonal pass and first sketch block */
+        pl->cost_gd += n * p * (2 + 4.0 * pl->precond_rank0) / K;
     if (pl->stats_bytes > RRR_PLAN_STATS_FRACTION * avail) {
         snprintf(pl->solver_why, sizeof pl->solver_why, "the statistics need %.3g GB per rank, "
                  "more than half of the %.3g GB available: gd", pl->stats_bytes / 1e9,
@@ -132,10 +135,10 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
     pl->grid = use_grid(pl, o);
     pl->stats_bytes = stats_bytes((double)p, (double)q, mach->ranks, pl->grid);
     pl->gd_xty = keeps_xty(pl, o);
+    precond_sizes(pl, o);
     if (o->solver == RRR_SOLVER_AUTO)
         pl->solver = choose(pl);
     pl->certificate = certificate(pl, o);
-    precond_sizes(pl, o);
 }
 
 void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
