@@ -22,7 +22,7 @@
  *                      null space of Xc, where only lambda pulls back (measured: gap 1e-6
  *                      stalls)
  *   P = B B^T + D = D^1/2 (I + Q S^2 Q^T) D^1/2,  Q S W^T the SVD of D^-1/2 B (via QR)
- * Nothing p x p: 4 p l doubles during the setup, p (l + 1) + l d afterwards. */
+ * Nothing p x p: 4 p l doubles during the setup, p (l + 1) + (l + p) d afterwards. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -90,7 +90,7 @@ static rrr_status sketch_alloc(rrr_ctx *ctx, const rrr_problem *pb, int cap, ske
     s->Y = rrr_malloc(pc + RRR_FLAG_SLOTS, sizeof(double));
     s->B = rrr_malloc(pc, sizeof(double));
     s->lam = rrr_malloc((size_t)cap, sizeof(double));
-    s->diag = rrr_malloc(p + RRR_FLAG_SLOTS, sizeof(double));
+    s->diag = rrr_malloc(p, sizeof(double));
     s->work = rrr_malloc(rrr_pass_gram_work(pb, cap), sizeof(double));
     s->small = rrr_malloc(3 * (size_t)cap * cap, sizeof(double));
     rrr_status st = RRR_OK;
