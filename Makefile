@@ -1,7 +1,8 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
-# Targets: all (bin/rrr, build/librrr.a, build/librrr.so, test programs), check, demo,
-# bench, scaling, fuzz, examples, install (PREFIX=/usr/local, DESTDIR), clean.
+# Targets: all (bin/rrr, build/librrr.a, build/librrr.so, test programs), check,
+# check-large, demo, bench, scaling, fuzz, examples, install (PREFIX=/usr/local, DESTDIR),
+# clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
 # make HDF5=0 builds without parallel HDF5 even where pkg-config finds it.
 
@@ -69,7 +70,7 @@ VERSION := $(shell sed -n 's/^\#define RRR_VERSION_STRING "\(.*\)"/\1/p' include
 SONAME  := librrr.so.$(firstword $(subst ., ,$(VERSION)))
 SHLIB   := $(B)/librrr.so.$(VERSION)
 
-.PHONY: all check demo bench scaling fuzz clean deps install examples FORCE
+.PHONY: all check check-large demo bench scaling fuzz clean deps install examples FORCE
 all: $(BIN) $(B)/librrr.a $(B)/librrr.so $(UNIT_BIN)
 
 # Every object is position-independent: one build serves librrr.a, librrr.so and bin/rrr,
@@ -115,6 +116,12 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@RRR_BUILD=$(B) RRR_BIN=$(BIN) SAN=$(SAN) scripts/run-tests.sh
+
+# gd's preconditioner on a large-p problem (n = 20000, p = 10000): ~10 min, ~8 GB; README
+# "Preconditioning"
+check-large: deps
+	@$(MAKE) --no-print-directory all
+	@RRR_BIN=$(BIN) bash tests/mpi/large_precond.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -75,6 +75,13 @@ rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path);
 typedef enum { RRR_SOLVER_AUTO, RRR_SOLVER_GD, RRR_SOLVER_ALS, RRR_SOLVER_EXACT } rrr_solver;
 enum { RRR_CERT_OFF = 0, RRR_CERT_AUTO = 1, RRR_CERT_ON = 2 };
 
+/* gd's preconditioner for the U-block (README "Preconditioning"): auto chooses none or
+ * nystrom from a cheap estimate of cond(X^T X + lambda I); jacobi is D = diag(X^T X + lambda I);
+ * nystrom is a randomized Nystrom approximation of X^T X plus the diagonal of the rest. */
+typedef enum {
+    RRR_PRECOND_AUTO, RRR_PRECOND_NONE, RRR_PRECOND_JACOBI, RRR_PRECOND_NYSTROM
+} rrr_precond;
+
 typedef struct {
     int d;                     /* rank of the fit                                      */
     double lambda;             /* ridge penalty >= 0                                   */
@@ -95,6 +102,8 @@ typedef struct {
                                   auto (the smaller: README "exact")                  */
     const double *U0, *V0;     /* gd's warm start (p x d, q x d column-major, borrowed,
                                   replicated), or NULL: U = 0 and a random V          */
+    rrr_precond precond;       /* gd's U-block preconditioner (default auto)           */
+    int precond_rank;          /* columns of its Nystrom sketch; 0: adaptive (README)  */
 } rrr_fit_opts;
 
 /* Default options (README "Defaults"); d and lambda must still be set. Local. */
@@ -137,6 +146,15 @@ typedef struct {
     rrr_fit_opts opts;         /* the options of the fit (checkpoint: NULL), for model.json */
     const char *x_source, *y_source; /* where X and Y came from, for model.json: set by
                                   the caller (borrowed); NULL for memory              */
+    /* gd's preconditioner (README "Preconditioning"); exact and als have none */
+    rrr_precond precond;       /* the one that ran (auto has chosen)                   */
+    char precond_why[256];     /* what it is and why auto chose it                     */
+    int precond_rank;          /* l, the columns of its Nystrom sketch (0: none)       */
+    double condition_before;   /* estimate (lower bound) of cond(X^T X + lambda I) from
+                                  the diagonal and the sketch; NaN if not estimated    */
+    double condition_after;    /* of the preconditioned U-block Hessian as the iterations
+                                  saw it (Rayleigh quotients; a lower bound); NaN      */
+    double precond_seconds;    /* its setup (part of setup_seconds)                    */
 } rrr_fit_info;
 
 /* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.
@@ -243,5 +261,7 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
 
 /* "gd", "als", "exact" or "auto". Local. */
 const char *rrr_solver_name(rrr_solver s);
+/* "auto", "none", "jacobi" or "nystrom". Local. */
+const char *rrr_precond_name(rrr_precond p);
 
 #endif

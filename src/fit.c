@@ -222,11 +222,11 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, rrr_mode
 static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
 {
     double gap = rrr_fit_info_gap(info);
-    if (!info->converged || !(gap > RRR_GAP_THRESHOLD))
+    if (!info->converged || rrr_fit_info_passed(info) != 0)
         return;
     rrr_warn(ctx, "%s stopped (%s) at a relative gap of %.2e to the optimum, above the "
-             "certificate's %g: reported as not converged", rrr_solver_name(info->solver),
-             info->stop_reason, gap, RRR_GAP_THRESHOLD);
+             "certificate's %.3g: reported as not converged", rrr_solver_name(info->solver),
+             info->stop_reason, gap, rrr_fit_info_gap_tolerance(info));
     info->converged = 0;
     snprintf(info->stop_reason, sizeof info->stop_reason, "certificate gap %.1e", gap);
 }

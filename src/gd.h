@@ -3,6 +3,7 @@
 #define RRR_GD_H
 
 #include "iterate.h"
+#include "precond.h"
 
 typedef struct rrr_gd_form rrr_gd_form;
 
@@ -42,6 +43,7 @@ typedef struct {
     double *H;              /* d x d  V update's Hessian, balancing's S | S^-1 (2 d x d),
                                       the gradient norm's eigenvectors                  */
     double *tmp;            /* max(p, q) x d  copies for the gauge change               */
+    rrr_pc pc;              /* the U-block preconditioner P (precond.c)                 */
 } rrr_gd_ws;
 
 /* One form of gd's data products: how the gradient, the pass along D and the update of

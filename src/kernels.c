@@ -184,30 +184,40 @@ void rrr_cross(const rrr_problem *pb, double *C, double *work)
     }
 }
 
-void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work)
+size_t rrr_pass_gram_work(const rrr_problem *pb, int k)
 {
-    const int p = (int)pb->p, d = pb->d;
-    double *Et = work, *mx = Et + (size_t)d * NB, *sE = mx + d, *Mt = sE + d;
-    memset(out, 0, (size_t)p * d * sizeof *out);
-    memset(mx, 0, 2 * (size_t)d * sizeof *mx);
-    transpose(p, d, M, Mt);
+    return (size_t)k * NB + 2 * (size_t)k + pb->p * (size_t)k;
+}
+
+void rrr_pass_gram_k(const rrr_problem *pb, const double *M, int k, double *out, double *work)
+{
+    const int p = (int)pb->p;
+    double *Et = work, *mx = Et + (size_t)k * NB, *sE = mx + k, *Mt = sE + k;
+    memset(out, 0, (size_t)p * k * sizeof *out);
+    memset(mx, 0, 2 * (size_t)k * sizeof *mx);
+    transpose(p, k, M, Mt);
     if (pb->xm != NULL)
-        cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, M, p, pb->xm, 1, 0.0, mx, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, p, k, 1.0, M, p, pb->xm, 1, 0.0, mx, 1);
     for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {
         const int nb = (int)(pb->nloc - i0 < NB ? pb->nloc - i0 : NB);
         const double *Xb = pb->Xt + i0 * (size_t)p;
         /* E^T = M^T X^T - mx 1^T on this panel, then Xc^T E += panel^T E while the panel
          * is still in cache: X is read from memory once */
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, d, nb, p, 1.0, Mt, d, Xb, p, 0.0,
-                    Et, d);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, k, nb, p, 1.0, Mt, k, Xb, p, 0.0,
+                    Et, k);
         if (pb->xm != NULL) {
             for (int j = 0; j < nb; j++)
-                cblas_daxpy(d, -1.0, mx, 1, Et + (size_t)j * d, 1);
-            row_sums(d, nb, Et, sE);
+                cblas_daxpy(k, -1.0, mx, 1, Et + (size_t)j * k, 1);
+            row_sums(k, nb, Et, sE);
         }
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, d, nb, 1.0, Xb, p, Et, d, 1.0, out,
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, k, nb, 1.0, Xb, p, Et, k, 1.0, out,
                     p);
     }
     if (pb->xm != NULL) /* Xc^T Ec = X^T Ec - xm (1^T Ec) */
-        minus_outer(p, d, pb->xm, sE, out);
+        minus_outer(p, k, pb->xm, sE, out);
+}
+
+void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work)
+{
+    rrr_pass_gram_k(pb, M, pb->d, out, work);
 }

@@ -28,6 +28,12 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
  * Xc^T Xc M over my rows, with E = Xc M formed one panel at a time (nothing n-sized). */
 void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work);
 
+/* The same for M of any width k >= 1 (p x k, ld p; out p x k): the preconditioner's sketch
+ * Xc^T Xc Omega (precond.c). work: rrr_pass_gram_work(pb, k) doubles; rrr_pass_work(pb)
+ * covers k = d. */
+void rrr_pass_gram_k(const rrr_problem *pb, const double *M, int k, double *out, double *work);
+size_t rrr_pass_gram_work(const rrr_problem *pb, int k);
+
 /* Local. C (p x q) = Xc^T Yc over my rows, in row panels (centred by copying each panel
  * when pb->xm is set). */
 void rrr_cross(const rrr_problem *pb, double *C, double *work);

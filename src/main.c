@@ -43,7 +43,8 @@ static const char *usage_fit =
     "               [--max-iter N] [--tol T] [--seed S] [--intercept] [--out DIR]\n"
     "               [--report R.json] [--checkpoint DIR] [--checkpoint-every K] [--resume]\n"
     "               [--quiet] [--grid-min-p P] [--[no-]certificate] [--gd-xty auto|on|off]\n"
-    "               [--eig-route auto|p|q]\n"
+    "               [--eig-route auto|p|q] [--precond auto|none|jacobi|nystrom]\n"
+    "               [--precond-rank L]\n"
     "  --solver       auto (default) picks by shape and memory; see README\n"
     "  --max-iter     iteration cap for gd/als (default 10000)\n"
     "  --tol          converged when (f_prev - f)/f <= T and |grad|/|grad_0| <= sqrt(T)\n"
@@ -57,6 +58,12 @@ static const char *usage_fit =
     "                 its replicated cost stays below what it saves; see README)\n"
     "  --eig-route    the closed form's eigenproblem: p x p (p), q x q (q), or auto:\n"
     "                 the smaller of the two\n"
+    "  --precond      gd's preconditioner for U: auto (default; nystrom when a sketch of\n"
+    "                 X^T X shows cond >= 10, else none), none, jacobi (diag(X^T X) +\n"
+    "                 lambda), nystrom (randomized Nystrom of X^T X + the diagonal of the\n"
+    "                 rest; never p x p); see README \"Preconditioning\"\n"
+    "  --precond-rank columns L of the Nystrom sketch (default: 8, doubled while the\n"
+    "                 sketch has not reached the flat part of the spectrum)\n"
     "  X.npy, Y.npy   .npy files, or HDF5 datasets as FILE.h5:/path/to/dataset\n";
 
 static const char *usage_predict =
@@ -156,6 +163,19 @@ static rrr_status parse_solver(rrr_ctx *ctx, const char *s, rrr_solver *out)
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "--solver '%s': expected gd, als, exact or auto", s);
 }
 
+static rrr_status parse_precond(rrr_ctx *ctx, const char *s, rrr_precond *out)
+{
+    static const rrr_precond all[] = { RRR_PRECOND_AUTO, RRR_PRECOND_NONE, RRR_PRECOND_JACOBI,
+                                       RRR_PRECOND_NYSTROM };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (strcmp(s, rrr_precond_name(all[k])) == 0) {
+            *out = all[k];
+            return RRR_OK;
+        }
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "--precond '%s': expected auto, none, jacobi or "
+                    "nystrom", s);
+}
+
 /* Collective. A SIGTERM/SIGUSR1 that arrived after the solver's last iteration boundary
  * (during exact's statistics pass, or the final evaluation) still stops the run: exit 5,
  * --out untouched (SPEC.md "Checkpoints"). */
@@ -171,7 +191,7 @@ static rrr_status stop_check(rrr_ctx *ctx)
 
 /* The fit options shared by fit and cv (their --help texts list them). */
 typedef struct {
-    const char *solver, *xty, *route;
+    const char *solver, *xty, *route, *precond;
     int nocert, cert;
 } solver_args;
 
@@ -194,7 +214,7 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
     else
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--eig-route '%s': expected auto, p or q",
                         a->route);
-    return RRR_OK;
+    return parse_precond(ctx, a->precond, &o->precond);
 }
 
 /* Collective. After a fit (or cv's final fit): a signal that came late still stops it
@@ -226,6 +246,8 @@ static void solver_specs(opt_spec *specs, int *n, solver_args *sa, rrr_fit_opts 
         { "--certificate", OPT_FLAG, &sa->cert, 0, 0 },
         { "--gd-xty", OPT_STR, &sa->xty, 0, 0 },
         { "--eig-route", OPT_STR, &sa->route, 0, 0 },
+        { "--precond", OPT_STR, &sa->precond, 0, 0 },
+        { "--precond-rank", OPT_INT, &o->precond_rank, 0, 0 },
         { "--intercept", OPT_FLAG, &o->intercept, 0, 0 },
     };
     for (size_t k = 0; k < sizeof shared / sizeof shared[0]; k++)
@@ -238,7 +260,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_fit_opts o;
     rrr_fit_opts_default(&o);
     const char *xp = NULL, *yp = NULL, *out = NULL, *report = NULL;
-    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    solver_args sa = { "auto", "auto", "auto", "auto", 0, 0 };
     int help, quiet = 0;
     opt_spec specs[32] = {
         { "--x", OPT_STR, &xp, 1, 0 },
@@ -338,7 +360,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     rrr_cv_opts_default(&o);
     const char *xp = NULL, *yp = NULL, *ranks = NULL, *lambdas = NULL, *ids = NULL;
     const char *rule = "min", *out = NULL, *report = NULL, *method = "auto";
-    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    solver_args sa = { "auto", "auto", "auto", "auto", 0, 0 };
     int help, quiet = 0, nfolds = 0;
     opt_spec specs[32] = {
         { "--x", OPT_STR, &xp, 1, 0 },
@@ -395,7 +417,7 @@ static rrr_status cmd_plan(rrr_ctx *ctx, int argc, char **argv)
     rrr_fit_opts_default(&o);
     size_t n = 0, p = 0, q = 0, mem = 0;
     int help, ranks = 0, per_node = 0;
-    solver_args sa = { "auto", "auto", "auto", 0, 0 };
+    solver_args sa = { "auto", "auto", "auto", "auto", 0, 0 };
     opt_spec specs[] = {
         { "--n", OPT_SIZE, &n, 1, 0 },          { "--p", OPT_SIZE, &p, 1, 0 },
         { "--q", OPT_SIZE, &q, 1, 0 },          { "--rank", OPT_INT, &o.d, 1, 0 },

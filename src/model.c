@@ -87,12 +87,47 @@ void rrr_fit_info_destroy(rrr_fit_info **info)
 
 /* ---- model.json -------------------------------------------------------------------- */
 
+/* the gap's scale: f*, or eps ||Yc||^2 when f* is at the rounding level of the data */
+static double gap_scale(const rrr_fit_info *info)
+{
+    return fmax(info->fstar, DBL_EPSILON * info->yy);
+}
+
 double rrr_fit_info_gap(const rrr_fit_info *info)
 {
     if (info == NULL || isnan(info->fstar))
         return NAN;
-    /* relative to f*, or to eps ||Yc||^2 when f* is at the rounding level of the data */
-    return (info->objective - info->fstar) / fmax(info->fstar, DBL_EPSILON * info->yy);
+    return (info->objective - info->fstar) / gap_scale(info);
+}
+
+double rrr_fit_info_gap_tolerance(const rrr_fit_info *info)
+{
+    if (info == NULL || isnan(info->fstar))
+        return NAN;
+    /* f* is known to +- RRR_GAP_ABS_EPS eps ||Yc||^2 (and f to far better): a fit at f*
+     * to rounding must not FAIL because f* itself is tiny */
+    return RRR_GAP_THRESHOLD + RRR_GAP_ABS_EPS * DBL_EPSILON * info->yy / gap_scale(info);
+}
+
+int rrr_fit_info_passed(const rrr_fit_info *info)
+{
+    double gap = rrr_fit_info_gap(info);
+    return isnan(gap) ? -1 : gap <= rrr_fit_info_gap_tolerance(info);
+}
+
+/* Local. gd's preconditioner (README "Preconditioning"): which one ran, the request, why,
+ * l, and the condition numbers; exact and als have none. */
+static void precond_fields(rrr_json *j, const rrr_fit_info *info)
+{
+    const int gd = info->solver == RRR_SOLVER_GD;
+    rrr_json_str(j, "precond", rrr_precond_name(gd ? info->precond : RRR_PRECOND_NONE));
+    if (gd && info->plan != NULL)
+        rrr_json_str(j, "precond_requested", rrr_precond_name(info->plan->precond));
+    if (gd && info->precond_why[0])
+        rrr_json_str(j, "precond_why", info->precond_why);
+    rrr_json_int(j, "precond_rank", gd ? info->precond_rank : 0);
+    rrr_json_num(j, "condition_before", gd ? info->condition_before : (double)NAN);
+    rrr_json_num(j, "condition_after", gd ? info->condition_after : (double)NAN);
 }
 
 /* Local. The options the fit ran with (provenance: what to pass to rerun it). */
@@ -112,7 +147,12 @@ static void options_json(rrr_json *j, const rrr_fit_opts *o)
     rrr_json_bool(j, "intercept", o->intercept);
     rrr_json_str(j, "gd_xty", o->gd_xty < 0 ? "auto" : o->gd_xty ? "on" : "off");
     rrr_json_int(j, "grid_min_p", (long long)o->grid_min_p);
-    rrr_json_bool(j, "certificate", o->certificate);
+    rrr_json_str(j, "certificate", o->certificate == RRR_CERT_OFF  ? "off"
+                                   : o->certificate == RRR_CERT_ON ? "on"
+                                                                   : "auto");
+    rrr_json_str(j, "eig_route", o->eig_route < 0 ? "auto" : o->eig_route ? "p" : "q");
+    rrr_json_str(j, "precond", rrr_precond_name(o->precond));
+    rrr_json_int(j, "precond_rank", o->precond_rank);
     rrr_json_int(j, "checkpoint_every", o->checkpoint_every);
     rrr_json_bool(j, "resume", o->resume);
     rrr_json_obj_end(j);
@@ -154,6 +194,10 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_str(j, "stop_reason", info->stop_reason);
         rrr_json_num(j, "optimal_objective", info->fstar); /* null when not computed */
         rrr_json_num(j, "optimality_gap", rrr_fit_info_gap(info));
+        rrr_json_num(j, "optimality_gap_tolerance", rrr_fit_info_gap_tolerance(info));
+        if (rrr_fit_info_passed(info) >= 0)
+            rrr_json_str(j, "certificate", rrr_fit_info_passed(info) ? "PASSED" : "FAILED");
+        precond_fields(j, info);
         if (info->selected_by[0])
             rrr_json_str(j, "selected_by", info->selected_by);
     }

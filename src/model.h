@@ -18,7 +18,16 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
 /* Local. (f - f*)/max(f*, eps ||Yc||^2); NaN without f*. */
 double rrr_fit_info_gap(const rrr_fit_info *info);
 
-/* The certificate threshold: a fit PASSES when its relative optimality gap is below this. */
+/* The certificate (README "Certificate"): a fit PASSES when
+ *     f - f* <= RRR_GAP_THRESHOLD max(f*, eps ||Yc||^2) + RRR_GAP_ABS_EPS eps ||Yc||^2,
+ * the second term being the closed form's own absolute error (f* = ||Yc||^2 - sum mu_i
+ * cancels; measured |f - f*| <= 3 eps ||Yc||^2 on fits at the optimum). Relative to the
+ * gap's scale that is rrr_fit_info_gap_tolerance: RRR_GAP_THRESHOLD unless f* is within a
+ * few thousand eps ||Yc||^2 of zero. NaN without f*. */
 #define RRR_GAP_THRESHOLD 1e-6
+#define RRR_GAP_ABS_EPS 64.0
+double rrr_fit_info_gap_tolerance(const rrr_fit_info *info);
+/* Local. 1 PASSED, 0 FAILED, -1 no certificate. */
+int rrr_fit_info_passed(const rrr_fit_info *info);
 
 #endif

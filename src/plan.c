@@ -8,13 +8,18 @@
  *                (the 2 stands for the residual form's extra memory traffic)
  *   auto         exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
  *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
- *                kept) or of n (6pd + 8qd) / K; exact wins ties, and is ruled out when
+ *                kept) or of n (6pd + 8qd) / K, + n p (2 + 4 l0) / K for the preconditioner's
+ *                first pass and sketch block (l0 = 8); exact wins ties, and is ruled out when
  *                its statistics need more than half the memory per rank
  *   route        the closed form's eigenproblem, of order min(p, q): p x p when p <= q
  *   certificate  f* needs the statistics: skipped above half the memory per rank, and
  *                for gd also when it would cost more flops than the fit it certifies
  *                (decided after the iterations, which are then known; --certificate
  *                forces it)
+ *   precond      gd's sketch: RANK0 columns first (or --precond-rank), at most
+ *                min(RANK_MAX, max(RANK0, p/4), rank bound) with 32 p l bytes in 1/16 of
+ *                the memory per rank; rank bound min(p, n - intercept) (README
+ *                "Preconditioning"; the run itself decides, precond.c)
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s
  * on every rank, duplicated K times; the grid splits both K ways. */
 #include <math.h>
@@ -70,8 +75,11 @@ static double dense_flops(double p, double q)
 static double gd_flops(const rrr_plan *pl, double iterations)
 {
     double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, d = pl->d, K = pl->mach.ranks;
-    return pl->gd_xty ? 2 * n * p * q / K + iterations * (n * 4 * p * d / K + 6 * p * q * d)
-                      : iterations * n * (6 * p * d + 8 * q * d) / K;
+    double f = pl->gd_xty ? 2 * n * p * q / K + iterations * (n * 4 * p * d / K + 6 * p * q * d)
+                          : iterations * n * (6 * p * d + 8 * q * d) / K;
+    if (pl->precond != RRR_PRECOND_NONE) /* its diagonal pass and first sketch block */
+        f += n * p * (2 + 4.0 * pl->precond_rank0) / K;
+    return f;
 }
 
 /* The cost model in flops per rank; fills the costs and the reason. */
@@ -130,6 +138,30 @@ int rrr_plan_certificate_after(rrr_plan *pl, long iterations)
     return pl->certificate = 0;
 }
 
+/* The sketch's sizes: its first block and the most columns it may grow to (>= 1). */
+static void precond_sizes(rrr_plan *pl, const rrr_fit_opts *o)
+{
+    const size_t n = pl->n, p = pl->p, nc = o->intercept ? 1 : 0;
+    const double mem = RRR_PLAN_PRECOND_FRACTION * pl->mach.mem_per_rank / (32.0 * (double)p);
+    size_t lmax = p / 4 > RRR_PLAN_PRECOND_RANK0 ? p / 4 : RRR_PLAN_PRECOND_RANK0;
+    pl->rank_bound = n > nc && n - nc < p ? n - nc : p;
+    if (lmax > RRR_PLAN_PRECOND_RANK_MAX)
+        lmax = RRR_PLAN_PRECOND_RANK_MAX;
+    if (lmax > pl->rank_bound)
+        lmax = pl->rank_bound;
+    if ((double)lmax > mem)
+        lmax = (size_t)mem;
+    if (lmax > p)
+        lmax = p;
+    if (lmax < 1)
+        lmax = 1;
+    pl->precond = o->precond;
+    pl->precond_rank_max = (int)lmax;
+    pl->precond_rank0 = o->precond_rank > 0 ? o->precond_rank
+                        : RRR_PLAN_PRECOND_RANK0 < (int)lmax ? RRR_PLAN_PRECOND_RANK0
+                                                             : (int)lmax;
+}
+
 void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
                    const rrr_fit_opts *o, rrr_plan *pl)
 {
@@ -145,6 +177,7 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
     pl->gd_xty = keeps_xty(pl, o);
     /* the closed form's eigenproblem has order min(p, q): p x p when p <= q (topk.h) */
     pl->route = o->eig_route >= 0 ? (rrr_route)o->eig_route : p <= q ? RRR_ROUTE_P : RRR_ROUTE_Q;
+    precond_sizes(pl, o);
     if (o->solver == RRR_SOLVER_AUTO)
         pl->solver = choose(pl);
     pl->certificate = certificate(pl, o);
@@ -157,6 +190,10 @@ void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
              pl->grid ? "on the 2-D grid" : "replicated", pl->stats_bytes / 1e9,
              pl->mach.mem_per_rank / 1e9, pl->gd_xty ? "keeps" : "does not keep",
              pl->certificate ? "on" : "off");
+    if (pl->solver == RRR_SOLVER_GD)
+        rrr_info(ctx, "plan: gd preconditioner %s, sketch of %d columns growing to at most %d, "
+                 "rank(Xc) <= %zu", rrr_precond_name(pl->precond), pl->precond_rank0,
+                 pl->precond_rank_max, pl->rank_bound);
 }
 
 void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
@@ -172,6 +209,10 @@ void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
     rrr_json_bool(j, "gd_keeps_xty", pl->gd_xty);
     rrr_json_str(j, "eigen_route", pl->route == RRR_ROUTE_P ? "p x p" : "q x q");
     rrr_json_bool(j, "certificate", pl->certificate);
+    rrr_json_str(j, "precond_requested", rrr_precond_name(pl->precond));
+    rrr_json_int(j, "precond_rank_first", pl->precond_rank0);
+    rrr_json_int(j, "precond_rank_max", pl->precond_rank_max);
+    rrr_json_int(j, "rank_bound", (long long)pl->rank_bound);
     if (!pl->certificate)
         rrr_json_str(j, "certificate_why", pl->certificate_why);
     if (pl->requested == RRR_SOLVER_AUTO) {

@@ -19,6 +19,12 @@ struct rrr_json;
 #define RRR_PLAN_GRID_MIN_P 4096            /* default --grid-min-p                     */
 #define RRR_PLAN_GD_ITERATIONS 100.0        /* gd's iterations assumed by the cost model */
 #define RRR_PLAN_GRID_PANEL_BYTES (32.0 * 1024 * 1024) /* grid regime's row panels      */
+/* gd's preconditioner (README "Preconditioning"): the sketch starts with RANK0 columns and
+ * doubles up to min(RANK_MAX, max(RANK0, p/4), the rank of Xc), its 4 p l doubles within
+ * PRECOND_FRACTION of the memory per rank */
+#define RRR_PLAN_PRECOND_RANK0 8
+#define RRR_PLAN_PRECOND_RANK_MAX 128
+#define RRR_PLAN_PRECOND_FRACTION (1.0 / 16)
 
 /* The machine as the plan sees it (measured once, at rrr_ctx_create). */
 typedef struct {
@@ -41,6 +47,10 @@ typedef struct rrr_plan {
     char certificate_why[192]; /* why not, when it is not                          */
     double stats_bytes;    /* per rank, the statistics in the regime above         */
     double cost_exact, cost_gd; /* the cost model's flops per rank                 */
+    rrr_precond precond;   /* gd's preconditioner as requested (auto: chosen at run time) */
+    int precond_rank0;     /* the sketch's first block (or --precond-rank)          */
+    int precond_rank_max;  /* ... and the most columns it may grow to               */
+    size_t rank_bound;     /* min(p, n - intercept): rank(Xc) cannot exceed it      */
 } rrr_plan;
 
 /* Local. The machine of this context. */

@@ -3,10 +3,12 @@
  * of U and each of V (gradient.c has the two forms of those sums; iterate.c the loop).
  *
  * One step from (U, V):
- *   U update: preconditioned nonlinear conjugate gradient (Polak-Ribiere+) on U with the
- *     right preconditioner (V^T V)^-1, the inverse of the d x d factor of the U-block
- *     Hessian 2 (X^T X + lambda I) (x) V^T V. It makes the step invariant to the
- *     factorisation's gauge U -> U S, V -> V S^-T, so unbalanced factors cost nothing.
+ *   U update: preconditioned nonlinear conjugate gradient (Polak-Ribiere+) on U in the
+ *     metric P (x) V^T V (Mishra & Sepulchre 2016): Z = P^-1 grad_U (V^T V)^-1, where
+ *     2 (X^T X + lambda I) (x) V^T V is the U-block Hessian, (V^T V)^-1 inverts its d x d
+ *     factor exactly (the step is then invariant to the factorisation's gauge U -> U S,
+ *     V -> V S^-T, so unbalanced factors cost nothing) and P ~ X^T X + lambda I its p x p
+ *     factor without forming it (precond.c: none, Jacobi, or Nystrom + diagonal; auto picks).
  *     f is quadratic along D: f(U + a D) = f + a <g, D> + a^2 (tr(E^T E V^T V)
  *     + lambda tr(D^T D V^T V)) with E = X D, so the exact minimising step is closed form;
  *     E^T E comes from one pass along D                               [allreduce 2]
@@ -16,7 +18,7 @@
  *   balance: U S, V S^-1 with equal Gram matrices (f and U V^T unchanged).
  * With V eliminated exactly, this is nonlinear CG on phi(U) = min_V f(U, V) (variable
  * projection; Golub & Pereyra 1973), whose gradient is grad_U f at the fresh V (envelope
- * theorem), so iterations grow like sqrt(cond(X^T X + lambda I)), not cond.
+ * theorem), so iterations grow like sqrt(cond(P^-1 (X^T X + lambda I))), not cond.
  * f never increases: both updates minimise exactly over their block or line.
  * An iteration is a function of the replicated state (U, V, D, previous gradient, and W
  * in the cross form) alone: a checkpoint of that state resumes bitwise, on any number of
@@ -24,6 +26,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +45,7 @@ static void ws_destroy(rrr_gd_ws *w)
                       w->C, w->At, w->sg, w->sb, w->work, w->Z, w->DtD, w->EtE, w->H, w->tmp };
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free(all[k]);
+    rrr_pc_free(&w->pc);
     memset(w, 0, sizeof *w);
 }
 
@@ -160,8 +164,10 @@ static rrr_status gd_evaluate(void *s, long k, int refresh, rrr_status *lst, rrr
     return RRR_OK;
 }
 
-/* Local. The preconditioned direction Z = gU (V^T V)^+ and the Polak-Ribiere+ update of
- * D; returns the slope <gU, D> < 0 (a restart from -Z when D is not a descent direction). */
+/* Local. The preconditioned direction Z = P^-1 gU (V^T V)^+ and the Polak-Ribiere+ update
+ * of D; returns the slope <gU, D> < 0 (a restart from -Z when D is not a descent direction).
+ * P is fixed for the run, so the Polak-Ribiere formula with <Z, g> stays that of a fixed
+ * metric. */
 static double direction(rrr_gd_ws *w, rrr_status *lst)
 {
     const rrr_problem *pb = w->pb;
@@ -169,6 +175,7 @@ static double direction(rrr_gd_ws *w, rrr_status *lst)
     memcpy(w->Z, w->gU, pd * sizeof *w->Z);
     if (*lst == RRR_OK)
         *lst = rrr_solve_right_psd(pb->d, w->VtV, pb->p, w->Z, &w->ctx->err);
+    rrr_pc_apply(&w->pc, w->Z);
     double zg = rrr_dot(pd, w->Z, w->gU);
     double beta = w->zg_prev > 0 ? (zg - rrr_dot(pd, w->Z, w->gprev)) / w->zg_prev : 0.0;
     if (!(beta > 0))
@@ -187,7 +194,8 @@ static double direction(rrr_gd_ws *w, rrr_status *lst)
 }
 
 /* Local. The exact step along D: a = -slope / (2 c), c = tr(E^T E V^T V) + lambda tr(D^T D
- * V^T V) (the curvature of f along D). */
+ * V^T V) = <D, H D V^T V> (the curvature of f along D, halved); c / <D, P D V^T V> is a
+ * Rayleigh quotient of P^-1 H, recorded for the condition number the iterations see. */
 static double line_step(rrr_gd_ws *w, double slope)
 {
     const int p = (int)w->pb->p, d = w->pb->d;
@@ -195,6 +203,7 @@ static double line_step(rrr_gd_ws *w, double slope)
                 w->DtD, d);
     double c = rrr_dot((size_t)d * d, w->ete, w->VtV) +
                w->pb->lambda * rrr_dot((size_t)d * d, w->DtD, w->VtV);
+    rrr_pc_observe(&w->pc, w->D, w->VtV, c);
     return c > 0 ? -slope / (2.0 * c) : 0.0;
 }
 
@@ -295,6 +304,18 @@ static void gd_progress(void *s, char *buf, size_t len)
     snprintf(buf, len, "  step %.3e", ((rrr_gd_ws *)s)->step);
 }
 
+/* Local. The preconditioner's part of the fit record (README "model.json"). */
+static void precond_record(const rrr_pc *pc, rrr_fit_info *info)
+{
+    info->precond = pc->kind;
+    snprintf(info->precond_why, sizeof info->precond_why, "%s", pc->why);
+    info->precond_rank = pc->ell;
+    info->condition_before = pc->cond_before;
+    info->condition_after = NAN;
+    info->precond_seconds = pc->seconds;
+    info->setup_seconds += pc->seconds;
+}
+
 static const rrr_iter_ops gd_ops = { RRR_SOLVER_GD, gd_evaluate, gd_step, gd_save_state,
                                      gd_restored, gd_progress };
 
@@ -311,10 +332,14 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
     w.handover = fmin(1e-3, fmax(1e4 * DBL_EPSILON, 100 * DBL_EPSILON / o->tol)) * pb->yy;
     if (w.cross)
         setup_cross(&w, info);
-    st = start(&w);
+    st = rrr_pc_build(ctx, pb, o, plan, &w.pc);
+    precond_record(&w.pc, info);
+    if (st == RRR_OK)
+        st = start(&w);
     if (st == RRR_OK)
         st = rrr_iterate(ctx, pb, o, &gd_ops, &w, &r);
     rrr_iter_result_take(&r, info);
+    info->condition_after = rrr_pc_cond_observed(&w.pc);
     ws_destroy(&w);
     return st;
 }

@@ -286,6 +286,10 @@ def _info_dict(ci):
             "optimality_gap": gap / scale if scale else float("nan"),
             "objective_history": [ci.history[k] for k in range(ci.nhistory)],
             "numerical_rank": ci.numerical_rank,
+            "precond": _lib.PRECOND_NAMES.get(ci.precond) if ci.solver == 1 else None,
+            "precond_why": ci.precond_why.decode(errors="replace"),
+            "precond_rank": ci.precond_rank, "condition_before": ci.condition_before,
+            "condition_after": ci.condition_after,
             "selected_by": ci.selected_by.decode(errors="replace") or None,
             "time_solve": ci.solve_seconds, "ranks": ci.ranks}
 
@@ -307,7 +311,8 @@ def _choice(table, value, what):
 
 def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-10, seed=0,
               checkpoint=None, checkpoint_every=100, resume=False, grid_min_p=0,
-              certificate="auto", gd_xty="auto", eig_route="auto"):
+              certificate="auto", gd_xty="auto", eig_route="auto", precond="auto",
+              precond_rank=0):
     """Fill an rrr_fit_opts (already defaulted) from fit's keyword options."""
     o.solver = _choice(_lib.SOLVERS, solver, "solver")
     o.max_iter, o.tol, o.seed = int(max_iter), float(tol), int(seed)
@@ -317,6 +322,8 @@ def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-1
     o.checkpoint_every, o.grid_min_p = int(checkpoint_every), int(grid_min_p)
     o.gd_xty = _choice(_XTY, gd_xty, "gd_xty")
     o.eig_route = _choice(_ROUTE, eig_route, "eig_route")
+    o.precond = _choice(_lib.PRECONDS, precond, "precond")
+    o.precond_rank = int(precond_rank)
 
 
 def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
@@ -325,7 +332,8 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
     Collective. The options are `rrr fit`'s, with its defaults: fit_intercept=False
     (--intercept), solver="auto", max_iter=10000, tol=1e-10, seed=0, checkpoint=None,
     checkpoint_every=100, resume=False, grid_min_p=0, certificate="auto" ("on", "off";
-    True is "on"), gd_xty="auto" ("on", "off"), eig_route="auto" ("p", "q"). verbose
+    True is "on"), gd_xty="auto" ("on", "off"), eig_route="auto" ("p", "q"),
+    precond="auto" ("none", "jacobi", "nystrom"), precond_rank=0 (adaptive). verbose
     prints the progress lines on rank 0's stderr. Returns a Model; raises RRRError."""
     o = _lib.FitOpts()
     lib.rrr_fit_opts_default(_lib.ctypes.byref(o))

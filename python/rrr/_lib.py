@@ -10,6 +10,8 @@ c_double_p = ctypes.POINTER(ctypes.c_double)
 OK, EINTERNAL, EINVAL, EIO, ENUMERIC, ESTOPPED = range(6)
 SOLVERS = {"auto": 0, "gd": 1, "als": 2, "exact": 3}
 SOLVER_NAMES = {v: k for k, v in SOLVERS.items()}
+PRECONDS = {"auto": 0, "none": 1, "jacobi": 2, "nystrom": 3}
+PRECOND_NAMES = {v: k for k, v in PRECONDS.items()}
 
 
 class Block(ctypes.Structure):
@@ -27,7 +29,8 @@ class FitOpts(ctypes.Structure):
                 ("checkpoint", ctypes.c_char_p), ("checkpoint_every", ctypes.c_long),
                 ("resume", ctypes.c_int), ("grid_min_p", ctypes.c_size_t),
                 ("certificate", ctypes.c_int), ("gd_xty", ctypes.c_int),
-                ("eig_route", ctypes.c_int), ("U0", c_double_p), ("V0", c_double_p)]
+                ("eig_route", ctypes.c_int), ("U0", c_double_p), ("V0", c_double_p),
+                ("precond", ctypes.c_int), ("precond_rank", ctypes.c_int)]
 
 
 class Model(ctypes.Structure):
@@ -52,7 +55,10 @@ class FitInfo(ctypes.Structure):
                 ("history", c_double_p), ("nhistory", ctypes.c_size_t),
                 ("ranks", ctypes.c_int), ("plan", ctypes.c_void_p),
                 ("opts", FitOpts),
-                ("x_source", ctypes.c_char_p), ("y_source", ctypes.c_char_p)]
+                ("x_source", ctypes.c_char_p), ("y_source", ctypes.c_char_p),
+                ("precond", ctypes.c_int), ("precond_why", ctypes.c_char * 256),
+                ("precond_rank", ctypes.c_int), ("condition_before", ctypes.c_double),
+                ("condition_after", ctypes.c_double), ("precond_seconds", ctypes.c_double)]
 
 
 class CvOpts(ctypes.Structure):

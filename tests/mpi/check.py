@@ -2,9 +2,16 @@
 """tests/mpi/check.py: independent NumPy references for the rrr tests.
 
   check.py mkdata --out DIR --n N --p P --q Q --rank D [--corr R] [--noise S] [--seed S]
-                  [--nan-row I] [--f4] [--offset M]
+                  [--nan-row I] [--f4] [--offset M] [--latent K [--xnoise E]] [--scales S]
       X (n x p) with columns of correlation R (0: independent), Y = X B + noise (B rank D);
       --offset adds M to every column mean (tests --intercept); --nan-row puts a NaN there.
+      --latent K: X = F L^T + E Z instead, K latent factors (F n x K, L p x K standard
+      normal) plus small independent noise (E = --xnoise, default 1e-3): the columns of
+      genotypes, spectra, neighbouring voxels. --scales S: column j of X is multiplied by
+      10^(S (u_j - 1/2)), u_j uniform, so column scales span S decades (raw units). Both
+      draw from a second generator, so data without them is unchanged.
+  check.py cond --x X --lambda L [--intercept]
+      prints cond(X^T X + lambda I) (NumPy, dense: small p only).
   check.py verify --x X --y Y --model DIR --lambda L --rank D [--intercept] [--gap G]
                   [--btol T] [--solver NAME]
       f at (U, V) recomputed directly must equal model.json's objective (1e-10 relative);
@@ -53,11 +60,24 @@ def load_model(d):
     return U, V, js
 
 
+def latent_scaled(a, Z):
+    """--latent K: K factors + xnoise independent noise; --scales S: columns 10^S apart."""
+    rng = np.random.default_rng([a.seed, 14])
+    if a.latent > 0:
+        F = rng.standard_normal((a.n, a.latent))
+        L = rng.standard_normal((a.p, a.latent))
+        Z = F @ L.T + a.xnoise * Z
+    if a.scales > 0:
+        Z = Z * 10.0 ** (a.scales * (rng.uniform(size=a.p) - 0.5))
+    return Z
+
+
 def mkdata(a):
     rng = np.random.default_rng(a.seed)
     Z = rng.standard_normal((a.n, a.p))
     if a.corr > 0:  # equicorrelated columns: x = sqrt(1-r) z + sqrt(r) common
         Z = np.sqrt(1 - a.corr) * Z + np.sqrt(a.corr) * rng.standard_normal((a.n, 1))
+    Z = latent_scaled(a, Z)
     X = Z + a.offset
     B = rng.standard_normal((a.p, a.rank)) @ rng.standard_normal((a.rank, a.q)) / np.sqrt(a.p)
     Y = (X - a.offset) @ B + a.noise * rng.standard_normal((a.n, a.q)) + 2 * a.offset
@@ -114,6 +134,15 @@ def verify(a):
         need(e <= a.btol, f"||B - B*||/||B*|| = {e:.3e} > {a.btol:g}")
     print(f"check.py: gap {gap:.3e} f {f!r} f* {fs!r} iterations {js['iterations']}")
     return 1 if bad else 0
+
+
+def cond(a):
+    X = np.load(a.x).astype(np.float64)
+    if a.intercept:
+        X = X - X.mean(axis=0)
+    w = np.linalg.eigvalsh(X.T @ X + a.lam * np.eye(X.shape[1]))
+    print(f"{w[-1] / w[0]:.3e}")
+    return 0
 
 
 def compare(a):
@@ -216,6 +245,13 @@ def main():
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--nan-row", type=int)
     m.add_argument("--f4", action="store_true")
+    m.add_argument("--latent", type=int, default=0)
+    m.add_argument("--xnoise", type=float, default=1e-3)
+    m.add_argument("--scales", type=float, default=0.0)
+    k = sub.add_parser("cond")
+    k.add_argument("--x", required=True)
+    k.add_argument("--lambda", dest="lam", type=float, required=True)
+    k.add_argument("--intercept", action="store_true")
     v = sub.add_parser("verify")
     v.add_argument("--x", required=True)
     v.add_argument("--y", required=True)
@@ -245,7 +281,7 @@ def main():
     c.add_argument("--tol", type=float, default=1e-8)
     a = ap.parse_args()
     return {"mkdata": mkdata, "verify": verify, "compare": compare, "predict": predict,
-            "cv": cv}[a.cmd](a)
+            "cv": cv, "cond": cond}[a.cmd](a)
 
 
 if __name__ == "__main__":
