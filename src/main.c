@@ -7,6 +7,8 @@
 #include "blas_env.h"
 #include "cli.h"
 #include "comm.h"
+#include "model.h"
+#include "output.h"
 #include "report.h"
 #include "signals.h"
 
@@ -90,7 +92,9 @@ static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_gen);
         return st;
     }
-    st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
+    st = rrr_output_check(ctx, out, 1, "--out");
+    if (st == RRR_OK)
+        st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
     if (st == RRR_OK)
         rrr_info(ctx, "gen: wrote %s/{X,Y,U_true,V_true}.npy (n=%zu p=%zu q=%zu rank=%d) in %.2f s",
                  out, n, p, q, d, rrr_elapsed(ctx));
@@ -120,6 +124,37 @@ static rrr_status stop_check(rrr_ctx *ctx)
         return RRR_OK;
     return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
                     "stopped by a signal after the solve; no output was written");
+}
+
+/* Collective. Every output location of fit is usable before the data is read, so a bad
+ * path costs seconds, not the whole fit; without --out the model is not kept: say so. */
+static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
+                                    const char *checkpoint)
+{
+    rrr_status st = RRR_OK;
+    if (out != NULL)
+        st = rrr_output_check(ctx, out, 1, "--out");
+    else
+        rrr_warn(ctx, "no --out: the fitted model will not be kept");
+    if (st == RRR_OK && report != NULL)
+        st = rrr_output_check(ctx, report, 0, "--report");
+    if (st == RRR_OK && checkpoint != NULL)
+        st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
+    return st;
+}
+
+/* Collective. The report and the model in one commit: both appear, or neither. */
+static rrr_status write_fit_outputs(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                                    const char *out, const char *report)
+{
+    rrr_outset o;
+    rrr_status st = RRR_OK;
+    rrr_outset_init(&o);
+    if (report != NULL)
+        st = rrr_report_stage(ctx, &o, m, info, report);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_model_stage(ctx, &o, m, info, out);
+    return rrr_outset_finish(ctx, &o, st);
 }
 
 static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
@@ -172,16 +207,15 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
-    st = read_xy(ctx, xp, yp, &X, &Y);
+    st = check_fit_outputs(ctx, out, report, o.checkpoint);
+    if (st == RRR_OK)
+        st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_fit(ctx, X, Y, &o, &m, &info);
     if (st == RRR_OK)
         st = stop_check(ctx);
-    /* the report first: if it cannot be written, --out is left as it was */
-    if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, info, report);
-    if (st == RRR_OK && out != NULL)
-        st = rrr_model_write(ctx, m, info, out);
+    if (st == RRR_OK && (report != NULL || out != NULL))
+        st = write_fit_outputs(ctx, m, info, out, report);
     if (st == RRR_OK)
         rrr_fit_summary(ctx, m, info);
     rrr_fit_info_destroy(&info);
@@ -208,7 +242,9 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
     }
     rrr_model *m = NULL;
     rrr_block *X = NULL, *Y = NULL, *Yhat = NULL;
-    st = rrr_model_read(ctx, model, &m);
+    st = rrr_output_check(ctx, out, 0, "--out");
+    if (st == RRR_OK)
+        st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)
         st = rrr_block_read(ctx, xp, &X);
     if (st == RRR_OK && X->ncols != m->p) /* the file's name in the message */

@@ -13,5 +13,10 @@ void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
  * objective history, phase times max/avg/min over ranks, bytes read) atomically to path. */
 rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                             const char *path);
+/* Collective. The same under a temporary of o, committed by the caller (rrr_outset_finish)
+ * together with the model, so that a report never outlives a failed --out. */
+struct rrr_outset;
+rrr_status rrr_report_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_model *m,
+                            const rrr_fit_info *info, const char *path);
 
 #endif
