@@ -333,8 +333,9 @@ int main(int argc, char **argv)
     rrr_ctx *ctx = NULL;
     rrr_status st = rrr_ctx_create(MPI_COMM_WORLD, &ctx);
     if (st == RRR_OK) {
-        rrr_blas_configure(ctx);
-        st = rrr_agree(ctx, run(ctx, argc, argv));
+        st = rrr_blas_configure(ctx);
+        if (st == RRR_OK)
+            st = rrr_agree(ctx, run(ctx, argc, argv));
         if (st != RRR_OK && rrr_ctx_rank(ctx) == 0)
             fprintf(stderr, "rrr: error: %s\n", rrr_ctx_errmsg(ctx));
     } else {

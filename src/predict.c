@@ -67,6 +67,9 @@ rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, do
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu but the "
                                        "predictions are %zu x %zu", Y->n, Y->ncols, Yhat->n,
                                        Yhat->ncols));
+    if (Y->n == 0 || q == 0) /* SSE / (n q) would be 0/0 */
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu: no "
+                                       "entries to score", Y->n, q));
     double *s = rrr_calloc(q + 2, sizeof *s); /* column sums | SSE | SST */
     rrr_status st = s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
