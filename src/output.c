@@ -1,6 +1,7 @@
 /* src/output.c: outputs appear whole or not at all, and never through a planted link:
  * exclusive temporaries with random names, agreement, an all-or-nothing commit; checked
  * output locations; inputs opened without blocking. */
+#define _GNU_SOURCE /* fallocate */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -192,6 +193,17 @@ rrr_status rrr_outset_close_stream(rrr_ctx *ctx, const rrr_outset *o, int slot, 
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed: %s", o->f[slot].dst,
                         err ? strerror(err) : "I/O error");
     return RRR_OK;
+}
+
+rrr_status rrr_outset_reserve(rrr_ctx *ctx, rrr_outset *o, int slot, unsigned long long bytes)
+{
+    rrr_outfile *f = &o->f[slot];
+    if (f->fd < 0 || bytes == 0 || fallocate(f->fd, 0, 0, (off_t)bytes) == 0)
+        return RRR_OK;
+    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
+        return RRR_OK; /* a filesystem without it: the writes and the read-back still check */
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot reserve %llu bytes: %s", f->dst, bytes,
+                    strerror(errno));
 }
 
 /* Local. Is the file now at f's temporary name the one rank 0 created? lstat: a link put

@@ -57,6 +57,10 @@ FILE *rrr_outset_stream(rrr_ctx *ctx, rrr_outset *o, int slot);
  * here): RRR_EIO naming the final file. Closes f in every case; f may be NULL (then
  * returns RRR_OK: the failure to open was already recorded). */
 rrr_status rrr_outset_close_stream(rrr_ctx *ctx, const rrr_outset *o, int slot, FILE *f);
+/* Local (rank 0). Reserve the blocks of a temporary that MPI-IO will fill (fallocate):
+ * a full disk is found before the write, with its errno. RRR_OK where the filesystem
+ * cannot reserve (the writes are checked anyway). */
+rrr_status rrr_outset_reserve(rrr_ctx *ctx, rrr_outset *o, int slot, unsigned long long bytes);
 /* Local. After MPI_File_open of the temporary: the file at its name is the one rank 0
  * created (not a link or a file put in its place). */
 rrr_status rrr_outset_verify(rrr_ctx *ctx, const rrr_outset *o, int slot);

@@ -4,6 +4,7 @@
 #   rrr NP ARGS...           $RRR_BIN under mpirun (timeout, oversubscribe) at NP ranks
 #   summary                  print "N passed, M failed"; exit status 0 iff none failed
 #   skip REASON              print "SKIP: REASON" and exit 77 (scripts/run-tests.sh)
+#   leftovers DIR...         list temporaries, backups and probe files rrr left in DIR...
 # The environment (root, threads, python, RRR_BIN: the binary under test) is scripts/env.sh.
 set -u
 source scripts/env.sh
@@ -35,6 +36,7 @@ expect_exit() {
 }
 
 skip() { echo "SKIP: $*"; exit 77; }
+leftovers() { find "$@" \( -name '*.tmp.*' -o -name '.rrr-probe.*' \) 2>/dev/null; }
 
 summary() {
     echo "$T_PASS passed, $T_FAIL failed"
