@@ -5,6 +5,8 @@
 #   summary                  print "N passed, M failed"; exit status 0 iff none failed
 #   skip REASON              print "SKIP: REASON" and exit 77 (scripts/run-tests.sh)
 #   leftovers DIR...         list temporaries, backups and probe files rrr left in DIR...
+#   bounded SECS CMD...      CMD in a session of its own; after SECS s every process of the
+#                            session is SIGKILLed (a hung rank may ignore SIGTERM): 124
 # The environment (root, threads, python, RRR_BIN: the binary under test) is scripts/env.sh.
 set -u
 source scripts/env.sh
@@ -36,6 +38,16 @@ expect_exit() {
 }
 
 skip() { echo "SKIP: $*"; exit 77; }
+bounded() {
+    local secs=$1 t=0 pid; shift
+    setsid "$@" &
+    pid=$!
+    while kill -0 $pid 2>/dev/null && ((t < secs * 10)); do sleep 0.1; t=$((t + 1)); done
+    if kill -0 $pid 2>/dev/null; then
+        kill -KILL $(pgrep -s $pid) 2>/dev/null; wait $pid 2>/dev/null; return 124
+    fi
+    wait $pid
+}
 leftovers() { find "$@" \( -name '*.tmp.*' -o -name '.rrr-probe.*' \) 2>/dev/null; }
 
 summary() {
