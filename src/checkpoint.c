@@ -245,7 +245,8 @@ static rrr_status check_loaded(rrr_ctx *ctx, const char *path, const unsigned ch
                                double *const arr[], const size_t alen[], int na, const double *W)
 {
     size_t room = (len - fixed - 8) / 8; /* len >= fixed + 8 was checked */
-    if (hdr[0] >= (uint64_t)LONG_MAX || hdr[1] > room || len != fixed + hdr[1] * 8 + 8)
+    if (hdr[0] >= (uint64_t)LONG_MAX || hdr[1] > room || hdr[1] > (uint64_t)INT_MAX - 2 ||
+        len != fixed + hdr[1] * 8 + 8) /* INT_MAX: the history is broadcast with an int count */
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
     /* format 3: f_0 .. f_k; format 2: k values */
     uint64_t want = hdr[3] >= 3 ? hdr[0] + 1 : hdr[0];
