@@ -13,6 +13,9 @@ export MPIRUN=${MPIRUN:-"timeout -k 5 120 mpirun --oversubscribe --mca odls_base
 if [[ ${SAN:-0} == 1 ]]; then
     # Open MPI's dlopen'd components leak and cannot be suppressed: no leak checks under MPI.
     export ASAN_OPTIONS=detect_leaks=0
+    # UBSan only prints by default, and a printed report is lost in a passing test's log:
+    # stop at the first one (exit 1), so that the test fails
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fi
 
 passed=0 failed=0 skipped=0
