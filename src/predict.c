@@ -14,14 +14,23 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
     if (X->ncols != m->p)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu columns but the model "
                                        "has p = %zu", X->ncols, m->p));
+    size_t cells;
+    /* sizes from files: int counts for the BLAS, and my rows times q or d must not wrap */
+    int fits = m->p <= (size_t)INT_MAX && m->q <= (size_t)INT_MAX && X->nloc <= (size_t)INT_MAX &&
+               rrr_size_mul(X->nloc, m->q, &cells) && rrr_size_mul(X->nloc, (size_t)m->d, &cells);
+    rrr_status st = fits ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINVAL, "predict: %zu rows, p = %zu, "
+                                             "q = %zu: too large for 32-bit BLAS counts",
+                                             X->nloc, m->p, m->q);
+    st = rrr_agree(ctx, st); /* my rows: a local finding */
+    if (st != RRR_OK)
+        return st;
     const int p = (int)m->p, q = (int)m->q, d = m->d, nloc = (int)X->nloc;
     rrr_block *B = calloc(1, sizeof *B);
     double *Tt = rrr_malloc(X->nloc * (size_t)d, sizeof *Tt);
     double *Yh = rrr_malloc(X->nloc * m->q, sizeof *Yh);
     double *c = rrr_malloc((size_t)q, sizeof *c);
     double *u = rrr_malloc((size_t)d, sizeof *u);
-    rrr_status st = RRR_OK;
-    if (!B || !Tt || !Yh || !c || !u || X->nloc > (size_t)INT_MAX)
+    if (!B || !Tt || !Yh || !c || !u)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "predict: out of memory for %zu rows", X->nloc);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
