@@ -267,7 +267,7 @@ static void roll_back(rrr_outset *o, int last, const int backed[])
         if (backed[k]) {
             rename(bak, f->dst);
             unlink(bak);
-        } else if (f->fd == -2) { /* renamed into place where nothing was before */
+        } else if (f->renamed) { /* renamed into place where nothing was before */
             unlink(f->dst);
         }
     }
@@ -289,8 +289,7 @@ static void sync_dirs(const rrr_outset *o)
     }
 }
 
-/* Local (rank 0). Rename every temporary into place, in order, or none. A renamed entry
- * is marked fd = -2. */
+/* Local (rank 0). Rename every temporary into place, in order, or none. */
 static rrr_status commit(rrr_ctx *ctx, rrr_outset *o)
 {
     int backed[RRR_MAX_OUTPUTS] = { 0 };
@@ -310,7 +309,7 @@ static rrr_status commit(rrr_ctx *ctx, rrr_outset *o)
                           strerror(errno));
         if (st != RRR_OK)
             break;
-        f->fd = -2;
+        f->renamed = 1;
     }
     if (st != RRR_OK) {
         roll_back(o, k, backed);
@@ -335,7 +334,7 @@ static void discard(rrr_outset *o, int failed)
         rrr_outfile *f = &o->f[k];
         if (f->fd >= 0)
             close(f->fd);
-        if (!f->remove && f->fd != -2)
+        if (!f->remove && !f->renamed)
             unlink(f->tmp);
         f->fd = -1;
     }

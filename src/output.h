@@ -26,6 +26,7 @@ typedef struct {
     unsigned long long dev, ino; /* the temporary rank 0 created (broadcast)                */
     int fd;                      /* rank 0: the temporary, open, until a stream takes it    */
     int remove;                  /* remove dst at the commit instead (no temporary)          */
+    int renamed;                 /* rank 0, during the commit: renamed into place            */
 } rrr_outfile;
 
 typedef struct rrr_outset {
