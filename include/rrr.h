@@ -165,11 +165,14 @@ typedef struct {
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
                    const rrr_fit_opts *opts, rrr_model **model, rrr_fit_info **info);
 
-/* Write DIR/U.npy, V.npy, model.json (and the means) atomically; info (may be NULL) adds
- * the record of the fit to model.json. Collective. */
+/* Write DIR/U.npy, V.npy, model.json (and the means) all or nothing, model.json last with
+ * the checksums of the others; info (may be NULL) adds the record of the fit to
+ * model.json. Collective. RRR_EIO (nothing changed in DIR) on any failure. */
 rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                            const char *dir);
-/* Read a model directory written by rrr_model_write. Collective. *out is new. */
+/* Read a model directory written by rrr_model_write. Collective. *out is new. Each file is
+ * checked against model.json's checksums; on a mismatch the directory is read once more (a
+ * writer may just have committed), then RRR_EINVAL: the files are not one model. */
 rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out);
 /* Local. NULL-safe; set *m (*info) = NULL. */
 void rrr_model_destroy(rrr_model **m);

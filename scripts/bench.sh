@@ -36,10 +36,11 @@
 # Exit: 0 when every run succeeded, 1 otherwise (the summary is printed either way).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 T_START=$SECONDS
-PY=${PYTHON:-/usr/bin/python3}
-RRR=${RRR_BIN:-bin/rrr}
-BUILD=${RRR_BUILD:-build}
+PY=$PYTHON
+RRR=$RRR_BIN
+BUILD=$RRR_BUILD
 PROBE=$BUILD/probe
 R=${BENCH_REPEATS:-5}
 RK=${BENCH_REPEATS_KERNEL:-3}
@@ -60,7 +61,6 @@ else
     STREAM_N=$((1 << 26)); TS_TALL=20000,500,200; TS_WIDE=2000,4000,1000
     SYRK_TALL=20000,500; SYRK_WIDE=4000,4000; SQUARE=2000
 fi
-if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 if ((NP <= CORES)); then
     MPIRUN=(timeout -k 5 900 mpirun -np "$NP" --bind-to core --map-by core)
     export OPENBLAS_NUM_THREADS=1

@@ -4,11 +4,10 @@
 #   n = 100000, p = 200, q = 50, d = 5 (override: DEMO_N, DEMO_P, DEMO_Q, DEMO_D, DEMO_NP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+source scripts/env.sh   # root, one BLAS thread per rank, RRR_BIN
 N=${DEMO_N:-100000} P=${DEMO_P:-200} Q=${DEMO_Q:-50} D=${DEMO_D:-5} NP=${DEMO_NP:-2}
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}   # one rank per core
 DIR=${DEMO_DIR:-$(mktemp -d /tmp/rrr-demo.XXXXXX)}
-RUN=(mpirun --oversubscribe -np "$NP" bin/rrr)
+RUN=(mpirun --oversubscribe -np "$NP" "$RRR_BIN")
 echo "== rrr demo: n=$N p=$P q=$Q d=$D on $NP ranks, files in $DIR"
 "${RUN[@]}" gen --n "$N" --p "$P" --q "$Q" --rank "$D" --noise 1 --seed 1 --out "$DIR/data"
 "${RUN[@]}" fit --x "$DIR/data/X.npy" --y "$DIR/data/Y.npy" --rank "$D" --lambda 1 --solver gd \

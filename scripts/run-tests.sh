@@ -8,17 +8,14 @@
 # TESTS="pattern" to run only the matching test files.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export RRR_BUILD=${RRR_BUILD:-build} RRR_BIN=${RRR_BIN:-bin/rrr}
-export PYTHON=${PYTHON:-/usr/bin/python3}
-if [[ $(id -u) -eq 0 ]]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-# 2 cores and up to 4 ranks: one BLAS thread per rank, or the ranks fight over the cores.
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+source scripts/env.sh
 export MPIRUN=${MPIRUN:-"timeout -k 5 120 mpirun --oversubscribe --mca odls_base_sigkill_timeout 0"}
 if [[ ${SAN:-0} == 1 ]]; then
     # Open MPI's dlopen'd components leak and cannot be suppressed: no leak checks under MPI.
     export ASAN_OPTIONS=detect_leaks=0
+    # UBSan only prints by default, and a printed report is lost in a passing test's log:
+    # stop at the first one (exit 1), so that the test fails
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fi
 
 passed=0 failed=0 skipped=0

@@ -29,9 +29,10 @@
 # (pngcairo, else png), default FIGURES = tests/bench/figures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-/usr/bin/python3}
-RRR=${RRR_BIN:-bin/rrr}
-BUILD=${RRR_BUILD:-build}
+source scripts/env.sh
+PY=$PYTHON
+RRR=$RRR_BIN
+BUILD=$RRR_BUILD
 PROBE=$BUILD/probe
 CORES=$(nproc)
 RANKS="" STRONG=200000,500,200,10 WEAK=50000,500,200,10 M=10 R=3 THREADS=1
@@ -61,7 +62,6 @@ if [[ -z $RANKS ]]; then
 fi
 IFS=, read -ra KS <<<"$RANKS"
 KMAX=${KS[-1]}
-if [[ $(id -u) -eq 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OPENBLAS_NUM_THREADS=$THREADS
 launch() { # launch K CMD...
     local k=$1; shift

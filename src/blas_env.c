@@ -1,10 +1,23 @@
 /* src/blas_env.c: OpenBLAS kernel choice (re-exec before MPI_Init) and threads per rank. */
 #define _GNU_SOURCE
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blas_env.h"
+#include "comm.h"
+
+/* OpenBLAS 0.3.21 (x86_64) keeps its level-3 work in buffers of BUFFER_SIZE = 128 MiB,
+ * mapped at a thread's first call (seen in gdb: mmap of 134217728 bytes in
+ * blas_memory_alloc), and when that mmap fails it retries forever: a rank out of address
+ * space spins and ignores SIGTERM. So the buffer is mapped at start-up, before the data
+ * takes the room, and only after checking that it fits (a margin of 1 MiB). */
+#define BLAS_BUFFER_BYTES (((size_t)128 << 20) + ((size_t)1 << 20))
+/* The warm-up product's order: above OpenBLAS's small-matrix path and its threading
+ * threshold (m n k > 64^3), so it takes the buffers the big calls will take. */
+#define WARM_N 192
 
 /* OpenBLAS-specific entry points; weak so that rrr also links against MKL, BLIS or a Cray
  * libsci, where these calls are simply skipped. */
@@ -49,7 +62,47 @@ void rrr_blas_pick_kernel(char **argv)
     /* exec failed: carry on with the generic kernel; rrr_blas_configure warns. */
 }
 
-void rrr_blas_configure(rrr_ctx *ctx)
+/* Local. Could this process map one more BLAS buffer now (ulimit -v)? */
+static int room_for_buffer(void)
+{
+    void *p = mmap(NULL, BLAS_BUFFER_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    munmap(p, BLAS_BUFFER_BYTES);
+    return 1;
+}
+
+/* Local. One level-3 call, so that the BLAS maps its buffers now. */
+static void warm_up(void)
+{
+    const size_t n = WARM_N;
+    double *a = calloc(3 * n * n, sizeof *a); /* not rrr_malloc: no fault to inject here */
+    if (a == NULL)
+        return;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n, (int)n, 1.0, a,
+                (int)n, a + n * n, (int)n, 0.0, a + 2 * n * n, (int)n);
+    free(a);
+}
+
+/* Collective. The BLAS buffers, mapped before any data is read; RRR_EINTERNAL, agreed,
+ * when ulimit -v leaves no room for them (else the first big call would hang). */
+static rrr_status map_buffers(rrr_ctx *ctx)
+{
+    rrr_status st = RRR_OK;
+    if (openblas_get_corename && !room_for_buffer())
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory: cannot map OpenBLAS's %zu MiB "
+                      "work buffer (ulimit -v leaves %.0f MiB to this rank)",
+                      BLAS_BUFFER_BYTES >> 20, ctx->mem_per_rank / 1048576.0);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        warm_up();
+        rrr_ctx_measure_memory(ctx); /* what is left once the buffers are mapped */
+    }
+    return st;
+}
+
+rrr_status rrr_blas_configure(rrr_ctx *ctx)
 {
     const int node_ranks = ctx->node_ranks;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -71,4 +124,5 @@ void rrr_blas_configure(rrr_ctx *ctx)
         rrr_warn(ctx, "OpenBLAS runs its generic '%s' kernel on a CPU that supports %s: set "
                       "OPENBLAS_CORETYPE=%s for ~4x faster BLAS",
                  openblas_get_corename(), better_kernel(), better_kernel());
+    return map_buffers(ctx);
 }

@@ -5,6 +5,7 @@
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "alloc.h"
 #include "checkpoint.h"
 #include "comm.h"
+#include "fnv.h"
 #include "output.h"
 #include "rng.h"
 
@@ -25,14 +27,6 @@ typedef struct {
     uint64_t n, p, q, d, solver, intercept, data_hash;
     double lambda;
 } fingerprint;
-
-static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
-{
-    const unsigned char *c = buf;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ c[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 /* Collective. A checksum of X and Y that does not depend on how rows are split: the sum
  * mod 2^64 of a hash of (global position, bits) over all entries. */
@@ -99,7 +93,7 @@ typedef struct {
 
 static void put(sink *k, const void *buf, size_t len)
 {
-    k->h = fnv1a(k->h, buf, len);
+    k->h = rrr_fnv1a(k->h, buf, len);
     if (k->ok && fwrite(buf, 1, len, k->f) != len)
         k->ok = 0;
 }
@@ -126,6 +120,36 @@ static int ckpt_path(const rrr_fit_opts *o, char *path)
     return len > 0 && len < PATH_MAX;
 }
 
+/* Local (rank 0). The file's contents into o's slot, fsync'ed (rrr_outset_close_stream). */
+static rrr_status write_state(rrr_ctx *ctx, rrr_outset *os, int slot, const rrr_problem *pb,
+                              rrr_ckpt_state *s, const fingerprint *fp)
+{
+    double *arr[5];
+    size_t alen[5];
+    int na = state_arrays(pb, s, arr, alen);
+    uint64_t it = (uint64_t)s->iter, nh = s->nhistory, wv = (uint64_t)s->w_valid;
+    sink k = { rrr_outset_stream(ctx, os, slot), RRR_FNV_INIT, 1 };
+    if (k.f == NULL)
+        return RRR_EIO;
+    put(&k, MAGIC, sizeof MAGIC);
+    put(&k, fp, sizeof *fp);
+    put(&k, &it, sizeof it);
+    put(&k, &s->fprev, sizeof s->fprev);
+    put(&k, &s->g0, sizeof s->g0);
+    put(&k, &s->zg_prev, sizeof s->zg_prev);
+    put(&k, &wv, sizeof wv);
+    for (int i = 0; i < na; i++)
+        put(&k, arr[i], alen[i] * sizeof(double));
+    put(&k, &nh, sizeof nh); /* f at iterates 0 .. iter */
+    put(&k, s->history, nh * sizeof(double));
+    uint64_t h = k.h;
+    put(&k, &h, sizeof h);
+    rrr_status st = rrr_outset_close_stream(ctx, os, slot, k.f);
+    if (st == RRR_OK && !k.ok)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: write failed", rrr_outset_dst(os, slot));
+    return st;
+}
+
 rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                                rrr_solver solver, rrr_ckpt_state *s)
 {
@@ -133,50 +157,21 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     char path[PATH_MAX];
     fingerprint fp = make_fp(ctx, pb, o, solver, s);
     rrr_outset os;
-    rrr_status st = rrr_mkdir(ctx, o->checkpoint, "--checkpoint");
-    if (st != RRR_OK)
-        return st;
-    rrr_outset_init(ctx, &os);
-    const char *tmp = ckpt_path(o, path) ? rrr_outset_add(&os, path) : NULL;
-    if (tmp == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: path too long", o->checkpoint);
-    if (st == RRR_OK && ctx->rank == 0) {
-        double *arr[5];
-        size_t alen[5];
-        int na = state_arrays(pb, s, arr, alen);
-        uint64_t it = (uint64_t)s->iter, nh = s->nhistory, wv = (uint64_t)s->w_valid;
-        sink k = { fopen(tmp, "wb"), 0xcbf29ce484222325ULL, 1 };
-        if (k.f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: cannot create: %s", tmp, strerror(errno));
-        } else {
-            put(&k, MAGIC, sizeof MAGIC);
-            put(&k, &fp, sizeof fp);
-            put(&k, &it, sizeof it);
-            put(&k, &s->fprev, sizeof s->fprev);
-            put(&k, &s->g0, sizeof s->g0);
-            put(&k, &s->zg_prev, sizeof s->zg_prev);
-            put(&k, &wv, sizeof wv);
-            for (int i = 0; i < na; i++)
-                put(&k, arr[i], alen[i] * sizeof(double));
-            put(&k, &nh, sizeof nh); /* f at iterates 0 .. iter */
-            put(&k, s->history, nh * sizeof(double));
-            uint64_t h = k.h;
-            put(&k, &h, sizeof h);
-            /* fsync before the rename: after a crash the name points at complete data */
-            k.ok = k.ok && fflush(k.f) == 0 && fsync(fileno(k.f)) == 0;
-            k.ok = (fclose(k.f) == 0) && k.ok;
-            if (!k.ok)
-                st = RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: write failed", tmp);
-        }
+    int slot = -1;
+    rrr_outset_init(&os);
+    rrr_status st = rrr_outset_mkdir(ctx, &os, o->checkpoint, "--checkpoint");
+    if (st == RRR_OK)
+        st = ckpt_path(o, path) ? rrr_outset_add(ctx, &os, path, &slot)
+                                : rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint %s: "
+                                                          "path too long", o->checkpoint));
+    if (st == RRR_OK) {
+        rrr_status wst = RRR_OK;
+        if (ctx->rank == 0)
+            wst = write_state(ctx, &os, slot, pb, s, &fp);
+        st = rrr_agree(ctx, wst);
     }
+    /* the previous checkpoint stays under its name until the new one is complete */
     st = rrr_outset_finish(ctx, &os, st);
-    if (st == RRR_OK && ctx->rank == 0) { /* make the rename itself durable */
-        int dfd = open(o->checkpoint, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
     rrr_phase_end(ctx, RRR_T_WRITE, t0);
     if (st == RRR_OK)
         rrr_info(ctx, "checkpoint: iteration %ld saved to %s", s->iter, path);
@@ -188,28 +183,27 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
                             size_t *lenp, int *missing)
 {
     struct stat sb;
+    unsigned long long size = 0;
     *out = NULL;
     *missing = 0;
-    if (stat(path, &sb) != 0) {
-        if (errno == ENOENT) {
-            *missing = 1;
-            return RRR_OK;
-        }
-        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        *missing = 1;
+        return RRR_OK;
     }
-    size_t len = (size_t)sb.st_size;
+    FILE *f = rrr_input_open(&ctx->err, path, &size); /* a FIFO is refused, not waited on */
+    if (f == NULL)
+        return RRR_EIO;
+    size_t len = (size_t)size;
     *lenp = len;
-    if (len < expect + 8 || len > expect + 8 + ((size_t)1 << 36))
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt or foreign checkpoint (size %zu)", path, len);
-    unsigned char *b = rrr_malloc(len, 1);
-    FILE *f = fopen(path, "rb");
     rrr_status st = RRR_OK;
-    if (b == NULL)
+    unsigned char *b = NULL;
+    if (len < expect + 8 || len > expect + 8 + ((size_t)1 << 36))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt or foreign checkpoint (size %zu)", path, len);
+    else if ((b = rrr_malloc(len, 1)) == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for the checkpoint", path);
-    else if (f == NULL || fread(b, 1, len, f) != len)
+    else if (fread(b, 1, len, f) != len)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read", path);
-    if (f != NULL)
-        fclose(f);
+    fclose(f);
     uint64_t h;
     if (st == RRR_OK) {
         memcpy(&h, b + len - sizeof h, sizeof h);
@@ -219,7 +213,7 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
                           "%s: checkpoint of another rrr version (format byte 0x%02x; this one "
                           "reads formats %d to %d); remove it to start afresh", path,
                           b[sizeof MAGIC - 1], OLDEST_FORMAT, MAGIC[7] - '0');
-        else if (!same_kind || fnv1a(0xcbf29ce484222325ULL, b, len - sizeof h) != h)
+        else if (!same_kind || rrr_fnv1a(RRR_FNV_INIT, b, len - sizeof h) != h)
             st = RRR_FAIL(&ctx->err, RRR_EINVAL,
                           "%s: corrupt checkpoint (checksum mismatch); remove it to start afresh", path);
     }
@@ -228,6 +222,46 @@ static rrr_status read_file(rrr_ctx *ctx, const char *path, size_t expect, unsig
     else
         *out = b;
     return st;
+}
+
+/* Local. Every value of n doubles finite (a in the file: possibly unaligned bytes). */
+static int all_finite(const void *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, (const unsigned char *)a + 8 * i, sizeof v);
+        if (!isfinite(v))
+            return 0;
+    }
+    return 1;
+}
+
+/* Local (rank 0). The counts and values of a checkpoint whose checksum matched: the
+ * history length and the iteration are compared without products that could wrap (a
+ * crafted file must not pass by overflow), and no state value is NaN or infinite (only
+ * fprev may be +inf: format 2 at its first iterate). */
+static rrr_status check_loaded(rrr_ctx *ctx, const char *path, const unsigned char *b,
+                               size_t len, size_t fixed, const uint64_t hdr[4], const double sc[3],
+                               double *const arr[], const size_t alen[], int na, const double *W)
+{
+    size_t room = (len - fixed - 8) / 8; /* len >= fixed + 8 was checked */
+    if (hdr[0] >= (uint64_t)LONG_MAX || hdr[1] > room || hdr[1] > (uint64_t)INT_MAX - 2 ||
+        len != fixed + hdr[1] * 8 + 8) /* INT_MAX: the history is broadcast with an int count */
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
+    /* format 3: f_0 .. f_k; format 2: k values */
+    uint64_t want = hdr[3] >= 3 ? hdr[0] + 1 : hdr[0];
+    if (hdr[1] != want)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (history of %llu values at "
+                        "iteration %llu)", path, (unsigned long long)hdr[1],
+                        (unsigned long long)hdr[0]);
+    int ok = !isnan(sc[0]) && sc[0] > -(double)INFINITY && isfinite(sc[1]) && isfinite(sc[2]) &&
+             all_finite(b + fixed, (size_t)hdr[1]);
+    for (int i = 0; i < na && ok; i++) /* W means nothing unless w_valid */
+        ok = (arr[i] == W && hdr[2] == 0) || all_finite(arr[i], alen[i]);
+    if (!ok)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (non-finite values); "
+                        "remove it to start afresh", path);
+    return RRR_OK;
 }
 
 rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
@@ -271,10 +305,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
                 c += alen[i] * 8;
             }
             memcpy(&hdr[1], c, 8);
-            /* format 3: f_0 .. f_k; format 2: k values */
-            uint64_t want = hdr[3] >= 3 ? hdr[0] + 1 : hdr[0];
-            if (hdr[1] != want || len != fixed + hdr[1] * 8 + 8)
-                st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: corrupt checkpoint (inconsistent length)", path);
+            st = check_loaded(ctx, path, b, len, fixed, hdr, sc, arr, alen, na, s->W);
         }
     }
     st = rrr_agree(ctx, st);

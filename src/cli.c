@@ -51,7 +51,9 @@ static int parse_value(const opt_spec *o, const char *s)
         char *end;
         errno = 0;
         double x = strtod(s, &end);
-        if (errno != 0 || *end != '\0' || end == s || !isfinite(x))
+        /* ERANGE also flags underflow (1e-310 is subnormal, 1e-400 rounds to 0): those are
+         * numbers; only an overflow (+-HUGE_VAL) is refused, by isfinite */
+        if ((errno != 0 && errno != ERANGE) || *end != '\0' || end == s || !isfinite(x))
             return 0;
         *(double *)o->dst = x;
         return 1;

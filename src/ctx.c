@@ -1,9 +1,11 @@
 /* src/ctx.c: the context (private communicator, rank, the machine, timers) and rank-0
  * logging. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -12,10 +14,30 @@
 const char *const rrr_timer_names[RRR_T_COUNT] = { "read", "compute", "allreduce", "solve",
                                                    "write" };
 
-/* Collective. Ranks on my node, and the bytes one rank may use there: physical memory (or
- * a smaller cgroup v2 limit) over those ranks; the minimum over all ranks, so every rank
- * decides alike. */
-static void measure_machine(rrr_ctx *ctx)
+/* Local. Bytes this process may still map under ulimit -v (RLIMIT_AS) or ulimit -d
+ * (RLIMIT_DATA): the limit minus what it maps already (/proc/self/statm: total size and
+ * data pages); +inf without limits. A run that counted physical memory only would plan
+ * for memory it cannot map. */
+static double rlimit_room(void)
+{
+    double room = (double)INFINITY, page = (double)sysconf(_SC_PAGESIZE);
+    unsigned long long size = 0, resident, shared, text, lib, data = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%llu %llu %llu %llu %llu %llu", &size, &resident, &shared, &text, &lib,
+                   &data) != 6)
+            size = data = 0;
+        fclose(f);
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        room = fmin(room, (double)rl.rlim_cur - (double)size * page);
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        room = fmin(room, (double)rl.rlim_cur - (double)data * page);
+    return room > 0 ? room : 0;
+}
+
+void rrr_ctx_measure_memory(rrr_ctx *ctx)
 {
     double bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
@@ -25,16 +47,23 @@ static void measure_machine(rrr_ctx *ctx)
             bytes = lim;
         fclose(f);
     }
+    bytes /= ctx->node_ranks;
+    bytes = fmin(bytes, rlimit_room()); /* a per-process limit: not shared by the node */
+    MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
+    ctx->mem_per_rank = bytes;
+}
+
+/* Collective. Ranks on my node (and on the most crowded one), then the memory per rank. */
+static void measure_machine(rrr_ctx *ctx)
+{
     MPI_Comm node;
     int local = 1;
     MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &local);
     MPI_Comm_free(&node);
-    bytes /= local;
-    MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
     MPI_Allreduce(&local, &ctx->node_ranks_max, 1, MPI_INT, MPI_MAX, ctx->comm);
     ctx->node_ranks = local;
-    ctx->mem_per_rank = bytes;
+    rrr_ctx_measure_memory(ctx);
 }
 
 rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out)

@@ -33,6 +33,11 @@ struct rrr_ctx {
     double mem_per_rank;        /* bytes one rank may use, the minimum over ranks    */
 };
 
+/* Collective. (Re)measure mem_per_rank: physical memory (or a smaller cgroup v2 limit)
+ * over the ranks of my node, or what ulimit -v / -d still lets this process map if that
+ * is less; the minimum over all ranks, so every rank decides alike. */
+void rrr_ctx_measure_memory(rrr_ctx *ctx);
+
 /* Local. A phase starts: returns the time to hand to rrr_phase_end. */
 double rrr_phase_begin(void);
 /* Local. The phase that started at t0 ends: its time is added to timer k. */

@@ -452,6 +452,7 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     rrr_json_int(&j, "rank", res->rank);
     rrr_json_num(&j, "lambda", res->lambda);
     rrr_json_num(&j, "cv_mse_min", res->cv_mse_min);
+    rrr_json_num(&j, "cv_mse_choice", res->cv_mse_choice);
     rrr_json_str(&j, "method", res->method);
     rrr_json_int(&j, "passes", res->passes);
     if (strcmp(res->method, "gd") == 0)
@@ -473,7 +474,7 @@ static void write_cv_csv(FILE *f, const rrr_cv_result *res)
 
 /* Collective. DIR/fold_ids.npy (n x 1) of random folds, each rank its rows, so that a
  * search can be reproduced or checked elsewhere. */
-static rrr_status fold_ids_tmp(rrr_ctx *ctx, const rrr_cv_result *res, const char *tmp)
+static rrr_status fold_ids_stage(rrr_ctx *ctx, rrr_outset *o, int slot, const rrr_cv_result *res)
 {
     size_t r0 = 0, nloc = 0;
     rrr_partition(res->n, ctx->size, ctx->rank, &r0, &nloc);
@@ -484,45 +485,55 @@ static rrr_status fold_ids_tmp(rrr_ctx *ctx, const rrr_cv_result *res, const cha
         return st;
     for (size_t il = 0; il < nloc; il++)
         ids[il] = rrr_fold_of(r0 + il, res->n, res->folds, res->fold_seed);
-    st = rrr_npy_write_rows(ctx, tmp, res->n, 1, r0, nloc, ids);
+    st = rrr_npy_write_rows(ctx, o, slot, res->n, 1, r0, nloc, ids);
     free(ids);
     return st;
 }
 
-/* Local (rank 0). cv.json or cv.csv at tmp. */
-static rrr_status write_text(rrr_ctx *ctx, const rrr_cv_result *res, int csv, const char *tmp)
+/* Collective. cv.json or cv.csv into o's slot (rank 0 writes). */
+static rrr_status text_stage(rrr_ctx *ctx, rrr_outset *o, int slot, const rrr_cv_result *res,
+                             int csv)
 {
-    if (ctx->rank != 0)
-        return RRR_OK;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create", tmp);
-    if (csv)
-        write_cv_csv(f, res);
-    else
-        write_cv_json(f, res);
-    if (ferror(f) | (fclose(f) != 0))
-        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed", tmp);
-    return RRR_OK;
+    rrr_status st = RRR_OK;
+    if (ctx->rank == 0) {
+        FILE *f = rrr_outset_stream(ctx, o, slot);
+        if (f != NULL && csv)
+            write_cv_csv(f, res);
+        else if (f != NULL)
+            write_cv_json(f, res);
+        st = f == NULL ? RRR_EIO : rrr_outset_close_stream(ctx, o, slot, f);
+    }
+    return rrr_agree(ctx, st);
+}
+
+rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res, const char *dir)
+{
+    static const char *names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
+    char path[PATH_MAX];
+    rrr_status st = rrr_outset_mkdir(ctx, o, dir, "--out");
+    for (int k = 0; k < 3 && st == RRR_OK; k++) {
+        int slot = -1, len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        if (len < 0 || (size_t)len >= sizeof path)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+        else if (k == 2 && !res->random_folds) /* a stale one would contradict cv.json */
+            st = rrr_outset_remove(ctx, o, path);
+        else
+            st = rrr_outset_add(ctx, o, path, &slot);
+        if (st == RRR_OK && k < 2)
+            st = text_stage(ctx, o, slot, res, k);
+        else if (st == RRR_OK && res->random_folds)
+            st = fold_ids_stage(ctx, o, slot, res);
+    }
+    return st;
 }
 
 rrr_status rrr_cv_write(rrr_ctx *ctx, const rrr_cv_result *res, const char *dir)
 {
-    static const char *names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
-    const int nfiles = res->random_folds ? 3 : 2;
-    char path[PATH_MAX];
-    rrr_outset os;
-    rrr_status st = rrr_mkdir(ctx, dir, "--out");
-    rrr_outset_init(ctx, &os);
-    for (int k = 0; k < nfiles && st == RRR_OK; k++) {
-        int len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        const char *tmp = len > 0 && (size_t)len < sizeof path ? rrr_outset_add(&os, path) : NULL;
-        if (tmp == NULL)
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
-        else if (k < 2)
-            st = rrr_agree(ctx, write_text(ctx, res, k, tmp));
-        else
-            st = fold_ids_tmp(ctx, res, tmp);
-    }
-    return rrr_outset_finish(ctx, &os, st);
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    if (res == NULL || dir == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_cv_write: no result or no directory");
+    rrr_outset o;
+    rrr_outset_init(&o);
+    return rrr_outset_finish(ctx, &o, rrr_cv_stage(ctx, &o, res, dir));
 }

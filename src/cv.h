@@ -7,6 +7,12 @@
 #include "problem.h"
 #include "topk.h"
 
+struct rrr_outset;
+/* Collective. DIR/cv.json, DIR/cv.csv and (random folds) DIR/fold_ids.npy into the set o,
+ * committed with the fit's files (rrr_outset_finish): all of them, or none. */
+rrr_status rrr_cv_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_cv_result *res,
+                        const char *dir);
+
 /* One fold's sums over its rows, in one region of rrr_cv_flen(p, q) doubles:
  *   G (p x p, upper) | C (p x q) | sx (p) | sy (q) | yy | n
  * of X and Y centred at the global means (with an intercept; raw otherwise). */

@@ -8,6 +8,7 @@
  *   Y = X U_true V_true^T + noise * E
  * With these scales each entry of X U_true has unit variance, so the signal in each
  * entry of Y has variance about D against noise^2. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,63 +62,98 @@ static rrr_status check_gen(rrr_err *e, size_t n, size_t p, size_t q, int d, dou
     return RRR_OK;
 }
 
+/* Local. The sizes gen will use fit (replicated: the same verdict on every rank): each
+ * file's bytes in an MPI_Offset, the largest rank's rows in an int count and in memory,
+ * and the factors in memory. Checked before any product is formed. */
+static rrr_status check_sizes(rrr_err *e, size_t n, size_t p, size_t q, int d, int ranks)
+{
+    size_t r0, b, cells, bytes;
+    rrr_partition(n, ranks, 0, &r0, &b); /* rank 0 owns the most rows */
+    const size_t cols[2] = { p, q };
+    for (int k = 0; k < 2; k++) {
+        int ok = rrr_size_mul(n, cols[k], &cells) && rrr_size_mul(cells, sizeof(double), &bytes) &&
+                 bytes <= (size_t)LLONG_MAX - 4096 && b <= (size_t)INT_MAX &&
+                 rrr_size_mul(b, cols[k], &cells) && rrr_size_mul(cells, sizeof(double), &bytes) &&
+                 rrr_size_mul(cols[k], (size_t)d, &cells) && rrr_size_mul(cells, sizeof(double), &bytes);
+        if (!ok)
+            return RRR_FAIL(e, RRR_EINVAL, "gen: %zu x %zu is too large (a .npy file must stay "
+                            "below 2^63 bytes and each rank's rows below 2^31)", n, cols[k]);
+    }
+    return RRR_OK;
+}
+
+/* Local. No entry of my rows of Y overflowed (a huge --noise). */
+static rrr_status check_finite(rrr_err *e, const double *Y, size_t count, double noise)
+{
+    for (size_t k = 0; k < count; k++)
+        if (!isfinite(Y[k]))
+            return RRR_FAIL(e, RRR_ENUMERIC, "gen: Y has non-finite entries (--noise %g is too "
+                            "large for doubles)", noise);
+    return RRR_OK;
+}
+
+/* Collective. DIR/X.npy, Y.npy (my rows), U_true.npy, V_true.npy (rank 0), all or none. */
+static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p, size_t q,
+                              int d, size_t r0, size_t nloc, const double *const a[4])
+{
+    static const char *names[4] = { "X.npy", "Y.npy", "U_true.npy", "V_true.npy" };
+    char path[PATH_MAX];
+    int slot[4] = { -1, -1, -1, -1 };
+    rrr_outset o;
+    rrr_outset_init(&o);
+    rrr_status st = rrr_outset_mkdir(ctx, &o, dir, "--out");
+    for (int k = 0; k < 4 && st == RRR_OK; k++) {
+        int len = snprintf(path, PATH_MAX, "%s/%s", dir, names[k]);
+        st = len > 0 && len < PATH_MAX ? rrr_outset_add(ctx, &o, path, &slot[k])
+                                       : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    }
+    if (st == RRR_OK) /* same on every rank: the failures above depend on dir, or are agreed */
+        st = rrr_npy_write_rows(ctx, &o, slot[0], n, p, r0, nloc, a[0]);
+    if (st == RRR_OK)
+        st = rrr_npy_write_rows(ctx, &o, slot[1], n, q, r0, nloc, a[1]);
+    if (st == RRR_OK)
+        st = rrr_npy_write_small(ctx, &o, slot[2], p, (size_t)d, a[2], NULL);
+    if (st == RRR_OK)
+        st = rrr_npy_write_small(ctx, &o, slot[3], q, (size_t)d, a[3], NULL);
+    return rrr_outset_finish(ctx, &o, st);
+}
+
 rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noise,
                    uint64_t seed, const char *dir)
 {
-    rrr_status cst = check_gen(&ctx->err, n, p, q, d, noise, dir);
-    if (cst != RRR_OK)
-        return rrr_agree(ctx, cst);
+    rrr_status st = check_gen(&ctx->err, n, p, q, d, noise, dir);
+    if (st == RRR_OK)
+        st = check_sizes(&ctx->err, n, p, q, d, ctx->size);
+    if (st != RRR_OK)
+        return rrr_agree(ctx, st);
     struct { size_t r0, nloc; } pt;
     rrr_partition(n, ctx->size, ctx->rank, &pt.r0, &pt.nloc);
-    rrr_outset o;
-    char path[4][PATH_MAX];
-    const char *tmp[4] = { NULL, NULL, NULL, NULL };
-    static const char *names[4] = { "X.npy", "Y.npy", "U_true.npy", "V_true.npy" };
+    /* every product below was checked by check_sizes */
     double *Ut = rrr_malloc(p * (size_t)d, sizeof(double)); /* row-major p x D */
     double *Vt = rrr_malloc(q * (size_t)d, sizeof(double)); /* row-major q x D */
     double *X = rrr_malloc(pt.nloc * p, sizeof(double));
     double *Y = rrr_malloc(pt.nloc * q, sizeof(double));
     double *t = rrr_malloc((size_t)d, sizeof(double));
-    rrr_status st = RRR_OK;
-
-    rrr_outset_init(ctx, &o);
     if (!Ut || !Vt || !X || !Y || !t)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gen: out of memory for %zu rows", pt.nloc);
     st = rrr_agree(ctx, st);
-    if (st == RRR_OK)
-        st = rrr_mkdir(ctx, dir, "--out");
-    if (st != RRR_OK)
-        goto done;
-    for (int k = 0; k < 4; k++) {
-        int len = snprintf(path[k], PATH_MAX, "%s/%s", dir, names[k]);
-        tmp[k] = len > 0 && len < PATH_MAX ? rrr_outset_add(&o, path[k]) : NULL;
-        if (tmp[k] == NULL)
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    if (st == RRR_OK) {
+        double sp = 1.0 / sqrt((double)p);
+        for (size_t j = 0; j < p; j++)
+            for (int k = 0; k < d; k++)
+                Ut[j * (size_t)d + (size_t)k] = sp * rrr_rng_normal(seed, RRR_STREAM_U, j, (uint64_t)k);
+        for (size_t j = 0; j < q; j++)
+            for (int k = 0; k < d; k++)
+                Vt[j * (size_t)d + (size_t)k] = rrr_rng_normal(seed, RRR_STREAM_V, j, (uint64_t)k);
+        double t0 = rrr_phase_begin();
+        gen_rows(pt.r0, pt.nloc, p, q, d, noise, seed, Ut, Vt, X, Y, t);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+        st = rrr_agree(ctx, check_finite(&ctx->err, Y, pt.nloc * q, noise));
     }
-    if (st != RRR_OK) /* same on every rank: depends only on dir */
-        goto done;
-
-    double sp = 1.0 / sqrt((double)p);
-    for (size_t j = 0; j < p; j++)
-        for (int k = 0; k < d; k++)
-            Ut[j * (size_t)d + (size_t)k] = sp * rrr_rng_normal(seed, RRR_STREAM_U, j, (uint64_t)k);
-    for (size_t j = 0; j < q; j++)
-        for (int k = 0; k < d; k++)
-            Vt[j * (size_t)d + (size_t)k] = rrr_rng_normal(seed, RRR_STREAM_V, j, (uint64_t)k);
-
-    double t0 = rrr_phase_begin();
-    gen_rows(pt.r0, pt.nloc, p, q, d, noise, seed, Ut, Vt, X, Y, t);
-    rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-
-    st = rrr_npy_write_rows(ctx, tmp[0], n, p, pt.r0, pt.nloc, X);
-    if (st == RRR_OK)
-        st = rrr_npy_write_rows(ctx, tmp[1], n, q, pt.r0, pt.nloc, Y);
-    if (st == RRR_OK)
-        st = rrr_npy_write_small(ctx, tmp[2], p, (size_t)d, Ut);
-    if (st == RRR_OK)
-        st = rrr_npy_write_small(ctx, tmp[3], q, (size_t)d, Vt);
-done:
-    st = rrr_outset_finish(ctx, &o, st);
+    if (st == RRR_OK) {
+        const double *const a[4] = { X, Y, Ut, Vt };
+        st = write_files(ctx, dir, n, p, q, d, pt.r0, pt.nloc, a);
+    }
     free(Ut);
     free(Vt);
     free(X);

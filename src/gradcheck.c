@@ -13,6 +13,12 @@
 #include "gradient.h"
 #include "rng.h"
 
+/* Local. max(a, b) that keeps a NaN (fmax drops it: a NaN error must not read as 0). */
+static double nan_max(double a, double b)
+{
+    return (isnan(a) || isnan(b)) ? (double)NAN : (a > b ? a : b);
+}
+
 /* Collective. f at (U + t dU, V + t dV). */
 static rrr_status f_at(rrr_ctx *ctx, const rrr_problem *pb, const double *U, const double *V,
                        const double *dU, const double *dV, double t, double *Ut, double *Vt,
@@ -63,7 +69,12 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
         goto done;
     double gmax = 0;
     for (size_t k = 0; k < m; k++)
-        gmax = fmax(gmax, fabs(g[k]));
+        gmax = nan_max(gmax, fabs(g[k]));
+    if (!isfinite(f0) || !isfinite(gmax)) {
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "gradcheck: the objective or its gradient is not "
+                      "finite at the test point (f = %g): the data are too large for doubles", f0);
+        goto done; /* replicated: f0 and g come from allreduced sums */
+    }
     /* All coordinates when there are few; otherwise 64 of them spread evenly, plus 8
      * random directions (which involve every coordinate at once). */
     size_t ncoord = m <= 256 ? m : 64, ndir = 8;
@@ -92,10 +103,12 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
         /* relative to the derivative itself, or to 1e-3 of the largest gradient entry for
          * components that are nearly zero (their relative error means nothing) */
         double rel = fabs(fd - an) / fmax(fabs(an), 1e-3 * gmax);
-        *max_rel_error = fmax(*max_rel_error, rel);
+        *max_rel_error = nan_max(*max_rel_error, rel);
     }
     if (st == RRR_OK && !isfinite(*max_rel_error))
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "gradcheck: non-finite values");
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "gradcheck: the finite differences are not finite "
+                      "(max relative error %g): the data are too large for doubles",
+                      *max_rel_error);
 done:
     free(x);
     free(g);

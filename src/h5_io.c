@@ -281,8 +281,10 @@ static rrr_status create_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
 {
     rrr_status st = RRR_OK;
     h->fapl = mpio_fapl(ctx);
-    if (h->fapl >= 0) /* EXCL: a temporary name that nobody else may hold */
-        h->file = H5Fcreate(file, H5F_ACC_EXCL, H5P_DEFAULT, h->fapl);
+    /* file is the empty temporary rank 0 created exclusively (output.h); the caller checks
+     * afterwards that it is still that file */
+    if (h->fapl >= 0)
+        h->file = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, h->fapl);
     if (h->file < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create with HDF5's MPI-IO driver", file);
     st = rrr_agree(ctx, st);

@@ -62,6 +62,30 @@ static rrr_status no_dataset(rrr_ctx *ctx, const char *path)
                     "FILE.h5:/path/to/dataset (h5ls -r FILE.h5 lists them)", path);
 }
 
+/* Collective. Rank 0 finds file to be a regular file, opening it without blocking (a
+ * FIFO would hang HDF5's open on every rank). */
+static rrr_status regular_input(rrr_ctx *ctx, const char *file)
+{
+    rrr_status st = RRR_OK;
+    if (ctx->rank == 0) {
+        unsigned long long size = 0;
+        FILE *f = rrr_input_open(&ctx->err, file, &size);
+        if (f == NULL)
+            st = RRR_EIO;
+        else
+            fclose(f);
+    }
+    return rrr_agree(ctx, st);
+}
+
+/* Collective. My rows of an HDF5 dataset. */
+static rrr_status h5_read(rrr_ctx *ctx, const char *file, const char *dset, const char *path,
+                          rrr_block **out)
+{
+    rrr_status st = regular_input(ctx, file);
+    return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, out) : st;
+}
+
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
 {
     char file[PATH_MAX];
@@ -75,8 +99,7 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return no_dataset(ctx, path);
-    return kind ? rrr_h5_read_rows(ctx, file, dset, path, out)
-                : rrr_npy_read_rows(ctx, path, 0, out);
+    return kind ? h5_read(ctx, file, dset, path, out) : rrr_npy_read_rows(ctx, path, 0, out);
 }
 
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
@@ -89,7 +112,7 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
         return no_dataset(ctx, path);
     if (kind == 0)
         return rrr_npy_read_rows(ctx, path, 1, out);
-    rrr_status st = rrr_h5_read_rows(ctx, file, dset, path, out);
+    rrr_status st = h5_read(ctx, file, dset, path, out);
     if (st == RRR_OK && (*out)->ncols != 1) { /* the shape is replicated */
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
                       path, (*out)->n, (*out)->ncols);
@@ -98,27 +121,49 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
     return st;
 }
 
-rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
+rrr_status rrr_block_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_block *B, const char *path)
 {
     char file[PATH_MAX];
     const char *dset;
+    int slot = -1, kind = rrr_path_h5(path, file, sizeof file, &dset);
+    if (kind < 0)
+        return no_dataset(ctx, path);
+    /* a new file under an exclusive temporary name, renamed over the final one when the
+     * set commits: an HDF5 FILE is replaced, not updated, so a reader never sees it
+     * half-written */
+    rrr_status st = rrr_outset_add(ctx, o, kind ? file : path, &slot);
+    if (st != RRR_OK)
+        return st;
+    if (kind == 0)
+        return rrr_npy_write_rows(ctx, o, slot, B->n, B->ncols, B->r0, B->nloc, B->a);
+    if (ctx->rank == 0) /* the data and a generous 16 KiB for HDF5's own metadata */
+        st = rrr_outset_room(ctx, o, slot, (unsigned long long)B->n * B->ncols * 8 + (16u << 10));
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_h5_write_rows(ctx, rrr_outset_tmp(o, slot), dset, path, B);
+    if (st == RRR_OK) /* HDF5 opened it by name: still the file rank 0 created? */
+        st = rrr_agree(ctx, rrr_outset_verify(ctx, o, slot));
+    return st;
+}
+
+rrr_status rrr_block_write(rrr_ctx *ctx, const rrr_block *B, const char *path)
+{
     if (ctx == NULL)
         return RRR_EINVAL;
     ctx->err = (rrr_err){ .st = RRR_OK };
     if (B == NULL || path == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_write: no block or no path");
+    rrr_outset o;
+    rrr_outset_init(&o);
+    return rrr_outset_finish(ctx, &o, rrr_block_stage(ctx, &o, B, path));
+}
+
+rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *what)
+{
+    char file[PATH_MAX];
+    const char *dset;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
-    if (kind == 0)
-        return rrr_npy_write_block(ctx, B, path);
     if (kind < 0)
         return no_dataset(ctx, path);
-    /* A new file under a temporary name, renamed over FILE once every rank wrote its rows:
-     * FILE is replaced, not updated, so a reader never sees it half-written. */
-    rrr_outset o;
-    rrr_outset_init(ctx, &o);
-    const char *tmp = rrr_outset_add(&o, file);
-    rrr_status st = tmp ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EIO, "%s: path too long", path);
-    if (st == RRR_OK)
-        st = rrr_h5_write_rows(ctx, tmp, dset, path, B);
-    return rrr_outset_finish(ctx, &o, st);
+    return rrr_output_check(ctx, kind ? file : path, 0, what);
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "ctx.h"
 #include "err.h"
 
 /* Local, pure. How path names its data: 1 for an HDF5 dataset "FILE:DATASET" where FILE
@@ -21,5 +22,15 @@ rrr_status rrr_check_finite(rrr_err *e, const char *name, const double *a, size_
 /* Collective. Read my rows of an n x 1 column of fold ids: a .npy (<f8, <f4 or <i8) or an
  * HDF5 dataset (rrr cv --fold-ids). Otherwise as rrr_block_read. */
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
+
+struct rrr_outset;
+/* Collective. Write the distributed matrix B to path (a .npy file or FILE.h5:/dataset)
+ * under an exclusive temporary of the set o, renamed into place when o commits
+ * (rrr_outset_finish): with the other outputs of a command, all or nothing. */
+rrr_status rrr_block_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_block *B,
+                           const char *path);
+/* Collective. Before any work: the file that path names (for FILE.h5:/dataset, FILE) can
+ * be created where it goes (rrr_output_check); what names the option. */
+rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *what);
 
 #endif

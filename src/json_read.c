@@ -159,7 +159,8 @@ static int on_path(const char *path, int depth, const char *const keys[], const 
 {
     const char *seg = path;
     for (int d = 1; d <= depth; d++) {
-        const char *dot = strchr(seg, '.');
+        /* "a.b": split at the first dot only, so b may itself hold dots ("files.U.npy") */
+        const char *dot = d == 1 ? strchr(seg, '.') : NULL;
         size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
         if (n != klen[d] || memcmp(seg, keys[d], n) != 0)
             return 0;

@@ -7,6 +7,7 @@
 #include "blas_env.h"
 #include "check.h"
 #include "cli.h"
+#include "cv.h"
 #include "cv_args.h"
 #include "input.h"
 #include "json.h"
@@ -14,6 +15,8 @@
 #include "plan.h"
 #include "comm.h"
 #include "h5.h"
+#include "model.h"
+#include "output.h"
 #include "predict.h"
 #include "report.h"
 #include "signals.h"
@@ -144,7 +147,9 @@ static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_gen);
         return st;
     }
-    st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
+    st = rrr_output_check(ctx, out, 1, "--out");
+    if (st == RRR_OK)
+        st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
     if (st == RRR_OK)
         rrr_info(ctx, "gen: wrote %s/{X,Y,U_true,V_true}.npy (n=%zu p=%zu q=%zu rank=%d) in %.2f s",
                  out, n, p, q, d, rrr_elapsed(ctx));
@@ -217,17 +222,39 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
     return parse_precond(ctx, a->precond, &o->precond);
 }
 
-/* Collective. After a fit (or cv's final fit): a signal that came late still stops it
- * (exit 5, nothing written); the report first, so that if it cannot be written --out is
- * left as it was; then the model and the summary. */
-static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                           const char *report, const char *out)
+/* Collective. Every output location is usable before the data is read, so a bad path
+ * costs seconds, not the whole fit; without --out the model is not kept: say so. */
+static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
+                                    const char *checkpoint)
 {
+    rrr_status st = RRR_OK;
+    if (out != NULL)
+        st = rrr_output_check(ctx, out, 1, "--out");
+    else
+        rrr_warn(ctx, "no --out: the fitted model will not be kept");
+    if (st == RRR_OK && report != NULL)
+        st = rrr_output_check(ctx, report, 0, "--report");
+    if (st == RRR_OK && checkpoint != NULL)
+        st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
+    return st;
+}
+
+/* Collective. After a fit (or cv's final fit): a signal that came late still stops it
+ * (exit 5, nothing written); the report, the model and (cv) the search's files in one
+ * commit: all appear, or none; then the summary. */
+static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                            const rrr_cv_result *cv, const char *report, const char *out)
+{
+    rrr_outset o;
+    rrr_outset_init(&o);
     rrr_status st = stop_check(ctx);
     if (st == RRR_OK && report != NULL)
-        st = rrr_report_write(ctx, m, info, report);
+        st = rrr_report_stage(ctx, &o, m, info, report);
     if (st == RRR_OK && out != NULL)
-        st = rrr_model_write(ctx, m, info, out);
+        st = rrr_model_stage(ctx, &o, m, info, out);
+    if (st == RRR_OK && out != NULL && cv != NULL)
+        st = rrr_cv_stage(ctx, &o, cv, out);
+    st = rrr_outset_finish(ctx, &o, st);
     if (st == RRR_OK)
         rrr_fit_summary(ctx, m, info);
     return st;
@@ -291,13 +318,15 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
-    st = read_xy(ctx, xp, yp, &X, &Y);
+    st = check_fit_outputs(ctx, out, report, o.checkpoint);
+    if (st == RRR_OK)
+        st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_fit(ctx, X, Y, &o, &m, &info);
     if (st == RRR_OK) { /* provenance for model.json */
         info->x_source = xp;
         info->y_source = yp;
-        st = write_fit(ctx, m, info, report, out);
+        st = write_fit(ctx, m, info, NULL, report, out);
     }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
@@ -317,7 +346,9 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     rrr_cv_result *res = NULL;
     int *rk = NULL;
     double *lam = NULL;
-    rrr_status st = read_xy(ctx, xp, yp, &X, &Y);
+    rrr_status st = check_fit_outputs(ctx, out, report, NULL);
+    if (st == RRR_OK)
+        st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_cv_parse_ranks(ranks, X->ncols < Y->ncols ? X->ncols : Y->ncols, &rk,
                                 &o->nranks, &ctx->err);
@@ -334,10 +365,11 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     }
     if (st == RRR_OK)
         st = rrr_cv(ctx, X, Y, o, &res, &m, &info);
-    if (st == RRR_OK)
-        st = write_fit(ctx, m, info, report, out);
-    if (st == RRR_OK && out != NULL)
-        st = rrr_cv_write(ctx, res, out);
+    if (st == RRR_OK) {
+        info->x_source = xp;
+        info->y_source = yp;
+        st = write_fit(ctx, m, info, res, report, out);
+    }
     if (st == RRR_OK && rrr_ctx_rank(ctx) == 0) {
         printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
                res->cv_mse_choice);
@@ -510,21 +542,26 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
     rrr_block *X = NULL, *Y = NULL, *Yhat = NULL;
     rrr_scores *sc = NULL;
     rrr_outset o;
-    rrr_outset_init(ctx, &o);
-    st = rrr_model_read(ctx, model, &m);
+    rrr_outset_init(&o);
+    if (out != NULL)
+        st = rrr_output_file_check(ctx, out, "--out");
+    if (st == RRR_OK && scores != NULL)
+        st = rrr_output_check(ctx, scores, 0, "--scores");
+    if (st == RRR_OK)
+        st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)
         st = read_predict_inputs(ctx, m, xp, yp, &X, &Y);
     if (st == RRR_OK)
         st = rrr_predict(ctx, m, X, &Yhat);
     if (st == RRR_OK && Y != NULL) /* before writing: a failure leaves no YHAT behind */
         st = rrr_scores_new(ctx, Y, Yhat, &sc);
+    if (st == RRR_OK && out != NULL)
+        st = rrr_block_stage(ctx, &o, Yhat, out);
     if (st == RRR_OK && scores != NULL) {
         const char *src[3] = { model, xp, yp };
-        st = rrr_scores_write(ctx, sc, src, scores, &o); /* renamed below, after YHAT */
+        st = rrr_scores_write(ctx, sc, src, scores, &o);
     }
-    if (st == RRR_OK && out != NULL)
-        st = rrr_block_write(ctx, Yhat, out);
-    st = rrr_outset_finish(ctx, &o, st);
+    st = rrr_outset_finish(ctx, &o, st); /* YHAT and the scores: both, or neither */
     if (st == RRR_OK && sc != NULL && rrr_ctx_rank(ctx) == 0) {
         printf("mse %.17g\nr2 %.17g\nr2_mean %.17g\n", sc->mse, sc->r2, sc->r2_mean);
         fflush(stdout);
@@ -622,8 +659,9 @@ int main(int argc, char **argv)
     rrr_ctx *ctx = NULL;
     rrr_status st = rrr_ctx_create(MPI_COMM_WORLD, &ctx);
     if (st == RRR_OK) {
-        rrr_blas_configure(ctx);
-        st = rrr_agree(ctx, run(ctx, argc, argv));
+        st = rrr_blas_configure(ctx);
+        if (st == RRR_OK)
+            st = rrr_agree(ctx, run(ctx, argc, argv));
         if (st != RRR_OK && rrr_ctx_rank(ctx) == 0)
             fprintf(stderr, "rrr: error: %s\n", rrr_ctx_errmsg(ctx));
     } else {

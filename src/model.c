@@ -216,26 +216,32 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
     }
 }
 
-/* Collective. Rank 0 writes model.json to path. */
-static rrr_status write_json_file(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                                  const char *path)
+/* The files of a model directory besides model.json, in the order they are committed;
+ * the means only with an intercept. model.json, renamed last, is the commit point: it
+ * records the FNV-1a 64 of each, and a reader that finds another file under a name knows
+ * it did not read one model (rrr_model_read). */
+static const char *const array_names[4] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy" };
+
+/* Local (rank 0). model.json: the model's fields, then "files": the checksums. */
+static rrr_status write_json_file(rrr_ctx *ctx, rrr_outset *o, int slot, const rrr_model *m,
+                                  const rrr_fit_info *info, const uint64_t hash[], int narrays)
 {
-    rrr_status st = RRR_OK;
-    if (ctx->rank == 0) {
-        FILE *f = fopen(path, "w");
-        if (f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot create: %s", path, strerror(errno));
-        } else {
-            rrr_json j;
-            rrr_json_begin(&j, f);
-            rrr_json_str(&j, "format", "rrr-model-1");
-            rrr_model_json_fields(&j, m, info);
-            rrr_json_end(&j);
-            if (ferror(f) | (fclose(f) != 0))
-                st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: write failed", path);
-        }
+    FILE *f = rrr_outset_stream(ctx, o, slot);
+    if (f == NULL)
+        return RRR_EIO;
+    rrr_json j;
+    rrr_json_begin(&j, f);
+    rrr_json_str(&j, "format", "rrr-model-1");
+    rrr_model_json_fields(&j, m, info);
+    rrr_json_obj_begin(&j, "files");
+    for (int k = 0; k < narrays; k++) {
+        char sum[32];
+        snprintf(sum, sizeof sum, "fnv1a64:%016llx", (unsigned long long)hash[k]);
+        rrr_json_str(&j, array_names[k], sum);
     }
-    return rrr_agree(ctx, st);
+    rrr_json_obj_end(&j);
+    rrr_json_end(&j);
+    return rrr_outset_close_stream(ctx, o, slot, f);
 }
 
 /* Local. Column-major rows x cols -> row-major (the C order of .npy). */
@@ -249,52 +255,65 @@ static double *to_row_major(const double *a, size_t rows, size_t cols)
     return t;
 }
 
-rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                           const char *dir)
+/* Local. dir/name into path; 0 if it does not fit. */
+static int join(char path[PATH_MAX], const char *dir, const char *name)
 {
-    static const char *names[5] = { "U.npy", "V.npy", "model.json", "x_mean.npy", "y_mean.npy" };
-    int nfiles = m->intercept ? 5 : 3;
-    const char *tmp[5] = { NULL };
+    int len = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+    return len > 0 && len < PATH_MAX;
+}
+
+/* Collective. Add DIR's files to o: the arrays, model.json last, and the removal of
+ * means an earlier fit with --intercept left (they must not be applied to this one). */
+static rrr_status add_files(rrr_ctx *ctx, rrr_outset *o, const char *dir, int narrays,
+                            int slot[5])
+{
     char path[PATH_MAX];
-    rrr_outset o;
+    rrr_status st = RRR_OK;
+    for (int k = 0; k <= narrays && st == RRR_OK; k++) {
+        const char *name = k < narrays ? array_names[k] : "model.json";
+        st = join(path, dir, name) ? rrr_outset_add(ctx, o, path, &slot[k])
+                                   : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    }
+    for (int k = narrays; k < 4 && st == RRR_OK; k++)
+        st = join(path, dir, array_names[k]) ? rrr_outset_remove(ctx, o, path)
+                                             : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    return st; /* every failure above depends on dir only, or is agreed */
+}
+
+rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
+                           const rrr_fit_info *info, const char *dir)
+{
+    int narrays = m->intercept ? 4 : 2, slot[5];
+    uint64_t hash[4] = { 0, 0, 0, 0 };
     double *Ur = to_row_major(m->U, m->p, (size_t)m->d);
     double *Vr = to_row_major(m->V, m->q, (size_t)m->d);
     rrr_status st = (Ur && Vr) ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-    rrr_outset_init(ctx, &o);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_mkdir(ctx, dir, "--out");
-    if (st != RRR_OK)
-        goto done;
-    for (int k = 0; k < nfiles; k++) {
-        int len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        tmp[k] = (len > 0 && (size_t)len < sizeof path) ? rrr_outset_add(&o, path) : NULL;
-        if (tmp[k] == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
-            goto done; /* depends only on dir: the same on every rank */
-        }
-    }
-    st = rrr_npy_write_small(ctx, tmp[0], m->p, (size_t)m->d, Ur);
+        st = rrr_outset_mkdir(ctx, o, dir, "--out");
     if (st == RRR_OK)
-        st = rrr_npy_write_small(ctx, tmp[1], m->q, (size_t)m->d, Vr);
-    if (st == RRR_OK)
-        st = write_json_file(ctx, m, info, tmp[2]);
-    if (st == RRR_OK && m->intercept)
-        st = rrr_npy_write_small(ctx, tmp[3], 1, m->p, m->x_mean);
-    if (st == RRR_OK && m->intercept)
-        st = rrr_npy_write_small(ctx, tmp[4], 1, m->q, m->y_mean);
-done:
-    st = rrr_outset_finish(ctx, &o, st);
-    if (st == RRR_OK && !m->intercept && ctx->rank == 0) {
-        /* means left by an earlier fit with --intercept must not be applied to this one */
-        for (int k = 3; k < 5; k++) {
-            snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-            unlink(path);
-        }
+        st = add_files(ctx, o, dir, narrays, slot);
+    const double *data[4] = { Ur, Vr, m->x_mean, m->y_mean };
+    const size_t rows[4] = { m->p, m->q, 1, 1 }, cols[4] = { (size_t)m->d, (size_t)m->d, m->p, m->q };
+    for (int k = 0; k < narrays && st == RRR_OK; k++)
+        st = rrr_npy_write_small(ctx, o, slot[k], rows[k], cols[k], data[k], &hash[k]);
+    if (st == RRR_OK) { /* st is agreed here: every rank enters the agreement below */
+        rrr_status jst = RRR_OK;
+        if (ctx->rank == 0)
+            jst = write_json_file(ctx, o, slot[narrays], m, info, hash, narrays);
+        st = rrr_agree(ctx, jst);
     }
     free(Ur);
     free(Vr);
     return st;
+}
+
+rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                           const char *dir)
+{
+    rrr_outset o;
+    rrr_outset_init(&o);
+    return rrr_outset_finish(ctx, &o, rrr_model_stage(ctx, &o, m, info, dir));
 }
 
 /* ---- reading a model directory ----------------------------------------------------- */
@@ -303,6 +322,9 @@ done:
 typedef struct {
     int intercept;
     long long rank, p, q; /* -1 when absent (older files) */
+    int have_sums;        /* "files" present (older files have none: nothing to verify) */
+    uint64_t sum[4];      /* FNV-1a 64 of U.npy, V.npy, x_mean.npy, y_mean.npy */
+    int retry;            /* a vanished array is a torn read (first reading only)       */
 } model_meta;
 
 /* Local. An integer member, or -1 when absent; RRR_EINVAL if it is not an integer. */
@@ -320,13 +342,33 @@ static rrr_status json_int(rrr_err *e, const char *buf, size_t len, const char *
     return RRR_OK;
 }
 
-/* Local (rank 0). Parse model.json: the format tag, intercept, and the shapes it records. */
+/* Local. The checksum "files": {"NAME": "fnv1a64:<16 hex digits>"} of one array file. */
+static rrr_status json_sum(rrr_err *e, const char *buf, size_t len, const char *path,
+                           const char *name, uint64_t *out)
+{
+    char key[32], s[32];
+    rrr_jval v;
+    snprintf(key, sizeof key, "files.%s", name);
+    rrr_status st = rrr_json_lookup(buf, len, key, &v, path, e);
+    if (st != RRR_OK)
+        return st;
+    if (!rrr_json_string(&v, s, sizeof s) || strncmp(s, "fnv1a64:", 8) != 0 || strlen(s) != 24 ||
+        strspn(s + 8, "0123456789abcdef") != 16)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: \"files\" has no checksum \"fnv1a64:<16 hex "
+                        "digits>\" for %s", path, name);
+    *out = (uint64_t)strtoull(s + 8, NULL, 16);
+    return RRR_OK;
+}
+
+/* Local (rank 0). Parse model.json: the format tag, intercept, the shapes it records and
+ * the checksums of the arrays. */
 static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
 {
     char buf[1 << 16];
-    FILE *f = fopen(path, "r");
+    unsigned long long size = 0;
+    FILE *f = rrr_input_open(&ctx->err, path, &size);
     if (f == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return RRR_EIO;
     size_t len = fread(buf, 1, sizeof buf, f);
     int big = len == sizeof buf && fgetc(f) != EOF;
     fclose(f);
@@ -350,6 +392,11 @@ static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
         st = json_int(&ctx->err, buf, len, path, "p", &mm->p);
     if (st == RRR_OK)
         st = json_int(&ctx->err, buf, len, path, "q", &mm->q);
+    if (st == RRR_OK)
+        st = rrr_json_lookup(buf, len, "files", &v, path, &ctx->err);
+    mm->have_sums = st == RRR_OK && v.kind != RRR_JNONE;
+    for (int k = 0; k < (mm->intercept ? 4 : 2) && st == RRR_OK && mm->have_sums; k++)
+        st = json_sum(&ctx->err, buf, len, path, array_names[k], &mm->sum[k]);
     return st;
 }
 
@@ -380,53 +427,76 @@ static rrr_status check_shapes(rrr_err *e, const char *dir, const model_meta *mm
     return RRR_OK;
 }
 
-/* Collective. The means, with their shapes checked. */
-static rrr_status read_means(rrr_ctx *ctx, const char *dir, rrr_model *m)
+/* Collective. Array k of the directory (array_names), and whether its bytes are the ones
+ * model.json recorded (*torn names it when not; replicated: the sums are broadcast). */
+static rrr_status read_array(rrr_ctx *ctx, const char *dir, const model_meta *mm, int k,
+                             size_t *rows, size_t *cols, double **a, const char **torn)
 {
     char path[PATH_MAX];
-    size_t r, c;
-    snprintf(path, sizeof path, "%s/x_mean.npy", dir);
-    rrr_status st = rrr_npy_read_small(ctx, path, &r, &c, &m->x_mean);
-    if (st == RRR_OK && (r != 1 || c != m->p))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r, c,
-                      m->p);
-    if (st != RRR_OK)
-        return st; /* replicated facts: the same on every rank */
-    snprintf(path, sizeof path, "%s/y_mean.npy", dir);
-    st = rrr_npy_read_small(ctx, path, &r, &c, &m->y_mean);
-    if (st == RRR_OK && (r != 1 || c != m->q))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape %zu x %zu, expected 1 x %zu", path, r, c,
-                      m->q);
+    uint64_t sum = 0;
+    if (!join(path, dir, array_names[k]))
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EIO, "--model %s: path too long", dir));
+    rrr_status st = rrr_npy_read_small(ctx, path, rows, cols, a, &sum);
+    if (st == RRR_OK && mm->have_sums && sum != mm->sum[k] && *torn == NULL)
+        *torn = array_names[k];
+    if (st == RRR_EIO && mm->have_sums && *torn == NULL && mm->retry) {
+        /* gone since model.json was read (a fit without --intercept just removed the
+         * means): a torn read, not an error yet; agreed, so forgotten on every rank */
+        *torn = array_names[k];
+        ctx->err.st = RRR_OK;
+        ctx->err.msg[0] = '\0';
+        st = RRR_OK;
+    }
     return st;
 }
 
-rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
+/* Collective. The means, with their shapes checked. */
+static rrr_status read_means(rrr_ctx *ctx, const char *dir, const model_meta *mm, rrr_model *m,
+                             const char **torn)
+{
+    size_t r, c;
+    rrr_status st = read_array(ctx, dir, mm, 2, &r, &c, &m->x_mean, torn);
+    if (st == RRR_OK && *torn == NULL && (r != 1 || c != m->p))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s/x_mean.npy: shape %zu x %zu, expected 1 x %zu",
+                      dir, r, c, m->p);
+    if (st != RRR_OK)
+        return st; /* replicated facts: the same on every rank */
+    st = read_array(ctx, dir, mm, 3, &r, &c, &m->y_mean, torn);
+    if (st == RRR_OK && *torn == NULL && (r != 1 || c != m->q))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s/y_mean.npy: shape %zu x %zu, expected 1 x %zu",
+                      dir, r, c, m->q);
+    return st;
+}
+
+/* Collective. One reading of the directory: model.json first, then the arrays, each
+ * checked against the checksum model.json recorded. *torn names the first array that does
+ * not match (then *out is NULL and the status OK: the caller decides). */
+static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model **out,
+                            const char **torn)
 {
     char path[PATH_MAX];
-    size_t c, c2;
-    model_meta mm = { 0, -1, -1, -1 };
+    size_t c = 0, c2 = 0;
+    model_meta mm = { 0, -1, -1, -1, 0, { 0, 0, 0, 0 }, 0 };
     rrr_status st = RRR_OK;
     rrr_model *m = calloc(1, sizeof *m);
     *out = NULL;
+    *torn = NULL;
     if (m == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-    if (st == RRR_OK && ctx->rank == 0) {
-        snprintf(path, sizeof path, "%s/model.json", dir);
-        st = read_meta(ctx, path, &mm);
-    }
+    if (st == RRR_OK && ctx->rank == 0)
+        st = join(path, dir, "model.json") ? read_meta(ctx, path, &mm)
+                                           : RRR_FAIL(&ctx->err, RRR_EIO, "--model %s: path too long", dir);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
     MPI_Bcast(&mm, (int)sizeof mm, MPI_BYTE, 0, ctx->comm);
-    snprintf(path, sizeof path, "%s/U.npy", dir);
-    st = rrr_npy_read_small(ctx, path, &m->p, &c, &m->U);
-    if (st == RRR_OK) {
-        snprintf(path, sizeof path, "%s/V.npy", dir);
-        st = rrr_npy_read_small(ctx, path, &m->q, &c2, &m->V);
-    }
+    mm.retry = retry;
+    st = read_array(ctx, dir, &mm, 0, &m->p, &c, &m->U, torn);
     if (st == RRR_OK)
+        st = read_array(ctx, dir, &mm, 1, &m->q, &c2, &m->V, torn);
+    if (st == RRR_OK && *torn == NULL)
         st = check_shapes(&ctx->err, dir, &mm, m->p, c, m->q, c2);
-    if (st != RRR_OK)
+    if (st != RRR_OK || *torn != NULL)
         goto done; /* replicated facts: the same on every rank */
     m->d = (int)c;
     m->U = to_col_major(m->U, m->p, c);
@@ -436,11 +506,25 @@ rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
     m->intercept = mm.intercept;
     st = rrr_agree(ctx, st); /* the collective reads below must be entered by all or none */
     if (st == RRR_OK && m->intercept)
-        st = read_means(ctx, dir, m);
+        st = read_means(ctx, dir, &mm, m, torn);
 done:
     st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
+    if (st != RRR_OK || *torn != NULL)
         rrr_model_destroy(&m);
     *out = m;
+    return st;
+}
+
+rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
+{
+    const char *torn = NULL;
+    rrr_status st = read_once(ctx, dir, 1, out, &torn);
+    if (st == RRR_OK && torn != NULL) /* a fit may have committed between our reads: again */
+        st = read_once(ctx, dir, 0, out, &torn);
+    if (st == RRR_OK && torn != NULL) /* replicated: the sums were broadcast */
+        st = rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "--model %s: %s does not match the "
+                                     "checksum in model.json: the model is being rewritten, or "
+                                     "an earlier write was interrupted; retry, or fit again",
+                                     dir, torn));
     return st;
 }

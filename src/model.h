@@ -15,6 +15,13 @@ rrr_status rrr_fit_info_new(rrr_ctx *ctx, const rrr_plan *plan, double yy, rrr_f
  * the record's when info is not NULL. */
 void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *info);
 
+/* Collective. Write DIR's files (model.json last, the commit point; see model.c) under
+ * temporaries of o, creating DIR if missing; the caller commits with rrr_outset_finish,
+ * possibly together with other outputs (main.c: the --report file). */
+struct rrr_outset;
+rrr_status rrr_model_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_model *m,
+                           const rrr_fit_info *info, const char *dir);
+
 /* Local. (f - f*)/max(f*, eps ||Yc||^2); NaN without f*. */
 double rrr_fit_info_gap(const rrr_fit_info *info);
 

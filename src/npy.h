@@ -32,23 +32,26 @@ rrr_status rrr_npy_parse(const unsigned char *buf, size_t len, uint64_t file_siz
  * (cap bytes); returns its length (a multiple of 64), or 0 if cap is too small. */
 size_t rrr_npy_format(char *buf, size_t cap, size_t rows, size_t cols);
 
+struct rrr_outset;
+
 /* Collective. Read only the header of path (rank 0 reads, broadcasts). */
 rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h);
 /* Collective. Read my row block of a .npy file, C or Fortran order (each rank its rows;
  * rrr_block_read in input.c chooses this reader by path). ids: an n x 1 column of fold
  * ids, which may also be <i8 (converted to double, exact below 2^53). */
 rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
-/* Collective. Write a distributed matrix to a .npy file atomically (rrr_block_write). */
-rrr_status rrr_npy_write_block(rrr_ctx *ctx, const rrr_block *B, const char *path);
-/* Collective. Write rows [r0, r0+nloc) of an n x cols row-major matrix to path (usually a
- * temporary name) with MPI_File_write_at_all; every rank takes part. */
-rrr_status rrr_npy_write_rows(rrr_ctx *ctx, const char *path, size_t n, size_t cols,
-                              size_t r0, size_t nloc, const double *a);
-/* Collective. Rank 0 writes a replicated rows x cols row-major matrix to path. */
-rrr_status rrr_npy_write_small(rrr_ctx *ctx, const char *path, size_t rows, size_t cols,
-                               const double *a);
-/* Collective. Every rank reads the whole (small) rows x cols matrix; *out is new. */
+/* Collective. Write rows [r0, r0+nloc) of an n x cols row-major matrix into the temporary
+ * of o's slot (output.h) with MPI_File_write_at_all; every rank takes part. What was
+ * written is checked (status counts, MPI_File_sync, MPI_File_close): RRR_EIO, agreed. */
+rrr_status rrr_npy_write_rows(rrr_ctx *ctx, struct rrr_outset *o, int slot, size_t n,
+                              size_t cols, size_t r0, size_t nloc, const double *a);
+/* Collective. Rank 0 writes a replicated rows x cols row-major matrix into the temporary
+ * of o's slot; on rank 0 *hash (if not NULL) is the FNV-1a 64 of the file's bytes. */
+rrr_status rrr_npy_write_small(rrr_ctx *ctx, struct rrr_outset *o, int slot, size_t rows,
+                               size_t cols, const double *a, uint64_t *hash);
+/* Collective. Every rank reads the whole (small) rows x cols matrix; *out is new. *hash
+ * (if not NULL) is the FNV-1a 64 of the file's bytes as read, on every rank. */
 rrr_status rrr_npy_read_small(rrr_ctx *ctx, const char *path, size_t *rows, size_t *cols,
-                              double **out);
+                              double **out, uint64_t *hash);
 
 #endif

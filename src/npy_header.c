@@ -121,6 +121,14 @@ static const char *integer(cursor *c, size_t *v)
         return "negative dimension in shape";
     if (c->p == c->end || *c->p < '0' || *c->p > '9')
         return "malformed header: shape holds a non-integer";
+    /* Python int literals have no leading zeros ("020" is a SyntaxError; "00" is 0) */
+    if (*c->p == '0') {
+        const unsigned char *q = c->p;
+        while (q < c->end && *q == '0')
+            q++;
+        if (q < c->end && *q >= '1' && *q <= '9')
+            return "malformed header: shape has a number with a leading zero";
+    }
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
         size_t d = (size_t)(*c->p - '0');
         if (x > (SIZE_MAX - d) / 10)

@@ -1,6 +1,5 @@
 /* src/predict.c: predictions YHAT = X U V^T (+ intercept) for my rows, and their scores. */
 #include <cblas.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,14 +18,23 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
     if (X->ncols != m->p)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu columns but the model "
                                        "has p = %zu", X->ncols, m->p));
+    size_t cells;
+    /* sizes from files: int counts for the BLAS, and my rows times q or d must not wrap */
+    int fits = m->p <= (size_t)INT_MAX && m->q <= (size_t)INT_MAX && X->nloc <= (size_t)INT_MAX &&
+               rrr_size_mul(X->nloc, m->q, &cells) && rrr_size_mul(X->nloc, (size_t)m->d, &cells);
+    rrr_status st = fits ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINVAL, "predict: %zu rows, p = %zu, "
+                                             "q = %zu: too large for 32-bit BLAS counts",
+                                             X->nloc, m->p, m->q);
+    st = rrr_agree(ctx, st); /* my rows: a local finding */
+    if (st != RRR_OK)
+        return st;
     const int p = (int)m->p, q = (int)m->q, d = m->d, nloc = (int)X->nloc;
     rrr_block *B = calloc(1, sizeof *B);
     double *Tt = rrr_malloc(X->nloc * (size_t)d, sizeof *Tt);
     double *Yh = rrr_malloc(X->nloc * m->q, sizeof *Yh);
     double *c = rrr_malloc((size_t)q, sizeof *c);
     double *u = rrr_malloc((size_t)d, sizeof *u);
-    rrr_status st = RRR_OK;
-    if (!B || !Tt || !Yh || !c || !u || X->nloc > (size_t)INT_MAX)
+    if (!B || !Tt || !Yh || !c || !u)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "predict: out of memory for %zu rows", X->nloc);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
@@ -75,6 +83,9 @@ static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu but the "
                                        "predictions are %zu x %zu", Y->n, Y->ncols, Yhat->n,
                                        Yhat->ncols));
+    if (Y->n == 0 || q == 0) /* SSE / (n q) would be 0/0 */
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu: no "
+                                       "entries to score", Y->n, q));
     double *mean = rrr_calloc(q, sizeof *mean), *s = rrr_calloc(2 * q, sizeof *s);
     rrr_status st = mean && s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
@@ -212,18 +223,13 @@ static void scores_json(FILE *f, const rrr_scores *sc, const char *const src[3])
 rrr_status rrr_scores_write(rrr_ctx *ctx, const rrr_scores *sc, const char *const src[3],
                             const char *path, rrr_outset *o)
 {
-    const char *tmp = rrr_outset_add(o, path);
-    rrr_status st = tmp ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: path too long", path);
+    int slot = -1;
+    rrr_status st = rrr_outset_add(ctx, o, path, &slot);
     if (st == RRR_OK && ctx->rank == 0) {
-        FILE *f = fopen(tmp, "w");
-        if (f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: cannot create: %s", path,
-                          strerror(errno));
-        } else {
+        FILE *f = rrr_outset_stream(ctx, o, slot);
+        if (f != NULL)
             scores_json(f, sc, src);
-            if (ferror(f) | (fclose(f) != 0))
-                st = RRR_FAIL(&ctx->err, RRR_EIO, "--scores %s: write failed", path);
-        }
+        st = f == NULL ? RRR_EIO : rrr_outset_close_stream(ctx, o, slot, f);
     }
     return rrr_agree(ctx, st);
 }

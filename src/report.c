@@ -1,6 +1,5 @@
 /* src/report.c: the record of a run as the user reads it: the fit summary, the optimality
  * certificate and the JSON run report. */
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -96,27 +95,24 @@ static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit
     rrr_json_end(&j);
 }
 
-rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                            const char *path)
+rrr_status rrr_report_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
+                            const rrr_fit_info *info, const char *path)
 {
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
     unsigned long long bytes = 0;
+    int slot = -1;
     reduce_timers(ctx, tmax, tavg, tmin);
     MPI_Allreduce(&ctx->bytes_read, &bytes, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, ctx->comm);
-    rrr_outset o;
-    rrr_outset_init(ctx, &o);
-    const char *tmp = rrr_outset_add(&o, path);
-    rrr_status st = tmp ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EIO, "%s: path too long", path);
-    if (st == RRR_OK && ctx->rank == 0) {
-        FILE *f = fopen(tmp, "w");
-        if (f == NULL) {
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: cannot create: %s", path,
-                          strerror(errno));
-        } else {
+    rrr_status st = rrr_outset_add(ctx, o, path, &slot);
+    if (st != RRR_OK)
+        return st;
+    if (ctx->rank == 0) {
+        FILE *f = rrr_outset_stream(ctx, o, slot);
+        st = f != NULL ? RRR_OK : RRR_EIO;
+        if (f != NULL) {
             report_json(ctx, f, m, info, tmax, tavg, tmin, bytes);
-            if (ferror(f) | (fclose(f) != 0))
-                st = RRR_FAIL(&ctx->err, RRR_EIO, "--report %s: write failed", path);
+            st = rrr_outset_close_stream(ctx, o, slot, f);
         }
     }
-    return rrr_outset_finish(ctx, &o, st);
+    return rrr_agree(ctx, st);
 }

@@ -10,8 +10,11 @@
 void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info);
 
 /* Collective. Rank 0 writes the run report (the model.json fields, the plan, the
- * objective history, phase times max/avg/min over ranks, bytes read) atomically to path. */
-rrr_status rrr_report_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                            const char *path);
+ * objective history, phase times max/avg/min over ranks, bytes read) under a temporary
+ * of o, committed by the caller (rrr_outset_finish) together with the model, so that a
+ * report never outlives a failed --out. */
+struct rrr_outset;
+rrr_status rrr_report_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_model *m,
+                            const rrr_fit_info *info, const char *path);
 
 #endif

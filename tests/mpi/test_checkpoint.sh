@@ -8,10 +8,11 @@ $PYTHON tests/mpi/check.py mkdata --out "$W" --n 20000 --p 120 --q 10 --rank 3 -
 BASE=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 3 --lambda 0.001 --solver gd --tol 0)
 FIT=("${BASE[@]}" --max-iter 1500)
 # Runs that get signals use mpirun itself (timeout would not forward SIGUSR1), with a
-# watchdog that kills the job's process group if it ever hangs.
+# watchdog that kills the job's session if it ever hangs (Open MPI puts each rank in a
+# process group of its own: the session, started by setsid, holds them all).
 BGRUN="mpirun --oversubscribe"
 WATCHDOGS=()
-watchdog() { (sleep 120; kill -KILL -- -$BG) >/dev/null 2>&1 & WATCHDOGS+=($!); }
+watchdog() { (sleep 120; kill -KILL $(pgrep -s $BG)) >/dev/null 2>&1 & WATCHDOGS+=($!); }
 trap 'kill ${WATCHDOGS[*]} 2>/dev/null; rm -rf "$WORK"' EXIT
 same() { cmp -s "$1/U.npy" "$2/U.npy" && cmp -s "$1/V.npy" "$2/V.npy"; }
 
@@ -43,7 +44,8 @@ same "$W/ref" "$W/o1" && pass "resumed after SIGUSR1 = uninterrupted (bitwise, n
 # 2. SIGKILL of the whole job at a random moment: resume from the last checkpoint
 start_bg 2 "$W/o2" "$W/c2" || fail "no checkpoint appeared (kill test)"
 sleep 0.$((RANDOM % 9))
-kill -KILL -- -$BG 2>/dev/null; wait $BG 2>/dev/null
+kill -KILL $(pgrep -s $BG) 2>/dev/null; wait $BG 2>/dev/null
+for _ in $(seq 1 100); do [[ -z $(pgrep -s $BG) ]] && break; sleep 0.05; done # ranks gone too
 rrr 2 "${FIT[@]}" --out "$W/o2" --checkpoint "$W/c2" --resume >/dev/null 2>&1
 same "$W/ref" "$W/o2" && pass "resumed after SIGKILL = uninterrupted (bitwise)" || fail "resumed after SIGKILL differs"
 ls "$W/c2" | grep -q tmp && fail "temporary checkpoint left after SIGKILL" || pass "no partial checkpoint visible"

@@ -8,6 +8,7 @@
 cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
 W=$WORK
 rrr 2 gen --n 3000 --p 30 --q 8 --rank 3 --seed 3 --out "$W/data" 2>/dev/null
+# not --quiet: the "resuming from iteration" line is progress output
 F=(fit --x "$W/data/X.npy" --y "$W/data/Y.npy" --rank 3 --lambda 0.01 --tol 0)
 for spec in "gd gd 20 60" "gdoff gd 20 60 --gd-xty off" "als als 4 10"; do
     set -- $spec

@@ -4,36 +4,22 @@
 # relative; --intercept against explicitly centred data; the 2-D grid regime forced with
 # --grid-min-p 1 (np = 3: 1 x 3 grid, np = 4: 2 x 2); als against gd; singular X^T X with
 # lambda = 0 gives exit 4 and no output files. Run from the repository root.
-set -u
-MPIRUN=${MPIRUN:-"timeout 120 mpirun --oversubscribe"}
-RRR=${RRR:-bin/rrr}
-if [ -z "${PYTHON:-}" ]; then # a python3 with numpy (a pyenv shim may lack it)
-    for PYTHON in python3 /usr/bin/python3; do
-        "$PYTHON" -c "import numpy" 2>/dev/null && break
-    done
-fi
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
 PY=$PYTHON
 REF=tests/mpi/ref_rrr.py
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OPENBLAS_NUM_THREADS=1 # up to 4 ranks on 2 cores
 TOL=1e-8
 ALS="--solver als --tol 1e-20 --max-iter 2000" # to rounding level: B to 1e-8 needs it
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/rrr-test-exact.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+W=$WORK
 MAN=$W/manifest
 : >"$MAN"
-pass=0
-fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
 
 # gen DIR N P Q D: data plus the shifted/centred/duplicated variants
 gen() {
-    $MPIRUN -np 2 "$RRR" gen --n "$2" --p "$3" --q "$4" --rank "$5" --seed 7 --out "$W/$1" \
+    rrr 2 gen --n "$2" --p "$3" --q "$4" --rank "$5" --seed 7 --out "$W/$1" \
         2>/dev/null && $PY "$REF" prep "$W/$1"
 }
-gen tall 2000 20 8 4 || { echo "FAIL: gen"; echo "0 passed, 1 failed"; exit 1; }
+gen tall 2000 20 8 4 || { fail "gen"; summary; exit 1; }
 gen wide 30 50 6 3    # p > n: lambda > 0
 gen qbig 300 5 20 3   # q > p
 gen mid 240 12 10 4
@@ -45,12 +31,12 @@ fit() {
     shift 8
     local out=$W/out/$name icopt=""
     [ "$ic" = 1 ] && icopt=--intercept
-    if $MPIRUN -np "$np" "$RRR" fit --x "$W/$dat/$xf" --y "$W/$dat/$yf" --rank "$d" \
+    if rrr "$np" fit --x "$W/$dat/$xf" --y "$W/$dat/$yf" --rank "$d" \
         --lambda "$lam" $icopt --out "$out" --quiet "$@" >"$W/$name.log" 2>&1; then
         [ -n "${NOREF:-}" ] ||
             echo "fit|$name|$W/$dat/$xf|$W/$dat/$yf|$d|$lam|$ic|$out|$TOL" >>"$MAN"
     else
-        ko "$name (exit $?: $(tail -n 1 "$W/$name.log"))"
+        fail "$name (exit $?: $(tail -n 1 "$W/$name.log"))"
     fi
 }
 
@@ -88,8 +74,8 @@ echo "cmp|als-vs-gd-np2|$W/out/tall-l1-als-np2|$W/out/gd-tall-np2|1e-8|1e-5" >>"
 
 while IFS= read -r line; do
     case $line in
-    PASS:*) ok "${line#PASS: }" ;;
-    FAIL:*) ko "${line#FAIL: }" ;;
+    PASS:*) pass "${line#PASS: }" ;;
+    FAIL:*) fail "${line#FAIL: }" ;;
     esac
 done < <($PY "$REF" check "$MAN")
 
@@ -99,17 +85,16 @@ for spec in "exact 1" "exact 2" "als 3" "exact 4 --grid-min-p 1"; do
     s=$1 np=$2
     shift 2
     out=$W/out/sing-$s-np$np
-    $MPIRUN -np "$np" "$RRR" fit --x "$W/tall/Xdup.npy" --y "$W/tall/Y.npy" --rank 2 \
+    rrr "$np" fit --x "$W/tall/Xdup.npy" --y "$W/tall/Y.npy" --rank 2 \
         --lambda 0 --solver "$s" --out "$out" --quiet "$@" >"$W/sing.log" 2>&1
     rc=$?
     name="singular-$s-np$np${1:+-grid}"
     if [ $rc -eq 4 ] && grep -q "lambda" "$W/sing.log" && [ ! -e "$out/U.npy" ] &&
         [ ! -e "$out/model.json" ]; then
-        ok "$name"
+        pass "$name"
     else
-        ko "$name (exit $rc: $(tail -n 1 "$W/sing.log"))"
+        fail "$name (exit $rc: $(tail -n 1 "$W/sing.log"))"
     fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

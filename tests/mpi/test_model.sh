@@ -35,7 +35,7 @@ if [[ -z ${OPENBLAS_CORETYPE:-} && $core =~ ^(Prescott|Core2|Nehalem|Sandybridge
     grep -qw avx512f /proc/cpuinfo; then
     export OPENBLAS_CORETYPE=SkylakeX
 fi
-export OPENBLAS_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1 # the model is for one thread per rank, whatever the caller set
 bind() { # bind NP: mpirun placement flags (one rank per core when they fit)
     if (($1 <= CORES)); then echo "--bind-to core --map-by core"; else echo "--bind-to none"; fi
 }

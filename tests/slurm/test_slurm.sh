@@ -18,9 +18,10 @@ for b in sbatch scontrol slurmctld slurmd munged mpirun; do
 done
 [[ $(id -u) == 0 ]] || { echo "SKIP: a local Slurm cluster needs root"; exit 77; }
 
-RRR_BIN=$(realpath -m "${RRR_BIN:-bin/rrr}")
+source scripts/env.sh # root, threads, RRR_BIN (the binary under test)
+RRR_BIN=$(realpath -m "$RRR_BIN")
 SBATCH=$ROOT/scripts/slurm/rrr.sbatch
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1
 pass=0 fail=0 started=0
 T0=$(date +%s%N)
 W=$(mktemp -d /tmp/rrr-slurm-test.XXXXXX)

@@ -258,6 +258,8 @@ static void test_dicts_accepted(void)
         { "  {\t'descr' :\n'<f8' , 'fortran_order'\r\n: False ,'shape':(3,4) , }  ", 3, 4, 8 },
         { D("<f8", "False", "(18446744073709551615, 0)"), SIZE_MAX, 0, 8 },
         { D("<i8", "False", "(3, 1)"), 3, 1, 8 }, /* fold ids; the data readers refuse it */
+        { D("<f8", "False", "(00, 3)"), 0, 3, 8 }, /* "00" is a Python int literal (0) */
+        { D("<f8", "False", "(3, 0)"), 3, 0, 8 },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         rrr_npy_hdr h;
@@ -292,6 +294,9 @@ static void test_dicts_rejected(void)
         { D("<f8", "False", "(3)"), "malformed header: shape is not a tuple" },
         { D("<f8", "False", "[3, 4]"), "malformed header: shape is not a tuple" },
         { D("<f8", "False", "3"), "malformed header: shape is not a tuple" },
+        { D("<f8", "False", "(02000, 020)"), "leading zero" }, /* a SyntaxError in Python */
+        { D("<f8", "False", "(3, 04)"), "leading zero" },
+        { D("<f8", "False", "(003, 4)"), "leading zero" },
         { D("<f8", "False", "(99999999999999999999999, 1)"), "shape dimension too large" },
         { D("<f8", "False", "(18446744073709551616, 1)"), "shape dimension too large" },
         { D("<f8", "False", "(4294967296, 4294967296)"), "shape (4294967296, 4294967296) is too large" },

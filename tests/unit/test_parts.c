@@ -32,8 +32,11 @@ static void test_json(void)
           "not the one inside an array");
     CHECK(look(doc, "x", &v) == RRR_OK && v.num == -1.5e-3, "json: exponent");
     CHECK(look(doc, "n", &v) == RRR_OK && v.kind == RRR_JNULL, "json: null");
-    CHECK(look(doc, "files.U.npy", &v) == RRR_OK && v.kind == RRR_JNONE, "json: a dotted key "
-          "is not a path");
+    CHECK(look(doc, "files.U.npy", &v) == RRR_OK && v.kind == RRR_JSTR &&
+              rrr_json_string(&v, s, sizeof s) && strcmp(s, "fnvA\n") == 0,
+          "json: a path splits at its first dot only (member names may hold dots)");
+    CHECK(look(doc, "files.V.npy", &v) == RRR_OK && v.kind == RRR_JNONE, "json: absent member "
+          "of an object");
     CHECK(look(doc, "format", &v) == RRR_OK && rrr_json_string(&v, s, sizeof s) &&
           strcmp(s, "rrr-model-1") == 0, "json: string");
     CHECK(look(doc, "missing", &v) == RRR_OK && v.kind == RRR_JNONE, "json: absent member");
