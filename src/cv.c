@@ -377,7 +377,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
                        .Yt = Y->a };
     double *xm = NULL, *ym = NULL, *tot = NULL;
     rrr_cv_result *res = NULL;
-    st = rrr_column_stats(ctx, &pb, o->fit.intercept, &xm, &ym);
+    st = rrr_column_stats(ctx, &pb, o->fit.intercept, 1, &xm, &ym);
     pb.xm = xm;
     pb.ym = ym;
     if (st == RRR_OK)
@@ -405,7 +405,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         }
         if (chosen) /* with the statistics in hand exact costs one eigenproblem: auto's choice */
             fo.solver = RRR_SOLVER_EXACT;
-        st = rrr_fit_with(ctx, X, Y, &fo, tot ? &sums : NULL, model, &fi);
+        st = rrr_fit_with(ctx, X, Y, &fo, tot ? &sums : NULL, 0, model, &fi);
         if (st == RRR_OK)
             snprintf(fi->selected_by, sizeof fi->selected_by, "cv");
         if (st == RRR_OK && chosen) {

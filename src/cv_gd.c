@@ -225,7 +225,7 @@ static rrr_status fold(rrr_cv_run *cv, gd_cv_ws *w, int k, size_t mk, size_t nk,
     if (cv->o->lambdas[0] == 0 && pt.n < pb->p)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: lambda 0 with a training set of %zu rows < "
                         "p = %zu (fold %d held out): use lambdas > 0", pt.n, pb->p, k);
-    rrr_status st = rrr_column_stats(ctx, &pt, cv->o->fit.intercept, &xm, &ym);
+    rrr_status st = rrr_column_stats(ctx, &pt, cv->o->fit.intercept, 0, &xm, &ym);
     pt.xm = pv.xm = xm; /* the training means, for the fit and for its predictions */
     pt.ym = pv.ym = ym;
     pv.nloc = mk;

@@ -114,10 +114,44 @@ static rrr_status check_scale(rrr_err *e, size_t n, double xmax, double ymax)
     return RRR_OK;
 }
 
-rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
-                            double **ym)
+/* Local (replicated sums). How many of m columns have |mean| > standard deviation, i.e.
+ * 2 mean^2 > mean of squares; *constant is set when one is constant and non-zero (a column
+ * of ones: the user's own intercept). */
+static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
+                             int *constant)
 {
-    size_t p = pb->p, q = pb->q, len = p + q + 4; /* sums | yy | n/a | max|X| | max|Y| */
+    size_t count = 0;
+    for (size_t j = 0; j < m; j++) {
+        double mu = sum[j] / n, ms = sq[j] / n;
+        if (2 * mu * mu > ms)
+            count++;
+        if (mu != 0 && ms - mu * mu <= 1e-12 * ms)
+            *constant = 1;
+    }
+    return count;
+}
+
+/* Local (replicated sums; rank 0 prints). Without --intercept, columns whose means exceed
+ * their spread make the low-rank term spend its rank on the means. s holds the column sums
+ * of X and Y, then their sums of squares. */
+static void warn_uncentred(rrr_ctx *ctx, const rrr_problem *pb, const double *s)
+{
+    size_t p = pb->p, q = pb->q;
+    int xconst = 0, yconst = 0;
+    size_t cx = offset_columns(s, s + p + q, p, (double)pb->n, &xconst);
+    size_t cy = offset_columns(s + p, s + 2 * p + q, q, (double)pb->n, &yconst);
+    if (xconst || cx + cy == 0)
+        return; /* X carries its own intercept column, or nothing to say */
+    rrr_warn(ctx, "--intercept is off, but %zu of %zu X columns and %zu of %zu Y columns have "
+             "|mean| > standard deviation: the rank-%d term will fit the means; pass "
+             "--intercept to centre X and Y (predict adds the means back)", cx, p, cy, q, pb->d);
+}
+
+rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
+                            double **xm, double **ym)
+{
+    size_t p = pb->p, q = pb->q, m = p + q, len = 2 * m + 1; /* sums | squares | yy */
+    int squares = warn && !intercept && pb->n > 0;
     double *s = rrr_calloc(len, sizeof *s);
     rrr_status st = RRR_OK;
     *xm = *ym = NULL;
@@ -126,30 +160,36 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = rrr_phase_begin(), mx[2] = { 0, 0 };
+    double t0 = rrr_phase_begin(), mx[2] = { 0, 0 }, *sq = s + m;
     for (size_t il = 0; il < pb->nloc; il++) {
         const double *x = pb->Xt + il * p, *y = pb->Yt + il * q;
         for (size_t j = 0; j < p; j++) {
-            if (intercept)
-                s[j] += x[j];
+            s[j] += x[j];
             mx[0] = fmax(mx[0], fabs(x[j]));
         }
         for (size_t j = 0; j < q; j++) {
-            if (intercept)
-                s[p + j] += y[j];
-            s[p + q] += y[j] * y[j];
+            s[p + j] += y[j];
+            s[2 * m] += y[j] * y[j];
             mx[1] = fmax(mx[1], fabs(y[j]));
+        }
+        if (squares) {
+            for (size_t j = 0; j < p; j++)
+                sq[j] += x[j] * x[j];
+            for (size_t j = 0; j < q; j++)
+                sq[p + j] += y[j] * y[j];
         }
     }
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-    rrr_allreduce_sum(ctx, s, p + q + 1);
+    rrr_allreduce_sum(ctx, s, len);
     MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
     st = check_scale(&ctx->err, pb->n, mx[0], mx[1]);
     if (st != RRR_OK) {
         free(s);
         return st; /* replicated maxima: the same verdict on every rank */
     }
-    double yy = s[p + q];
+    if (squares)
+        warn_uncentred(ctx, pb, s);
+    double yy = s[2 * m];
     if (intercept) {
         *xm = rrr_malloc(p, sizeof **xm);
         *ym = rrr_malloc(q, sizeof **ym);
@@ -243,11 +283,11 @@ static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
-    return rrr_fit_with(ctx, X, Y, o, NULL, out, info_out);
+    return rrr_fit_with(ctx, X, Y, o, NULL, 1, out, info_out);
 }
 
 rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                        const rrr_fit_opts *o, const rrr_sums *sums, rrr_model **out,
+                        const rrr_fit_opts *o, const rrr_sums *sums, int warn, rrr_model **out,
                         rrr_fit_info **info_out)
 {
     if (ctx == NULL)
@@ -269,7 +309,7 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     rrr_plan plan;
-    st = rrr_column_stats(ctx, &pb, o->intercept, &xm, &ym);
+    st = rrr_column_stats(ctx, &pb, o->intercept, warn, &xm, &ym);
     if (st != RRR_OK)
         return st;
     pb.xm = xm;
