@@ -10,9 +10,9 @@
  * converts byte order and float32 to double), contiguous or chunked, with one collective
  * H5Dread; name (the path as the user wrote it) is quoted in messages. A missing file or
  * dataset is RRR_EIO; a dataset of another type or rank, or a non-finite value, RRR_EINVAL.
- * On success *out is new. */
+ * With ids (fold ids), integer datasets are read too. On success *out is new. */
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
-                            const char *name, rrr_block **out);
+                            const char *name, int ids, rrr_block **out);
 
 /* Collective. Create file (which must not exist: it is a temporary name) holding the
  * distributed matrix B as the float64 dataset dset (groups created as needed); each rank

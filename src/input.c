@@ -81,10 +81,10 @@ static rrr_status regular_input(rrr_ctx *ctx, const char *file)
 
 /* Collective. My rows of an HDF5 dataset. */
 static rrr_status h5_read(rrr_ctx *ctx, const char *file, const char *dset, const char *path,
-                          rrr_block **out)
+                          int ids, rrr_block **out)
 {
     rrr_status st = regular_input(ctx, file);
-    return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, out) : st;
+    return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, ids, out) : st;
 }
 
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
@@ -100,7 +100,7 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return no_dataset(ctx, path);
-    return kind ? h5_read(ctx, file, dset, path, out) : rrr_npy_read_rows(ctx, path, 0, out);
+    return kind ? h5_read(ctx, file, dset, path, 0, out) : rrr_npy_read_rows(ctx, path, 0, out);
 }
 
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
@@ -113,7 +113,7 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
         return no_dataset(ctx, path);
     if (kind == 0)
         return rrr_npy_read_rows(ctx, path, 1, out);
-    rrr_status st = h5_read(ctx, file, dset, path, out);
+    rrr_status st = h5_read(ctx, file, dset, path, 1, out);
     if (st == RRR_OK && (*out)->ncols != 1) { /* the shape is replicated */
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
                       path, (*out)->n, (*out)->ncols);

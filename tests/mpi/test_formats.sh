@@ -31,6 +31,11 @@ with h5py.File(f"{d}/data.h5", "w") as f:
     f["X_nan"] = Xn
 with h5py.File(f"{d}/other.h5", "w") as f:
     f["unrelated"] = np.ones(3)
+ids = (np.arange(103) % 4).reshape(-1, 1)                         # int64, as h5py and numpy make them
+with h5py.File(f"{d}/folds.h5", "w") as f:
+    f["ids"] = ids
+    f["ids32"] = ids.astype("i4")
+np.save(f"{d}/ids.npy", ids)
 np.save(f"{d}/Y_f4.npy", Y.astype("<f4"))
 np.save(f"{d}/XF.npy", np.asfortranarray(X))                    # what np.save(X.T.T) ...
 np.save(f"{d}/XT.npy", X.T)                                       # ... and np.save(X.T) write
@@ -101,6 +106,14 @@ with h5py.File(f"{d}/tiny4.h5", "r") as f:
     assert np.array_equal(f["Yhat"][...], np.load(f"{d}/tiny3.npy"))
 assert not glob.glob(f"{d}/*.tmp.*"), glob.glob(f"{d}/*.tmp.*")
 PY
+
+# fold ids as integers from HDF5 (int64 or int32) split as the same ids in .npy do
+for ids in ids.npy folds.h5:/ids folds.h5:/ids32; do
+    rrr 3 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1,2 --lambda 0.5,5 --fold-ids "$W/$ids" \
+        --out "$W/cv-${ids//[:\/]/}" >/dev/null 2>"$W/cv.err" || { fail "cv --fold-ids $ids"; cat "$W/cv.err"; }
+done
+check "cv --fold-ids from HDF5 integers (int64, int32) = from .npy <i8 (cv.csv bytes)" \
+    bash -c "cmp '$W/cv-ids.npy/cv.csv' '$W/cv-folds.h5ids/cv.csv' && cmp '$W/cv-ids.npy/cv.csv' '$W/cv-folds.h5ids32/cv.csv'"
 
 # --- refusals: the .npy contract's exit codes, one message with the fix -------------------
 # expect_msg CODE TEXT NAME NP ARGS...: exit CODE, one message, containing TEXT
