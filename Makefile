@@ -1,8 +1,8 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
 # Targets: all (bin/rrr, build/librrr.a, build/librrr.so, test programs), check,
-# check-large, demo, bench, scaling, fuzz, examples, install (PREFIX=/usr/local, DESTDIR),
-# clean.
+# check-large, demo, bench, scaling, probe (make bench's machine-limits probe), fuzz,
+# examples, install (PREFIX=/usr/local, DESTDIR), clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
 # make HDF5=0 builds without parallel HDF5 even where pkg-config finds it.
 
@@ -70,7 +70,7 @@ VERSION := $(shell sed -n 's/^\#define RRR_VERSION_STRING "\(.*\)"/\1/p' include
 SONAME  := librrr.so.$(firstword $(subst ., ,$(VERSION)))
 SHLIB   := $(B)/librrr.so.$(VERSION)
 
-.PHONY: all check check-large demo bench scaling fuzz clean deps install examples FORCE
+.PHONY: all check check-large demo bench scaling probe fuzz clean deps install examples FORCE
 all: $(BIN) $(B)/librrr.a $(B)/librrr.so $(UNIT_BIN)
 
 # Every object is position-independent: one build serves librrr.a, librrr.so and bin/rrr,
@@ -128,8 +128,13 @@ demo: deps
 	@scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all probe
 	@scripts/bench.sh
+
+# tests/bench/probe.c: the machine's limits (bandwidth, DGEMM, allreduce) for make bench
+probe: $(B)/probe
+$(B)/probe: tests/bench/probe.c | $(B)
+	$(MPICC) $(CPPFLAGS) $(CFLAGS) $(WARN) $< $(LDFLAGS) $(BLAS_LIBS) -lm -o $@
 
 scaling: deps
 	@$(MAKE) --no-print-directory all
@@ -141,7 +146,7 @@ fuzz: | $(B)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
 	    tests/fuzz/fuzz_npy.c src/npy_header.c src/status.c -o $(B)/fuzz_npy
 	$(B)/fuzz_npy -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/npy.dict \
-	    $(B)/fuzz-corpus tests/fuzz/corpus 2>&1 | tail -n 5
+	    $(B)/fuzz-corpus tests/fuzz/corpus tests/data 2>&1 | tail -n 5
 
 # examples/fit.c against the build tree (make check builds it against an installed tree).
 examples: $(B)/examples/fit

@@ -84,12 +84,7 @@ runfail() { FAILED=$((FAILED + 1)); note "FAILED: $*"; }
 
 # ---- build ------------------------------------------------------------------------------
 [[ -x $RRR ]] || { note "$RRR missing: run make"; exit 1; }
-if [[ ! -x $PROBE || tests/bench/probe.c -nt $PROBE ]]; then
-    mkdir -p "$BUILD"
-    mpicc -O2 -std=c11 $(pkg-config --cflags openblas 2>/dev/null) tests/bench/probe.c \
-        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -o "$PROBE" ||
-        { note "cannot build $PROBE"; exit 1; }
-fi
+make -s --no-print-directory SAN=0 B="$BUILD" probe || { note "cannot build $PROBE (make probe)"; exit 1; }
 
 # ---- kernels ----------------------------------------------------------------------------
 generic() { [[ $1 =~ ^(Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Sandybridge|Katmai|Coppermine|Northwood|Banias|Opteron|Barcelona|unknown)$ ]]; }

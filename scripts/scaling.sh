@@ -79,11 +79,7 @@ mkdir -p "$OUT" "$FIG" "$DATA"
 note() { echo "scaling: $*" >&2; }
 
 # kernel: as bench.sh, give the probe (which does not re-exec) the kernel rrr will use
-if [[ ! -x $PROBE || tests/bench/probe.c -nt $PROBE ]]; then
-    mkdir -p "$BUILD"
-    mpicc -O2 -std=c11 $(pkg-config --cflags openblas 2>/dev/null) tests/bench/probe.c \
-        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -o "$PROBE" || exit 1
-fi
+make -s --no-print-directory SAN=0 B="$BUILD" probe || exit 1
 core=$("$PROBE" --corename 2>/dev/null | tail -n 1)
 if [[ -z ${OPENBLAS_CORETYPE:-} && $core =~ ^(Prescott|Core2|Nehalem|Sandybridge)$ ]] &&
     grep -qw avx512f /proc/cpuinfo; then

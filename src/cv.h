@@ -37,6 +37,7 @@ typedef struct {
                                   first statistics pass when the rows are streamed)     */
     rrr_input *X, *Y;          /* the rows (stream.h; borrowed)                         */
     int intercept;
+    int warned;                /* rrr_warn_uncentred had its say (once per run)         */
     double *shift;             /* the first rows' means (p + q + 1), then m - s (p + q) */
     double *mean;              /* the column means (p + q), once known                  */
     const rrr_cv_opts *o;

@@ -225,7 +225,7 @@ static rrr_status fold(rrr_cv_run *cv, gd_cv_ws *w, int k, size_t mk, size_t nk,
     if (cv->o->lambdas[0] == 0 && pt.n < pb->p)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: lambda 0 with a training set of %zu rows < "
                         "p = %zu (fold %d held out): use lambdas > 0", pt.n, pb->p, k);
-    rrr_status st = rrr_column_stats(ctx, &pt, cv->o->fit.intercept, &xm, &ym);
+    rrr_status st = rrr_column_stats(ctx, &pt, cv->o->fit.intercept, 0, &xm, &ym);
     pt.xm = pv.xm = xm; /* the training means, for the fit and for its predictions */
     pt.ym = pv.ym = ym;
     pv.nloc = mk;
@@ -255,6 +255,9 @@ rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res)
         ws_free(&w);
         return st;
     }
+    if (cv->o->fit.tol > 1e-12)
+        rrr_warn(ctx, "cv: gd fits stop at --tol %g: their validation errors are ~%.0e relative "
+                 "from the exact ones (--tol 1e-14: ~1e-7)", cv->o->fit.tol, sqrt(cv->o->fit.tol));
     double *X = (double *)pb->Xt, *Y = (double *)pb->Yt;
     int k = 0;
     for (; k < cv->K && st == RRR_OK; k++) {

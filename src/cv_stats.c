@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "cv.h"
+#include "gram.h"
 #include "linalg.h"
 
 size_t rrr_cv_flen(size_t p, size_t q) { return p * p + p * q + p + q + 2; }
@@ -153,8 +154,15 @@ static rrr_status pass(rrr_cv_run *cv, int k0, int k1, int find_shift)
     const int ka = k0, kb = k0 == k1 ? k0 + 1 : k1;
     for (int k = ka; k < kb; k++)
         memset(k0 == k1 ? tot : cv->stats + (size_t)(k - k0) * flen, 0, flen * sizeof(double));
+    /* no intercept: the first pass also finds the columns far from zero (a warning) */
+    const int moments = !cv->intercept && !cv->warned;
+    double *mom = moments ? rrr_calloc(2 * (p + q), sizeof *mom) : NULL;
+    rrr_stream_facts facts = { 0, 0, 0, mom };
+    if (st == RRR_OK && moments && mom == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: out of memory");
+    st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_stream_open(ctx, cv->X, cv->Y, 0, &sm);
+        st = rrr_stream_open(ctx, cv->X, cv->Y, moments ? RRR_STREAM_MOMENTS : 0, &sm);
     for (size_t i = 0; st == RRR_OK && i < rrr_stream_count(sm); i++) {
         st = rrr_stream_next(sm, RRR_OK, &pn);
         if (st != RRR_OK)
@@ -184,7 +192,12 @@ static rrr_status pass(rrr_cv_run *cv, int k0, int k1, int find_shift)
         }
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     }
-    st = rrr_stream_close(&sm, st, NULL);
+    st = rrr_stream_close(&sm, st, &facts);
+    if (st == RRR_OK && moments) {
+        rrr_warn_uncentred(ctx, cv->pb->n, p, q, cv->D, mom);
+        cv->warned = 1;
+    }
+    free(mom);
     for (int k = ka; k < kb && st == RRR_OK; k++)
         allreduce_fold(ctx, k0 == k1 ? tot : cv->stats + (size_t)(k - k0) * flen, p, q);
     free(xb);

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "comm.h"
 #include "gradient.h"
+#include "gram.h"
 #include "kernels.h"
 #include "linalg.h"
 #include "fit.h"
@@ -98,10 +99,11 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
     return check_share(ctx, X, Y);
 }
 
-rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
-                            double **ym)
+rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
+                            double **xm, double **ym)
 {
-    size_t p = pb->p, q = pb->q, len = p + q + 4; /* sums | yy | n/a | max|X| | max|Y| */
+    size_t p = pb->p, q = pb->q, m = p + q, len = 2 * m + 1; /* sums | squares | yy */
+    int squares = warn && !intercept && pb->n > 0;
     double *s = rrr_calloc(len, sizeof *s);
     rrr_status st = RRR_OK;
     *xm = *ym = NULL;
@@ -110,30 +112,36 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
-    double t0 = rrr_phase_begin(), mx[2] = { 0, 0 };
+    double t0 = rrr_phase_begin(), mx[2] = { 0, 0 }, *sq = s + m;
     for (size_t il = 0; il < pb->nloc; il++) {
         const double *x = pb->Xt + il * p, *y = pb->Yt + il * q;
         for (size_t j = 0; j < p; j++) {
-            if (intercept)
-                s[j] += x[j];
+            s[j] += x[j];
             mx[0] = fmax(mx[0], fabs(x[j]));
         }
         for (size_t j = 0; j < q; j++) {
-            if (intercept)
-                s[p + j] += y[j];
-            s[p + q] += y[j] * y[j];
+            s[p + j] += y[j];
+            s[2 * m] += y[j] * y[j];
             mx[1] = fmax(mx[1], fabs(y[j]));
+        }
+        if (squares) {
+            for (size_t j = 0; j < p; j++)
+                sq[j] += x[j] * x[j];
+            for (size_t j = 0; j < q; j++)
+                sq[p + j] += y[j] * y[j];
         }
     }
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-    rrr_allreduce_sum(ctx, s, p + q + 1);
+    rrr_allreduce_sum(ctx, s, len);
     MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
     st = rrr_check_scale(&ctx->err, pb->n, mx[0], mx[1]);
     if (st != RRR_OK) {
         free(s);
         return st; /* replicated maxima: the same verdict on every rank */
     }
-    double yy = s[p + q];
+    if (squares)
+        rrr_warn_uncentred(ctx, pb->n, p, q, pb->d, s);
+    double yy = s[2 * m];
     if (intercept) {
         *xm = rrr_malloc(p, sizeof **xm);
         *ym = rrr_malloc(q, sizeof **ym);
@@ -143,11 +151,19 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
             double nn = (double)pb->n;
             for (size_t j = 0; j < p; j++)
                 (*xm)[j] = s[j] / nn;
-            for (size_t j = 0; j < q; j++) {
+            for (size_t j = 0; j < q; j++)
                 (*ym)[j] = s[p + j] / nn;
-                yy -= nn * (*ym)[j] * (*ym)[j]; /* only scales thresholds: cancellation harmless */
-            }
+            /* ||Yc||^2 from the centred values, not sum y^2 - n ym^2: with column means far
+             * from zero that difference is noise, and gd's cross-product form computes f
+             * from it */
+            const double *keep = pb->ym;
+            pb->ym = *ym;
+            yy = rrr_local_yy(pb);
+            pb->ym = keep;
         }
+        if (st != RRR_OK)
+            yy = 0;
+        rrr_allreduce_sum(ctx, &yy, 1); /* every rank, whatever happened above */
     }
     pb->yy = yy > 0 ? yy : 0;
     free(s);
@@ -282,20 +298,21 @@ static rrr_status gd_rows(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_pl
 
 /* Collective. The solver the plan chose, and the honest figures of its result. */
 static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *pb,
-                        const rrr_fit_opts *o, rrr_plan *plan, const rrr_sums *sums,
+                        const rrr_fit_opts *o, rrr_plan *plan, const rrr_sums *sums, int warn,
                         rrr_model *m, rrr_fit_info *info, double **xm, double **ym)
 {
     rrr_stats_req rq = { .X = X, .Y = Y, .n = pb->n, .p = pb->p, .q = pb->q, .d = pb->d,
                          .lambda = pb->lambda, .intercept = o->intercept, .route = plan->route,
                          .pilot = !plan->grid && sums == NULL,
-                         .hash = plan->solver == RRR_SOLVER_ALS && o->checkpoint != NULL };
+                         .hash = plan->solver == RRR_SOLVER_ALS && o->checkpoint != NULL,
+                         .warn = warn && !o->intercept };
     rrr_gram *gr = NULL;
     rrr_status st = RRR_OK;
     double t0 = rrr_phase_begin();
     if (plan->solver == RRR_SOLVER_GD) {
         st = gd_rows(ctx, X, Y, plan, pb);
         if (st == RRR_OK)
-            st = rrr_column_stats(ctx, pb, o->intercept, xm, ym);
+            st = rrr_column_stats(ctx, pb, o->intercept, warn, xm, ym);
         pb->xm = *xm;
         pb->ym = *ym;
         info->yy = pb->yy;
@@ -331,11 +348,11 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
-    return rrr_fit_with(ctx, X, Y, o, NULL, out, info_out);
+    return rrr_fit_with(ctx, X, Y, o, NULL, 1, out, info_out);
 }
 
 rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                        const rrr_fit_opts *o, const rrr_sums *sums, rrr_model **out,
+                        const rrr_fit_opts *o, const rrr_sums *sums, int warn, rrr_model **out,
                         rrr_fit_info **info_out)
 {
     if (ctx == NULL)
@@ -355,14 +372,15 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
     if (st == RRR_OK)
         st = rrr_agree(ctx, rrr_input_mem(ctx, Y, &IY));
     if (st == RRR_OK)
-        st = rrr_fit_inputs(ctx, IX, IY, o, sums, out, info_out);
+        st = rrr_fit_inputs(ctx, IX, IY, o, sums, warn, out, info_out);
     rrr_input_close(&IX);
     rrr_input_close(&IY);
     return st;
 }
 
 rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fit_opts *o,
-                          const rrr_sums *sums, rrr_model **out, rrr_fit_info **info_out)
+                          const rrr_sums *sums, int warn, rrr_model **out,
+                          rrr_fit_info **info_out)
 {
     *out = NULL;
     if (info_out != NULL)
@@ -391,10 +409,13 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     if (o->solver == RRR_SOLVER_AUTO)
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
     rrr_plan_log(ctx, &plan);
+    if (plan.solver != RRR_SOLVER_GD && (o->precond != RRR_PRECOND_AUTO || o->precond_rank > 0))
+        rrr_warn(ctx, "--precond and --precond-rank shape gd's iterations: %s ignores them",
+                 rrr_solver_name(plan.solver));
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
              o->intercept ? " intercept" : "");
-    st = solve(ctx, X, Y, &pb, o, &plan, sums, m, info, &xm, &ym);
+    st = solve(ctx, X, Y, &pb, o, &plan, sums, warn, m, info, &xm, &ym);
     if (st == RRR_OK)
         honest_convergence(ctx, info);
     st = rrr_agree(ctx, st);

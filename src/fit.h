@@ -12,20 +12,24 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
                               const rrr_fit_opts *o);
 
 /* Collective (fit.c). Column means (with an intercept: new *xm, *ym, else NULL) and
- * pb->yy = ||Yc||_F^2, from one pass over my rows and one allreduce. */
-rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double **xm,
-                            double **ym);
+ * pb->yy = ||Yc||_F^2, from one pass over my rows and one allreduce. With warn and no
+ * intercept, a warning when columns of X or Y have |mean| > standard deviation. */
+rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
+                            double **xm, double **ym);
 
 /* Collective. rrr_fit over inputs (stream.h): rows in memory, or files that exact and als
  * stream (nothing n-sized in memory) and gd reads into memory when the plan finds room for
- * them (else RRR_EINTERNAL, "out of memory", before reading). sums as rrr_fit_with. */
+ * them (else RRR_EINTERNAL, "out of memory", before reading). sums and warn as
+ * rrr_fit_with. */
 rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fit_opts *o,
-                          const rrr_sums *sums, rrr_model **model, rrr_fit_info **info);
+                          const rrr_sums *sums, int warn, rrr_model **model,
+                          rrr_fit_info **info);
 
 /* Collective. rrr_fit, with the statistics from sums (centred as rrr_fit centres) when its
- * plan solves exactly in the replicated regime: no pass over the data for them. */
+ * plan solves exactly in the replicated regime: no pass over the data for them; warn as in
+ * rrr_column_stats (cv, which has warned already, passes 0). */
 rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                        const rrr_fit_opts *o, const rrr_sums *sums, rrr_model **model,
-                        rrr_fit_info **info);
+                        const rrr_fit_opts *o, const rrr_sums *sums, int warn,
+                        rrr_model **model, rrr_fit_info **info);
 
 #endif

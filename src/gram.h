@@ -22,6 +22,7 @@ typedef struct {
     int intercept;      /* centre at the column means over all rows (found by the pass)     */
     int pilot;          /* replicated regime: fold the final evaluation into the pass (below) */
     int hash;           /* also the checkpoints' checksum of the data (als --checkpoint)     */
+    int warn;           /* no intercept: warn of columns far from zero (rrr_warn_uncentred)  */
     rrr_route route;    /* the closed form's eigenproblem                                    */
 } rrr_stats_req;
 
@@ -122,5 +123,15 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
  * top d eigenvalues w (the pilot's closed form). */
 rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
                          double *w);
+
+/* Local. sum over my rows of ||y_i - ym||^2 (ym NULL: 0), from the centred values (no
+ * cancellation), row sums first: two-level summation. */
+double rrr_local_yy(const rrr_problem *pb);
+
+/* Local (replicated sums; rank 0 prints). Without --intercept, columns whose means exceed
+ * their spread make the rank-d term spend its rank on the means: a warning saying to pass
+ * --intercept (none when X has a constant column of its own). s holds the column sums of X
+ * (p) and Y (q), then their sums of squares (p, q), over all n rows. */
+void rrr_warn_uncentred(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, const double *s);
 
 #endif

@@ -10,16 +10,17 @@
  * converts byte order and float32 to double), contiguous or chunked, with one collective
  * H5Dread; name (the path as the user wrote it) is quoted in messages. A missing file or
  * dataset is RRR_EIO; a dataset of another type or rank, or a non-finite value, RRR_EINVAL.
- * On success *out is new. */
+ * With ids (fold ids), integer datasets are read too. On success *out is new. */
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
-                            const char *name, rrr_block **out);
+                            const char *name, int ids, rrr_block **out);
 
 /* An open dataset for reads of row panels (stream.c): each read is one collective H5Dread
  * of a hyperslab of rows (blocking). */
 typedef struct rrr_h5_reader rrr_h5_reader;
-/* Collective. Open file and dataset dset, checked as rrr_h5_read_rows checks them. */
+/* Collective. Open file and dataset dset, checked as rrr_h5_read_rows checks them (ids:
+ * integer datasets of fold ids too). */
 rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
-                              const char *name, rrr_h5_reader **out);
+                              const char *name, int ids, rrr_h5_reader **out);
 /* Local. The dataset's shape and its element size in the file. */
 void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize);
 /* Collective (every rank; m = 0 takes part). Rows [row, row + m) into buf (m x cols). */

@@ -153,15 +153,18 @@ static const char *class_name(H5T_class_t c)
     }
 }
 
-/* Local (the same metadata on every rank). The dataset is 2-D float64 or float32; its
- * shape into n, p. The messages carry the fix, as the .npy reader's do. */
-static rrr_status check_dataset(rrr_ctx *ctx, h5_handles *h, const char *name, size_t *n,
-                                size_t *p, size_t *itemsize)
+/* Local (the same metadata on every rank). The dataset is 2-D float64 or float32 (or, for
+ * fold ids, integers of up to 8 bytes); its shape into n, p. The messages carry the fix,
+ * as the .npy reader's do. */
+static rrr_status check_dataset(rrr_ctx *ctx, h5_handles *h, const char *name, int ids,
+                                size_t *n, size_t *p, size_t *itemsize)
 {
     hsize_t dims[H5S_MAX_RANK];
     H5T_class_t cls = H5Tget_class(h->type);
     size_t size = H5Tget_size(h->type);
-    if (cls != H5T_FLOAT || (size != 4 && size != 8))
+    if (ids && cls == H5T_INTEGER && size <= 8)
+        ; /* H5Dread converts them to double exactly (fold ids are far below 2^53) */
+    else if (cls != H5T_FLOAT || (size != 4 && size != 8))
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: dataset of %s (need float64 or float32): "
                         "write arr.astype('f8') instead", name, class_name(cls));
     int nd = H5Sget_simple_extent_ndims(h->fspace);
@@ -206,8 +209,8 @@ static rrr_status select_rows(h5_handles *h, size_t cols, size_t r0, size_t nloc
 
 /* Collective. Open file and dataset dset and check what it holds. */
 static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
-                               const char *dset, const char *name, size_t *n, size_t *p,
-                               size_t *itemsize)
+                               const char *dset, const char *name, int ids, size_t *n,
+                               size_t *p, size_t *itemsize)
 {
     rrr_status st = ctx->rank == 0 ? check_file(ctx, file) : RRR_OK;
     st = rrr_agree(ctx, st);
@@ -229,7 +232,7 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     if (h->type < 0 || h->fspace < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read the dataset's type", name);
     else
-        st = check_dataset(ctx, h, name, n, p, itemsize);
+        st = check_dataset(ctx, h, name, ids, n, p, itemsize);
     return rrr_agree(ctx, st);
 }
 
@@ -243,7 +246,7 @@ struct rrr_h5_reader {
 };
 
 rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
-                              const char *name, rrr_h5_reader **out)
+                              const char *name, int ids, rrr_h5_reader **out)
 {
     rrr_h5_reader *rd = rrr_calloc(1, sizeof *rd);
     rrr_status st = rd ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory", name);
@@ -256,7 +259,7 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
     rd->name = name;
     rd->itemsize = 8;
     h5_begin(&rd->h);
-    st = open_dataset(ctx, &rd->h, file, dset, name, &rd->n, &rd->cols, &rd->itemsize);
+    st = open_dataset(ctx, &rd->h, file, dset, name, ids, &rd->n, &rd->cols, &rd->itemsize);
     if (st != RRR_OK) {
         rrr_h5_reader_close(ctx, &rd);
         return st;
@@ -286,7 +289,9 @@ rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select rows [%zu, %zu)", rd->name,
                       row, row + m);
     st = rrr_agree(ctx, st); /* everyone enters the collective read, or no one */
-    if (st == RRR_OK &&
+    /* an empty dataset (the shape is replicated): nothing to read, and a contiguous dataset
+     * without storage refuses even an empty read */
+    if (st == RRR_OK && rd->n * rd->cols > 0 &&
         H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)", rd->name, row,
                       row + m);
@@ -308,13 +313,13 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rdp)
 }
 
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
-                            const char *name, rrr_block **out)
+                            const char *name, int ids, rrr_block **out)
 {
     double t0 = rrr_phase_begin();
     rrr_h5_reader *rd = NULL;
     rrr_block *B = NULL;
     size_t r0 = 0, nloc = 0;
-    rrr_status st = rrr_h5_reader_open(ctx, file, dset, name, &rd);
+    rrr_status st = rrr_h5_reader_open(ctx, file, dset, name, ids, &rd);
     if (st != RRR_OK)
         goto done;
     rrr_partition(rd->n, ctx->size, ctx->rank, &r0, &nloc);
@@ -410,10 +415,11 @@ static rrr_status no_hdf5(rrr_ctx *ctx, const char *name)
 }
 
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
-                            const char *name, rrr_block **out)
+                            const char *name, int ids, rrr_block **out)
 {
     (void)file;
     (void)dset;
+    (void)ids;
     *out = NULL;
     return no_hdf5(ctx, name);
 }
@@ -428,10 +434,11 @@ rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
 }
 
 rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
-                              const char *name, rrr_h5_reader **out)
+                              const char *name, int ids, rrr_h5_reader **out)
 {
     (void)file;
     (void)dset;
+    (void)ids;
     *out = NULL;
     return no_hdf5(ctx, name);
 }

@@ -256,8 +256,8 @@ static rrr_status check_dict(const dict *d, const char *name, size_t *itemsize, 
         return RRR_FAIL(e, RRR_EINVAL, "%s: big-endian data '%s' is not supported: save "
                         "arr.astype('<f8') instead", name, q);
     else
-        return RRR_FAIL(e, RRR_EINVAL, "%s: unsupported dtype '%s' (need '<f8' or '<f4'): "
-                        "save arr.astype('<f8') instead", name, q);
+        return RRR_FAIL(e, RRR_EINVAL, "%s: unsupported dtype '%s' (need '<f8' or '<f4', or "
+                        "'<i8' for fold ids): save arr.astype('<f8') instead", name, q);
     if (d->ndim != 2) {
         quote(q, d->shape_text);
         return RRR_FAIL(e, RRR_EINVAL, "%s: expected a 2-D array, got shape %s%s", name, q,

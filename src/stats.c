@@ -326,11 +326,14 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
     const size_t p = rq->p, q = rq->q, n = rq->n, pq = p * q;
     const int pi = (int)p, qi = (int)q, d = rq->d;
     rrr_stream *s = NULL;
-    rrr_stream_facts facts = { 0, 0, 0 };
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
     rrr_panel pn;
     sums_t a = { 0 };
     double *shift = rrr_calloc(p + q + 1, sizeof *shift);
-    rrr_status st = shift ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    double *mom = rq->warn ? rrr_calloc(2 * (p + q), sizeof *mom) : NULL;
+    rrr_status st = shift && (mom || !rq->warn)
+                        ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    facts.moments = mom;
     if (st == RRR_OK && rq->pilot && gr->U0 == NULL) {
         gr->U0 = rrr_malloc(p * (size_t)d, sizeof(double));
         gr->V0 = rrr_malloc(q * (size_t)d, sizeof(double));
@@ -340,7 +343,8 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
     *redo = 0;
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_stream_open(ctx, rq->X, rq->Y, rq->hash ? RRR_STREAM_HASH : 0, &s);
+        st = rrr_stream_open(ctx, rq->X, rq->Y, (rq->hash ? RRR_STREAM_HASH : 0) |
+                                                    (rq->warn ? RRR_STREAM_MOMENTS : 0), &s);
     rrr_status lst = RRR_OK;
     for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(s); k++) {
         st = rrr_stream_next(s, lst, &pn);
@@ -368,6 +372,9 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
     st = rrr_stream_close(&s, st, &facts);
     if (st == RRR_OK) /* replicated maxima: the same verdict on every rank */
         st = rrr_check_scale(&ctx->err, n, facts.xmax, facts.ymax);
+    if (st == RRR_OK && mom != NULL)
+        rrr_warn_uncentred(ctx, n, p, q, d, mom);
+    free(mom);
     if (st != RRR_OK) {
         sums_free(&a);
         free(shift);
@@ -547,11 +554,13 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_stats_req *rq, const double
 {
     const size_t p = rq->p, q = rq->q;
     const double nn = (double)rq->n;
-    rrr_stream_facts facts = { 0, 0, 0 };
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
     double *shift = rrr_calloc(p + q + 1, sizeof *shift), *S = rrr_calloc(p + q, sizeof *S);
     double *diag = rrr_calloc(p, sizeof *diag);
-    rrr_status st = shift && S && diag ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out "
-                                                          "of memory");
+    double *mom = rq->warn ? rrr_calloc(2 * (p + q), sizeof *mom) : NULL;
+    rrr_status st = shift && S && diag && (mom || !rq->warn)
+                        ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    facts.moments = mom;
     *redo = 0;
     if (st == RRR_OK && gr->g == NULL)
         st = rrr_gram_grid_new(ctx, p, &gr->g); /* agreed */
@@ -559,10 +568,14 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_stats_req *rq, const double
     if (st == RRR_OK && known != NULL)
         memcpy(shift, known, (p + q) * sizeof *shift);
     if (st == RRR_OK)
-        st = pass_grid(ctx, rq->X, rq->Y, rq->hash ? RRR_STREAM_HASH : 0, p, q, rq->intercept,
+        st = pass_grid(ctx, rq->X, rq->Y, (rq->hash ? RRR_STREAM_HASH : 0) |
+                       (rq->warn ? RRR_STREAM_MOMENTS : 0), p, q, rq->intercept,
                        known != NULL, gr->g, &gr->Rd, &gr->Cd, &gr->yy, shift, S, &facts);
     if (st == RRR_OK)
         st = rrr_check_scale(&ctx->err, rq->n, facts.xmax, facts.ymax);
+    if (st == RRR_OK && mom != NULL)
+        rrr_warn_uncentred(ctx, rq->n, p, q, rq->d, mom);
+    free(mom);
     if (st == RRR_OK && rq->intercept) { /* remove the shift (as pass_replicated does) */
         const rrr_grid *g = gr->g;
         rrr_dmat *A = &gr->Rd;
@@ -608,7 +621,7 @@ rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_gri
     rrr_block bx = { .n = pb->n, .ncols = pb->p, .nloc = pb->nloc, .a = (double *)pb->Xt };
     rrr_block by = { .n = pb->n, .ncols = pb->q, .nloc = pb->nloc, .a = (double *)pb->Yt };
     rrr_input *X = NULL, *Y = NULL;
-    rrr_stream_facts facts;
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
     const size_t p = pb->p, q = pb->q;
     double *shift = rrr_calloc(p + q, sizeof *shift), *S = rrr_calloc(p + q, sizeof *S);
     rrr_status st = shift && S ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
@@ -1000,4 +1013,48 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
                 gr->R, p, out, p);
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
+}
+
+double rrr_local_yy(const rrr_problem *pb)
+{
+    double s = 0.0;
+    for (size_t r = 0; r < pb->nloc; r++) {
+        const double *y = pb->Yt + r * pb->q;
+        double t = 0.0;
+        for (size_t j = 0; j < pb->q; j++) {
+            double v = y[j] - (pb->ym != NULL ? pb->ym[j] : 0.0);
+            t += v * v;
+        }
+        s += t;
+    }
+    return s;
+}
+
+/* Local (replicated sums). How many of m columns have |mean| > standard deviation, i.e.
+ * 2 mean^2 > mean of squares; *constant is set when one is constant and non-zero (a column
+ * of ones: the user's own intercept). */
+static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
+                             int *constant)
+{
+    size_t count = 0;
+    for (size_t j = 0; j < m; j++) {
+        double mu = sum[j] / n, ms = sq[j] / n;
+        if (2 * mu * mu > ms)
+            count++;
+        if (mu != 0 && ms - mu * mu <= 1e-12 * ms)
+            *constant = 1;
+    }
+    return count;
+}
+
+void rrr_warn_uncentred(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, const double *s)
+{
+    int xconst = 0, yconst = 0;
+    size_t cx = offset_columns(s, s + p + q, p, (double)n, &xconst);
+    size_t cy = offset_columns(s + p, s + 2 * p + q, q, (double)n, &yconst);
+    if (xconst || cx + cy == 0)
+        return; /* X carries its own intercept column, or nothing to say */
+    rrr_warn(ctx, "--intercept is off, but %zu of %zu X columns and %zu of %zu Y columns have "
+             "|mean| > standard deviation: the rank-%d term will fit the means; pass "
+             "--intercept to centre X and Y (predict adds the means back)", cx, p, cy, q, d);
 }

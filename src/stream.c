@@ -75,7 +75,7 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
         rrr_h5_reader *rd = NULL;
         size_t es = 8;
         if (st == RRR_OK)
-            st = rrr_h5_reader_open(ctx, in->file, path + in->dset_off, in->path, &rd);
+            st = rrr_h5_reader_open(ctx, in->file, path + in->dset_off, in->path, 0, &rd);
         if (st == RRR_OK)
             rrr_h5_reader_shape(rd, &in->n, &in->cols, &es);
         rrr_status cst = rrr_h5_reader_close(ctx, &rd);
@@ -124,7 +124,7 @@ rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
     if (in->B == NULL) {
         st = in->kind == IN_NPY ? rrr_npy_read_rows(ctx, in->path, 0, &in->owned)
                                 : rrr_h5_read_rows(ctx, in->file, in->path + in->dset_off,
-                                                   in->path, &in->owned);
+                                                   in->path, 0, &in->owned);
         in->B = in->owned;
     }
     *B = in->B;
@@ -187,6 +187,7 @@ struct rrr_stream {
     rrr_status started[2];     /* the local status of the read started last              */
     double amax[2];
     uint64_t hash;
+    double *mom;               /* RRR_STREAM_MOMENTS: sums (p, q), then squares (p, q)    */
 };
 
 size_t rrr_stream_count(const rrr_stream *s) { return s->count; }
@@ -249,6 +250,12 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
                               "%zu x %zu", in->path, cap, in->cols);
         }
     }
+    const size_t pq = X->cols + (Y != NULL ? Y->cols : 0);
+    if (flags & RRR_STREAM_MOMENTS) {
+        s->mom = rrr_calloc(2 * pq, sizeof *s->mom);
+        if (s->mom == NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stream: out of memory");
+    }
     unsigned long long mine = (s->nloc + s->rows - 1) / s->rows, most = 0;
     MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, ctx->comm);
     s->count = (size_t)most;
@@ -260,7 +267,7 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
         if (in->kind == IN_NPY)
             st = rrr_npy_reader_open(ctx, in->path, &in->h, s->rows, &s->npy[j]);
         else
-            st = rrr_h5_reader_open(ctx, in->file, in->path + in->dset_off, in->path,
+            st = rrr_h5_reader_open(ctx, in->file, in->path + in->dset_off, in->path, 0,
                                     &s->h5[j]);
     }
     if (st == RRR_OK && s->count > 0) {
@@ -370,6 +377,17 @@ rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
                           s->r0 + i0 + bad / in->cols, bad % in->cols);
         if (s->flags & RRR_STREAM_HASH)
             s->hash += data_hash(a[j], m, in->cols, s->r0 + i0, j);
+        if (s->mom != NULL) {
+            const size_t c = in->cols, off = j == 0 ? 0 : s->in[0]->cols;
+            const size_t all = s->in[0]->cols + (s->nin > 1 ? s->in[1]->cols : 0);
+            double *sum = s->mom + off, *sq = s->mom + all + off;
+            for (size_t r = 0; r < m; r++)
+                for (size_t c2 = 0; c2 < c; c2++) {
+                    double v = a[j][r * c + c2];
+                    sum[c2] += v;
+                    sq[c2] += v * v;
+                }
+        }
     }
     rrr_phase_end(ctx, RRR_T_READ, t0);
     st = rrr_agree(ctx, st);
@@ -405,10 +423,16 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
         MPI_Allreduce(&h, &facts->hash, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
         facts->xmax = s->amax[0];
         facts->ymax = s->amax[1];
+        if (s->mom != NULL && facts->moments != NULL) {
+            size_t len = 2 * (s->in[0]->cols + (s->nin > 1 ? s->in[1]->cols : 0));
+            memcpy(facts->moments, s->mom, len * sizeof *s->mom);
+            rrr_allreduce_sum(ctx, facts->moments, len);
+        }
     }
     for (int j = 0; j < 2; j++)
         for (int slot = 0; slot < 2; slot++)
             free(s->buf[j][slot]);
+    free(s->mom);
     free(s);
     *sp = NULL;
     return st;

@@ -62,12 +62,18 @@ typedef struct {
     const double *X, *Y;
 } rrr_panel;
 
-enum { RRR_STREAM_HASH = 1 }; /* also sum the checkpoints' checksum of the data */
+enum {
+    RRR_STREAM_HASH = 1,   /* also sum the checkpoints' checksum of the data          */
+    RRR_STREAM_MOMENTS = 2 /* also the column sums and sums of squares of X and Y     */
+};
 
 /* What a pass learnt, over all ranks (rrr_stream_close). */
 typedef struct {
     double xmax, ymax;  /* largest magnitudes in X and Y                           */
     uint64_t hash;      /* the checkpoints' data checksum (RRR_STREAM_HASH)        */
+    double *moments;    /* RRR_STREAM_MOMENTS, if not NULL: 2 (p + q) doubles, the
+                           column sums of X, of Y, then their sums of squares
+                           (rrr_warn_uncentred's layout), filled in by close       */
 } rrr_stream_facts;
 
 typedef struct rrr_stream rrr_stream;

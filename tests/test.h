@@ -2,7 +2,9 @@
 #ifndef RRR_TEST_H
 #define RRR_TEST_H
 
+#include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,6 +38,24 @@ static inline int test_check(int ok, const char *file, int line, const char *con
 
 /* CHECK(cond, "name", ...): the name is a printf format, so loops can say which case. */
 #define CHECK(cond, ...) test_check((cond) != 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
+
+/* Test data: an LCG in [-1, 1), reproducible from *state (never for anything but tests). */
+static inline double test_rnd(unsigned *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return (double)(*state >> 8) / (double)(1u << 23) - 1.0;
+}
+
+/* max |a - b| / max |b|: the relative difference of two arrays of n doubles. */
+static inline double test_maxdiff(size_t n, const double *a, const double *b)
+{
+    double m = 0, s = 0;
+    for (size_t k = 0; k < n; k++) {
+        m = fmax(m, fabs(a[k] - b[k]));
+        s = fmax(s, fabs(b[k]));
+    }
+    return m / fmax(s, 1e-300);
+}
 
 /* Print "N passed, M failed" on its own line; return the exit status (0 iff none failed
  * and something ran, so an empty or short-circuited test does not count as a pass). */

@@ -1,9 +1,7 @@
 /* tests/bench/probe.c: machine probe for rrr -- memory bandwidth, DGEMM/DSYRK rates at
  * the solvers' shapes, and MPI_Allreduce latency/bandwidth, at whatever np it runs with.
  *
- * Build:
- *   mpicc -O2 -std=c11 $(pkg-config --cflags openblas) tests/bench/probe.c \
- *         $(pkg-config --libs openblas) -lm -o build/probe
+ * Build: make probe (-> build/probe)
  * Run (as root add OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1):
  *   OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX mpirun -np 2 build/probe --json p.json
  *   build/probe --quick                 # small sizes, a few seconds (smoke test)

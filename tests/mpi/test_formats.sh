@@ -31,6 +31,11 @@ with h5py.File(f"{d}/data.h5", "w") as f:
     f["X_nan"] = Xn
 with h5py.File(f"{d}/other.h5", "w") as f:
     f["unrelated"] = np.ones(3)
+ids = (np.arange(103) % 4).reshape(-1, 1)                         # int64, as h5py and numpy make them
+with h5py.File(f"{d}/folds.h5", "w") as f:
+    f["ids"] = ids
+    f["ids32"] = ids.astype("i4")
+np.save(f"{d}/ids.npy", ids)
 np.save(f"{d}/Y_f4.npy", Y.astype("<f4"))
 np.save(f"{d}/XF.npy", np.asfortranarray(X))                    # what np.save(X.T.T) ...
 np.save(f"{d}/XT.npy", X.T)                                       # ... and np.save(X.T) write
@@ -102,6 +107,14 @@ with h5py.File(f"{d}/tiny4.h5", "r") as f:
 assert not glob.glob(f"{d}/*.tmp.*"), glob.glob(f"{d}/*.tmp.*")
 PY
 
+# fold ids as integers from HDF5 (int64 or int32) split as the same ids in .npy do
+for ids in ids.npy folds.h5:/ids folds.h5:/ids32; do
+    rrr 3 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1,2 --lambda 0.5,5 --fold-ids "$W/$ids" \
+        --out "$W/cv-${ids//[:\/]/}" >/dev/null 2>"$W/cv.err" || { fail "cv --fold-ids $ids"; cat "$W/cv.err"; }
+done
+check "cv --fold-ids from HDF5 integers (int64, int32) = from .npy <i8 (cv.csv bytes)" \
+    bash -c "cmp '$W/cv-ids.npy/cv.csv' '$W/cv-folds.h5ids/cv.csv' && cmp '$W/cv-ids.npy/cv.csv' '$W/cv-folds.h5ids32/cv.csv'"
+
 # --- refusals: the .npy contract's exit codes, one message with the fix -------------------
 # expect_msg CODE TEXT NAME NP ARGS...: exit CODE, one message, containing TEXT
 expect_msg() {
@@ -130,6 +143,14 @@ expect_msg 2 "for CSV use numpy.loadtxt + numpy.save" "CSV refused" 2 fit --x "$
 expect_msg 2 "save arr.astype('<f8') instead" "big-endian .npy refused" 2 fit --x "$W/X_be.npy" "${Y[@]}"
 expect_msg 2 "name the dataset inside the HDF5 file" "predict --out .h5 without a dataset" 2 predict --model "$W/npy1" --x "$W/X.npy" --out "$W/y.h5"
 [[ ! -e $W/never && ! -e $W/y.h5 ]] && pass "no output after refused inputs" || fail "output left behind"
+$PYTHON -c "
+import h5py, numpy as np
+with h5py.File('$W/zero.h5', 'w') as f: f.create_dataset('X', (0, 7), 'f8')  # no storage"
+expect_msg 2 "has 0 rows but" "a contiguous HDF5 dataset of 0 rows: the .npy message" 2 fit --x "$W/zero.h5:/X" "${Y[@]}"
+cp "$W/data.h5" "$W/inout.h5"
+expect_msg 2 "would replace the input" "predict --out into the HDF5 file X comes from" 2 predict --model "$W/npy1" \
+    --x "$W/inout.h5:/X" --out "$W/inout.h5:/Yhat"
+cmp -s "$W/data.h5" "$W/inout.h5" && pass "... and that file is untouched" || fail "the input file was changed"
 
 # --- a build without HDF5 still builds and says how to get it --------------------------------
 # (-O0: the same numbers as -O2 here, since C11 mode contracts no FMAs, and half the build time)

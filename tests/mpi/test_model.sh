@@ -20,14 +20,10 @@ TOL=${MODEL_TOL:-2}
 N=40000 P=250 Q=100 D=8 M=10
 CORES=$(nproc)
 
-if [[ ! -x $PROBE || tests/bench/probe.c -nt $PROBE ]]; then
-    mkdir -p "$BUILD"
-    if mpicc -O2 -std=c11 $(pkg-config --cflags openblas 2>/dev/null) tests/bench/probe.c \
-        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -o "$PROBE" 2>"$WORK/cc"; then
-        pass "probe builds"
-    else
-        fail "probe builds"; cat "$WORK/cc"; summary; exit
-    fi
+if make -s --no-print-directory SAN=0 B="$BUILD" probe >"$WORK/cc" 2>&1; then
+    pass "probe builds (make probe)"
+else
+    fail "probe builds (make probe)"; cat "$WORK/cc"; summary; exit
 fi
 # the probe does not re-exec like rrr: give it the kernel rrr will use
 core=$("$PROBE" --corename 2>/dev/null | tail -n 1)

@@ -38,6 +38,25 @@ for spec in "Xhuge Y X^T X overflows" "Xsmall Y X^T X underflows" "X Yover ||Y||
     done
 done
 [[ ! -e $W/never ]] && pass "no output for data out of range" || fail "output left for data out of range"
+# columns far from zero and no --intercept: a warning that says to pass it; none when
+# X carries its own column of ones, with --intercept, or for centred data
+$PYTHON -c "
+import numpy as np; d = '$W/d/'
+X, Y = np.load(d + 'X.npy'), np.load(d + 'Y.npy')
+np.save(d + 'Yoff.npy', Y + 10 * np.abs(Y).max())
+X1 = X.copy(); X1[:, 0] = 1; np.save(d + 'X1.npy', X1)"
+M=(fit --rank 2 --lambda 1e-3 --quiet)
+for np in 1 3; do
+    rrr $np "${M[@]}" --x "$W/d/X.npy" --y "$W/d/Yoff.npy" >/dev/null 2>"$W/off.err"
+    grep -q "0 of 12 X columns and 8 of 8 Y columns have |mean| > standard deviation.*pass --intercept" "$W/off.err" &&
+        pass "offset Y without --intercept: warned (np=$np)" || { fail "no offset warning (np=$np)"; cat "$W/off.err"; }
+    for args in "--x $W/d/X.npy --y $W/d/Yoff.npy --intercept" "--x $W/d/X1.npy --y $W/d/Yoff.npy" \
+                "--x $W/d/X.npy --y $W/d/Y.npy"; do
+        rrr $np "${M[@]}" $args >/dev/null 2>"$W/off.err"
+        ! grep -q "intercept is off" "$W/off.err" && pass "no offset warning: ${args//$W\/d\//} (np=$np)" ||
+            fail "offset warning for ${args//$W\/d\//} (np=$np)"
+    done
+done
 # a loose --tol stops gd early; the certificate then contradicts "converged"
 rrr 2 "${F[@]}" --y "$W/d/Y.npy" --tol 1e-2 --out "$W/loose" >"$W/loose.out" 2>"$W/loose.err"
 check "loose tol: not reported as converged when the gap fails the certificate" $PYTHON -c "

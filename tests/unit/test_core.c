@@ -80,34 +80,18 @@ static void test_alloc(void)
     free(z);
 }
 
-static double rnd(unsigned *state) /* LCG in [-1, 1): test data only */
-{
-    *state = *state * 1664525u + 1013904223u;
-    return (double)(*state >> 8) / (double)(1u << 23) - 1.0;
-}
-
-static double maxdiff(size_t n, const double *a, const double *b)
-{
-    double m = 0, s = 0;
-    for (size_t k = 0; k < n; k++) {
-        m = fmax(m, fabs(a[k] - b[k]));
-        s = fmax(s, fabs(b[k]));
-    }
-    return m / fmax(s, 1e-300);
-}
-
 static void test_linalg(void)
 {
     enum { P = 7, Q = 5, D = 3 };
     unsigned st = 1;
     double U[P * D], V[Q * D], B0[P * Q], B1[P * Q];
-    for (int k = 0; k < P * D; k++) U[k] = rnd(&st);
-    for (int k = 0; k < Q * D; k++) V[k] = rnd(&st);
+    for (int k = 0; k < P * D; k++) U[k] = test_rnd(&st);
+    for (int k = 0; k < Q * D; k++) V[k] = test_rnd(&st);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, P, Q, D, 1, U, P, V, Q, 0, B0, P);
     rrr_err e = { RRR_OK, "" };
     CHECK(rrr_canonicalize(P, Q, D, U, V, &e) == RRR_OK, "canonicalize runs");
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, P, Q, D, 1, U, P, V, Q, 0, B1, P);
-    CHECK(maxdiff(P * Q, B1, B0) < 1e-14, "canonicalize keeps U V^T");
+    CHECK(test_maxdiff(P * Q, B1, B0) < 1e-14, "canonicalize keeps U V^T");
     double VtV[D * D], UtU[D * D];
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, Q, 1, V, Q, V, Q, 0, VtV, D);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, P, 1, U, P, U, P, 0, UtU, D);
@@ -138,10 +122,10 @@ static void test_passes(int centred, size_t n)
     unsigned st = 3;
     double *X = malloc(n * P * sizeof *X), *Y = malloc(n * Q * sizeof *Y); /* row-major */
     double U[P * D], V[Q * D], Dm[P * D], xm[P], ym[Q];
-    for (size_t k = 0; k < n * P; k++) X[k] = rnd(&st) + (centred ? 3 : 0);
-    for (size_t k = 0; k < n * Q; k++) Y[k] = rnd(&st) - (centred ? 2 : 0);
-    for (int k = 0; k < P * D; k++) { U[k] = rnd(&st); Dm[k] = rnd(&st); }
-    for (int k = 0; k < Q * D; k++) V[k] = rnd(&st);
+    for (size_t k = 0; k < n * P; k++) X[k] = test_rnd(&st) + (centred ? 3 : 0);
+    for (size_t k = 0; k < n * Q; k++) Y[k] = test_rnd(&st) - (centred ? 2 : 0);
+    for (int k = 0; k < P * D; k++) { U[k] = test_rnd(&st); Dm[k] = test_rnd(&st); }
+    for (int k = 0; k < Q * D; k++) V[k] = test_rnd(&st);
     for (int j = 0; j < P; j++) { xm[j] = 0; for (size_t i = 0; i < n; i++) xm[j] += X[i * P + j] / (double)n; }
     for (int j = 0; j < Q; j++) { ym[j] = 0; for (size_t i = 0; i < n; i++) ym[j] += Y[i * Q + j] / (double)n; }
     rrr_problem pb = { .n = n, .p = P, .q = Q, .nloc = n, .d = D, .lambda = 0.5, .Xt = X, .Yt = Y,
@@ -172,13 +156,13 @@ static void test_passes(int centred, size_t n)
         }
     }
     const char *c = centred ? "centred" : "plain";
-    CHECK(maxdiff(P * D, g, XRV) < 1e-13, "pass G %s n=%zu: X^T R V", c, n);
-    CHECK(maxdiff(Q * D, g + P * D, YA) < 1e-13, "pass G %s n=%zu: Y^T A", c, n);
-    CHECK(maxdiff(D * D, g + P * D + Q * D, AA) < 1e-13, "pass G %s n=%zu: A^T A", c, n);
+    CHECK(test_maxdiff(P * D, g, XRV) < 1e-13, "pass G %s n=%zu: X^T R V", c, n);
+    CHECK(test_maxdiff(Q * D, g + P * D, YA) < 1e-13, "pass G %s n=%zu: Y^T A", c, n);
+    CHECK(test_maxdiff(D * D, g + P * D + Q * D, AA) < 1e-13, "pass G %s n=%zu: A^T A", c, n);
     CHECK(fabs(g[P * D + Q * D + D * D] - rss) <= 1e-13 * rss, "pass G %s n=%zu: ||R||^2", c, n);
-    CHECK(maxdiff(D * D, b, EE) < 1e-13, "pass B %s n=%zu: E^T E", c, n);
-    CHECK(maxdiff(D * D, b + D * D, AE) < 1e-13, "pass B %s n=%zu: A^T E", c, n);
-    CHECK(maxdiff(Q * D, b + 2 * D * D, YE) < 1e-13, "pass B %s n=%zu: Y^T E", c, n);
+    CHECK(test_maxdiff(D * D, b, EE) < 1e-13, "pass B %s n=%zu: E^T E", c, n);
+    CHECK(test_maxdiff(D * D, b + D * D, AE) < 1e-13, "pass B %s n=%zu: A^T E", c, n);
+    CHECK(test_maxdiff(Q * D, b + 2 * D * D, YE) < 1e-13, "pass B %s n=%zu: Y^T E", c, n);
     free(X); free(Y); free(At); free(work); free(g); free(b);
 }
 

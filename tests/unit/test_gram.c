@@ -8,23 +8,6 @@
 #include "../test.h"
 #include "kernels.h"
 
-static double rnd(unsigned *state) /* LCG in [-1, 1): test data only */
-{
-    *state = *state * 1664525u + 1013904223u;
-    return (double)(*state >> 8) / (double)(1u << 23) - 1.0;
-}
-
-/* max |a - b| / max |b| */
-static double maxdiff(size_t n, const double *a, const double *b)
-{
-    double m = 0, s = 0;
-    for (size_t k = 0; k < n; k++) {
-        m = fmax(m, fabs(a[k] - b[k]));
-        s = fmax(s, fabs(b[k]));
-    }
-    return m / fmax(s, 1e-300);
-}
-
 static void test_width(int centred, size_t n, int k)
 {
     enum { P = 11, D = 3 };
@@ -33,9 +16,9 @@ static void test_width(int centred, size_t n, int k)
     double *M = malloc((size_t)P * k * sizeof *M), *got = malloc((size_t)P * k * sizeof *got);
     double *want = calloc((size_t)P * k, sizeof *want), xm[P];
     for (size_t i = 0; i < n * P; i++)
-        X[i] = rnd(&st) * (1 + (double)(i % P)) + (centred ? 5 : 0); /* uneven column scales */
+        X[i] = test_rnd(&st) * (1 + (double)(i % P)) + (centred ? 5 : 0); /* uneven column scales */
     for (int i = 0; i < P * k; i++)
-        M[i] = rnd(&st);
+        M[i] = test_rnd(&st);
     for (int j = 0; j < P; j++) {
         xm[j] = 0;
         for (size_t i = 0; i < n; i++)
@@ -58,7 +41,7 @@ static void test_width(int centred, size_t n, int k)
                 want[j + (size_t)c * P] += x[j] * e;
         }
     }
-    CHECK(maxdiff((size_t)P * k, got, want) < 1e-13, "gram pass %s n=%zu k=%d: Xc^T Xc M",
+    CHECK(test_maxdiff((size_t)P * k, got, want) < 1e-13, "gram pass %s n=%zu k=%d: Xc^T Xc M",
           centred ? "centred" : "plain", n, k);
     if (k == D) { /* the width-d pass is the same call */
         double *g2 = malloc((size_t)P * D * sizeof *g2);

@@ -144,7 +144,7 @@ static void test_bad_files(void)
         { "bad_1d.npy", "expected a 2-D array, got shape (3,): for one column save "
                         "arr.reshape(-1, 1)" },
         { "bad_3d.npy", "expected a 2-D array, got shape (2, 3, 4)" },
-        { "bad_int32.npy", "unsupported dtype '<i4' (need '<f8' or '<f4')" },
+        { "bad_int32.npy", "unsupported dtype '<i4' (need '<f8' or '<f4', or '<i8' for fold ids)" },
         { "bad_truncated.npy", "data is 80 bytes, header says 96 (truncated?)" },
         { "bad_trailing.npy", "file has 16 bytes after the data the header describes" },
         { "bad_magic.npy", "not a .npy file (bad magic)" },
@@ -305,8 +305,8 @@ static void test_dicts_rejected(void)
         /* dtype and order */
         { D(">f8", "False", "(3, 4)"), "big-endian data '>f8' is not supported" },
         { D(">f4", "False", "(3, 4)"), "big-endian data '>f4' is not supported" },
-        { D("<i4", "False", "(3, 4)"), "unsupported dtype '<i4' (need '<f8' or '<f4'): save "
-                                       "arr.astype('<f8') instead" },
+        { D("<i4", "False", "(3, 4)"), "unsupported dtype '<i4' (need '<f8' or '<f4', or '<i8' "
+                                       "for fold ids): save arr.astype('<f8') instead" },
         { D("<d", "False", "(3, 4)"), "unsupported dtype '<d'" },
         { D("|u1", "False", "(3, 4)"), "unsupported dtype '|u1'" },
         { D("<f8 ", "False", "(3, 4)"), "unsupported dtype '<f8 '" },
