@@ -7,10 +7,11 @@
 #   2. a problem of HUGE_GB (default 32) GB of X and Y, written by `rrr gen` panel by panel,
 #      fitted by exact at HUGE_NP (2) ranks: its time against one plain read of the files,
 #      and the peak resident memory per rank against 2 (p^2 + pq) 8 bytes + 128 MB.
-# Prints RECORD lines (README "Data bigger than memory"). The page cache cannot be dropped
-# without privileges; when /proc/sys/vm/drop_caches is not writable the files of step 2,
-# larger than memory, are read cold only in the sense that a sequential pass over a file
-# larger than the cache finds little of it there (said in the RECORD line).
+# Prints RECORD lines (README "Data bigger than memory"). Before the plain read and before
+# the fit the page cache is dropped (/proc/sys/vm/drop_caches, root only: this evicts every
+# other user's cached files too); where that is not permitted, the files of step 2, larger
+# than memory, are only as cold as a sequential pass over a file larger than the cache
+# leaves them (the RECORD line says which).
 # Environment: HUGE_GB, HUGE_NP, HUGE_DIR (where the files go: default /tmp), HUGE_P, HUGE_Q,
 # HUGE_SKIP_TALL=1.
 export MPIRUN=${MPIRUN:-"timeout -k 5 7200 mpirun --oversubscribe --mca odls_base_sigkill_timeout 0"}
@@ -55,7 +56,7 @@ echo "RECORD gen n=$N p=$P q=$Q np=$NP: $((bytes / 1000000)) MB written in $(pri
 if drop_caches; then cache="page cache dropped before each"; else
     cache="page cache not droppable here (no privilege): files larger than memory, read sequentially"; fi
 tr=$(plain_read "$DIR/huge/X.npy" "$DIR/huge/Y.npy") || { fail "plain read"; summary; exit; }
-echo "RECORD plain read of $((bytes / 1000000)) MB: $(printf %.1f "$tr") s = $(echo "$bytes / $tr / 1e9" | bc -l | xargs printf %.2f) GB/s ($cache)"
+echo "RECORD plain read of $((bytes / 1000000)) MB: $(printf %.1f "$tr") s = $(echo "$bytes / $tr / 1000000000" | bc -l | xargs printf %.2f) GB/s ($cache)"
 drop_caches
 t0=$(now)
 rrr "$NP" fit --x "$DIR/huge/X.npy" --y "$DIR/huge/Y.npy" --rank $D --lambda 1 --solver exact \
