@@ -8,7 +8,8 @@
 #            (tests/bench/probe.c)
 #   rrr      per gd iteration: total, compute, allreduce, replicated solve (from fits with
 #            --tol 0 --max-iter M minus --max-iter 0, so reading, the closing evaluation
-#            and the certificate cancel); the statistics pass and the exact solve (from
+#            and the certificate cancel), the same with --precond nystrom on the tall problem
+#            and its setup in plain iterations; the statistics pass and the exact solve (from
 #            exact's log lines); end-to-end fit time of gd, als, exact; iterations to a
 #            1e-6 relative optimality gap (one fit with the certificate per solver)
 #   peers    tests/bench/peer_numpy.py (closed form, one process, NP BLAS threads) and
@@ -190,6 +191,12 @@ for pr in "${PROBLEMS[@]}"; do
         fit "$prob" "$MAIN" exact "$rep" --rank "$d" --solver exact   # not --quiet: stats/solve lines
         fit "$prob" "$MAIN" gd "$rep" --rank "$d" --solver gd --no-certificate --quiet
         fit "$prob" "$MAIN" als "$rep" --rank "$d" --solver als --no-certificate --quiet
+        if [[ $prob == tall ]]; then # gd's preconditioner: its per-iteration cost and setup
+            fit "$prob" "$MAIN" gd0p "$rep" --rank "$d" --solver gd --precond nystrom --tol 0 \
+                --max-iter 0 --no-certificate --quiet
+            fit "$prob" "$MAIN" gdMp "$rep" --rank "$d" --solver gd --precond nystrom --tol 0 \
+                --max-iter "$M" --no-certificate --quiet
+        fi
     done
     note "rrr $prob: iterations to the optimum (certificate), gd and als"
     fit "$prob" "$MAIN" gdcert 1 --rank "$d" --solver gd --quiet

@@ -215,6 +215,7 @@ class Report:
                     self.add("rrr", prob, kl, f"gd iteration: {key}", "ms",
                              {k: (v * 1e3 if k != "n" else v) for k, v in it[key].items()},
                              f"(M={M} iterations - M=0)/M, time_max; core={core}")
+                self.precond(prob, kl, M, it["total"], core)
                 ex = self.runs(prob, kl, "exact")
                 st_ = stat([self.logtime(r["_err"], r"stats: one pass over \d+ rows in ([0-9.]+) s")
                             for r in ex.values()])
@@ -247,8 +248,31 @@ class Report:
                                  "iter", {"median": k if k is not None else NAN, "min": NAN,
                                           "max": NAN, "n": 1},
                                  f"converged after {c['iterations']} (final gap "
-                                 f"{c['optimality_gap']:.2e})" if c else "missing")
+                                 f"{c['optimality_gap'] if c['optimality_gap'] is not None else NAN:.2e})"
+                                 if c else "missing")
         return res
+
+    def precond(self, prob, kl, M, plain, core):
+        """gd with --precond nystrom against plain gd (auto = none on the bench problems): the
+        per-iteration time and the setup (time_setup: the probe, the sketch, P) in plain
+        iterations."""
+        p0, pM = self.runs(prob, kl, "gd0p"), self.runs(prob, kl, "gdMp")
+        reps = sorted(set(p0) & set(pM))
+        if not reps:
+            return
+        net = lambda j: j["time_solve"] - j["time_setup"]  # setup apart, whether M = 0 runs it or not
+        per = stat([(net(pM[r]) - net(p0[r])) / M for r in reps])
+        setup = stat([pM[r]["time_setup"] for r in reps])
+        ell = ",".join(sorted({str(pM[r].get("precond_rank")) for r in reps}))
+        self.add("rrr", prob, kl, "gd iteration with --precond nystrom: total", "ms",
+                 {k: (v * 1e3 if k != "n" else v) for k, v in per.items()},
+                 f"(M={M} - M=0)/M; sketch of {ell} columns; core={core}")
+        self.add("rrr", prob, kl, "gd --precond nystrom: setup (time_setup)", "s", setup)
+        if plain["median"] > 0:
+            self.ratio(prob, kl, "gd iteration, nystrom / none", per["median"] / plain["median"],
+                       "issue 14: at most 1.1")
+            self.ratio(prob, kl, "gd nystrom setup, in plain iterations",
+                       setup["median"] / plain["median"], "the preconditioner's one-off cost")
 
     @staticmethod
     def gap_iters(c, tol=1e-6):
