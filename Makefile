@@ -141,7 +141,7 @@ fuzz: | $(B)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
 	    tests/fuzz/fuzz_npy.c src/npy_header.c src/status.c -o $(B)/fuzz_npy
 	$(B)/fuzz_npy -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/npy.dict \
-	    $(B)/fuzz-corpus tests/fuzz/corpus 2>&1 | tail -n 5
+	    $(B)/fuzz-corpus tests/fuzz/corpus tests/data 2>&1 | tail -n 5
 
 # examples/fit.c against the build tree (make check builds it against an installed tree).
 examples: $(B)/examples/fit

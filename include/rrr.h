@@ -60,7 +60,8 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
 /* Wrap memory the caller owns as my row block of an n x ncols matrix: a holds my nloc
  * rows (rrr_partition), row-major, and stays the caller's (borrowed: no copy, not freed
  * by rrr_block_destroy). Local. RRR_EINVAL (message in the context) if nloc is not my
- * share of n, or a is NULL while nloc > 0. */
+ * share of n, a is NULL while nloc > 0, or a holds a NaN or an infinity (the message
+ * gives its global row and column, as for a file). */
 rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, double *a,
                           rrr_block **out);
 /* Local. NULL-safe; sets *B = NULL. */
@@ -183,7 +184,8 @@ void rrr_fit_info_destroy(rrr_fit_info **info);
 rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out);
 
 /* mse = SSE / (n q) and r2 = 1 - SSE / SST over all entries (SST about the column means
- * of Y). Collective. RRR_EINVAL if Y and Yhat differ in shape. */
+ * of Y; when SST = 0, 1 if SSE = 0, else 0). Collective. RRR_EINVAL if Y and Yhat differ
+ * in shape or hold no entries. */
 rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, double *mse,
                      double *r2);
 /* Per output j: mse_j = SSE_j / n and r2_j = 1 - SSE_j / SST_j (SST_j about the mean of

@@ -5,7 +5,9 @@
 #   SLURM test   tests/slurm/test_slurm.sh      (a real single-node SLURM; skipped with a
 #                                                reason when slurm cannot run here)
 # Environment: RRR_BUILD (build dir), RRR_BIN (binary), SAN=1 (sanitizer build),
-# TESTS="pattern" to run only the matching test files.
+# TESTS="pattern" to run only the matching test files, TEST_JOBS (default 2: MPI test
+# scripts run two at a time; most of their time is mpirun's start-up and waiting, not
+# arithmetic). The timing-sensitive ones (ALONE below) run afterwards, one at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -53,13 +55,31 @@ for t in "$RRR_BUILD"/tests/test_*; do
     ASAN_OPTIONS=${SAN:+detect_leaks=1} timeout 120 "$t" >"$logdir/$n.log" 2>&1; rc=$?
     tally "unit/$n" "$logdir/$n.log" $rc
 done
+# a test that measures time or memory, or kills whole sessions, runs with nothing beside it
+ALONE=" test_model test_oom test_kill test_slurm "
+run_one() { # run_one FILE: its log and its exit code and seconds, for tally
+    local n t0 rc
+    n=$(basename "$1" .sh); t0=$SECONDS
+    timeout -k 10 600 bash "$1" >"$logdir/$n.log" 2>&1; rc=$?
+    echo "$rc $((SECONDS - t0))" >"$logdir/$n.rc"
+}
+shared=() alone=()
 for t in tests/mpi/test_*.sh tests/slurm/test_slurm.sh; do
     [[ -f $t ]] || continue
     [[ -n ${TESTS:-} && $t != *${TESTS}* ]] && continue
+    [[ $ALONE == *" $(basename "$t" .sh) "* ]] && alone+=("$t") || shared+=("$t")
+done
+jobs_max=${TEST_JOBS:-2}
+for t in "${shared[@]}"; do
+    while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n; done
+    run_one "$t" &
+done
+wait
+for t in "${alone[@]}"; do run_one "$t"; done
+for t in "${shared[@]}" "${alone[@]}"; do # in order, after the fact
     n=$(basename "$t" .sh)
-    t0=$SECONDS
-    timeout -k 10 600 bash "$t" >"$logdir/$n.log" 2>&1; rc=$?
-    tally "$n ($((SECONDS - t0)) s)" "$logdir/$n.log" $rc
+    read -r rc secs <"$logdir/$n.rc"
+    tally "$n ($secs s)" "$logdir/$n.log" "$rc"
 done
 echo "tests took $((SECONDS - start)) s; $skipped skipped"
 echo "$passed passed, $failed failed"

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "comm.h"
+#include "input.h"
 
 rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, double *a,
                           rrr_block **out)
@@ -17,6 +18,10 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
                         r0 + mine, nloc);
     if (nloc > 0 && (a == NULL || ncols == 0))
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: no data for %zu rows", nloc);
+    /* what every file reader checks (input.c): the solvers assume finite data */
+    rrr_status st = rrr_check_finite(&ctx->err, "rrr_block_wrap", a, nloc, ncols, r0);
+    if (st != RRR_OK)
+        return st;
     rrr_block *B = malloc(sizeof *B);
     if (B == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");

@@ -352,7 +352,8 @@ rrr_status rrr_checkpoint_on_signal(rrr_ctx *ctx, const rrr_problem *pb, const r
     rrr_status st = RRR_OK;
     if (o->checkpoint == NULL)
         return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
-                        "stopped by a signal at iteration %ld; nothing was saved (no --checkpoint)",
+                        "stopped by a signal at iteration %ld; nothing was written (with rrr fit "
+                        "--checkpoint DIR the iterate is kept for --resume)",
                         s->iter);
     st = rrr_checkpoint_save(ctx, pb, o, solver, s);
     if (st != RRR_OK)

@@ -7,10 +7,23 @@
 
 #include "cli.h"
 
+int rrr_cli_decimal(const char *s, size_t n, int integer)
+{
+    if (n == 0)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        int c = (unsigned char)s[k];
+        if (!((c >= '0' && c <= '9') ||
+              (!integer && (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))))
+            return 0;
+    }
+    return 1;
+}
+
 static int parse_u64(const char *s, uint64_t *v)
 {
     char *end;
-    if (*s == '-' || *s == '\0')
+    if (!rrr_cli_decimal(s, strlen(s), 1)) /* strtoull would take " 2", "+2", "-2" */
         return 0;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
@@ -49,6 +62,8 @@ static int parse_value(const opt_spec *o, const char *s)
         return 1;
     case OPT_DOUBLE: {
         char *end;
+        if (!rrr_cli_decimal(s, strlen(s), 0)) /* strtod would take " 2", "0x1p3", "inf" */
+            return 0;
         errno = 0;
         double x = strtod(s, &end);
         /* ERANGE also flags underflow (1e-310 is subnormal, 1e-400 rounds to 0): those are

@@ -2,6 +2,7 @@
 #ifndef RRR_CLI_H
 #define RRR_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -16,6 +17,10 @@ typedef struct {
     int required;
     int seen;
 } opt_spec;
+
+/* Local, pure. s[0, n) is written in decimal: digits only (integer), or digits, '.', 'e',
+ * 'E', '+', '-' (a number; strtod decides the rest): no space, hexadecimal or "inf". */
+int rrr_cli_decimal(const char *s, size_t n, int integer);
 
 /* Local. Parse argv[first..argc) against specs (NULL name ends the table); a value follows
  * its option as the next argument or after '=' ("--tol 1e-8", "--tol=1e-8"). "--help" sets

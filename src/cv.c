@@ -398,13 +398,21 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         /* the totals of the folds are the statistics an exact fit of all rows needs (the
          * same up to the order of summation): no second pass */
         rrr_sums sums = { NULL, NULL, 0 };
+        const int chosen = tot != NULL && fo.solver == RRR_SOLVER_AUTO;
         if (tot != NULL) {
             rrr_cv_fold t = rrr_cv_fold_at(tot, pb.p, pb.q);
             sums = (rrr_sums){ t.G, t.C, *t.yy };
         }
+        if (chosen) /* with the statistics in hand exact costs one eigenproblem: auto's choice */
+            fo.solver = RRR_SOLVER_EXACT;
         st = rrr_fit_with(ctx, X, Y, &fo, tot ? &sums : NULL, model, &fi);
         if (st == RRR_OK)
             snprintf(fi->selected_by, sizeof fi->selected_by, "cv");
+        if (st == RRR_OK && chosen) {
+            fi->solver_requested = RRR_SOLVER_AUTO;
+            snprintf(fi->solver_why, sizeof fi->solver_why, "the search's statistics are those "
+                     "of all rows: exact needs no pass over the data");
+        }
         if (info != NULL)
             *info = fi;
         else
@@ -454,9 +462,10 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     rrr_json_num(&j, "cv_mse_min", res->cv_mse_min);
     rrr_json_num(&j, "cv_mse_choice", res->cv_mse_choice);
     rrr_json_str(&j, "method", res->method);
-    rrr_json_int(&j, "passes", res->passes);
-    if (strcmp(res->method, "gd") == 0)
+    if (strcmp(res->method, "gd") == 0) /* each iteration is a pass or two over the data */
         rrr_json_int(&j, "gd_iterations", res->gd_iterations);
+    else
+        rrr_json_int(&j, "passes", res->passes);
     rrr_json_num(&j, "algebra_flops_per_rank", res->flops);
     rrr_json_end(&j);
     free(ranks);
@@ -515,8 +524,8 @@ rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res, c
         int slot = -1, len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         if (len < 0 || (size_t)len >= sizeof path)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
-        else if (k == 2 && !res->random_folds) /* a stale one would contradict cv.json */
-            st = rrr_outset_remove(ctx, o, path);
+        else if (k == 2 && !res->random_folds) /* left as it is: it may be --fold-ids */
+            continue;
         else
             st = rrr_outset_add(ctx, o, path, &slot);
         if (st == RRR_OK && k < 2)

@@ -2,17 +2,19 @@
  * "L1,L2,...", "LO:HI:N" (N values evenly spaced in log from LO to HI). Serial. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "cli.h"
 #include "cv_args.h"
 
 /* Local. A decimal integer filling [s, end). */
 static int parse_int(const char *s, const char *end, long *v)
 {
     char *e;
-    if (s == end || *s == '-' || *s == '+')
+    if (!rrr_cli_decimal(s, (size_t)(end - s), 1))
         return 0;
     errno = 0;
     long x = strtol(s, &e, 10);
@@ -27,7 +29,7 @@ static int parse_num(const char *s, const char *end, double *v)
 {
     char buf[64], *e;
     size_t n = (size_t)(end - s);
-    if (n == 0 || n >= sizeof buf)
+    if (n == 0 || n >= sizeof buf || !rrr_cli_decimal(s, n, 0))
         return 0;
     memcpy(buf, s, n);
     buf[n] = '\0';
@@ -149,10 +151,15 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
         if (v == NULL)
             return RRR_FAIL(e, RRR_EINTERNAL, "out of memory");
         /* ends exact, log-spaced between: powers of 10, so a grid of decades or half
-         * decades (1:1e5:11) holds 10, 100, 1000 exactly */
+         * decades (1:1e5:11) holds 10, 100, 1000 exactly; rounded to 15 digits, so that
+         * 0.5:50:3 holds 5, not 4.999999999999999 */
         const double a = log10(lo), b = log10(hi);
-        for (long k = 0; k < m; k++)
-            v[k] = k == 0 ? lo : k == m - 1 ? hi : pow(10.0, a + (b - a) * (double)k / (double)(m - 1));
+        for (long k = 0; k < m; k++) {
+            char t[32];
+            double x = pow(10.0, a + (b - a) * (double)k / (double)(m - 1));
+            snprintf(t, sizeof t, "%.15g", x);
+            v[k] = k == 0 ? lo : k == m - 1 ? hi : strtod(t, NULL);
+        }
         *out = v;
         *n = (int)m;
         return RRR_OK;
@@ -169,9 +176,11 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
             return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N", s);
         }
         if (v[k] < 0) {
+            double bad = v[k];
             free(v);
-            return RRR_FAIL(e, RRR_EINVAL, "--lambda %g: every lambda must be >= 0", v[k]);
+            return RRR_FAIL(e, RRR_EINVAL, "--lambda %g: every lambda must be >= 0", bad);
         }
+        v[k] += 0.0; /* -0 is 0 */
         if (c == NULL)
             break;
         p = c + 1;

@@ -255,6 +255,9 @@ rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res)
         ws_free(&w);
         return st;
     }
+    if (cv->o->fit.tol > 1e-12)
+        rrr_warn(ctx, "cv: gd fits stop at --tol %g: their validation errors are ~%.0e relative "
+                 "from the exact ones (--tol 1e-14: ~1e-7)", cv->o->fit.tol, sqrt(cv->o->fit.tol));
     double *X = (double *)pb->Xt, *Y = (double *)pb->Yt;
     int k = 0;
     for (; k < cv->K && st == RRR_OK; k++) {

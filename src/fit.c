@@ -9,6 +9,7 @@
 #include "check.h"
 #include "comm.h"
 #include "gradient.h"
+#include "gram.h"
 #include "linalg.h"
 #include "fit.h"
 #include "model.h"
@@ -158,11 +159,19 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, double
             double nn = (double)pb->n;
             for (size_t j = 0; j < p; j++)
                 (*xm)[j] = s[j] / nn;
-            for (size_t j = 0; j < q; j++) {
+            for (size_t j = 0; j < q; j++)
                 (*ym)[j] = s[p + j] / nn;
-                yy -= nn * (*ym)[j] * (*ym)[j]; /* only scales thresholds: cancellation harmless */
-            }
+            /* ||Yc||^2 from the centred values, not sum y^2 - n ym^2: with column means far
+             * from zero that difference is noise, and gd's cross-product form computes f
+             * from it */
+            const double *keep = pb->ym;
+            pb->ym = *ym;
+            yy = rrr_local_yy(pb);
+            pb->ym = keep;
         }
+        if (st != RRR_OK)
+            yy = 0;
+        rrr_allreduce_sum(ctx, &yy, 1); /* every rank, whatever happened above */
     }
     pb->yy = yy > 0 ? yy : 0;
     free(s);
@@ -277,6 +286,9 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
     if (o->solver == RRR_SOLVER_AUTO)
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
     rrr_plan_log(ctx, &plan);
+    if (plan.solver != RRR_SOLVER_GD && (o->precond != RRR_PRECOND_AUTO || o->precond_rank > 0))
+        rrr_warn(ctx, "--precond and --precond-rank shape gd's iterations: %s ignores them",
+                 rrr_solver_name(plan.solver));
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
              o->intercept ? " intercept" : "");

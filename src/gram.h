@@ -76,4 +76,8 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
                           double *fstar);
 
+/* Local. sum over my rows of ||y_i - ym||^2 (ym NULL: 0), from the centred values (no
+ * cancellation), row sums first: two-level summation. */
+double rrr_local_yy(const rrr_problem *pb);
+
 #endif

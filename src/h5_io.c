@@ -258,7 +258,9 @@ rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
     st = rrr_agree(ctx, st); /* everyone enters the collective read, or no one */
     if (st != RRR_OK)
         goto done;
-    if (H5Dread(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
+    /* n * p == 0 (the shape is replicated): nothing to read, and a contiguous dataset
+     * without storage refuses even an empty read */
+    if (n * p > 0 && H5Dread(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read my rows [%zu, %zu)", name, r0,
                       r0 + nloc);
     if (st == RRR_OK)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "comm.h"
 #include "h5.h"
@@ -166,4 +167,32 @@ rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *wha
     if (kind < 0)
         return no_dataset(ctx, path);
     return rrr_output_check(ctx, kind ? file : path, 0, what);
+}
+
+/* Local. The file a path names (FILE for FILE.h5:/dataset) exists and is file id's. */
+static int same_file(const char *path, const struct stat *id)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    struct stat sb;
+    int kind = rrr_path_h5(path, file, sizeof file, &dset);
+    return kind >= 0 && stat(kind ? file : path, &sb) == 0 && sb.st_dev == id->st_dev &&
+           sb.st_ino == id->st_ino;
+}
+
+rrr_status rrr_output_not_input(rrr_ctx *ctx, const char *out, const char *what,
+                                const char *const *inputs, int ninputs)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    struct stat id;
+    rrr_status st = RRR_OK;
+    int kind = rrr_path_h5(out, file, sizeof file, &dset);
+    if (ctx->rank == 0 && kind >= 0 && stat(kind ? file : out, &id) == 0)
+        for (int k = 0; k < ninputs && st == RRR_OK; k++)
+            if (inputs[k] != NULL && same_file(inputs[k], &id))
+                st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s %s would replace the input %s%s", what,
+                              out, inputs[k], kind ? " (an HDF5 output is a new file: name "
+                              "another FILE.h5)" : "");
+    return rrr_agree(ctx, st);
 }

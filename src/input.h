@@ -32,5 +32,10 @@ rrr_status rrr_block_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_block *
 /* Collective. Before any work: the file that path names (for FILE.h5:/dataset, FILE) can
  * be created where it goes (rrr_output_check); what names the option. */
 rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *what);
+/* Collective. Before any work: the output path out (a file, or FILE.h5:/dataset) is not
+ * one of the input files (by device and inode, so links count): writing it would destroy
+ * the data being read. RRR_EINVAL naming both, agreed. NULL inputs are skipped. */
+rrr_status rrr_output_not_input(rrr_ctx *ctx, const char *out, const char *what,
+                                const char *const *inputs, int ninputs);
 
 #endif

@@ -71,11 +71,13 @@ static const char *usage_fit =
 
 static const char *usage_predict =
     "usage: rrr predict --model DIR --x X.npy [--out YHAT.npy] [--y Y.npy [--scores S.json]]\n"
+    "                   [--quiet]\n"
     "  --out     the predictions: a .npy file, or FILE.h5:/dataset (a new FILE replaces\n"
     "            an existing one); optional when --y asks for scores only\n"
     "  --y       prints 'mse <v>' (SSE/(n q)), 'r2 <v>' (1 - SSE/SST over all entries) and\n"
     "            'r2_mean <v>' (the mean of the per-output R^2, scikit-learn's r2_score)\n"
-    "  --scores  also writes them, with per-output mse and r2, to S.json\n";
+    "  --scores  also writes them, with per-output mse and r2, to S.json\n"
+    "  --quiet   no progress or timing lines on stderr (warnings and errors stay)\n";
 
 static const char *usage_cv =
     "usage: rrr cv --x X.npy --y Y.npy --rank RANKS --lambda LAMBDAS [--folds K | --fold-ids F.npy]\n"
@@ -222,18 +224,40 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
     return parse_precond(ctx, a->precond, &o->precond);
 }
 
-/* Collective. Every output location is usable before the data is read, so a bad path
- * costs seconds, not the whole fit; without --out the model is not kept: say so. */
-static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
-                                    const char *checkpoint)
+/* Local, pure. path's file lies directly in directory dir (as written: "DIR/r.json" in
+ * "DIR" or "DIR/"). */
+static int in_dir(const char *path, const char *dir)
 {
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *slash = strrchr(path, '/');
+    return slash != NULL && (size_t)(slash - path) == n && strncmp(path, dir, n) == 0;
+}
+
+/* Collective. Every output location is usable before the data is read, so a bad path
+ * costs seconds, not the whole fit, and no output is one of the inputs (a --report
+ * named like X.npy, a model directory holding them); without --out the model is not
+ * kept: say so. */
+static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
+                                    const char *checkpoint, const char *const inputs[3])
+{
+    static const char *const names[] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy",
+                                         "model.json", "cv.json", "cv.csv", "fold_ids.npy" };
     rrr_status st = RRR_OK;
+    char path[PATH_MAX];
     if (out != NULL)
         st = rrr_output_check(ctx, out, 1, "--out");
     else
         rrr_warn(ctx, "no --out: the fitted model will not be kept");
-    if (st == RRR_OK && report != NULL)
+    for (size_t k = 0; out != NULL && k < sizeof names / sizeof names[0] && st == RRR_OK; k++)
+        if (snprintf(path, sizeof path, "%s/%s", out, names[k]) < (int)sizeof path)
+            st = rrr_output_not_input(ctx, path, "--out", inputs, 3);
+    /* a report inside --out DIR: DIR's check covers it (fit creates DIR first) */
+    if (st == RRR_OK && report != NULL && !(out != NULL && in_dir(report, out)))
         st = rrr_output_check(ctx, report, 0, "--report");
+    if (st == RRR_OK && report != NULL)
+        st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
     return st;
@@ -248,12 +272,12 @@ static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info
     rrr_outset o;
     rrr_outset_init(&o);
     rrr_status st = stop_check(ctx);
-    if (st == RRR_OK && report != NULL)
-        st = rrr_report_stage(ctx, &o, m, info, report);
-    if (st == RRR_OK && out != NULL)
+    if (st == RRR_OK && out != NULL) /* first: it creates DIR, where the report may go */
         st = rrr_model_stage(ctx, &o, m, info, out);
     if (st == RRR_OK && out != NULL && cv != NULL)
         st = rrr_cv_stage(ctx, &o, cv, out);
+    if (st == RRR_OK && report != NULL)
+        st = rrr_report_stage(ctx, &o, m, info, report);
     st = rrr_outset_finish(ctx, &o, st);
     if (st == RRR_OK)
         rrr_fit_summary(ctx, m, info);
@@ -318,7 +342,8 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_block *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
-    st = check_fit_outputs(ctx, out, report, o.checkpoint);
+    const char *inputs[3] = { xp, yp, NULL };
+    st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs);
     if (st == RRR_OK)
         st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
@@ -346,7 +371,8 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     rrr_cv_result *res = NULL;
     int *rk = NULL;
     double *lam = NULL;
-    rrr_status st = check_fit_outputs(ctx, out, report, NULL);
+    const char *inputs[3] = { xp, yp, ids };
+    rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs);
     if (st == RRR_OK)
         st = read_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
@@ -393,7 +419,7 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     const char *xp = NULL, *yp = NULL, *ranks = NULL, *lambdas = NULL, *ids = NULL;
     const char *rule = "min", *out = NULL, *report = NULL, *method = "auto";
     solver_args sa = { "auto", "auto", "auto", "auto", 0, 0 };
-    int help, quiet = 0, nfolds = 0;
+    int help, quiet = 0, nfolds = -1; /* -1: not given (the parser takes no negatives) */
     opt_spec specs[32] = {
         { "--x", OPT_STR, &xp, 1, 0 },
         { "--y", OPT_STR, &yp, 1, 0 },
@@ -433,10 +459,10 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
     else
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--cv-method '%s': expected auto, statistics or gd",
                         method);
-    if (ids != NULL && nfolds != 0)
+    if (ids != NULL && nfolds >= 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--folds and --fold-ids exclude each other");
-    if (nfolds != 0)
-        o.folds = nfolds;
+    if (nfolds >= 0)
+        o.folds = nfolds; /* 0 and 1 are refused with the other checks of rrr_cv */
 
     return run_cv(ctx, &o, xp, yp, ranks, lambdas, ids, report, out);
 }
@@ -521,11 +547,12 @@ static rrr_status read_predict_inputs(rrr_ctx *ctx, const rrr_model *m, const ch
 static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
 {
     const char *model = NULL, *xp = NULL, *out = NULL, *yp = NULL, *scores = NULL;
-    int help;
+    int help, quiet = 0;
     opt_spec specs[] = {
-        { "--model", OPT_STR, &model, 1, 0 }, { "--x", OPT_STR, &xp, 1, 0 },
-        { "--out", OPT_STR, &out, 0, 0 },     { "--y", OPT_STR, &yp, 0, 0 },
-        { "--scores", OPT_STR, &scores, 0, 0 }, { NULL, OPT_FLAG, NULL, 0, 0 },
+        { "--model", OPT_STR, &model, 1, 0 },   { "--x", OPT_STR, &xp, 1, 0 },
+        { "--out", OPT_STR, &out, 0, 0 },       { "--y", OPT_STR, &yp, 0, 0 },
+        { "--scores", OPT_STR, &scores, 0, 0 }, { "--quiet", OPT_FLAG, &quiet, 0, 0 },
+        { NULL, OPT_FLAG, NULL, 0, 0 },
     };
     rrr_status st = rrr_cli_parse(argc, argv, 2, specs, &help, &ctx->err);
     if (st != RRR_OK || help) {
@@ -533,6 +560,7 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_predict);
         return st;
     }
+    rrr_ctx_set_quiet(ctx, quiet);
     if (out == NULL && yp == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "predict needs --out YHAT.npy (the predictions), "
                         "--y Y.npy (their scores), or both");
@@ -543,10 +571,15 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
     rrr_scores *sc = NULL;
     rrr_outset o;
     rrr_outset_init(&o);
+    const char *inputs[3] = { xp, yp, NULL };
     if (out != NULL)
         st = rrr_output_file_check(ctx, out, "--out");
+    if (st == RRR_OK && out != NULL)
+        st = rrr_output_not_input(ctx, out, "--out", inputs, 3);
     if (st == RRR_OK && scores != NULL)
         st = rrr_output_check(ctx, scores, 0, "--scores");
+    if (st == RRR_OK && scores != NULL)
+        st = rrr_output_not_input(ctx, scores, "--scores", inputs, 3);
     if (st == RRR_OK)
         st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)

@@ -197,6 +197,8 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_num(j, "optimality_gap_tolerance", rrr_fit_info_gap_tolerance(info));
         if (rrr_fit_info_passed(info) >= 0)
             rrr_json_str(j, "certificate", rrr_fit_info_passed(info) ? "PASSED" : "FAILED");
+        else
+            rrr_json_null(j, "certificate"); /* skipped */
         precond_fields(j, info);
         if (info->selected_by[0])
             rrr_json_str(j, "selected_by", info->selected_by);
@@ -322,6 +324,8 @@ rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info 
 typedef struct {
     int intercept;
     long long rank, p, q; /* -1 when absent (older files) */
+    long long n;          /* the rows it was fitted on (-1: absent)                     */
+    double lambda;        /* its penalty (NaN: absent)                                  */
     int have_sums;        /* "files" present (older files have none: nothing to verify) */
     uint64_t sum[4];      /* FNV-1a 64 of U.npy, V.npy, x_mean.npy, y_mean.npy */
     int retry;            /* a vanished array is a torn read (first reading only)       */
@@ -392,6 +396,15 @@ static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
         st = json_int(&ctx->err, buf, len, path, "p", &mm->p);
     if (st == RRR_OK)
         st = json_int(&ctx->err, buf, len, path, "q", &mm->q);
+    if (st == RRR_OK)
+        st = json_int(&ctx->err, buf, len, path, "n", &mm->n);
+    mm->lambda = NAN;
+    if (st == RRR_OK)
+        st = rrr_json_lookup(buf, len, "lambda", &v, path, &ctx->err);
+    if (st == RRR_OK && v.kind == RRR_JNUM && v.num >= 0)
+        mm->lambda = v.num;
+    else if (st == RRR_OK && v.kind != RRR_JNONE)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: \"lambda\" is not a number >= 0", path);
     if (st == RRR_OK)
         st = rrr_json_lookup(buf, len, "files", &v, path, &ctx->err);
     mm->have_sums = st == RRR_OK && v.kind != RRR_JNONE;
@@ -476,7 +489,7 @@ static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model 
 {
     char path[PATH_MAX];
     size_t c = 0, c2 = 0;
-    model_meta mm = { 0, -1, -1, -1, 0, { 0, 0, 0, 0 }, 0 };
+    model_meta mm = { .rank = -1, .p = -1, .q = -1, .n = -1, .lambda = NAN };
     rrr_status st = RRR_OK;
     rrr_model *m = calloc(1, sizeof *m);
     *out = NULL;
@@ -504,6 +517,8 @@ static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model 
     if (m->U == NULL || m->V == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     m->intercept = mm.intercept;
+    m->lambda = mm.lambda; /* what predict does not need, but a saved copy must keep */
+    m->n = mm.n >= 0 ? (size_t)mm.n : 0;
     st = rrr_agree(ctx, st); /* the collective reads below must be entered by all or none */
     if (st == RRR_OK && m->intercept)
         st = read_means(ctx, dir, &mm, m, torn);

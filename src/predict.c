@@ -126,7 +126,7 @@ static void scores_from_sums(rrr_scores *sc, const double *s)
         sst += s[q + j];
     }
     sc->mse = sse / ((double)sc->n * (double)q);
-    sc->r2 = sst > 0 ? 1.0 - sse / sst : (double)NAN;
+    sc->r2 = sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0; /* force_finite, as r2_j */
     sc->r2_mean = q > 0 ? r2sum / (double)q : (double)NAN;
 }
 

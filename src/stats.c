@@ -22,8 +22,7 @@
 
 /* ---- the statistics pass ------------------------------------------------------------ */
 
-/* Local. yy_loc = sum over my rows of ||y_i - ym||^2 (row sums first: two-level summation). */
-static double local_yy(const rrr_problem *pb)
+double rrr_local_yy(const rrr_problem *pb)
 {
     double s = 0.0;
     for (size_t r = 0; r < pb->nloc; r++) {
@@ -101,7 +100,7 @@ static rrr_status stats_replicated(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram
     if (st == RRR_OK)
         st = local_products(ctx, pb, buf, buf + p * p);
     if (st == RRR_OK)
-        buf[p * p + p * q] = local_yy(pb);
+        buf[p * p + p * q] = rrr_local_yy(pb);
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK) {
@@ -169,7 +168,7 @@ rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_gri
         st = rrr_dmat_init(g, p, p, G, &ctx->err);
     if (st == RRR_OK)
         st = rrr_dmat_init(g, p, q, C, &ctx->err);
-    double yy = local_yy(pb);
+    double yy = rrr_local_yy(pb);
     st = rrr_agree(ctx, st);
     if (st == RRR_OK) {
         /* ranks without rows still pass a valid address (lld >= 1 describes it) */

@@ -21,6 +21,7 @@ Arrays that are C-contiguous float64 are used in place (no copy); anything else 
 Fortran order, slices with strides) is converted to a C-contiguous float64 copy first.
 """
 import json
+import operator
 import os
 
 import numpy as np
@@ -166,20 +167,20 @@ class _Blocks:
             if len(cols) != 1:
                 raise InvalidInputError(f"{nm}: the ranks hold rows of {sorted(cols)} columns; "
                                         "every rank must pass the same columns", _lib.EINVAL)
-        st = _lib.OK
+        err = None
         for k, a in enumerate(self.arrays):
             n = sum(s[k][0] for s in shapes)
             ptr = _lib.ctypes.POINTER(_lib.Block)()
-            if st == _lib.OK:
-                st = lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0],
-                                        a.ctypes.data_as(_lib.c_double_p),
-                                        _lib.ctypes.byref(ptr))
+            if err is None and lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0],
+                                                  a.ctypes.data_as(_lib.c_double_p),
+                                                  _lib.ctypes.byref(ptr)) != _lib.OK:
+                msg = lib.rrr_ctx_errmsg(ctx.ptr).decode()  # e.g. a NaN, with its global row
+                err = f"{names[k]}: {msg.removeprefix('rrr_block_wrap: ')}"
             self.ptrs.append(ptr)
-        try:
-            ctx.agree(st)
-        except RRRError:
+        bad = [e for e in ctx.comm.allgather(err) if e]
+        if bad:
             self.close()
-            raise
+            raise InvalidInputError(bad[0], _lib.EINVAL)
 
     def close(self):
         for p in self.ptrs:
@@ -309,21 +310,34 @@ def _choice(table, value, what):
         raise InvalidInputError(f"{what} '{value}': expected {names}", _lib.EINVAL) from None
 
 
+def _int(v, what, lo=0):
+    """v as an int >= lo (an integral value: 2.0 passes, 2.7 and "2" do not)."""
+    try:
+        i = operator.index(v) if not isinstance(v, float) or not v.is_integer() else int(v)
+    except TypeError:
+        raise InvalidInputError(f"{what} {v!r}: expected an integer", _lib.EINVAL) from None
+    if i < lo:
+        raise InvalidInputError(f"{what} {i}: must be >= {lo}", _lib.EINVAL)
+    return i
+
+
 def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-10, seed=0,
               checkpoint=None, checkpoint_every=100, resume=False, grid_min_p=0,
               certificate="auto", gd_xty="auto", eig_route="auto", precond="auto",
               precond_rank=0):
     """Fill an rrr_fit_opts (already defaulted) from fit's keyword options."""
     o.solver = _choice(_lib.SOLVERS, solver, "solver")
-    o.max_iter, o.tol, o.seed = int(max_iter), float(tol), int(seed)
+    o.max_iter, o.tol = _int(max_iter, "max_iter"), float(tol)
+    o.seed = _int(seed, "seed")
     o.intercept, o.resume = int(fit_intercept), int(resume)
     o.certificate = _choice(_CERT, certificate, "certificate")
     o.checkpoint = None if checkpoint is None else os.fsencode(checkpoint)
-    o.checkpoint_every, o.grid_min_p = int(checkpoint_every), int(grid_min_p)
+    o.checkpoint_every = _int(checkpoint_every, "checkpoint_every", 1)
+    o.grid_min_p = _int(grid_min_p, "grid_min_p")
     o.gd_xty = _choice(_XTY, gd_xty, "gd_xty")
     o.eig_route = _choice(_ROUTE, eig_route, "eig_route")
     o.precond = _choice(_lib.PRECONDS, precond, "precond")
-    o.precond_rank = int(precond_rank)
+    o.precond_rank = _int(precond_rank, "precond_rank")
 
 
 def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
@@ -338,7 +352,7 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
     o = _lib.FitOpts()
     lib.rrr_fit_opts_default(_lib.ctypes.byref(o))
     _fit_opts(o, **options)
-    o.d, o.lambda_ = int(rank), float(lam)
+    o.d, o.lambda_ = _int(rank, "rank"), float(lam)
     with _Context(comm, verbose) as ctx:
         blocks = _Blocks(ctx, [X, Y], ["X", "Y"])
         m = _lib.ctypes.POINTER(_lib.Model)()
@@ -424,11 +438,11 @@ def _cv_table(r):
             "passes": r.passes, "gd_iterations": r.gd_iterations}
 
 
-def cv(X, Y, ranks, lambdas, comm=None, *, folds=5, fold_ids=None, fold_seed=0, rule="min",
+def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=0, rule="min",
        method="auto", verbose=False, **options):
     """Choose (lam, rank) by K-fold cross-validation, then fit all rows at the choice, as
     `rrr cv` does. ranks, lambdas: ascending distinct lists; folds (K >= 2, random from
-    fold_seed) or fold_ids (my rows' folds 0 .. K-1); rule "min" or "1se"; method "auto",
+    fold_seed; 5 when neither is given) or fold_ids (my rows' folds 0 .. K-1); rule "min" or "1se"; method "auto",
     "statistics" or "gd"; the other options are fit's (the final fit's). Collective.
     Returns (Model, table): table is a dict with cv.json's fields (cv_mse and cv_se
     nranks x nlambdas, sse folds x nranks x nlambdas, the choice rank and lam)."""
@@ -443,7 +457,11 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=5, fold_ids=None, fold_seed=0, 
     o.ranks = rk.ctypes.data_as(_lib.ctypes.POINTER(_lib.ctypes.c_int))
     o.lambdas = lm.ctypes.data_as(_lib.c_double_p)
     o.nranks, o.nlambdas = len(rk), len(lm)
-    o.folds, o.fold_seed = int(folds), int(fold_seed)
+    if folds is not None and fold_ids is not None:
+        raise InvalidInputError("folds and fold_ids exclude each other", _lib.EINVAL)
+    if folds is not None:
+        o.folds = _int(folds, "folds")
+    o.fold_seed = _int(fold_seed, "fold_seed")
     o.rule = _choice(_RULES, rule, "rule")
     o.method = _choice(_METHODS, method, "method")
     with _Context(comm, verbose) as ctx:

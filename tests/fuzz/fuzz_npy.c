@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_npy.c: libFuzzer target for the .npy header parser and writer.
  *
- * Build and run from the repository root (seed corpus in tests/fuzz/corpus/):
+ * Build and run from the repository root (seed corpus: tests/fuzz/corpus/, the headers no test file has, and tests/data/):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Iinclude \
  *       tests/fuzz/fuzz_npy.c src/npy_header.c src/status.c -o /tmp/fuzz_npy
- *   mkdir -p /tmp/npy-corpus && /tmp/fuzz_npy /tmp/npy-corpus tests/fuzz/corpus -max_total_time=600
+ *   mkdir -p /tmp/npy-corpus && /tmp/fuzz_npy /tmp/npy-corpus tests/fuzz/corpus tests/data -max_total_time=600
  * A crash or abort() leaves crash-<sha1> in the current directory; once fixed, copy it to
  * tests/data/npy-regress/crash-<sha1>.npy (tests/unit/test_npy.c replays every .npy there). */
 #include <stdint.h>

@@ -59,7 +59,8 @@ check(m.score(Xl, Yl, comm) == sj["r2_mean"], "Model.score is r2_mean (scikit-le
 
 # read_model and save
 mr = rrr.read_model(f"{d}/gd{np_}", comm)
-check(np.array_equal(mr.U, m.U) and mr.info["rank"] == 3, "read_model reads rrr fit's directory")
+check(np.array_equal(mr.U, m.U) and mr.info["rank"] == 3 and mr.lam == 0.7 and mr.n == n,
+      "read_model reads rrr fit's directory (lambda and n too)")
 m.save(f"{d}/pysaved{np_}", comm)
 js2 = json.load(open(f"{d}/pysaved{np_}/model.json"))
 check(js2["objective"] == js["objective"] and js2["inputs"]["x"]["path"] is None,
@@ -108,5 +109,15 @@ _, t2 = rrr.cv(Xl, Yl, ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm, fold_id
 check(np.array_equal(t2["sse"], t["sse"]), "cv with fold_ids = the random folds they record")
 raises(lambda: rrr.cv(Xl, Yl, ranks=[2, 1], lambdas=[1], comm=comm), rrr.InvalidInputError, 2,
        "ascending", "cv: ranks not ascending")
+Xn = Xl.copy()
+if me == np_ - 1 and nloc > 0:
+    Xn[-1, 1] = np.nan
+raises(lambda: rrr.fit(Xn, Yl, rank=1, lam=1, comm=comm), rrr.InvalidInputError, 2,
+       f"X: non-finite value nan at row {n - 1}, column 1", "a NaN in X: the CLI's message")
+raises(lambda: rrr.fit(Xl, Yl, rank=2.5, lam=1, comm=comm), rrr.InvalidInputError, 2,
+       "rank 2.5: expected an integer", "a fractional rank")
+raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, folds=3,
+                      fold_ids=np.zeros(nloc)), rrr.InvalidInputError, 2,
+       "folds and fold_ids exclude each other", "cv: folds and fold_ids")
 raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, rule="max"),
        rrr.InvalidInputError, 2, "expected min, 1se", "cv: bad rule")

@@ -102,7 +102,7 @@ setsid $BGRUN -np 2 "$RRR_BIN" "${BASE[@]}" --max-iter 1000000 --out "$W/o5" >/d
 BG=$!; watchdog
 for _ in $(seq 1 200); do grep -q 'iter      9' "$W/e5" && break; sleep 0.05; done
 kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
-[[ $rc -eq 5 ]] && grep -q 'nothing was saved' "$W/e5" && pass "SIGTERM without --checkpoint: exit 5, nothing saved" \
+[[ $rc -eq 5 ]] && grep -q 'nothing was written' "$W/e5" && pass "SIGTERM without --checkpoint: exit 5, nothing saved" \
     || { fail "SIGTERM without --checkpoint (exit $rc)"; tail -3 "$W/e5"; }
 [[ ! -e $W/o5 ]] && pass "SIGTERM: no output" || fail "SIGTERM: output written"
 summary

@@ -105,8 +105,13 @@ for np in 1 3; do
     expect_exit 2 "LO >= HI" $np "${A[@]}" --rank 2 --lambda 5:1:4 --out "$W/never"
     expect_exit 2 "N < 2" $np "${A[@]}" --rank 2 --lambda 1:5:1 --out "$W/never"
     expect_exit 2 "negative lambda" $np "${A[@]}" --rank 2 --lambda 1,-1 --out "$W/never"
+    grep -q -- "--lambda -1: every lambda must be >= 0" "$W/err" || fail "negative lambda: the message names it"
     expect_exit 2 "LO = 0 in a range" $np "${A[@]}" --rank 2 --lambda 0:1:3 --out "$W/never"
     expect_exit 2 "--folds 1" $np "${A[@]}" --rank 2 --lambda 1 --folds 1 --out "$W/never"
+    expect_exit 2 "--folds 0 (not the default)" $np "${A[@]}" --rank 2 --lambda 1 --folds 0 --out "$W/never"
+    expect_exit 2 "--folds 0 with --fold-ids" $np "${A[@]}" --rank 2 --lambda 1 --folds 0 --fold-ids "$W/a/ids.npy"
+    expect_exit 2 "a hexadecimal lambda" $np "${A[@]}" --rank 2 --lambda 0x1p3 --out "$W/never"
+    expect_exit 2 "a rank with a space" $np "${A[@]}" --rank " 2" --lambda 1 --out "$W/never"
     expect_exit 2 "--folds > n" $np "${A[@]}" --rank 2 --lambda 1 --folds 501 --out "$W/never"
     expect_exit 2 "unknown rule" $np "${A[@]}" --rank 2 --lambda 1 --rule max --out "$W/never"
     expect_exit 2 "--folds with --fold-ids" $np "${A[@]}" --rank 2 --lambda 1 --folds 3 --fold-ids "$W/a/ids.npy"
@@ -124,6 +129,22 @@ expect_exit 2 "lambda 0, training rows (8) < p (10)" 2 cv --x "$W/mid/X.npy" --y
 mk wide --n 9 --p 20 --q 3 --rank 1 --seed 6
 expect_exit 2 "lambda 0 with n < p" 3 cv --x "$W/wide/X.npy" --y "$W/wide/Y.npy" --rank 1 --lambda 0,1 --out "$W/never"
 [[ ! -e $W/never ]] && pass "nothing written after singular training sets" || fail "output after exit 4"
+
+# column means far from zero with --intercept: both methods give the NumPy refits (the gd
+# route once started from a cancelled ||Yc||^2 and stopped after one iteration)
+mkdir -p "$W/off"
+$PYTHON -c "
+import numpy as np; r = np.random.default_rng(12); n, p, q = 400, 8, 5
+X = r.standard_normal((n, p)); Y = X @ r.standard_normal((p, q)) + r.standard_normal((n, q))
+np.save('$W/off/X.npy', X + 1e7); np.save('$W/off/Y.npy', Y - 3e7)
+np.save('$W/off/ids.npy', (np.arange(n) * 4 // n).reshape(-1, 1).astype('<i8'))"
+for m in statistics gd; do
+    cvrun 1 off off_$m --rank 3,5 --lambda 0.5:50:3 --intercept --fold-ids "$W/off/ids.npy" \
+        --cv-method $m --tol 1e-14 || fail "cv $m on offset data (exit $?)"
+    ref "offsets 1e7 with --intercept, $m: the NumPy refits" off off_$m --fold-ids "$W/off/ids.npy" \
+        --intercept --tol 1e-6
+done
+check "0.5:50:3 holds 5 exactly" grep -q '"lambdas": \[0.5, 5, 50\]' "$W/off_statistics/cv.json"
 
 # a signal during the search: exit 5, DIR untouched
 # (each round of 2 folds x 200 lambdas of 300 x 300 eigenproblems takes about a second)

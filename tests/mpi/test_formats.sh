@@ -130,6 +130,14 @@ expect_msg 2 "for CSV use numpy.loadtxt + numpy.save" "CSV refused" 2 fit --x "$
 expect_msg 2 "save arr.astype('<f8') instead" "big-endian .npy refused" 2 fit --x "$W/X_be.npy" "${Y[@]}"
 expect_msg 2 "name the dataset inside the HDF5 file" "predict --out .h5 without a dataset" 2 predict --model "$W/npy1" --x "$W/X.npy" --out "$W/y.h5"
 [[ ! -e $W/never && ! -e $W/y.h5 ]] && pass "no output after refused inputs" || fail "output left behind"
+$PYTHON -c "
+import h5py, numpy as np
+with h5py.File('$W/zero.h5', 'w') as f: f.create_dataset('X', (0, 7), 'f8')  # no storage"
+expect_msg 2 "has 0 rows but" "a contiguous HDF5 dataset of 0 rows: the .npy message" 2 fit --x "$W/zero.h5:/X" "${Y[@]}"
+cp "$W/data.h5" "$W/inout.h5"
+expect_msg 2 "would replace the input" "predict --out into the HDF5 file X comes from" 2 predict --model "$W/npy1" \
+    --x "$W/inout.h5:/X" --out "$W/inout.h5:/Yhat"
+cmp -s "$W/data.h5" "$W/inout.h5" && pass "... and that file is untouched" || fail "the input file was changed"
 
 # --- a build without HDF5 still builds and says how to get it --------------------------------
 # (-O0: the same numbers as -O2 here, since C11 mode contracts no FMAs, and half the build time)

@@ -54,6 +54,15 @@ for np in 3; do
     expect_exit 3 "gen --out under a regular file" $np gen --n 5 --p 2 --q 2 --rank 1 --out "$W/afile/g"
 done
 [[ -z $(leftovers "$W") ]] && pass "the probes leave nothing behind" || fail "probe files left: $(leftovers "$W")"
+# an output that is an input is refused before any work; a report inside a new --out works
+G=(--x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1 --quiet)
+cp "$W/X.npy" "$W/X.keep"
+expect_exit 2 "fit --report onto --x" 2 fit "${G[@]}" --report "$W/X.npy" --out "$W/never2"
+cmp -s "$W/X.npy" "$W/X.keep" && [[ ! -e $W/never2 ]] && pass "... X untouched, nothing written" ||
+    fail "--report onto --x changed X or wrote something"
+expect_exit 2 "predict --out onto --x" 2 predict --model "$W/m" --x "$W/X.npy" --out "$W/X.npy"
+check "fit --report DIR/r.json with a new --out DIR" rrr 2 fit "${G[@]}" --out "$W/newm" --report "$W/newm/r.json"
+[[ -s $W/newm/r.json && -s $W/newm/model.json ]] && pass "... both written" || fail "report or model missing"
 if mkdir -p "$W/ro" && mount -t tmpfs -o ro,size=16k rrr-test-ro "$W/ro" 2>/dev/null; then
     expect_exit 3 "fit --out on a read-only filesystem" 2 fit "${N[@]}" --out "$W/ro/m"
     grep -q 'cannot write in' "$WORK/err" || fail "read-only message"
