@@ -63,15 +63,25 @@ rrr_kernel rrr_kernel_set(rrr_kernel k)
     return k;
 }
 
+rrr_kernel rrr_kernel_default(void)
+{
+    /* The measured rule (README "Performance", gd at the bench shapes, 2 ranks, OpenBLAS
+     * SkylakeX): the AVX-512 sweep beat the BLAS path at both shapes; the AVX2 sweep did
+     * not (slower than BLAS on the tall problem), so without AVX-512 the BLAS path runs. */
+    return rrr_kernel_supported(RRR_KERNEL_AVX512) ? RRR_KERNEL_AVX512 : RRR_KERNEL_BLAS;
+}
+
 rrr_kernel rrr_kernel_get(void)
 {
     if (kernel_now < 0) {
         const char *e = getenv("RRR_KERNEL");
-        rrr_kernel want = RRR_KERNEL_AVX512;
+        rrr_kernel want = rrr_kernel_default();
         if (e != NULL && strcmp(e, "blas") == 0)
             want = RRR_KERNEL_BLAS;
         else if (e != NULL && strcmp(e, "avx2") == 0)
             want = RRR_KERNEL_AVX2;
+        else if (e != NULL && strcmp(e, "avx512") == 0)
+            want = RRR_KERNEL_AVX512;
         rrr_kernel_set(want);
     }
     return (rrr_kernel)kernel_now;
@@ -86,22 +96,24 @@ void rrr_gram_knobs_set(const rrr_gram_knobs *k)
 }
 
 /* Fused kernel: rows per panel. Phase 2 works on one panel from cache while phase 1
- * streams the next in, so two panels, M and out should stay in L2 (see README
- * "Performance" for the measurements behind these numbers). */
-enum { FUSED_NB_MAX = 64, FUSED_NB_MIN = 8, FUSED_PANEL_BYTES = 256 << 10, FUSED_CROSS_NB = 32 };
+ * streams the next in. Measured (AVX-512 sweep, 2 ranks at once, per-rank shapes of the
+ * bench problems; README "Performance"): at p = 500, k = 10 panels of 16-32 rows took
+ * 66-75 ms per pass, 64 and 128 rows 80-83 ms, 256 rows 119 ms; at p = 4000, k = 20, 16 rows
+ * 112 ms, 8 rows 116 ms, 32-64 rows 147 ms. So 16 rows at every p (the results do not
+ * depend on it). */
+enum { FUSED_NB = 16, FUSED_CROSS_NB = 32 };
 
 int rrr_pass_gram_rows(rrr_kernel kn, size_t p, int k)
 {
     (void)k;
+    (void)p;
     if (nb_env() > 0)
         return nb_env() < 4096 ? nb_env() : 4096;
     if (kn == RRR_KERNEL_BLAS)
         return 64;
     if (knobs.nb > 0)
         return knobs.nb;
-    size_t nb = FUSED_PANEL_BYTES / (8 * (p > 0 ? p : 1));
-    nb = nb > FUSED_NB_MAX ? FUSED_NB_MAX : nb < FUSED_NB_MIN ? FUSED_NB_MIN : nb;
-    return (int)(nb / 4 * 4);
+    return FUSED_NB;
 }
 
 /* The fused kernel keeps its p x k operands (M, and out while it accumulates) 64-byte

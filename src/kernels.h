@@ -52,11 +52,14 @@ size_t rrr_pass_work(const rrr_problem *pb);
 /* ---- the fused kernel ------------------------------------------------------------- */
 
 /* Which code runs the Gram pass and rrr_cross_products: OpenBLAS calls on row panels, or
- * the fused sweep below in AVX2 or AVX-512 intrinsics. The default is the widest the CPU
- * supports (CPU feature detection); RRR_KERNEL=blas|avx2|avx512|auto in the environment
+ * the fused sweep below in AVX2 or AVX-512 intrinsics. The default (rrr_kernel_default)
+ * is a measured rule: the AVX-512 sweep where the CPU has AVX-512F, else BLAS (the AVX2
+ * sweep measured slower than BLAS); RRR_KERNEL=blas|avx2|avx512|auto in the environment
  * overrides it (a kernel the CPU lacks falls back to the next narrower one). */
 typedef enum { RRR_KERNEL_BLAS = 0, RRR_KERNEL_AVX2 = 1, RRR_KERNEL_AVX512 = 2 } rrr_kernel;
 
+/* Local. The kernel used when RRR_KERNEL is unset or auto. */
+rrr_kernel rrr_kernel_default(void);
 /* Local. The kernel in use (chosen once, at the first call). */
 rrr_kernel rrr_kernel_get(void);
 /* Local. Use kernel k from now on (clamped to what the CPU supports); returns the one set.

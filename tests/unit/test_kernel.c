@@ -185,14 +185,17 @@ static void cross_case(size_t p, size_t q, int d)
 
 int main(void)
 {
-    /* the kernel choice: RRR_KERNEL (or the widest the CPU runs) at the first use, then by
-     * rrr_kernel_set, clamped to the CPU */
+    /* the kernel choice: RRR_KERNEL (or the measured default: avx512 where the CPU has
+     * it, else blas) at the first use, then by rrr_kernel_set, clamped to the CPU */
     const char *env = getenv("RRR_KERNEL");
-    rrr_kernel want = RRR_KERNEL_AVX512;
+    rrr_kernel want = rrr_kernel_supported(RRR_KERNEL_AVX512) ? RRR_KERNEL_AVX512 : RRR_KERNEL_BLAS;
+    CHECK(rrr_kernel_default() == want, "the default is %s", rrr_kernel_name(want));
     if (env != NULL && strcmp(env, "blas") == 0)
         want = RRR_KERNEL_BLAS;
     else if (env != NULL && strcmp(env, "avx2") == 0)
         want = RRR_KERNEL_AVX2;
+    else if (env != NULL && strcmp(env, "avx512") == 0)
+        want = RRR_KERNEL_AVX512;
     while (!rrr_kernel_supported(want))
         want = (rrr_kernel)(want - 1);
     CHECK(rrr_kernel_get() == want, "the first choice is %s (RRR_KERNEL=%s)", rrr_kernel_name(want),
