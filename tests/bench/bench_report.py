@@ -262,8 +262,13 @@ class Report:
                                  "iter", {"median": k if k is not None else NAN, "min": NAN,
                                           "max": NAN, "n": 1},
                                  f"converged after {c['iterations']} (final gap "
-                                 f"{c['optimality_gap']:.2e})" if c else "missing")
+                                 f"{self.num(c.get('optimality_gap')):.2e})" if c else "missing")
         return res
+
+    @staticmethod
+    def num(x):
+        """x as a float; NaN for a null in the report (e.g. no certificate gap)."""
+        return float(x) if isinstance(x, (int, float)) else NAN
 
     @staticmethod
     def gap_iters(c, tol=1e-6):
