@@ -85,7 +85,9 @@ $PYTHON -c "import numpy as np; Y=np.load('$W/Y.npy'); Y[7,1] += 1e-9; np.save('
 expect_exit 2 "checkpoint of other data" 2 fit --x "$W/X.npy" --y "$W/Y2.npy" --rank 3 --lambda 0.001 \
     --solver gd --checkpoint "$W/c1" --resume
 cp -r "$W/c1" "$W/bad"
-printf '\x01' | dd of="$W/bad/checkpoint.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+# flip every bit of byte 200 (writing a fixed value did nothing when the byte already held it)
+$PYTHON -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(200); b = f.read(1); f.seek(200); f.write(bytes([b[0] ^ 0xff]))" "$W/bad/checkpoint.bin"
+cmp -s "$W/c1/checkpoint.bin" "$W/bad/checkpoint.bin" && fail "the corrupt copy differs from the checkpoint"
 expect_exit 2 "corrupt checkpoint" 2 "${FIT[@]}" --checkpoint "$W/bad" --resume
 cp "$W/c1/checkpoint.bin" "$W/bad/checkpoint.bin"
 printf '1' | dd of="$W/bad/checkpoint.bin" bs=1 seek=7 conv=notrunc 2>/dev/null # "RRRCKPT1"
