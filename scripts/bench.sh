@@ -8,9 +8,13 @@
 #            (tests/bench/probe.c)
 #   rrr      per gd iteration: total, compute, allreduce, replicated solve (from fits with
 #            --tol 0 --max-iter M minus --max-iter 0, so reading, the closing evaluation
-#            and the certificate cancel); the statistics pass and the exact solve (from
+#            and the certificate cancel), the same with --precond nystrom on the tall problem
+#            and its setup in plain iterations; the statistics pass and the exact solve (from
 #            exact's log lines); end-to-end fit time of gd, als, exact; iterations to a
-#            1e-6 relative optimality gap (one fit with the certificate per solver)
+#            1e-6 relative optimality gap (one fit with the certificate per solver); the gd
+#            iteration again with RRR_KERNEL=blas (the Gram pass in OpenBLAS calls)
+#   floor    gd iteration / max(its bytes at the best NP-rank read-only rate, its flops at the
+#            NP-rank square-DGEMM rate), both measured in the same run (the ratios section)
 #   peers    tests/bench/peer_numpy.py (closed form, one process, NP BLAS threads) and
 #            tests/bench/peer_mpi4py_gd.py (NP ranks), on the same files
 #   kernels  the DGEMM figures and rrr's gd iteration / statistics pass with
@@ -171,7 +175,7 @@ fit() {
     local base="$RAW/rrr/${prob}__$(klabel "$k")__${kind}__$rep" dd
     dd=$(ddir ${PROBS[$prob]})
     local t0=$SECONDS
-    if kenv "$k" "${MPIRUN[@]}" "$RRR" fit --x "$dd/X.npy" --y "$dd/Y.npy" --lambda $LAMBDA \
+    if kenv "$k" env ${FIT_ENV:-} "${MPIRUN[@]}" "$RRR" fit --x "$dd/X.npy" --y "$dd/Y.npy" --lambda $LAMBDA \
         --report "$base.json" "$@" >"$base.out" 2>"$base.err"; then
         [[ $rep == warm ]] || $PY tests/bench/bench_report.py line "$base.json" "$kind" "$rep" "$REV"
     else
@@ -190,6 +194,17 @@ for pr in "${PROBLEMS[@]}"; do
         fit "$prob" "$MAIN" exact "$rep" --rank "$d" --solver exact   # not --quiet: stats/solve lines
         fit "$prob" "$MAIN" gd "$rep" --rank "$d" --solver gd --no-certificate --quiet
         fit "$prob" "$MAIN" als "$rep" --rank "$d" --solver als --no-certificate --quiet
+        if [[ $prob == tall ]]; then # gd's preconditioner: its per-iteration cost and setup
+            fit "$prob" "$MAIN" gd0p "$rep" --rank "$d" --solver gd --precond nystrom --tol 0 \
+                --max-iter 0 --no-certificate --quiet
+            fit "$prob" "$MAIN" gdMp "$rep" --rank "$d" --solver gd --precond nystrom --tol 0 \
+                --max-iter "$M" --no-certificate --quiet
+        fi
+    done
+    note "rrr $prob: $RK repeats of gd (M=0, M=$M) with RRR_KERNEL=blas (the Gram pass in OpenBLAS calls)"
+    for rep in $(seq 1 "$RK"); do
+        FIT_ENV=RRR_KERNEL=blas fit "$prob" "$MAIN" gd0blas "$rep" --rank "$d" --solver gd --tol 0 --max-iter 0 --no-certificate --quiet
+        FIT_ENV=RRR_KERNEL=blas fit "$prob" "$MAIN" gdMblas "$rep" --rank "$d" --solver gd --tol 0 --max-iter "$M" --no-certificate --quiet
     done
     note "rrr $prob: iterations to the optimum (certificate), gd and als"
     fit "$prob" "$MAIN" gdcert 1 --rank "$d" --solver gd --quiet

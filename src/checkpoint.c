@@ -172,6 +172,8 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     }
     /* the previous checkpoint stays under its name until the new one is complete */
     st = rrr_outset_finish(ctx, &os, st);
+    if (st == RRR_OK && ctx->rank == 0) /* a job killed mid-write left its temporary */
+        rrr_outset_sweep(path);
     rrr_phase_end(ctx, RRR_T_WRITE, t0);
     if (st == RRR_OK)
         rrr_info(ctx, "checkpoint: iteration %ld saved to %s", s->iter, path);
@@ -283,8 +285,10 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     *resumed = 0;
     rrr_status st = ckpt_path(o, path) ? RRR_OK
                                        : RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint: path too long");
-    if (st == RRR_OK && ctx->rank == 0)
+    if (st == RRR_OK && ctx->rank == 0) {
+        rrr_outset_sweep(path); /* this run is the checkpoint's writer now */
         st = read_file(ctx, path, sizeof MAGIC + sizeof(fingerprint), &b, &len, &missing);
+    }
     if (st == RRR_OK && ctx->rank == 0 && !missing) {
         const unsigned char *c = b + sizeof MAGIC;
         hdr[3] = (uint64_t)(b[sizeof MAGIC - 1] - '0');

@@ -154,10 +154,11 @@ static void gradients_cross(rrr_gd_ws *w)
     double *gU = w->gU, *gV = w->gV, *UtU = w->UtU, *VtV = w->VtV, *CtU = w->CtU;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, U, p, U, p, 0.0, UtU, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, q, 1.0, V, q, V, q, 0.0, VtV, d);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, C, p, U, p, 0.0, CtU, q);
+    /* C^T U and C V, one read of C (the 4pqd flops every rank repeats) */
+    rrr_cross_products(pb->p, pb->q, d, C, U, V, CtU, gU, w->work);
     gram_ata(p, d, U, W, w->AtA);
     /* gU = 2 W VtV - 2 C V + 2 lambda U VtV */
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, q, -2.0, C, p, V, q, 0.0, gU, p);
+    cblas_dscal(p * d, -2.0, gU, 1);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0, W, p, VtV, d, 1.0, gU, p);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0 * pb->lambda, U, p, VtV, d,
                 1.0, gU, p);
@@ -222,8 +223,7 @@ static void cross_update(rrr_gd_ws *w, double a)
     const int p = (int)w->pb->p, q = (int)w->pb->q, d = w->pb->d;
     cblas_daxpy(p * d, a, w->sb, 1, w->W, 1);
     gram_ata(p, d, w->U, w->W, w->AtA);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, d, p, 1.0, w->C, p, w->U, p, 0.0,
-                w->CtU, q);
+    rrr_cross_products((size_t)p, (size_t)q, d, w->C, w->U, NULL, w->CtU, NULL, w->work);
 }
 
 const rrr_gd_form rrr_gd_cross = { "cross-product", cross_gradient, cross_along, cross_update };

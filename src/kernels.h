@@ -38,7 +38,87 @@ size_t rrr_pass_gram_work(const rrr_problem *pb, int k);
  * when pb->xm is set). */
 void rrr_cross(const rrr_problem *pb, double *C, double *work);
 
+/* Local. CtU (q x d) = C^T U and CV (p x d) = C V for C (p x q), U (p x d), V (q x d), all
+ * column-major; either output may be NULL. With the fused kernel one sweep over C gives
+ * both (each column panel of C serves C^T U and C V while in cache); else two GEMMs.
+ * work: rrr_cross_products_work(p, q, d) doubles (rrr_pass_work covers it for pb's). */
+void rrr_cross_products(size_t p, size_t q, int d, const double *C, const double *U,
+                        const double *V, double *CtU, double *CV, double *work);
+size_t rrr_cross_products_work(size_t p, size_t q, int d);
+
 /* Doubles of workspace the passes need. */
 size_t rrr_pass_work(const rrr_problem *pb);
+
+/* ---- the fused kernel ------------------------------------------------------------- */
+
+/* Which code runs the Gram pass and rrr_cross_products: OpenBLAS calls on row panels, or
+ * the fused sweep below in AVX2 or AVX-512 intrinsics. The default (rrr_kernel_default)
+ * is a measured rule: the AVX-512 sweep where the CPU has AVX-512F, else BLAS (the AVX2
+ * sweep measured slower than BLAS); RRR_KERNEL=blas|avx2|avx512|auto in the environment
+ * overrides it (a kernel the CPU lacks falls back to the next narrower one). */
+typedef enum { RRR_KERNEL_BLAS = 0, RRR_KERNEL_AVX2 = 1, RRR_KERNEL_AVX512 = 2 } rrr_kernel;
+
+/* Local. The kernel used when RRR_KERNEL is unset or auto. */
+rrr_kernel rrr_kernel_default(void);
+/* Local. The kernel in use (chosen once, at the first call). */
+rrr_kernel rrr_kernel_get(void);
+/* Local. Use kernel k from now on (clamped to what the CPU supports); returns the one set.
+ * For tests and the probe. */
+rrr_kernel rrr_kernel_set(rrr_kernel k);
+/* Local. 1 when this CPU (and this build) can run k. */
+int rrr_kernel_supported(rrr_kernel k);
+/* "blas", "avx2", "avx512" */
+const char *rrr_kernel_name(rrr_kernel k);
+/* Local. Rows per panel of the Gram pass with kernel kn at p columns and width k (RRR_NB
+ * overrides); the fused kernel's results do not depend on it. */
+int rrr_pass_gram_rows(rrr_kernel kn, size_t p, int k);
+
+/* Local. Measurement knobs of the fused Gram pass (the probe's tuning runs): rows per
+ * panel, doubles per chunk, prefetch (-1 off, 0 one chunk ahead, 1 the chunk phase 1 reads right after).
+ * Zero fields keep the defaults; results do not depend on any of them. */
+typedef struct {
+    int nb;
+    size_t kc;
+    int prefetch;
+} rrr_gram_knobs;
+void rrr_gram_knobs_set(const rrr_gram_knobs *k);
+
+/* One sweep over i in [0, p) of the fused kernel (kernel_avx512.c, kernel_avx2.c):
+ *   phase 1 (m1 > 0):  A1[r, j] = sum_i X1[i, r] M[i, j]       A1 = X1^T M  (m1 x k)
+ *   phase 2 (m2 > 0):  out[i, j] += sum_r X2[i, r] B2[r, j]     out += X2 B2 (p x k)
+ * X1, X2: p x m1, p x m2 column-major (ld >= p), i.e. m rows of a row-major matrix; M, out:
+ * p x k column-major; A1[r ars + j acs], B2[r brs + j] (rows of B2 contiguous). Both phases walk i in chunks of
+ * kc doubles (0: 256): in the Gram pass phase 1 streams the next row panel in from memory
+ * while phase 2 works on the current one from cache; for C^T U and C V both phases read the
+ * same columns, once. While phase 2 works on a chunk it prefetches into L2 what phase 1
+ * reads one chunk later: X1's next chunk, or in the last chunk the next sweep's rows Xn.
+ * part: m1 k 8 doubles of partial sums. Local. */
+typedef struct {
+    size_t p, kc;
+    int k;
+    const double *M;
+    size_t ldm;
+    double *out;
+    size_t ldo;
+    const double *X1;
+    size_t ldx1;
+    int m1;
+    double *A1;
+    size_t ars, acs;
+    const double *X2;
+    size_t ldx2;
+    int m2;
+    const double *B2;
+    size_t brs;
+    const double *Xn; /* NULL, or the rows phase 1 reads in the next sweep (p x mn, ld ldxn) */
+    size_t ldxn;
+    int mn;
+    int pf_same, pf_off; /* measurement knobs: prefetch the chunk phase 1 reads right after, or none */
+    double *part;
+} rrr_sweep;
+void rrr_sweep_avx512(const rrr_sweep *s);
+void rrr_sweep_avx2(const rrr_sweep *s);
+int rrr_sweep_avx512_built(void);
+int rrr_sweep_avx2_built(void);
 
 #endif

@@ -2,6 +2,7 @@
  * exclusive temporaries with random names, agreement, an all-or-nothing commit; checked
  * output locations; inputs opened without blocking. */
 #define _GNU_SOURCE /* fallocate */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -116,6 +117,47 @@ static rrr_status create_tmp(rrr_ctx *ctx, rrr_outfile *f, const char *dst)
     f->dev = (unsigned long long)sb.st_dev;
     f->ino = (unsigned long long)sb.st_ino;
     return RRR_OK;
+}
+
+/* Local, pure. name is base + ".tmp." + 16 hex digits, optionally + ".old". */
+static int is_leftover(const char *name, const char *base)
+{
+    size_t b = strlen(base);
+    if (strncmp(name, base, b) != 0 || strncmp(name + b, ".tmp.", 5) != 0)
+        return 0;
+    const char *h = name + b + 5;
+    for (int k = 0; k < 16; k++)
+        if (!((h[k] >= '0' && h[k] <= '9') || (h[k] >= 'a' && h[k] <= 'f')))
+            return 0;
+    return h[16] == '\0' || strcmp(h + 16, ".old") == 0;
+}
+
+int rrr_outset_sweep(const char *dst)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    const char *slash = strrchr(dst, '/'), *base = slash ? slash + 1 : dst;
+    int len = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - dst), dst)
+                    : snprintf(dir, sizeof dir, ".");
+    if (len <= 0 || (size_t)len >= sizeof dir)
+        return 0;
+    if (dir[0] == '\0')
+        snprintf(dir, sizeof dir, "/");
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        struct stat sb;
+        if (!is_leftover(e->d_name, base))
+            continue;
+        len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (len > 0 && (size_t)len < sizeof path && lstat(path, &sb) == 0 &&
+            (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)) && unlink(path) == 0)
+            removed++;
+    }
+    closedir(dh);
+    return removed;
 }
 
 rrr_status rrr_outset_add(rrr_ctx *ctx, rrr_outset *o, const char *dst, int *slot)

@@ -75,6 +75,12 @@ rrr_status rrr_outset_verify(rrr_ctx *ctx, const rrr_outset *o, int slot);
  * Returns the agreed status. */
 rrr_status rrr_outset_finish(rrr_ctx *ctx, rrr_outset *o, rrr_status st);
 
+/* Local (rank 0). Remove what killed writers of dst left: the regular files next to it
+ * named dst.tmp.<16 hex digits>, with or without ".old" (a SIGKILL cannot be caught, so
+ * only the next writer can clean up). For files that have one writer at a time, such as
+ * a checkpoint; links are removed as links, never followed. Returns how many. */
+int rrr_outset_sweep(const char *dst);
+
 /* Collective. Before any work, an output location is usable: for a file (is_dir 0) its
  * directory exists, is a directory and is writable, and path is not a directory; for a
  * directory (is_dir 1) path is a writable directory, or does not exist and its parent is

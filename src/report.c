@@ -8,6 +8,7 @@
 
 #include "blas_env.h"
 #include "comm.h"
+#include "kernels.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
@@ -48,8 +49,9 @@ void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
     for (int k = 0; k < RRR_T_COUNT; k++)
         rrr_info(ctx, "time.%s max=%.4f avg=%.4f min=%.4f", rrr_timer_names[k], tmax[k],
                  tavg[k], tmin[k]);
-    rrr_info(ctx, "time.total %.4f s  (ranks=%d threads/rank=%d blas=%s)", rrr_elapsed(ctx),
-             ctx->size, rrr_blas_threads(), rrr_blas_corename());
+    rrr_info(ctx, "time.total %.4f s  (ranks=%d threads/rank=%d blas=%s gram=%s)",
+             rrr_elapsed(ctx), ctx->size, rrr_blas_threads(), rrr_blas_corename(),
+             rrr_kernel_name(rrr_kernel_get()));
     peak_rss(ctx, &rss_max, &rss_min);
     rrr_info(ctx, "memory.peak_rss max=%.1f MB min=%.1f MB (per rank)", rss_max / 1e6,
              rss_min / 1e6);
@@ -104,6 +106,8 @@ static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit
                      : (double)NAN);
     rrr_json_int(&j, "bytes_read", (long long)bytes);
     rrr_json_num(&j, "peak_rss_bytes_max", rss_max); /* the largest rank's, so far */
+    /* what ran gd's Gram pass and C^T U, C V (kernels.h: RRR_KERNEL, else CPU features) */
+    rrr_json_str(&j, "gram_kernel", rrr_kernel_name(rrr_kernel_get()));
     if (info->solver == RRR_SOLVER_EXACT)
         rrr_json_int(&j, "numerical_rank", info->numerical_rank);
     if (info->plan != NULL)

@@ -121,8 +121,8 @@ static void setup_cross(rrr_gd_ws *w, rrr_fit_info *info)
     rrr_phase_end(w->ctx, RRR_T_COMPUTE, t0);
     rrr_allreduce_sum(w->ctx, w->C, w->pb->p * w->pb->q);
     info->setup_seconds = rrr_phase_begin() - t0;
-    rrr_info(w->ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only, once", w->pb->p,
-             w->pb->q);
+    rrr_info(w->ctx, "gd: keeps X^T Y (%zu x %zu); iterations read X only, once (Gram pass: %s)",
+             w->pb->p, w->pb->q, rrr_kernel_name(rrr_kernel_get()));
 }
 
 /* ---- one iteration ----------------------------------------------------------------- */

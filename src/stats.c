@@ -696,6 +696,14 @@ static rrr_status check_pivots(rrr_err *e, size_t p, double lambda, const double
             bad = i;
     if (bad == p)
         return RRR_OK;
+    double amax = 0;
+    for (size_t i = 0; i < p; i++)
+        amax = fmax(amax, diagA[i]);
+    if (lambda == 0.0 && !(diagA[bad] > (double)p * DBL_EPSILON * amax))
+        return RRR_FAIL(e, RRR_ENUMERIC,
+                        "X^T X is singular: column %zu (0-based) of X is zero to working "
+                        "precision (a constant column is zero once --intercept centres it): drop "
+                        "it or use --lambda > 0", bad);
     if (lambda == 0.0)
         return RRR_FAIL(e, RRR_ENUMERIC,
                         "X^T X is singular to working precision (rank-deficient X: column %zu, 0-based, "

@@ -10,6 +10,8 @@ DIR/rrr/<prob>__<kernel>__<kind>__<rep>.{json,err} with kind gd0 (gd --max-iter 
 (gd --tol 0 --max-iter M), exact, gd, als (default tol, no certificate), gdcert, alscert;
 DIR/peer/<prob>__numpy.out, <prob>__mpi4py.{out,err}.
 Every figure is the median over repeats with min and max (for rates: min = worst run).
+The floor of a gd iteration (issue 15): max(its bytes / the best read-only sum rate of NP
+ranks, its flops / the NP-rank square-DGEMM rate), both measured in the same run.
 Flop counts: gd iteration n (6pd + 8qd + 4d^2) in the residual form, n 4pd (1 + 1/50) in the
 cross-product form (X^T Y kept: one Gram pass, src/kernels.c); statistics pass
 n p (p + 1) + 2 n p q (dsyrk + dgemm); bytes of "stream X twice and Y once" 8 n (2p + q).
@@ -129,9 +131,13 @@ class Report:
         core_main = (self.probes.get(pn) or {}).get("corename", "?")
         self.cores_seen[self.kmain] = core_main
         for probe, tag, nr in (("np1_tall", "tall", 1), (pn, None, np_)):
-            for nm, label in (("triad", "triad a=b+s*c"), ("sum", "read-only sum")):
+            for nm, label in (("triad", "triad a=b+s*c"), ("sum", "read-only sum"),
+                              ("sum_avx512", "read-only sum, AVX-512 loads"),
+                              ("sum_avx2", "read-only sum, AVX2 loads")):
                 key = nm + (f"_{tag}" if tag else "")
                 rec = self.prec(probe, key)
+                if rec is None and nm != "sum" and nm != "triad":
+                    continue  # a CPU without those vector loads
                 self.add("machine", "-", self.kmain, f"{label}, {nr} rank(s)", "GB/s",
                          self.rate_stat(rec, "gbps"),
                          f"{rec['n_per_rank']} doubles/array/rank" if rec else "missing")
@@ -215,6 +221,7 @@ class Report:
                     self.add("rrr", prob, kl, f"gd iteration: {key}", "ms",
                              {k: (v * 1e3 if k != "n" else v) for k, v in it[key].items()},
                              f"(M={M} iterations - M=0)/M, time_max; core={core}")
+                self.precond(prob, kl, M, it["total"], core)
                 ex = self.runs(prob, kl, "exact")
                 st_ = stat([self.logtime(r["_err"], r"stats: one pass over \d+ rows in ([0-9.]+) s")
                             for r in ex.values()])
@@ -225,7 +232,16 @@ class Report:
                 self.add("rrr", prob, kl, "statistics pass (X^T X, X^T Y, allreduce)", "s", st_,
                          f"{n * p * (p + 1) + 2 * n * p * q:.3g} flops; core={core}")
                 self.add("rrr", prob, kl, "exact solve (Cholesky + closed form)", "s", sol)
-                res[(prob, kl)] = {"iter": it, "stats": st_, "solve": sol}
+                res[(prob, kl)] = {"iter": it, "stats": st_, "solve": sol,
+                                   "gram_kernel": ",".join(sorted({str(gM[r].get("gram_kernel")) for r in reps}))}
+                b0, bM = self.runs(prob, kl, "gd0blas"), self.runs(prob, kl, "gdMblas")
+                breps = sorted(set(b0) & set(bM))
+                if breps:
+                    res[(prob, kl)]["iter_blas"] = stat([(bM[r]["time_solve"] - b0[r]["time_solve"]) / M
+                                                         for r in breps])
+                    self.add("rrr", prob, kl, "gd iteration: total, RRR_KERNEL=blas", "ms",
+                             {k: (v * 1e3 if k != "n" else v) for k, v in res[(prob, kl)]["iter_blas"].items()},
+                             f"the OpenBLAS Gram pass instead of the fused kernel ({res[(prob, kl)]['gram_kernel']})")
                 if kl == self.kmain:
                     for solver in ("gd", "als", "exact"):
                         rr = self.runs(prob, kl, solver)
@@ -247,8 +263,35 @@ class Report:
                                  "iter", {"median": k if k is not None else NAN, "min": NAN,
                                           "max": NAN, "n": 1},
                                  f"converged after {c['iterations']} (final gap "
-                                 f"{c['optimality_gap']:.2e})" if c else "missing")
+                                 f"{self.num(c.get('optimality_gap')):.2e})" if c else "missing")
         return res
+
+    def precond(self, prob, kl, M, plain, core):
+        """gd with --precond nystrom against plain gd (auto = none on the bench problems): the
+        per-iteration time and the setup (time_setup: the probe, the sketch, P) in plain
+        iterations."""
+        p0, pM = self.runs(prob, kl, "gd0p"), self.runs(prob, kl, "gdMp")
+        reps = sorted(set(p0) & set(pM))
+        if not reps:
+            return
+        net = lambda j: j["time_solve"] - j["time_setup"]  # setup apart, whether M = 0 runs it or not
+        per = stat([(net(pM[r]) - net(p0[r])) / M for r in reps])
+        setup = stat([pM[r]["time_setup"] for r in reps])
+        ell = ",".join(sorted({str(pM[r].get("precond_rank")) for r in reps}))
+        self.add("rrr", prob, kl, "gd iteration with --precond nystrom: total", "ms",
+                 {k: (v * 1e3 if k != "n" else v) for k, v in per.items()},
+                 f"(M={M} - M=0)/M; sketch of {ell} columns; core={core}")
+        self.add("rrr", prob, kl, "gd --precond nystrom: setup (time_setup)", "s", setup)
+        if plain["median"] > 0:
+            self.ratio(prob, kl, "gd iteration, nystrom / none", per["median"] / plain["median"],
+                       "issue 14: at most 1.1")
+            self.ratio(prob, kl, "gd nystrom setup, in plain iterations",
+                       setup["median"] / plain["median"], "the preconditioner's one-off cost")
+
+    @staticmethod
+    def num(x):
+        """x as a float; NaN for a null in the report (e.g. no certificate gap)."""
+        return float(x) if isinstance(x, (int, float)) else NAN
 
     @staticmethod
     def gap_iters(c, tol=1e-6):
@@ -348,6 +391,31 @@ class Report:
                     byt2, what = 8.0 * n * (2 * p + 2 * q + 2 * d), "X, Y twice and A = XU"
                 self.ratio(prob, kl, "gd iteration / stream the bytes it moves", t_it["median"] / (byt2 / bw_sum),
                            f"{what}: {byt2 / 1e9:.2f} GB")
+                # the floor: one read of the iteration's bytes at the best read-only rate of
+                # NP ranks, or its flops at the NP-rank square-DGEMM rate, whichever is longer;
+                # both measured in this run (issue 15)
+                fl = n * gd_flops_row(p, q, d, n, np_)
+                sq = self.find("machine", prob, kl, f"DGEMM square, {np_} ranks")
+                rd = [self.find("machine", "-", self.kmain, f"{lb}, {np_} rank(s)")
+                      for lb in ("read-only sum", "read-only sum, AVX-512 loads",
+                                 "read-only sum, AVX2 loads")]
+                rd = [x for x in rd if x and x["median"] == x["median"]]
+                if rd and sq:
+                    bwr = max(rd, key=lambda x: x["median"])
+                    t_rd, t_fl = byt2 / (bwr["median"] * 1e9), fl / (sq["median"] * 1e9)
+                    floor = max(t_rd, t_fl)
+                    gk = r.get("gram_kernel", "?")
+                    self.ratio(prob, kl, "gd iteration / floor max(read, flops)", t_it["median"] / floor,
+                               f"{t_it['median'] * 1e3:.1f} ms ({gk} kernel) vs max(read {t_rd * 1e3:.1f}, "
+                               f"flops {t_fl * 1e3:.1f}) ms: {byt2 / 1e9:.3f} GB at {bwr['median']:.1f} GB/s "
+                               f"({bwr['figure']}), {fl / 1e9:.2f} GFLOP at {sq['median']:.0f} GFLOP/s "
+                               f"(square DGEMM, {np_} ranks)",
+                               t_it["min"] / floor, t_it["max"] / floor)
+                    if "iter_blas" in r:
+                        tb = r["iter_blas"]
+                        self.ratio(prob, kl, "gd iteration (RRR_KERNEL=blas) / floor", tb["median"] / floor,
+                                   f"{tb['median'] * 1e3:.1f} ms; fused/blas time ratio "
+                                   f"{t_it['median'] / tb['median']:.2f}", tb["min"] / floor, tb["max"] / floor)
                 comp = r["iter"]["compute"]
                 fl = n * gd_flops_row(p, q, d, n, np_)
                 panel = "gd Gram pass panel" if xty else "gd pass panel"

@@ -244,6 +244,48 @@ static void k_sum(void *v)
     g_sink = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
+/* the same sum in 512-bit (AVX-512F) or 256-bit (AVX2) loads, four vector accumulators:
+ * the read bandwidth of the loads the fused Gram kernel issues (src/kernel_avx512.c); the
+ * scalar k_sum above is kept as the plain reference */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static void k_sum512(void *v)
+{
+    stream_arg *s = v;
+    const double *b = s->b;
+    size_t i = 0, n = s->n;
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_add_pd(a0, _mm512_loadu_pd(b + i));
+        a1 = _mm512_add_pd(a1, _mm512_loadu_pd(b + i + 8));
+        a2 = _mm512_add_pd(a2, _mm512_loadu_pd(b + i + 16));
+        a3 = _mm512_add_pd(a3, _mm512_loadu_pd(b + i + 24));
+    }
+    double t = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+    for (; i < n; i++) t += b[i];
+    g_sink = t;
+}
+__attribute__((target("avx2"))) static void k_sum256(void *v)
+{
+    stream_arg *s = v;
+    const double *b = s->b;
+    size_t i = 0, n = s->n;
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_add_pd(a0, _mm256_loadu_pd(b + i));
+        a1 = _mm256_add_pd(a1, _mm256_loadu_pd(b + i + 4));
+        a2 = _mm256_add_pd(a2, _mm256_loadu_pd(b + i + 8));
+        a3 = _mm256_add_pd(a3, _mm256_loadu_pd(b + i + 12));
+    }
+    double r[4];
+    _mm256_storeu_pd(r, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+    double t = (r[0] + r[1]) + (r[2] + r[3]);
+    for (; i < n; i++) t += b[i];
+    g_sink = t;
+}
+#define HAVE_VEC_SUM 1
+#endif
+
 static void probe_stream(size_t n, int reps)
 {
     stream_arg s;
@@ -284,6 +326,29 @@ static void probe_stream(size_t n, int reps)
         printf("sum    s+=b[i]   %d x %zu doubles: best %.2f GB/s, median %.2f GB/s\n", g_np, n,
                gb / tm.tmin, gb / tm.tmed);
     rec_print(r);
+
+#ifdef HAVE_VEC_SUM
+    /* the vectorised read-only sums, where the CPU has them (same bytes) */
+    __builtin_cpu_init();
+    static const struct {
+        const char *name, *feat;
+        void (*fn)(void *);
+    } vs[] = { { "sum_avx512", "avx512f", k_sum512 }, { "sum_avx2", "avx2", k_sum256 } };
+    for (size_t v = 0; v < sizeof vs / sizeof vs[0]; v++) {
+        int ok = v == 0 ? __builtin_cpu_supports("avx512f") : __builtin_cpu_supports("avx2");
+        if (!ok)
+            continue;
+        measure(vs[v].fn, &s, reps, &tm);
+        r = rec_new(vs[v].name);
+        rec_add(r, "n_per_rank", (double)n, 1);
+        rec_add(r, "bytes_per_rank", 8.0 * (double)n, 1);
+        rec_add_timing(r, &tm, "gbps", gb);
+        if (g_rank == 0)
+            printf("%-10s %s   %d x %zu doubles: best %.2f GB/s, median %.2f GB/s\n", vs[v].name,
+                   vs[v].feat, g_np, n, gb / tm.tmin, gb / tm.tmed);
+        rec_print(r);
+    }
+#endif
 
     free(s.a);
     free(s.b);

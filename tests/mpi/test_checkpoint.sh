@@ -49,6 +49,16 @@ for _ in $(seq 1 100); do [[ -z $(pgrep -s $BG) ]] && break; sleep 0.05; done # 
 rrr 2 "${FIT[@]}" --out "$W/o2" --checkpoint "$W/c2" --resume >/dev/null 2>&1
 same "$W/ref" "$W/o2" && pass "resumed after SIGKILL = uninterrupted (bitwise)" || fail "resumed after SIGKILL differs"
 ls "$W/c2" | grep -q tmp && fail "temporary checkpoint left after SIGKILL" || pass "no partial checkpoint visible"
+# what a SIGKILL mid-write leaves (checkpoint.bin.tmp.<16 hex>[.old]) the next writer removes:
+# regular files and links (as links); nothing else
+echo victim >"$W/victim"
+touch "$W/c2/checkpoint.bin.tmp.0123456789abcdef" "$W/c2/checkpoint.bin.tmp.fedcba9876543210.old" \
+    "$W/c2/checkpoint.bin.tmp.mine" "$W/c2/other.tmp.0123456789abcdef"
+ln -s "$W/victim" "$W/c2/checkpoint.bin.tmp.00000000000000aa"
+rrr 3 "${BASE[@]}" --max-iter 3 --out "$W/o2b" --checkpoint "$W/c2" --resume >/dev/null 2>&1
+check "a killed writer's temporaries are swept, nothing else" bash -c "
+    cd '$W/c2' && ! ls -a | grep -q 'checkpoint.bin.tmp.[0-9a-f]\{16\}' &&
+    [[ -e checkpoint.bin.tmp.mine && -e other.tmp.0123456789abcdef && \$(cat '$W/victim') == victim ]]"
 
 # 2b. the residual form (no X^T Y kept) resumes bitwise too
 rrr 2 "${BASE[@]}" --max-iter 60 --gd-xty off --out "$W/ref60" --quiet >/dev/null 2>&1
@@ -75,7 +85,9 @@ $PYTHON -c "import numpy as np; Y=np.load('$W/Y.npy'); Y[7,1] += 1e-9; np.save('
 expect_exit 2 "checkpoint of other data" 2 fit --x "$W/X.npy" --y "$W/Y2.npy" --rank 3 --lambda 0.001 \
     --solver gd --checkpoint "$W/c1" --resume
 cp -r "$W/c1" "$W/bad"
-printf '\x01' | dd of="$W/bad/checkpoint.bin" bs=1 seek=200 conv=notrunc 2>/dev/null
+# flip every bit of byte 200 (writing a fixed value did nothing when the byte already held it)
+$PYTHON -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(200); b = f.read(1); f.seek(200); f.write(bytes([b[0] ^ 0xff]))" "$W/bad/checkpoint.bin"
+cmp -s "$W/c1/checkpoint.bin" "$W/bad/checkpoint.bin" && fail "the corrupt copy differs from the checkpoint"
 expect_exit 2 "corrupt checkpoint" 2 "${FIT[@]}" --checkpoint "$W/bad" --resume
 cp "$W/c1/checkpoint.bin" "$W/bad/checkpoint.bin"
 printf '1' | dd of="$W/bad/checkpoint.bin" bs=1 seek=7 conv=notrunc 2>/dev/null # "RRRCKPT1"

@@ -96,5 +96,19 @@ for spec in "exact 1" "exact 2" "als 3" "exact 4 --grid-min-p 1"; do
         fail "$name (exit $rc: $(tail -n 1 "$W/sing.log"))"
     fi
 done
+# a constant column is zero once --intercept centres it: the message names it as such
+$PY -c "
+import numpy as np; X = np.load('$W/tall/X.npy'); X[:, 2] = 7.0; np.save('$W/tall/Xconst.npy', X)"
+for spec in "exact 1" "als 3" "exact 4 --grid-min-p 1"; do
+    set -- $spec
+    s=$1 np=$2
+    shift 2
+    rrr "$np" fit --x "$W/tall/Xconst.npy" --y "$W/tall/Y.npy" --rank 2 --lambda 0 --solver "$s" \
+        --intercept --quiet "$@" >"$W/sing.log" 2>&1
+    rc=$?
+    name="constant column with --intercept: $s np=$np${1:+ grid}"
+    [ $rc -eq 4 ] && grep -q "column 2 (0-based) of X is zero.*constant column" "$W/sing.log" && pass "$name" ||
+        fail "$name (exit $rc: $(grep error "$W/sing.log"))"
+done
 
 summary
