@@ -1,7 +1,7 @@
 # rrr: one non-recursive GNU Makefile. Every tool and library can be overridden, e.g.
 #   make MPICC=cc BLAS_LIBS="-lmkl_rt" SCALAPACK_LIBS="-lmkl_scalapack_lp64 -lmkl_blacs_openmpi_lp64"
 # Targets: all (bin/rrr, build/librrr.a, build/librrr.so, test programs), check,
-# check-large, demo, bench, scaling, probe (make bench's machine-limits probe), fuzz,
+# check-large, check-huge, demo, bench, scaling, probe (make bench's machine-limits probe), fuzz,
 # examples, install (PREFIX=/usr/local, DESTDIR), clean.
 # make SAN=1 check builds with AddressSanitizer + UBSan into build-san/.
 # make HDF5=0 builds without parallel HDF5 even where pkg-config finds it.
@@ -70,7 +70,7 @@ VERSION := $(shell sed -n 's/^\#define RRR_VERSION_STRING "\(.*\)"/\1/p' include
 SONAME  := librrr.so.$(firstword $(subst ., ,$(VERSION)))
 SHLIB   := $(B)/librrr.so.$(VERSION)
 
-.PHONY: all check check-large demo bench scaling probe fuzz clean deps install examples FORCE
+.PHONY: all check check-large check-huge demo bench scaling probe fuzz clean deps install examples FORCE
 all: $(BIN) $(B)/librrr.a $(B)/librrr.so $(UNIT_BIN)
 
 # Every object is position-independent: one build serves librrr.a, librrr.so and bin/rrr,
@@ -122,6 +122,13 @@ check: deps
 check-large: deps
 	@$(MAKE) --no-print-directory all
 	@RRR_BIN=$(BIN) bash tests/mpi/large_precond.sh
+
+# exact on data bigger than memory (HUGE_GB = 32 GB of X and Y written by rrr gen, on
+# HUGE_DIR's disk), against a plain read of its files; the tall bench problem's read path
+# against dd: minutes, and the disk space; README "Data bigger than memory"
+check-huge: deps
+	@$(MAKE) --no-print-directory all
+	@RRR_BIN=$(BIN) bash tests/mpi/huge_stream.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

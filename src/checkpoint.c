@@ -66,7 +66,7 @@ static fingerprint make_fp(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_op
     fp.intercept = (uint64_t)o->intercept;
     fp.lambda = pb->lambda;
     if (!s->have_hash) { /* one pass over the data per run, not per checkpoint */
-        s->data_hash = data_hash(ctx, pb);
+        s->data_hash = pb->have_hash ? pb->data_hash : data_hash(ctx, pb);
         s->have_hash = 1;
     }
     fp.data_hash = s->data_hash;

@@ -20,6 +20,7 @@
 #include "output.h"
 #include "plan.h"
 #include "signals.h"
+#include "stream.h"
 
 void rrr_cv_opts_default(rrr_cv_opts *o)
 {
@@ -44,16 +45,17 @@ void rrr_cv_result_destroy(rrr_cv_result **res)
 }
 
 /* Local (replicated values: every rank decides alike). */
-static rrr_status check_grid(rrr_err *e, const rrr_block *X, const rrr_block *Y,
+static rrr_status check_grid(rrr_err *e, const rrr_input *IX, const rrr_input *IY,
                              const rrr_cv_opts *o)
 {
-    if (X->n != Y->n || X->n == 0 || X->ncols == 0 || Y->ncols == 0)
+    const size_t n = rrr_input_rows(IX), p = rrr_input_cols(IX), q = rrr_input_cols(IY);
+    if (n != rrr_input_rows(IY) || n == 0 || p == 0 || q == 0)
         return RRR_FAIL(e, RRR_EINVAL, "cv: X (%zu x %zu) and Y (%zu x %zu) must have the same, "
-                        "non-zero number of rows", X->n, X->ncols, Y->n, Y->ncols);
+                        "non-zero number of rows", n, p, rrr_input_rows(IY), q);
     if (o->nranks < 1 || o->nlambdas < 1 || o->ranks == NULL || o->lambdas == NULL)
         return RRR_FAIL(e, RRR_EINVAL, "cv: no ranks or no lambdas to search");
     for (int r = 0; r < o->nranks; r++) {
-        rrr_status st = rrr_check_rank(e, o->ranks[r], X->ncols, Y->ncols);
+        rrr_status st = rrr_check_rank(e, o->ranks[r], p, q);
         if (st != RRR_OK)
             return st;
         if (r > 0 && o->ranks[r] <= o->ranks[r - 1])
@@ -66,11 +68,11 @@ static rrr_status check_grid(rrr_err *e, const rrr_block *X, const rrr_block *Y,
         if (l > 0 && o->lambdas[l] <= o->lambdas[l - 1])
             return RRR_FAIL(e, RRR_EINVAL, "cv: the lambdas must be ascending and distinct");
     }
-    if (o->fold_ids == NULL && (o->folds < 2 || (size_t)o->folds > X->n))
-        return RRR_FAIL(e, RRR_EINVAL, "cv: --folds %d: need 2 <= K <= n = %zu", o->folds, X->n);
-    if (o->fold_ids != NULL && (o->fold_ids->n != X->n || o->fold_ids->ncols != 1))
+    if (o->fold_ids == NULL && (o->folds < 2 || (size_t)o->folds > n))
+        return RRR_FAIL(e, RRR_EINVAL, "cv: --folds %d: need 2 <= K <= n = %zu", o->folds, n);
+    if (o->fold_ids != NULL && (o->fold_ids->n != n || o->fold_ids->ncols != 1))
         return RRR_FAIL(e, RRR_EINVAL, "cv: the fold ids are %zu x %zu; expected n x 1 = %zu x 1",
-                        o->fold_ids->n, o->fold_ids->ncols, X->n);
+                        o->fold_ids->n, o->fold_ids->ncols, n);
     if (o->rule != RRR_CV_MIN && o->rule != RRR_CV_1SE)
         return RRR_FAIL(e, RRR_EINVAL, "cv: unknown rule %d", o->rule);
     if (o->method < RRR_CV_AUTO || o->method > RRR_CV_GD)
@@ -78,7 +80,7 @@ static rrr_status check_grid(rrr_err *e, const rrr_block *X, const rrr_block *Y,
     if (o->fit.checkpoint != NULL || o->fit.resume)
         return RRR_FAIL(e, RRR_EINVAL, "cv does not checkpoint (its one pass is short): drop "
                         "--checkpoint and --resume");
-    return rrr_check_int_sizes(e, X->ncols, Y->ncols, o->ranks[o->nranks - 1]);
+    return rrr_check_int_sizes(e, p, q, o->ranks[o->nranks - 1]);
 }
 
 /* Collective. My rows' folds, from the seed or from the ids; K and the fold sizes
@@ -314,16 +316,52 @@ static rrr_status result_new(rrr_ctx *ctx, const rrr_cv_opts *o, rrr_cv_result *
 
 /* Collective. Folds, statistics, errors, the choice. *totals: the replicated statistics of
  * all rows (a region of rrr_cv_flen doubles, new) when the search had them, else NULL. */
-static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_cv_opts *o,
-                                 rrr_cv_result *res, double **totals)
+/* Collective. The grid and gd methods take the rows in memory: read (when the plan found
+ * room for them, else exit 1 before reading), and their means (into means). */
+static rrr_status rows_in_memory(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rrr_input *Y,
+                                 const rrr_plan *plan, const char *method, int intercept,
+                                 double *means)
 {
-    rrr_cv_run cv = { .ctx = ctx, .pb = pb, .o = o, .D = o->ranks[o->nranks - 1] };
+    const rrr_block *BX = NULL, *BY = NULL;
+    double *xm = NULL, *ym = NULL;
+    if (!plan->gd_fits)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: the %s method holds the rows in memory: "
+                        "%.3g GB per rank, %.3g GB available (out of memory): use more ranks",
+                        method, plan->gd_bytes / 1e9, plan->mach.mem_per_rank / 1e9);
+    rrr_status st = rrr_input_load(ctx, X, &BX);
+    if (st == RRR_OK)
+        st = rrr_input_load(ctx, Y, &BY);
+    if (st != RRR_OK)
+        return st;
+    pb->Xt = BX->a;
+    pb->Yt = BY->a;
+    st = rrr_column_stats(ctx, pb, intercept, 1, &xm, &ym); /* warns: cv.warned */
+    if (st == RRR_OK && intercept) {
+        memcpy(means, xm, pb->p * sizeof *means);
+        memcpy(means + pb->p, ym, pb->q * sizeof *means);
+        pb->xm = means;
+        pb->ym = means + pb->p;
+    }
+    free(xm);
+    free(ym);
+    return st;
+}
+
+static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rrr_input *Y,
+                                 double *means, const rrr_cv_opts *o, rrr_cv_result *res,
+                                 double **totals)
+{
+    rrr_cv_run cv = { .ctx = ctx, .pb = pb, .o = o, .D = o->ranks[o->nranks - 1], .X = X,
+                      .Y = Y, .intercept = o->fit.intercept, .mean = means };
     rrr_machine mach = rrr_machine_of(ctx);
+    mach.resident = rrr_input_in_memory(X) && rrr_input_in_memory(Y);
     rrr_plan plan;
     rrr_plan_make(&mach, pb->n, pb->p, pb->q, cv.D, &o->fit, &plan);
     cv.route = plan.route;
     cv.fold = rrr_malloc(pb->nloc, sizeof *cv.fold);
-    rrr_status st = cv.fold ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    cv.shift = rrr_malloc(2 * (pb->p + pb->q) + 1, sizeof *cv.shift);
+    rrr_status st = cv.fold && cv.shift ? RRR_OK
+                                        : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
         st = assign_folds(&cv, res);
@@ -339,6 +377,11 @@ static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_
         rrr_info(ctx, "cv: %s", why);
     if (st == RRR_OK && method == RRR_CV_STATISTICS && plan.grid)
         snprintf(res->method, sizeof res->method, "statistics on the 2-D grid");
+    if (st == RRR_OK && (method == RRR_CV_GD || plan.grid)) { /* these hold the rows */
+        st = rows_in_memory(ctx, pb, X, Y, &plan, method == RRR_CV_GD ? "gd" : "2-D grid",
+                            o->fit.intercept, means);
+        cv.warned = 1; /* rrr_column_stats warned */
+    }
     if (st == RRR_OK)
         st = method == RRR_CV_GD ? rrr_cv_gd_search(&cv, res)
              : plan.grid         ? rrr_cv_grid_search(&cv, res)
@@ -357,6 +400,7 @@ static rrr_status cross_validate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_
     }
     free(cv.fold);
     free(cv.stats);
+    free(cv.shift);
     return st;
 }
 
@@ -369,23 +413,38 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
     *model = NULL;
     if (info != NULL)
         *info = NULL;
+    rrr_input *IX = NULL, *IY = NULL;
+    rrr_status st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, rrr_input_mem(ctx, Y, &IY));
+    if (st == RRR_OK)
+        st = rrr_cv_inputs(ctx, IX, IY, o, res_out, model, info);
+    rrr_input_close(&IX);
+    rrr_input_close(&IY);
+    return st;
+}
+
+rrr_status rrr_cv_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_cv_opts *o,
+                         rrr_cv_result **res_out, rrr_model **model, rrr_fit_info **info)
+{
+    *res_out = NULL;
+    *model = NULL;
+    if (info != NULL)
+        *info = NULL;
     rrr_status st = rrr_agree(ctx, check_grid(&ctx->err, X, Y, o));
     if (st != RRR_OK)
         return st;
-    rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc,
-                       .d = o->ranks[o->nranks - 1], .lambda = o->lambdas[0], .Xt = X->a,
-                       .Yt = Y->a };
-    double *xm = NULL, *ym = NULL, *tot = NULL;
+    rrr_problem pb = { .n = rrr_input_rows(X), .p = rrr_input_cols(X), .q = rrr_input_cols(Y),
+                       .d = o->ranks[o->nranks - 1], .lambda = o->lambdas[0] };
+    size_t r0 = 0;
+    rrr_partition(pb.n, ctx->size, ctx->rank, &r0, &pb.nloc);
+    double *tot = NULL, *means = rrr_calloc(pb.p + pb.q, sizeof *means);
     rrr_cv_result *res = NULL;
-    st = rrr_column_stats(ctx, &pb, o->fit.intercept, 1, &xm, &ym);
-    pb.xm = xm;
-    pb.ym = ym;
+    st = rrr_agree(ctx, means ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
     if (st == RRR_OK)
         st = result_new(ctx, o, &res);
     if (st == RRR_OK)
-        st = cross_validate(ctx, &pb, o, res, &tot);
-    free(xm);
-    free(ym);
+        st = cross_validate(ctx, &pb, X, Y, means, o, res, &tot);
     if (st == RRR_OK) {
         print_table(ctx, res);
         rrr_info(ctx, "cv: chose rank %d, lambda %.17g (cv_mse %.6g; the minimum %.6g) by the %s "
@@ -396,16 +455,17 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         fo.lambda = res->lambda;
         rrr_fit_info *fi = NULL;
         /* the totals of the folds are the statistics an exact fit of all rows needs (the
-         * same up to the order of summation): no second pass */
-        rrr_sums sums = { NULL, NULL, 0 };
+         * same up to the order of summation): no second pass for them */
+        rrr_sums sums = { NULL, NULL, 0, NULL, NULL };
         const int chosen = tot != NULL && fo.solver == RRR_SOLVER_AUTO;
         if (tot != NULL) {
             rrr_cv_fold t = rrr_cv_fold_at(tot, pb.p, pb.q);
-            sums = (rrr_sums){ t.G, t.C, *t.yy };
+            sums = (rrr_sums){ t.G, t.C, *t.yy, o->fit.intercept ? means : NULL,
+                               o->fit.intercept ? means + pb.p : NULL };
         }
         if (chosen) /* with the statistics in hand exact costs one eigenproblem: auto's choice */
             fo.solver = RRR_SOLVER_EXACT;
-        st = rrr_fit_with(ctx, X, Y, &fo, tot ? &sums : NULL, 0, model, &fi);
+        st = rrr_fit_inputs(ctx, X, Y, &fo, tot ? &sums : NULL, 0, model, &fi);
         if (st == RRR_OK)
             snprintf(fi->selected_by, sizeof fi->selected_by, "cv");
         if (st == RRR_OK && chosen) {
@@ -419,6 +479,7 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
             rrr_fit_info_destroy(&fi);
     }
     free(tot);
+    free(means);
     if (st != RRR_OK)
         rrr_cv_result_destroy(&res);
     *res_out = res;

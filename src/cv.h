@@ -5,7 +5,14 @@
 
 #include "comm.h"
 #include "problem.h"
+#include "stream.h"
 #include "topk.h"
+
+/* Collective. rrr_cv over inputs (stream.h): the statistics method streams the rows (one
+ * pass, or one per group of folds); the grid and gd methods read them into memory when
+ * the plan finds room for them. */
+rrr_status rrr_cv_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_cv_opts *o,
+                         rrr_cv_result **res, rrr_model **model, rrr_fit_info **info);
 
 struct rrr_outset;
 /* Collective. DIR/cv.json, DIR/cv.csv and (random folds) DIR/fold_ids.npy into the set o,
@@ -26,7 +33,13 @@ rrr_cv_fold rrr_cv_fold_at(double *region, size_t p, size_t q);
 /* A search in progress. */
 typedef struct {
     rrr_ctx *ctx;
-    const rrr_problem *pb;     /* centred by pb->xm, pb->ym with an intercept           */
+    rrr_problem *pb;           /* centred by pb->xm, pb->ym with an intercept (set by the
+                                  first statistics pass when the rows are streamed)     */
+    rrr_input *X, *Y;          /* the rows (stream.h; borrowed)                         */
+    int intercept;
+    int warned;                /* rrr_warn_uncentred had its say (once per run)         */
+    double *shift;             /* the first rows' means (p + q + 1), then m - s (p + q) */
+    double *mean;              /* the column means (p + q), once known                  */
     const rrr_cv_opts *o;
     int K, D;                  /* folds; the largest candidate rank                     */
     rrr_route route;           /* the per-(fold, lambda) eigenproblem                   */
@@ -40,9 +53,11 @@ typedef struct {
 } rrr_cv_run;
 
 /* Collective (cv_stats.c). Sum the statistics of folds [k0, k1) of my rows into regions
- * 0 .. k1-k0 (zeroed first), one allreduce per fold; when that is all K folds, the totals
- * (region `group`) as their sum, so every training set is exactly total - fold. k0 == k1:
- * the totals alone, from a pass of their own (folds in groups, for want of memory). */
+ * 0 .. k1-k0 (zeroed first) in one streamed pass, one allreduce per fold; when that is all
+ * K folds, the totals (region `group`) as their sum, so every training set is exactly
+ * total - fold. k0 == k1: the totals alone, from a pass of their own (folds in groups, for
+ * want of memory). With an intercept the first pass also finds the means (cv->mean,
+ * cv->pb->xm, ym). */
 rrr_status rrr_cv_stats(rrr_cv_run *cv, int k0, int k1);
 
 /* Local (cv_solve.c). The SSE of fold k for every (rank, lambda) from the replicated

@@ -1,5 +1,6 @@
-/* src/fit.c: `rrr fit` as a library call: checks, centring, the plan, the solve, and the
- * honest final evaluation (objective and gradient from a direct pass, certificate). */
+/* src/fit.c: `rrr fit` as a library call: checks, the plan, the solve over rows in memory
+ * (gd) or streamed from their files (exact, als: stream.c, stats.c), and the honest final
+ * evaluation (objective and gradient from the residuals, certificate). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,10 +11,12 @@
 #include "comm.h"
 #include "gradient.h"
 #include "gram.h"
+#include "kernels.h"
 #include "linalg.h"
 #include "fit.h"
 #include "model.h"
 #include "solvers.h"
+#include "stream.h"
 
 void rrr_fit_opts_default(rrr_fit_opts *o)
 {
@@ -42,19 +45,19 @@ const char *rrr_solver_name(rrr_solver s)
 }
 
 /* Local (replicated values only, so every rank decides alike). */
-static rrr_status check_opts(rrr_err *e, const rrr_block *X, const rrr_block *Y,
+static rrr_status check_opts(rrr_err *e, size_t nx, size_t p, size_t ny, size_t q,
                              const rrr_fit_opts *o)
 {
-    if (X->n != Y->n)
-        return RRR_FAIL(e, RRR_EINVAL, "X has %zu rows but Y has %zu", X->n, Y->n);
-    if (X->n == 0 || X->ncols == 0 || Y->ncols == 0)
+    if (nx != ny)
+        return RRR_FAIL(e, RRR_EINVAL, "X has %zu rows but Y has %zu", nx, ny);
+    if (nx == 0 || p == 0 || q == 0)
         return RRR_FAIL(e, RRR_EINVAL, "X (%zu x %zu) and Y (%zu x %zu) must not be empty",
-                        X->n, X->ncols, Y->n, Y->ncols);
-    rrr_status st = rrr_check_rank(e, o->d, X->ncols, Y->ncols);
+                        nx, p, ny, q);
+    rrr_status st = rrr_check_rank(e, o->d, p, q);
     if (st == RRR_OK)
-        st = rrr_check_lambda(e, o->lambda, X->n, X->ncols);
+        st = rrr_check_lambda(e, o->lambda, nx, p);
     if (st == RRR_OK)
-        st = rrr_check_int_sizes(e, X->ncols, Y->ncols, o->d);
+        st = rrr_check_int_sizes(e, p, q, o->d);
     if (st != RRR_OK)
         return st;
     if (o->solver < RRR_SOLVER_AUTO || o->solver > RRR_SOLVER_EXACT)
@@ -73,14 +76,12 @@ static rrr_status check_opts(rrr_err *e, const rrr_block *X, const rrr_block *Y,
     return RRR_OK;
 }
 
-rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
-                              const rrr_fit_opts *o)
+/* Collective. A block in memory must be this rank's share of the rows (rrr_partition). */
+static rrr_status check_share(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y)
 {
     size_t r0 = 0, nloc = 0;
-    rrr_status st = check_opts(&ctx->err, X, Y, o);
-    if (st != RRR_OK)
-        return st; /* replicated: the same on every rank */
     rrr_partition(X->n, ctx->size, ctx->rank, &r0, &nloc);
+    rrr_status st = RRR_OK;
     if (X->r0 != r0 || X->nloc != nloc || Y->r0 != r0 || Y->nloc != nloc ||
         (nloc > 0 && (X->a == NULL || Y->a == NULL)))
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d holds rows [%zu, %zu) of X and [%zu, %zu) "
@@ -89,62 +90,13 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
     return rrr_agree(ctx, st);
 }
 
-/* Local (replicated maxima). Sums of n products of entries up to xmax must stay within
- * double's range: n xmax^2 below DBL_MAX, and xmax^2 above DBL_MIN / eps (below that the
- * products are subnormal or zero and X^T X is noise). The same for Y. */
-static rrr_status check_scale(rrr_err *e, size_t n, double xmax, double ymax)
+rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
+                              const rrr_fit_opts *o)
 {
-    const double big = sqrt(DBL_MAX / (double)n), small = sqrt(DBL_MIN / DBL_EPSILON);
-    if (xmax > big)
-        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X overflows: |X| reaches %.3g, and n = %zu squares "
-                        "of that exceed double's range; rescale X (e.g. divide it by %.3g)",
-                        xmax, n, xmax);
-    if (ymax > big)
-        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 overflows: |Y| reaches %.3g, and n = %zu "
-                        "squares of that exceed double's range; rescale Y (e.g. divide it by "
-                        "%.3g)", ymax, n, ymax);
-    if (xmax > 0 && xmax < small)
-        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X underflows: |X| is at most %.3g, whose squares "
-                        "are below double's normal range; rescale X (e.g. multiply it by %.3g)",
-                        xmax, 1 / xmax);
-    if (ymax > 0 && ymax < small)
-        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 underflows: |Y| is at most %.3g, whose squares "
-                        "are below double's normal range; rescale Y (e.g. multiply it by %.3g)",
-                        ymax, 1 / ymax);
-    return RRR_OK;
-}
-
-/* Local (replicated sums). How many of m columns have |mean| > standard deviation, i.e.
- * 2 mean^2 > mean of squares; *constant is set when one is constant and non-zero (a column
- * of ones: the user's own intercept). */
-static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
-                             int *constant)
-{
-    size_t count = 0;
-    for (size_t j = 0; j < m; j++) {
-        double mu = sum[j] / n, ms = sq[j] / n;
-        if (2 * mu * mu > ms)
-            count++;
-        if (mu != 0 && ms - mu * mu <= 1e-12 * ms)
-            *constant = 1;
-    }
-    return count;
-}
-
-/* Local (replicated sums; rank 0 prints). Without --intercept, columns whose means exceed
- * their spread make the low-rank term spend its rank on the means. s holds the column sums
- * of X and Y, then their sums of squares. */
-static void warn_uncentred(rrr_ctx *ctx, const rrr_problem *pb, const double *s)
-{
-    size_t p = pb->p, q = pb->q;
-    int xconst = 0, yconst = 0;
-    size_t cx = offset_columns(s, s + p + q, p, (double)pb->n, &xconst);
-    size_t cy = offset_columns(s + p, s + 2 * p + q, q, (double)pb->n, &yconst);
-    if (xconst || cx + cy == 0)
-        return; /* X carries its own intercept column, or nothing to say */
-    rrr_warn(ctx, "--intercept is off, but %zu of %zu X columns and %zu of %zu Y columns have "
-             "|mean| > standard deviation: the rank-%d term will fit the means; pass "
-             "--intercept to centre X and Y (predict adds the means back)", cx, p, cy, q, pb->d);
+    rrr_status st = check_opts(&ctx->err, X->n, X->ncols, Y->n, Y->ncols, o);
+    if (st != RRR_OK)
+        return st; /* replicated: the same on every rank */
+    return check_share(ctx, X, Y);
 }
 
 rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
@@ -182,13 +134,13 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int wa
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     rrr_allreduce_sum(ctx, s, len);
     MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
-    st = check_scale(&ctx->err, pb->n, mx[0], mx[1]);
+    st = rrr_check_scale(&ctx->err, pb->n, mx[0], mx[1]);
     if (st != RRR_OK) {
         free(s);
         return st; /* replicated maxima: the same verdict on every rank */
     }
     if (squares)
-        warn_uncentred(ctx, pb, s);
+        rrr_warn_uncentred(ctx, pb->n, p, q, pb->d, s);
     double yy = s[2 * m];
     if (intercept) {
         *xm = rrr_malloc(p, sizeof **xm);
@@ -224,26 +176,63 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int wa
     return st;
 }
 
-/* Collective. The solver the plan chose. */
-static rrr_status solve(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                        const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
-                        rrr_fit_info *info)
+/* Collective. The direct evaluation as a streamed pass, where the statistics had no pilot
+ * (the 2-D grid regime, cv's final fit from its totals, a pilot that had no closed form):
+ * gd's pass G (kernels.c) on each panel of the rows, its sums added, one allreduce; then
+ * f and the gradients from them (gradient.c), as rrr_evaluate does for rows in memory. */
+static rrr_status evaluate_stream(rrr_ctx *ctx, const rrr_stats_req *rq, const double *xm,
+                                  const double *ym, const double *U, const double *V, double *f,
+                                  double *gU, double *gV)
 {
-    double t0 = rrr_phase_begin();
-    rrr_status st;
-    switch (plan->solver) {
-    case RRR_SOLVER_EXACT: st = rrr_solve_exact(ctx, pb, o, plan, sums, m, info); break;
-    case RRR_SOLVER_ALS: st = rrr_solve_als(ctx, pb, o, plan, m, info); break;
-    default: st = rrr_solve_gd(ctx, pb, o, plan, m, info); break;
+    rrr_problem pb = { .n = rq->n, .p = rq->p, .q = rq->q, .d = rq->d, .lambda = rq->lambda,
+                       .xm = xm, .ym = ym };
+    const size_t d = (size_t)rq->d, len = rrr_pass_g_len(&pb);
+    rrr_stream *s = NULL;
+    rrr_panel pn;
+    rrr_status st = rrr_stream_open(ctx, rq->X, rq->Y, 0, &s);
+    if (st != RRR_OK)
+        return st;
+    pb.nloc = rrr_stream_rows(s);
+    double *At = rrr_malloc(pb.nloc * d, sizeof *At);
+    double *work = rrr_malloc(rrr_pass_work(&pb), sizeof *work);
+    double *part = rrr_malloc(len, sizeof *part), *sums = rrr_calloc(len, sizeof *sums);
+    double *UtU = rrr_malloc(d * d, sizeof *UtU), *VtV = rrr_malloc(d * d, sizeof *VtV);
+    rrr_status lst = At && work && part && sums && UtU && VtV
+                         ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory");
+    for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(s); k++) {
+        st = rrr_stream_next(s, lst, &pn);
+        if (st != RRR_OK || pn.m == 0)
+            continue;
+        double t0 = rrr_phase_begin();
+        rrr_problem pk = pb;
+        pk.nloc = pn.m;
+        pk.Xt = pn.X;
+        pk.Yt = pn.Y;
+        rrr_pass_g(&pk, U, V, At, part, work);
+        for (size_t j = 0; j < len; j++)
+            sums[j] += part[j];
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     }
-    info->solve_seconds = rrr_phase_begin() - t0;
+    st = rrr_stream_close(&s, st != RRR_OK ? st : lst, NULL);
+    if (st == RRR_OK) {
+        rrr_allreduce_sum(ctx, sums, len);
+        rrr_gradients(&pb, U, V, sums, UtU, VtV, f, gU, gV);
+    }
+    free(At);
+    free(work);
+    free(part);
+    free(sums);
+    free(UtU);
+    free(VtV);
     return st;
 }
 
-/* Collective. The reported objective and gradient are recomputed from the data at the
- * returned (canonical) U, V, whatever the solver tracked internally. */
-static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, rrr_model *m,
-                                   rrr_fit_info *info)
+/* Collective. The reported objective and gradient are recomputed at the returned
+ * (canonical) U, V, whatever the solver tracked internally: from the rows in memory (gd),
+ * from the pilot's quadratic accumulated with the statistics (exact, als: no second pass),
+ * or by a streamed direct pass. */
+static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rrr_stats_req *rq,
+                                   const rrr_gram *gr, rrr_model *m, rrr_fit_info *info)
 {
     size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
     double *g = rrr_malloc(pd + qd, sizeof *g);
@@ -251,8 +240,13 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, rrr_mode
     if (st == RRR_OK)
         st = rrr_canonicalize(pb->p, pb->q, pb->d, m->U, m->V, &ctx->err);
     st = rrr_agree(ctx, st);
-    if (st == RRR_OK)
+    if (st == RRR_OK && gr == NULL)
         st = rrr_evaluate(ctx, pb, m->U, m->V, &info->objective, g, g + pd);
+    else if (st == RRR_OK && gr->have_pilot)
+        st = rrr_agree(ctx, rrr_gram_evaluate(ctx, gr, pb->d, m->U, m->V, &info->objective, g,
+                                              g + pd));
+    else if (st == RRR_OK)
+        st = evaluate_stream(ctx, rq, pb->xm, pb->ym, m->U, m->V, &info->objective, g, g + pd);
     if (st == RRR_OK) {
         double g2 = 0;
         for (size_t k = 0; k < pd + qd; k++)
@@ -280,6 +274,77 @@ static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
     snprintf(info->stop_reason, sizeof info->stop_reason, "certificate gap %.1e", gap);
 }
 
+/* Collective. gd iterates over its rows: they are read into memory (or are there), when the
+ * plan found room for them; else exit 1 before anything n-sized is allocated. */
+static rrr_status gd_rows(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_plan *plan,
+                          rrr_problem *pb)
+{
+    const rrr_block *BX = NULL, *BY = NULL;
+    if (!plan->gd_fits)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gd keeps its rows in memory: it needs %.3g GB "
+                        "per rank (X and Y %.3g GB), %.3g GB are available (out of memory): "
+                        "--solver exact or als stream the rows instead, or use more ranks",
+                        plan->gd_bytes / 1e9, plan->data_bytes / 1e9,
+                        plan->mach.mem_per_rank / 1e9);
+    rrr_status st = rrr_input_load(ctx, X, &BX);
+    if (st == RRR_OK)
+        st = rrr_input_load(ctx, Y, &BY);
+    if (st == RRR_OK) {
+        pb->Xt = BX->a;
+        pb->Yt = BY->a;
+    }
+    return st;
+}
+
+/* Collective. The solver the plan chose, and the honest figures of its result. */
+static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *pb,
+                        const rrr_fit_opts *o, rrr_plan *plan, const rrr_sums *sums, int warn,
+                        rrr_model *m, rrr_fit_info *info, double **xm, double **ym)
+{
+    rrr_stats_req rq = { .X = X, .Y = Y, .n = pb->n, .p = pb->p, .q = pb->q, .d = pb->d,
+                         .lambda = pb->lambda, .intercept = o->intercept, .route = plan->route,
+                         .pilot = !plan->grid && sums == NULL,
+                         .hash = plan->solver == RRR_SOLVER_ALS && o->checkpoint != NULL,
+                         .warn = warn && !o->intercept };
+    rrr_gram *gr = NULL;
+    rrr_status st = RRR_OK;
+    double t0 = rrr_phase_begin();
+    if (plan->solver == RRR_SOLVER_GD) {
+        st = gd_rows(ctx, X, Y, plan, pb);
+        if (st == RRR_OK)
+            st = rrr_column_stats(ctx, pb, o->intercept, warn, xm, ym);
+        pb->xm = *xm;
+        pb->ym = *ym;
+        info->yy = pb->yy;
+        if (st == RRR_OK)
+            st = rrr_solve_gd(ctx, pb, o, plan, m, info);
+    } else if (plan->solver == RRR_SOLVER_ALS) {
+        st = rrr_solve_als(ctx, &rq, pb, o, plan, m, info, &gr);
+    } else {
+        st = rrr_solve_exact(ctx, &rq, o, plan, sums, m, info, &gr);
+    }
+    info->solve_seconds = rrr_phase_begin() - t0;
+    if (st == RRR_OK && gr != NULL) { /* the means and ||Yc||^2 came with the statistics */
+        info->yy = gr->yy;
+        *xm = gr->xm;
+        *ym = gr->ym;
+        gr->xm = gr->ym = NULL;
+        pb->xm = *xm;
+        pb->ym = *ym;
+        pb->yy = gr->yy;
+    }
+    if (st == RRR_OK)
+        st = final_evaluation(ctx, pb, &rq, gr, m, info);
+    rrr_gram_destroy(&gr);
+    if (st == RRR_OK && isnan(info->fstar)) { /* gd: the certificate's pass, over its rows */
+        rrr_plan_certificate_after(plan, info->iterations);
+        rq.pilot = 0;
+        st = rrr_optimal_value(ctx, &rq, plan, &info->fstar);
+        *info->plan = *plan;
+    }
+    return st;
+}
+
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
@@ -301,24 +366,42 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_fit: X, Y, opts and model "
                                        "must not be NULL"));
     rrr_status st = rrr_fit_check_args(ctx, X, Y, o);
+    rrr_input *IX = NULL, *IY = NULL;
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, rrr_input_mem(ctx, Y, &IY));
+    if (st == RRR_OK)
+        st = rrr_fit_inputs(ctx, IX, IY, o, sums, warn, out, info_out);
+    rrr_input_close(&IX);
+    rrr_input_close(&IY);
+    return st;
+}
+
+rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fit_opts *o,
+                          const rrr_sums *sums, int warn, rrr_model **out,
+                          rrr_fit_info **info_out)
+{
+    *out = NULL;
+    if (info_out != NULL)
+        *info_out = NULL;
+    rrr_status st = check_opts(&ctx->err, rrr_input_rows(X), rrr_input_cols(X),
+                               rrr_input_rows(Y), rrr_input_cols(Y), o);
     if (st != RRR_OK)
-        return st;
-    rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc, .d = o->d,
-                       .lambda = o->lambda, .Xt = X->a, .Yt = Y->a };
+        return st; /* replicated: the same on every rank */
+    rrr_problem pb = { .n = rrr_input_rows(X), .p = rrr_input_cols(X), .q = rrr_input_cols(Y),
+                       .d = o->d, .lambda = o->lambda };
+    rrr_partition(pb.n, ctx->size, ctx->rank, &(size_t){ 0 }, &pb.nloc);
     double *xm = NULL, *ym = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     rrr_plan plan;
-    st = rrr_column_stats(ctx, &pb, o->intercept, warn, &xm, &ym);
-    if (st != RRR_OK)
-        return st;
-    pb.xm = xm;
-    pb.ym = ym;
     rrr_machine mach = rrr_machine_of(ctx);
+    mach.resident = rrr_input_in_memory(X) && rrr_input_in_memory(Y);
     rrr_plan_make(&mach, pb.n, pb.p, pb.q, pb.d, o, &plan);
     st = rrr_model_new(ctx, pb.n, pb.p, pb.q, pb.d, o->lambda, o->intercept, &m);
     if (st == RRR_OK)
-        st = rrr_fit_info_new(ctx, &plan, pb.yy, &info);
+        st = rrr_fit_info_new(ctx, &plan, 0.0, &info);
     if (st != RRR_OK)
         goto done;
     info->opts = *o; /* for model.json; the caller's checkpoint string may not outlive it */
@@ -332,14 +415,7 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
              o->intercept ? " intercept" : "");
-    st = solve(ctx, &pb, o, &plan, sums, m, info);
-    if (st == RRR_OK)
-        st = final_evaluation(ctx, &pb, m, info);
-    if (st == RRR_OK && isnan(info->fstar)) {
-        rrr_plan_certificate_after(&plan, info->iterations);
-        st = rrr_optimal_value(ctx, &pb, &plan, &info->fstar);
-        *info->plan = plan;
-    }
+    st = solve(ctx, X, Y, &pb, o, &plan, sums, warn, m, info, &xm, &ym);
     if (st == RRR_OK)
         honest_convergence(ctx, info);
     st = rrr_agree(ctx, st);

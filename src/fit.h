@@ -4,6 +4,7 @@
 
 #include "gram.h"
 #include "problem.h"
+#include "stream.h"
 
 /* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): RRR_EINVAL with
  * a message; a block that is not this rank's share of the rows is a local finding, agreed. */
@@ -15,6 +16,14 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
  * intercept, a warning when columns of X or Y have |mean| > standard deviation. */
 rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
                             double **xm, double **ym);
+
+/* Collective. rrr_fit over inputs (stream.h): rows in memory, or files that exact and als
+ * stream (nothing n-sized in memory) and gd reads into memory when the plan finds room for
+ * them (else RRR_EINTERNAL, "out of memory", before reading). sums and warn as
+ * rrr_fit_with. */
+rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fit_opts *o,
+                          const rrr_sums *sums, int warn, rrr_model **model,
+                          rrr_fit_info **info);
 
 /* Collective. rrr_fit, with the statistics from sums (centred as rrr_fit centres) when its
  * plan solves exactly in the replicated regime: no pass over the data for them; warn as in

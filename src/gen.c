@@ -19,6 +19,7 @@
 #include "npy.h"
 #include "output.h"
 #include "rng.h"
+#include "stream.h"
 
 /* Local. My rows of X (row-major nloc x p) and Y (nloc x q). The products use a fixed
  * summation order instead of BLAS: Y must be bitwise the same for any rank count and any
@@ -92,29 +93,61 @@ static rrr_status check_finite(rrr_err *e, const double *Y, size_t count, double
     return RRR_OK;
 }
 
-/* Collective. DIR/X.npy, Y.npy (my rows), U_true.npy, V_true.npy (rank 0), all or none. */
+/* Collective. DIR/X.npy, Y.npy (my rows, generated and written panel by panel: memory
+ * O(panel), whatever n is), U_true.npy, V_true.npy (rank 0), all or none. */
 static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p, size_t q,
-                              int d, size_t r0, size_t nloc, const double *const a[4])
+                              int d, double noise, uint64_t seed, const double *Ut,
+                              const double *Vt)
 {
     static const char *names[4] = { "X.npy", "Y.npy", "U_true.npy", "V_true.npy" };
     char path[PATH_MAX];
     int slot[4] = { -1, -1, -1, -1 };
+    size_t r0, nloc, r00, nmax;
+    rrr_partition(n, ctx->size, ctx->rank, &r0, &nloc);
+    rrr_partition(n, ctx->size, 0, &r00, &nmax); /* rank 0 owns the most rows */
+    const size_t rows = rrr_stream_panel_rows(p, q), count = (nmax + rows - 1) / rows;
+    rrr_npy_writer *wx = NULL, *wy = NULL;
+    double *X = rrr_malloc(rows * p, sizeof(double)), *Y = rrr_malloc(rows * q, sizeof(double));
+    double *t = rrr_malloc((size_t)d, sizeof(double));
     rrr_outset o;
     rrr_outset_init(&o);
-    rrr_status st = rrr_outset_mkdir(ctx, &o, dir, "--out");
+    rrr_status st = rrr_agree(ctx, X && Y && t ? RRR_OK
+                                               : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gen: out of "
+                                                          "memory for a panel of %zu rows", rows));
+    if (st == RRR_OK)
+        st = rrr_outset_mkdir(ctx, &o, dir, "--out");
     for (int k = 0; k < 4 && st == RRR_OK; k++) {
         int len = snprintf(path, PATH_MAX, "%s/%s", dir, names[k]);
         st = len > 0 && len < PATH_MAX ? rrr_outset_add(ctx, &o, path, &slot[k])
                                        : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
     }
     if (st == RRR_OK) /* same on every rank: the failures above depend on dir, or are agreed */
-        st = rrr_npy_write_rows(ctx, &o, slot[0], n, p, r0, nloc, a[0]);
+        st = rrr_npy_writer_open(ctx, &o, slot[0], n, p, &wx);
     if (st == RRR_OK)
-        st = rrr_npy_write_rows(ctx, &o, slot[1], n, q, r0, nloc, a[1]);
+        st = rrr_npy_writer_open(ctx, &o, slot[1], n, q, &wy);
+    for (size_t k = 0; k < count && st == RRR_OK; k++) { /* every rank, every panel */
+        size_t i0 = k * rows < nloc ? k * rows : nloc;
+        size_t m = nloc - i0 < rows ? nloc - i0 : rows;
+        double t0 = rrr_phase_begin();
+        gen_rows(r0 + i0, m, p, q, d, noise, seed, Ut, Vt, X, Y, t);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+        st = rrr_agree(ctx, check_finite(&ctx->err, Y, m * q, noise));
+        if (st == RRR_OK)
+            st = rrr_npy_writer_rows(ctx, wx, r0 + i0, m, X);
+        if (st == RRR_OK)
+            st = rrr_npy_writer_rows(ctx, wy, r0 + i0, m, Y);
+    }
+    if (wx != NULL)
+        st = rrr_npy_writer_close(ctx, &wx, st);
+    if (wy != NULL)
+        st = rrr_npy_writer_close(ctx, &wy, st);
     if (st == RRR_OK)
-        st = rrr_npy_write_small(ctx, &o, slot[2], p, (size_t)d, a[2], NULL);
+        st = rrr_npy_write_small(ctx, &o, slot[2], p, (size_t)d, Ut, NULL);
     if (st == RRR_OK)
-        st = rrr_npy_write_small(ctx, &o, slot[3], q, (size_t)d, a[3], NULL);
+        st = rrr_npy_write_small(ctx, &o, slot[3], q, (size_t)d, Vt, NULL);
+    free(X);
+    free(Y);
+    free(t);
     return rrr_outset_finish(ctx, &o, st);
 }
 
@@ -126,16 +159,11 @@ rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noi
         st = check_sizes(&ctx->err, n, p, q, d, ctx->size);
     if (st != RRR_OK)
         return rrr_agree(ctx, st);
-    struct { size_t r0, nloc; } pt;
-    rrr_partition(n, ctx->size, ctx->rank, &pt.r0, &pt.nloc);
     /* every product below was checked by check_sizes */
     double *Ut = rrr_malloc(p * (size_t)d, sizeof(double)); /* row-major p x D */
     double *Vt = rrr_malloc(q * (size_t)d, sizeof(double)); /* row-major q x D */
-    double *X = rrr_malloc(pt.nloc * p, sizeof(double));
-    double *Y = rrr_malloc(pt.nloc * q, sizeof(double));
-    double *t = rrr_malloc((size_t)d, sizeof(double));
-    if (!Ut || !Vt || !X || !Y || !t)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gen: out of memory for %zu rows", pt.nloc);
+    if (!Ut || !Vt)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "gen: out of memory for the factors");
     st = rrr_agree(ctx, st);
     if (st == RRR_OK) {
         double sp = 1.0 / sqrt((double)p);
@@ -145,19 +173,9 @@ rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noi
         for (size_t j = 0; j < q; j++)
             for (int k = 0; k < d; k++)
                 Vt[j * (size_t)d + (size_t)k] = rrr_rng_normal(seed, RRR_STREAM_V, j, (uint64_t)k);
-        double t0 = rrr_phase_begin();
-        gen_rows(pt.r0, pt.nloc, p, q, d, noise, seed, Ut, Vt, X, Y, t);
-        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-        st = rrr_agree(ctx, check_finite(&ctx->err, Y, pt.nloc * q, noise));
-    }
-    if (st == RRR_OK) {
-        const double *const a[4] = { X, Y, Ut, Vt };
-        st = write_files(ctx, dir, n, p, q, d, pt.r0, pt.nloc, a);
+        st = write_files(ctx, dir, n, p, q, d, noise, seed, Ut, Vt);
     }
     free(Ut);
     free(Vt);
-    free(X);
-    free(Y);
-    free(t);
     return st;
 }

@@ -1,57 +1,101 @@
 /* src/gram.h: the sufficient statistics G = X^T X, C = X^T Y, yy = ||Y||_F^2 (of the centred
- * data with an intercept) and the dense algebra on them, replicated on every rank or
- * distributed on a 2-D BLACS grid (stats.c; used by solve_exact.c, solve_als.c, optimal.c).
- * The regimes and their memory are documented at the top of solve_exact.c. */
+ * data with an intercept) from one streamed pass over the rows, and the dense algebra on
+ * them, replicated on every rank or distributed on a 2-D BLACS grid (stats.c; used by
+ * solve_exact.c, solve_als.c, optimal.c, cv_grid.c). README "exact" and "Memory per rank". */
 #ifndef RRR_GRAM_H
 #define RRR_GRAM_H
+
+#include <stdint.h>
 
 #include "comm.h"
 #include "grid.h"
 #include "problem.h"
+#include "stream.h"
 #include "topk.h"
 
+/* What a statistics pass is asked for (the same on every rank). */
 typedef struct {
-    size_t p, q;
+    rrr_input *X, *Y;   /* the rows (borrowed)                                               */
+    size_t n, p, q;
+    int d;
+    double lambda;
+    int intercept;      /* centre at the column means over all rows (found by the pass)     */
+    int pilot;          /* replicated regime: fold the final evaluation into the pass (below) */
+    int hash;           /* also the checkpoints' checksum of the data (als --checkpoint)     */
+    int warn;           /* no intercept: warn of columns far from zero (rrr_warn_uncentred)  */
+    rrr_route route;    /* the closed form's eigenproblem                                    */
+} rrr_stats_req;
+
+typedef struct {
+    size_t p, q, n;
     double lambda;
     double yy;      /* ||Y - 1 ym^T||_F^2, summed over all rows                          */
     int grid;       /* 0: replicated regime, 1: 2-D grid regime                          */
     rrr_route route;/* the eigenproblem of the closed form: q x q or p x p (topk.h)      */
     int numerical_rank; /* of the whitened X^T Y among the top d (set by rrr_gram_exact) */
+    double *xm, *ym;    /* the column means (intercept; NULL otherwise), owned           */
+    int have_hash;      /* data_hash is the checkpoints' checksum of X and Y              */
+    uint64_t data_hash;
     /* replicated regime (grid == 0); both in one allocation owned by R */
     double *R;      /* p x p, ld p: upper Cholesky factor of G + lambda I (upper only)  */
     double *C;      /* p x q, ld p: X^T Y                                                */
+    /* the pilot (replicated regime): f as the exact quadratic around B0 = U0 V0^T,
+     *   f(B) = f0 - 2 <C2, B - B0> + ||R (B - B0)||^2,  grad_B f = 2 (R^T R (B - B0) - C2),
+     * C2 = Xc^T (Yc - Xc B0) - lambda B0, f0 = f(B0), accumulated in the same pass (the
+     * residual at B0 row by row), so f and its gradient at the returned U, V need no second
+     * pass and cancel nothing beyond f(B0) against f(B) (README "exact"). */
+    int have_pilot;
+    int d;
+    double *U0, *V0, *C2; /* p x d, q x d, p x q; owned                                 */
+    double f0;
     /* grid regime (grid == 1) */
     rrr_grid *g;
     rrr_dmat Rd;    /* p x p: upper Cholesky factor of G + lambda I                      */
     rrr_dmat Cd;    /* p x q: X^T Y                                                      */
 } rrr_gram;
 
-/* Collective. One pass over my rows (centred by pb->xm, pb->ym if present) gives G, C, yy
- * in the regime grid (the plan's: 0 replicated, 1 2-D grid), the closed form by route;
- * then G + lambda I is factored once (Cholesky), with a check for numerical singularity.
- * *out is new (rrr_gram_destroy). RRR_ENUMERIC when G + lambda I is not numerically
- * positive definite (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int grid, rrr_route route,
-                           rrr_gram **out);
-/* Statistics summed elsewhere (rrr cv's totals), replicated: G (p x p, upper), C (p x q). */
+/* Collective. One streamed pass over the rows of rq (centred at their column means with
+ * rq->intercept: accumulated about the first panels' means and corrected afterwards; a
+ * second pass at the exact means if that correction cancelled more than a digit) gives G,
+ * C, yy in the regime grid (the plan's: 0 replicated, 1 2-D grid); rq->pilot adds the
+ * pilot (replicated regime); then G + lambda I is factored once (Cholesky), with a check
+ * for numerical singularity. Non-finite input is RRR_EINVAL (file, row and column), sums
+ * outside double's range RRR_ENUMERIC (as rrr_check_scale). *out is new
+ * (rrr_gram_destroy). RRR_ENUMERIC when G + lambda I is not numerically positive definite
+ * (message suggests --lambda > 0), RRR_EINTERNAL on allocation failure. */
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int grid, rrr_gram **out);
+
+/* Statistics summed elsewhere (rrr cv's totals), replicated: G (p x p, upper), C (p x q),
+ * yy, and with an intercept the column means they are centred at (else NULL). */
 typedef struct {
     const double *G, *C;
     double yy;
+    const double *xm, *ym;
 } rrr_sums;
 
 /* Collective. The replicated statistics from given sums instead of a pass, factored as
- * rrr_gram_create does. */
+ * rrr_gram_create does (no pilot). */
 rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size_t q,
                               double lambda, rrr_route route, rrr_gram **out);
 
 /* Collective. The 2-D grid of the grid regime (block size by p). *out is new. */
 rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out);
 
-/* Collective. The grid regime's pass: G (upper) = Xc^T Xc and C = Xc^T Yc as new dmats on
- * g, and yy = ||Yc||^2, for the problem's rows in the row layout (pdgemr2d moves panels of
- * about 32 MB per rank to the 2-D grid). */
+/* Collective. The grid regime's pass over rows in memory (cv_grid.c: one fold's rows,
+ * centred at the given pb->xm, pb->ym when not NULL): G (upper) = Xc^T Xc and C = Xc^T Yc
+ * as new dmats on g, and yy = ||Yc||^2. Each rank's rows go to the 2-D grid a panel at a
+ * time (pdgemr2d), nothing n-sized is copied. */
 rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
                               rrr_dmat *G, rrr_dmat *C, double *yy);
+
+/* Local (replicated: the same on every rank). Sums of n products of entries up to xmax
+ * (ymax) must stay within double's range: RRR_ENUMERIC saying how to rescale otherwise. */
+rrr_status rrr_check_scale(rrr_err *e, size_t n, double xmax, double ymax);
+
+/* Local, replicated (gr->have_pilot). f(U, V) and its gradients gU (p x d), gV (q x d)
+ * from the pilot's quadratic: no pass over the data (the same numbers on every rank). */
+rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                             const double *V, double *f, double *gU, double *gV);
 
 /* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
 void rrr_gram_destroy(rrr_gram **gr);
@@ -75,9 +119,19 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
  * (*fstar). keep_C = 0 lets it overwrite C. RRR_ENUMERIC if the eigensolver fails. */
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
                           double *fstar);
+/* Local (solve_exact.c). The same in the replicated regime, without logging: U, V and the
+ * top d eigenvalues w (the pilot's closed form). */
+rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
+                         double *w);
 
 /* Local. sum over my rows of ||y_i - ym||^2 (ym NULL: 0), from the centred values (no
  * cancellation), row sums first: two-level summation. */
 double rrr_local_yy(const rrr_problem *pb);
+
+/* Local (replicated sums; rank 0 prints). Without --intercept, columns whose means exceed
+ * their spread make the rank-d term spend its rank on the means: a warning saying to pass
+ * --intercept (none when X has a constant column of its own). s holds the column sums of X
+ * (p) and Y (q), then their sums of squares (p, q), over all n rows. */
+void rrr_warn_uncentred(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, const double *s);
 
 #endif

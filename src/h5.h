@@ -14,6 +14,21 @@
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
                             const char *name, int ids, rrr_block **out);
 
+/* An open dataset for reads of row panels (stream.c): each read is one collective H5Dread
+ * of a hyperslab of rows (blocking). */
+typedef struct rrr_h5_reader rrr_h5_reader;
+/* Collective. Open file and dataset dset, checked as rrr_h5_read_rows checks them (ids:
+ * integer datasets of fold ids too). */
+rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
+                              const char *name, int ids, rrr_h5_reader **out);
+/* Local. The dataset's shape and its element size in the file. */
+void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize);
+/* Collective (every rank; m = 0 takes part). Rows [row, row + m) into buf (m x cols). */
+rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_t m,
+                              double *buf);
+/* Collective. NULL-safe; sets *rd = NULL. RRR_EIO if the file did not close cleanly. */
+rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rd);
+
 /* Collective. Create file (which must not exist: it is a temporary name) holding the
  * distributed matrix B as the float64 dataset dset (groups created as needed); each rank
  * writes its rows with one collective H5Dwrite. */

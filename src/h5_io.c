@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "comm.h"
 #include "input.h"
+#include "stream.h"
 
 /* Every handle of one dataset access; negative means not open. Closed by h5_close. */
 typedef struct {
@@ -53,7 +54,7 @@ static int h5_close(h5_handles *h)
 static hid_t mpio_fapl(const rrr_ctx *ctx)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && (H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) < 0 ||
+    if (fapl >= 0 && (H5Pset_fapl_mpio(fapl, ctx->comm, rrr_mpiio_info()) < 0 ||
                       H5Pset_all_coll_metadata_ops(fapl, 1) < 0 ||
                       H5Pset_coll_metadata_write(fapl, 1) < 0)) {
         H5Pclose(fapl);
@@ -235,43 +236,111 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     return rrr_agree(ctx, st);
 }
 
+/* An open dataset for reads of row panels (stream.c): one collective H5Dread of a
+ * hyperslab of rows per panel (blocking: HDF5 has no nonblocking read without the async
+ * VOL connector). */
+struct rrr_h5_reader {
+    h5_handles h;
+    const char *name; /* borrowed, for messages */
+    size_t n, cols, itemsize;
+};
+
+rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
+                              const char *name, int ids, rrr_h5_reader **out)
+{
+    rrr_h5_reader *rd = rrr_calloc(1, sizeof *rd);
+    rrr_status st = rd ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory", name);
+    *out = NULL;
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK) {
+        free(rd);
+        return st;
+    }
+    rd->name = name;
+    rd->itemsize = 8;
+    h5_begin(&rd->h);
+    st = open_dataset(ctx, &rd->h, file, dset, name, ids, &rd->n, &rd->cols, &rd->itemsize);
+    if (st != RRR_OK) {
+        rrr_h5_reader_close(ctx, &rd);
+        return st;
+    }
+    *out = rd;
+    return st;
+}
+
+void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize)
+{
+    *n = rd->n;
+    *cols = rd->cols;
+    *itemsize = rd->itemsize;
+}
+
+rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_t m,
+                              double *buf)
+{
+    h5_handles *h = &rd->h;
+    rrr_status st = RRR_OK;
+    if (h->mspace >= 0) /* the previous panel's selection */
+        H5Sclose(h->mspace);
+    if (h->dxpl >= 0)
+        H5Pclose(h->dxpl);
+    h->mspace = h->dxpl = -1;
+    if (select_rows(h, rd->cols, row, m) != RRR_OK)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select rows [%zu, %zu)", rd->name,
+                      row, row + m);
+    st = rrr_agree(ctx, st); /* everyone enters the collective read, or no one */
+    /* an empty dataset (the shape is replicated): nothing to read, and a contiguous dataset
+     * without storage refuses even an empty read */
+    if (st == RRR_OK && rd->n * rd->cols > 0 &&
+        H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)", rd->name, row,
+                      row + m);
+    ctx->bytes_read += m * rd->cols * rd->itemsize;
+    return st;
+}
+
+rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rdp)
+{
+    rrr_h5_reader *rd = *rdp;
+    rrr_status st = RRR_OK;
+    if (rd == NULL)
+        return st;
+    if (h5_close(&rd->h) < 0)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", rd->name);
+    free(rd);
+    *rdp = NULL;
+    return st;
+}
+
 rrr_status rrr_h5_read_rows(rrr_ctx *ctx, const char *file, const char *dset,
                             const char *name, int ids, rrr_block **out)
 {
     double t0 = rrr_phase_begin();
-    h5_handles h;
+    rrr_h5_reader *rd = NULL;
     rrr_block *B = NULL;
-    size_t n = 0, p = 0, itemsize = 8, r0 = 0, nloc = 0;
-    h5_begin(&h);
-    rrr_status st = open_dataset(ctx, &h, file, dset, name, ids, &n, &p, &itemsize);
+    size_t r0 = 0, nloc = 0;
+    rrr_status st = rrr_h5_reader_open(ctx, file, dset, name, ids, &rd);
     if (st != RRR_OK)
         goto done;
-    rrr_partition(n, ctx->size, ctx->rank, &r0, &nloc);
+    rrr_partition(rd->n, ctx->size, ctx->rank, &r0, &nloc);
     B = calloc(1, sizeof *B);
-    double *a = rrr_malloc(nloc * p, sizeof(double));
+    double *a = rrr_malloc(nloc * rd->cols, sizeof(double));
     if (B == NULL || a == NULL) {
         free(a);
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for %zu x %zu rows", name,
-                      nloc, p);
+                      nloc, rd->cols);
     } else {
-        *B = (rrr_block){ .n = n, .ncols = p, .r0 = r0, .nloc = nloc, .a = a, .owns = 1 };
-        if (select_rows(&h, p, r0, nloc) != RRR_OK)
-            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select my rows", name);
+        *B = (rrr_block){ .n = rd->n, .ncols = rd->cols, .r0 = r0, .nloc = nloc, .a = a,
+                          .owns = 1 };
     }
-    st = rrr_agree(ctx, st); /* everyone enters the collective read, or no one */
-    if (st != RRR_OK)
-        goto done;
-    /* n * p == 0 (the shape is replicated): nothing to read, and a contiguous dataset
-     * without storage refuses even an empty read */
-    if (n * p > 0 && H5Dread(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read my rows [%zu, %zu)", name, r0,
-                      r0 + nloc);
+    st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_check_finite(&ctx->err, name, B->a, nloc, p, r0);
-    ctx->bytes_read += nloc * p * itemsize;
+        st = rrr_h5_reader_read(ctx, rd, r0, nloc, B->a);
+    if (st == RRR_OK)
+        st = rrr_check_finite(&ctx->err, name, B->a, nloc, rd->cols, r0);
 done:
-    if (h5_close(&h) < 0 && st == RRR_OK)
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", file);
+    if (rrr_h5_reader_close(ctx, &rd) != RRR_OK && st == RRR_OK)
+        st = RRR_EIO;
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         rrr_block_destroy(&B);
@@ -362,6 +431,40 @@ rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
     (void)dset;
     (void)B;
     return no_hdf5(ctx, name);
+}
+
+rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
+                              const char *name, int ids, rrr_h5_reader **out)
+{
+    (void)file;
+    (void)dset;
+    (void)ids;
+    *out = NULL;
+    return no_hdf5(ctx, name);
+}
+
+void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize)
+{
+    (void)rd;
+    *n = *cols = 0;
+    *itemsize = 8;
+}
+
+rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_t m,
+                              double *buf)
+{
+    (void)rd;
+    (void)row;
+    (void)m;
+    (void)buf;
+    return no_hdf5(ctx, "HDF5");
+}
+
+rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rd)
+{
+    (void)ctx;
+    *rd = NULL;
+    return RRR_OK;
 }
 
 const char *rrr_h5_version(void) { return NULL; }

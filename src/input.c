@@ -55,17 +55,13 @@ rrr_status rrr_check_finite(rrr_err *e, const char *name, const double *a, size_
     return RRR_OK;
 }
 
-/* Local (replicated: the same verdict on every rank). An HDF5 file named without its
- * dataset. */
-static rrr_status no_dataset(rrr_ctx *ctx, const char *path)
+rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path)
 {
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: name the dataset inside the HDF5 file as "
                     "FILE.h5:/path/to/dataset (h5ls -r FILE.h5 lists them)", path);
 }
 
-/* Collective. Rank 0 finds file to be a regular file, opening it without blocking (a
- * FIFO would hang HDF5's open on every rank). */
-static rrr_status regular_input(rrr_ctx *ctx, const char *file)
+rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file)
 {
     rrr_status st = RRR_OK;
     if (ctx->rank == 0) {
@@ -83,7 +79,7 @@ static rrr_status regular_input(rrr_ctx *ctx, const char *file)
 static rrr_status h5_read(rrr_ctx *ctx, const char *file, const char *dset, const char *path,
                           int ids, rrr_block **out)
 {
-    rrr_status st = regular_input(ctx, file);
+    rrr_status st = rrr_input_regular(ctx, file);
     return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, ids, out) : st;
 }
 
@@ -99,7 +95,7 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_read: no path");
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return no_dataset(ctx, path);
+        return rrr_input_no_dataset(ctx, path);
     return kind ? h5_read(ctx, file, dset, path, 0, out) : rrr_npy_read_rows(ctx, path, 0, out);
 }
 
@@ -110,7 +106,7 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
     *out = NULL;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return no_dataset(ctx, path);
+        return rrr_input_no_dataset(ctx, path);
     if (kind == 0)
         return rrr_npy_read_rows(ctx, path, 1, out);
     rrr_status st = h5_read(ctx, file, dset, path, 1, out);
@@ -128,7 +124,7 @@ rrr_status rrr_block_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_block *B, cons
     const char *dset;
     int slot = -1, kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return no_dataset(ctx, path);
+        return rrr_input_no_dataset(ctx, path);
     /* a new file under an exclusive temporary name, renamed over the final one when the
      * set commits: an HDF5 FILE is replaced, not updated, so a reader never sees it
      * half-written */
@@ -165,7 +161,7 @@ rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *wha
     const char *dset;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return no_dataset(ctx, path);
+        return rrr_input_no_dataset(ctx, path);
     return rrr_output_check(ctx, kind ? file : path, 0, what);
 }
 

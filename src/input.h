@@ -23,6 +23,13 @@ rrr_status rrr_check_finite(rrr_err *e, const char *name, const double *a, size_
  * HDF5 dataset (rrr cv --fold-ids). Otherwise as rrr_block_read. */
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
 
+/* Local (replicated: the same verdict on every rank). An HDF5 file named without its
+ * dataset: RRR_EINVAL, saying how to name one. */
+rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path);
+/* Collective. Rank 0 finds file to be a regular file, opening it without blocking (a FIFO
+ * would hang HDF5's open on every rank): RRR_EIO otherwise, agreed. */
+rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file);
+
 struct rrr_outset;
 /* Collective. Write the distributed matrix B to path (a .npy file or FILE.h5:/dataset)
  * under an exclusive temporary of the set o, renamed into place when o commits

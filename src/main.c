@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cv.h"
 #include "cv_args.h"
+#include "fit.h"
 #include "input.h"
 #include "json.h"
 #include "npy.h"
@@ -20,6 +21,7 @@
 #include "predict.h"
 #include "report.h"
 #include "signals.h"
+#include "stream.h"
 
 static const char *usage_main =
     "usage: mpirun -np K rrr COMMAND [options]   (or plainly: rrr COMMAND [options])\n"
@@ -114,6 +116,22 @@ static void print_usage(const rrr_ctx *ctx, const char *u)
 {
     if (rrr_ctx_rank(ctx) == 0)
         fputs(u, stdout);
+}
+
+/* Collective. Open X and Y (their headers: the rows are streamed, or read by the solvers
+ * that hold them) and check that the two files describe one problem. */
+static rrr_status open_xy(rrr_ctx *ctx, const char *xp, const char *yp, rrr_input **X,
+                          rrr_input **Y)
+{
+    rrr_status st = rrr_input_file(ctx, xp, X);
+    if (st == RRR_OK)
+        st = rrr_input_file(ctx, yp, Y);
+    if (st == RRR_OK && rrr_input_rows(*X) != rrr_input_rows(*Y))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu rows but %s has %zu", xp,
+                      rrr_input_rows(*X), yp, rrr_input_rows(*Y));
+    if (st == RRR_OK && rrr_input_rows(*X) == 0)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has no rows", xp);
+    return st; /* every check above is on replicated facts: the same on every rank */
 }
 
 /* Collective. Read X and Y and check that the two files describe one problem. */
@@ -340,15 +358,15 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     if (st != RRR_OK)
         return st;
 
-    rrr_block *X = NULL, *Y = NULL;
+    rrr_input *X = NULL, *Y = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     const char *inputs[3] = { xp, yp, NULL };
     st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs);
     if (st == RRR_OK)
-        st = read_xy(ctx, xp, yp, &X, &Y);
+        st = open_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
-        st = rrr_fit(ctx, X, Y, &o, &m, &info);
+        st = rrr_fit_inputs(ctx, X, Y, &o, NULL, 1, &m, &info);
     if (st == RRR_OK) { /* provenance for model.json */
         info->x_source = xp;
         info->y_source = yp;
@@ -356,8 +374,8 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
-    rrr_block_destroy(&X);
-    rrr_block_destroy(&Y);
+    rrr_input_close(&X);
+    rrr_input_close(&Y);
     return st;
 }
 
@@ -366,7 +384,8 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
                          const char *ranks, const char *lambdas, const char *ids,
                          const char *report, const char *out)
 {
-    rrr_block *X = NULL, *Y = NULL, *F = NULL;
+    rrr_input *X = NULL, *Y = NULL;
+    rrr_block *F = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     rrr_cv_result *res = NULL;
@@ -375,23 +394,23 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     const char *inputs[3] = { xp, yp, ids };
     rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs);
     if (st == RRR_OK)
-        st = read_xy(ctx, xp, yp, &X, &Y);
+        st = open_xy(ctx, xp, yp, &X, &Y);
+    size_t p = st == RRR_OK ? rrr_input_cols(X) : 0, q = st == RRR_OK ? rrr_input_cols(Y) : 0;
     if (st == RRR_OK)
-        st = rrr_cv_parse_ranks(ranks, X->ncols < Y->ncols ? X->ncols : Y->ncols, &rk,
-                                &o->nranks, &ctx->err);
+        st = rrr_cv_parse_ranks(ranks, p < q ? p : q, &rk, &o->nranks, &ctx->err);
     if (st == RRR_OK)
         st = rrr_cv_parse_lambdas(lambdas, &lam, &o->nlambdas, &ctx->err);
     o->ranks = rk;
     o->lambdas = lam;
     if (st == RRR_OK && ids != NULL) {
         st = rrr_block_read_ids(ctx, ids, &F);
-        if (st == RRR_OK && F->n != X->n)
+        if (st == RRR_OK && F->n != rrr_input_rows(X))
             st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s has %zu rows but %s has %zu", ids, F->n, xp,
-                          X->n);
+                          rrr_input_rows(X));
         o->fold_ids = F;
     }
     if (st == RRR_OK)
-        st = rrr_cv(ctx, X, Y, o, &res, &m, &info);
+        st = rrr_cv_inputs(ctx, X, Y, o, &res, &m, &info);
     if (st == RRR_OK) {
         info->x_source = xp;
         info->y_source = yp;
@@ -407,8 +426,8 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     rrr_cv_result_destroy(&res);
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
-    rrr_block_destroy(&X);
-    rrr_block_destroy(&Y);
+    rrr_input_close(&X);
+    rrr_input_close(&Y);
     rrr_block_destroy(&F);
     return st;
 }

@@ -40,6 +40,46 @@ rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h);
  * rrr_block_read in input.c chooses this reader by path). ids: an n x 1 column of fold
  * ids, which may also be <i8 (converted to double, exact below 2^53). */
 rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
+/* Collective. The checks of an input header that rrr_npy_read_rows and the streams share:
+ * a dtype rrr can use (<i8 only for fold ids: ids != 0), columns, sizes MPI-IO can count.
+ * Replicated facts (the header was broadcast): the same verdict on every rank. */
+rrr_status rrr_npy_check_input(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *h, int ids);
+
+/* An open .npy for reads of row panels (stream.c, rrr_npy_read_rows): C order through
+ * nonblocking collective MPI-IO reads straight into the caller's buffer (no second copy for
+ * <f8; <f4 is widened in place); Fortran order through a vector file view per panel into a
+ * staging buffer of max_rows rows, then transposed (blocking). One read at a time. */
+typedef struct rrr_npy_reader rrr_npy_reader;
+/* Collective. Open path (header h, from rrr_npy_read_header) for panels of <= max_rows. */
+rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *h,
+                               size_t max_rows, rrr_npy_reader **out);
+/* Collective (every rank, in the same order; m = 0 takes part too). Start reading rows
+ * [row, row + m) of the file into buf (m x cols doubles). Local status. */
+rrr_status rrr_npy_reader_start(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, size_t m,
+                                double *buf);
+/* Local. Let the pending read progress. */
+void rrr_npy_reader_poll(rrr_npy_reader *rd);
+/* Local. Complete the pending read into buf (counts checked, <f4 widened). */
+rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf);
+/* Collective. Complete what is pending and close. NULL-safe; sets *rd = NULL. */
+void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rd);
+
+/* A .npy file written panel by panel (rrr gen; rrr_npy_write_rows is one panel): a running
+ * checksum of each rank's bytes replaces the copy that the read-back check compares with. */
+typedef struct rrr_npy_writer rrr_npy_writer;
+/* Collective. Open the temporary of o's slot for an n x cols row-major <f8 matrix: size
+ * checks, blocks reserved, the file verified to be rank 0's, the header written. */
+rrr_status rrr_npy_writer_open(rrr_ctx *ctx, struct rrr_outset *o, int slot, size_t n,
+                               size_t cols, rrr_npy_writer **out);
+/* Collective (every rank, the same number of calls; m = 0 takes part). Write rows
+ * [r0, r0 + m) of the matrix from a (m x cols). A rank's calls must cover its rows in
+ * order (the read-back check reads them in that order). Agreed status. */
+rrr_status rrr_npy_writer_rows(rrr_ctx *ctx, rrr_npy_writer *w, size_t r0, size_t m,
+                               const double *a);
+/* Collective. st: the caller's verdict so far. On RRR_OK sync, read every rank's rows back
+ * and compare their checksum, then close; in every case close and free. Agreed status. */
+rrr_status rrr_npy_writer_close(rrr_ctx *ctx, rrr_npy_writer **w, rrr_status st);
+
 /* Collective. Write rows [r0, r0+nloc) of an n x cols row-major matrix into the temporary
  * of o's slot (output.h) with MPI_File_write_at_all; every rank takes part. What was
  * written is checked (status counts, MPI_File_sync, MPI_File_close): RRR_EIO, agreed. */

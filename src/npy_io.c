@@ -13,6 +13,8 @@
 #include "input.h"
 #include "npy.h"
 #include "output.h"
+#include "rng.h"
+#include "stream.h"
 
 static rrr_status mpi_io_fail(rrr_ctx *ctx, int rc, const char *path, const char *what)
 {
@@ -89,33 +91,178 @@ static void widen_f4(double *a, size_t count)
     }
 }
 
-/* Collective. C order: my rows are one contiguous run of the file. */
-static rrr_status read_c_order(rrr_ctx *ctx, MPI_File fh, const rrr_npy_hdr *h, size_t r0,
-                               size_t nloc, double *a, const char *path)
+/* Bytes of file data one collective read moves when a whole row block is read into memory
+ * (rrr_npy_read_rows): a single MPI_File_read_at_all of a 560 MB block ran at 2.3 GB/s on
+ * the 2-core VM, reads of 8-16 MB at 8-11 GB/s (the page cache's memcpy rate), so blocks are
+ * read in pieces of this size. */
+#define READ_PIECE_BYTES ((size_t)16 << 20)
+
+/* Local. Transposes a Fortran-order panel into row order (below). */
+static void untranspose(double *restrict a, size_t p, const void *t, size_t itemsize,
+                        size_t m);
+
+/* An open .npy for reads of row panels: C order through nonblocking collective reads
+ * straight into the caller's buffer; Fortran order through a vector file view per panel
+ * into a staging buffer, transposed into the caller's buffer (blocking). */
+struct rrr_npy_reader {
+    rrr_npy_hdr h;
+    const char *path;      /* borrowed, for messages                               */
+    MPI_File fh;
+    MPI_Datatype row;      /* one row of the file (C order)                        */
+    MPI_Request rq;        /* the pending C-order read                             */
+    MPI_Status mst;        /* ... its status, once a poll or the wait completed it */
+    size_t rows;           /* its rows                                             */
+    void *t;               /* Fortran order: one panel of columns, as in the file  */
+    size_t tmax;           /* ... its capacity in rows                             */
+    rrr_status pending;    /* Fortran order: the outcome of the read in start      */
+};
+
+rrr_status rrr_npy_check_input(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *h, int ids)
 {
+    if (h->integer && !ids)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or "
+                        "'<f4'): save arr.astype('<f8') instead", path);
+    if (h->cols == 0)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape (%zu, 0): an array without columns",
+                        path, h->rows);
+    if (ids && h->cols != 1) /* n x 1: Fortran and C order are the same bytes */
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
+                        path, h->rows, h->cols);
+    if (h->cols > INT_MAX || h->rows > (size_t)INT_MAX * (size_t)ctx->size)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large for MPI-IO counts",
+                        path, h->rows, h->cols);
+    return RRR_OK;
+}
+
+rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *h,
+                               size_t max_rows, rrr_npy_reader **out)
+{
+    rrr_npy_reader *rd = rrr_calloc(1, sizeof *rd);
     rrr_status st = RRR_OK;
-    MPI_Datatype row;
-    MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &row);
-    MPI_Type_commit(&row);
-    MPI_Offset off = (MPI_Offset)(h->data_offset + r0 * h->cols * h->itemsize);
-    MPI_Status mst;
-    int rc = MPI_File_read_at_all(fh, off, a, (int)nloc, row, &mst);
-    if (rc != MPI_SUCCESS) {
-        st = mpi_io_fail(ctx, rc, path, "read my rows");
-    } else {
-        int got = 0;
-        MPI_Get_count(&mst, row, &got);
-        if ((size_t)got != nloc)
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", path, got, nloc);
+    *out = NULL;
+    if (rd != NULL) {
+        rd->h = *h;
+        rd->path = path;
+        rd->fh = MPI_FILE_NULL;
+        rd->row = MPI_DATATYPE_NULL;
+        rd->rq = MPI_REQUEST_NULL;
+        if (h->fortran) {
+            rd->tmax = max_rows > 0 ? max_rows : 1;
+            rd->t = rrr_malloc(rd->tmax * h->cols, h->itemsize);
+        }
     }
-    MPI_Type_free(&row);
-    if (st == RRR_OK && h->itemsize == 4)
-        widen_f4(a, nloc * h->cols);
+    if (rd == NULL || (h->fortran && rd->t == NULL))
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for a %zu x %zu panel",
+                      path, max_rows, h->cols);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        int rc = MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY, rrr_mpiio_info(), &rd->fh);
+        if (rc != MPI_SUCCESS) {
+            rd->fh = MPI_FILE_NULL;
+            st = mpi_io_fail(ctx, rc, path, "open for MPI-IO");
+        }
+        st = rrr_agree(ctx, st);
+    }
+    if (st == RRR_OK && !h->fortran) {
+        MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &rd->row);
+        MPI_Type_commit(&rd->row);
+    }
+    if (st != RRR_OK)
+        rrr_npy_reader_close(ctx, &rd);
+    *out = rd;
     return st;
 }
 
-/* Bytes of file data a rank holds at once while it reads a Fortran-order file. */
-#define FORTRAN_PANEL_BYTES ((size_t)32 << 20)
+/* Collective. Fortran order: rows [row, row + m) of column j are one run of the file, so
+ * the panel is a strided subarray, read with one collective read through an MPI vector
+ * file view of cols runs, then put in row order. */
+static rrr_status read_fortran_panel(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, size_t m,
+                                     double *buf)
+{
+    const rrr_npy_hdr *h = &rd->h;
+    const size_t p = h->cols, es = h->itemsize;
+    MPI_Datatype et = es == 8 ? MPI_DOUBLE : MPI_FLOAT, ft = et;
+    if (m > 0) { /* a rank with no rows here reads nothing through a plain view */
+        MPI_Type_create_hvector((int)p, (int)m, (MPI_Aint)(h->rows * es), et, &ft);
+        MPI_Type_commit(&ft);
+    }
+    MPI_Offset disp = (MPI_Offset)(h->data_offset + row * es);
+    MPI_Status mst;
+    int got = 0, rc = MPI_File_set_view(rd->fh, disp, et, ft, "native", MPI_INFO_NULL);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_File_read_all(rd->fh, rd->t, (int)(p * m), et, &mst);
+    if (rc == MPI_SUCCESS)
+        MPI_Get_count(&mst, et, &got);
+    if (ft != et)
+        MPI_Type_free(&ft);
+    if (rc != MPI_SUCCESS)
+        return mpi_io_fail(ctx, rc, rd->path, "read my rows");
+    if ((size_t)got != p * m)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu values)", rd->path, got,
+                        p * m);
+    untranspose(buf, p, rd->t, es, m);
+    return RRR_OK;
+}
+
+rrr_status rrr_npy_reader_start(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, size_t m,
+                                double *buf)
+{
+    rd->rows = m;
+    if (rd->h.fortran) { /* blocking; the outcome is reported by finish */
+        rd->pending = m <= rd->tmax ? read_fortran_panel(ctx, rd, row, m, buf)
+                                    : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: panel of %zu rows "
+                                               "exceeds the reader's %zu", rd->path, m, rd->tmax);
+        return RRR_OK;
+    }
+    MPI_Offset off = (MPI_Offset)(rd->h.data_offset + row * rd->h.cols * rd->h.itemsize);
+    int rc = MPI_File_iread_at_all(rd->fh, off, buf, (int)m, rd->row, &rd->rq);
+    if (rc != MPI_SUCCESS) {
+        rd->rq = MPI_REQUEST_NULL;
+        return mpi_io_fail(ctx, rc, rd->path, "read my rows");
+    }
+    return RRR_OK;
+}
+
+void rrr_npy_reader_poll(rrr_npy_reader *rd)
+{
+    int done = 0;
+    if (rd->rq != MPI_REQUEST_NULL) /* completed here, the request is freed: keep its status */
+        MPI_Test(&rd->rq, &done, &rd->mst);
+}
+
+rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)
+{
+    if (rd->h.fortran)
+        return rd->pending;
+    int got = 0, rc = rd->rq != MPI_REQUEST_NULL ? MPI_Wait(&rd->rq, &rd->mst) : MPI_SUCCESS;
+    rd->rq = MPI_REQUEST_NULL;
+    if (rc != MPI_SUCCESS)
+        return mpi_io_fail(ctx, rc, rd->path, "read my rows");
+    MPI_Get_count(&rd->mst, rd->row, &got);
+    if (got < 0 || (size_t)got != rd->rows)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", rd->path, got,
+                        rd->rows);
+    if (rd->h.itemsize == 4)
+        widen_f4(buf, rd->rows * rd->h.cols);
+    return RRR_OK;
+}
+
+void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rdp)
+{
+    rrr_npy_reader *rd = *rdp;
+    (void)ctx;
+    if (rd == NULL)
+        return;
+    if (rd->rq != MPI_REQUEST_NULL) /* a read still in flight: every rank completes its own */
+        MPI_Wait(&rd->rq, MPI_STATUS_IGNORE);
+    if (rd->row != MPI_DATATYPE_NULL)
+        MPI_Type_free(&rd->row);
+    if (rd->fh != MPI_FILE_NULL)
+        MPI_File_close(&rd->fh);
+    free(rd->t);
+    free(rd);
+    *rdp = NULL;
+}
 
 /* Local. a[i][j] = t[j][i] for the m rows of a panel (row-major a with p columns; t holds
  * the panel column after column, as the file does), widening <f4 on the way. 32 x 32 tiles
@@ -143,58 +290,6 @@ static void untranspose(double *restrict a, size_t p, const void *t, size_t item
     }
 }
 
-/* Collective. Fortran order: column j of the n x p matrix is a contiguous run of the file,
- * so my rows [r0, r0 + nloc) are a strided subarray, one run of nloc values per column.
- * They are read in panels of at most nb rows (all p columns; the same number of panels on
- * every rank, from the largest block), each with one collective read through an MPI
- * vector file view, then put in row order: the values a rank holds are those of the same
- * matrix in C order. */
-static rrr_status read_fortran(rrr_ctx *ctx, MPI_File fh, const rrr_npy_hdr *h, size_t r0,
-                               size_t nloc, double *a, const char *path)
-{
-    size_t n = h->rows, p = h->cols, es = h->itemsize, b0, b;
-    rrr_partition(n, ctx->size, 0, &b0, &b); /* rank 0 holds the largest block */
-    size_t nb = FORTRAN_PANEL_BYTES / ((p > 0 ? p : 1) * es);
-    if (nb > (size_t)INT_MAX / (p > 0 ? p : 1))
-        nb = (size_t)INT_MAX / (p > 0 ? p : 1); /* p * nb values per read: an int count */
-    nb = nb < 1 ? 1 : nb > b ? b : nb;
-    size_t panels = b > 0 ? (b + nb - 1) / nb : 0;
-    MPI_Datatype et = es == 8 ? MPI_DOUBLE : MPI_FLOAT;
-    void *t = rrr_malloc(p * nb, es);
-    rrr_status st = t ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for "
-                                          "a %zu x %zu panel", path, nb, p);
-    st = rrr_agree(ctx, st);
-    for (size_t k = 0; st == RRR_OK && k < panels; k++) { /* same trip count everywhere */
-        size_t i0 = k * nb < nloc ? k * nb : nloc;
-        size_t m = nloc - i0 < nb ? nloc - i0 : nb;
-        MPI_Datatype ft = et; /* a rank with no rows here reads nothing through a plain view */
-        if (m > 0) {
-            MPI_Type_create_hvector((int)p, (int)m, (MPI_Aint)(n * es), et, &ft);
-            MPI_Type_commit(&ft);
-        }
-        MPI_Offset disp = (MPI_Offset)(h->data_offset + (r0 + i0) * es);
-        MPI_Status mst;
-        int got = 0, rc = MPI_File_set_view(fh, disp, et, ft, "native", MPI_INFO_NULL);
-        if (rc == MPI_SUCCESS)
-            rc = MPI_File_read_all(fh, t, (int)(p * m), et, &mst);
-        if (rc == MPI_SUCCESS)
-            MPI_Get_count(&mst, et, &got);
-        if (ft != et)
-            MPI_Type_free(&ft);
-        rrr_status lst = RRR_OK;
-        if (rc != MPI_SUCCESS)
-            lst = mpi_io_fail(ctx, rc, path, "read my rows");
-        else if ((size_t)got != p * m)
-            lst = RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu values)", path, got,
-                           p * m);
-        else
-            untranspose(a + i0 * p, p, t, es, m);
-        st = rrr_agree(ctx, lst);
-    }
-    free(t);
-    return st;
-}
-
 /* Local. int64 values at the start of a, converted to doubles in place (same size). */
 static void widen_i8(double *a, size_t count)
 {
@@ -205,37 +300,45 @@ static void widen_i8(double *a, size_t count)
     }
 }
 
+/* Collective. My rows of an open reader into a (nloc x cols), in pieces of at most
+ * READ_PIECE_BYTES of file data, the same number of collective reads on every rank (from
+ * the largest block, rank 0's). */
+static rrr_status read_block(rrr_ctx *ctx, rrr_npy_reader *rd, size_t r0, size_t nloc,
+                             size_t piece, double *a)
+{
+    size_t b0, b;
+    rrr_partition(rd->h.rows, ctx->size, 0, &b0, &b);
+    size_t pieces = b > 0 ? (b + piece - 1) / piece : 0;
+    rrr_status st = RRR_OK;
+    for (size_t k = 0; k < pieces; k++) { /* same trip count everywhere */
+        size_t i0 = k * piece < nloc ? k * piece : nloc;
+        size_t m = nloc - i0 < piece ? nloc - i0 : piece;
+        rrr_status lst = rrr_npy_reader_start(ctx, rd, r0 + i0, m, a + i0 * rd->h.cols);
+        rrr_status fst = rrr_npy_reader_finish(ctx, rd, a + i0 * rd->h.cols);
+        st = rrr_agree(ctx, lst != RRR_OK ? lst : fst);
+        if (st != RRR_OK)
+            break;
+    }
+    return st;
+}
+
 rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out)
 {
     double t0 = rrr_phase_begin();
     rrr_block *B = NULL;
     rrr_npy_hdr h;
-    MPI_File fh = MPI_FILE_NULL;
+    rrr_npy_reader *rd = NULL;
     rrr_status st = rrr_npy_read_header(ctx, path, &h);
+    if (st == RRR_OK) /* replicated: the header was broadcast */
+        st = rrr_npy_check_input(ctx, path, &h, ids);
     if (st != RRR_OK)
         goto done;
-    if (h.integer && !ids) {
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: unsupported dtype '<i8' (need '<f8' or '<f4'): "
-                      "save arr.astype('<f8') instead", path);
-        goto done; /* same verdict on every rank: the header was broadcast */
-    }
-    if (h.cols == 0) {
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: shape (%zu, 0): an array without columns",
-                      path, h.rows);
-        goto done; /* replicated: the header was broadcast */
-    }
-    if (ids && h.cols != 1) { /* n x 1: Fortran and C order are the same bytes */
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",
-                      path, h.rows, h.cols);
-        goto done;
-    }
-    if (h.cols > INT_MAX || h.rows > (size_t)INT_MAX * (size_t)ctx->size) {
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large for MPI-IO counts",
-                      path, h.rows, h.cols);
-        goto done; /* same verdict on every rank: the header was broadcast */
-    }
     struct { size_t r0, nloc; } pt;
     rrr_partition(h.rows, ctx->size, ctx->rank, &pt.r0, &pt.nloc);
+    size_t piece = READ_PIECE_BYTES / (h.cols * h.itemsize);
+    piece = piece < 1 ? 1 : piece;
+    if (piece > (size_t)INT_MAX / h.cols)
+        piece = (size_t)INT_MAX / h.cols; /* cols * piece values per read: an int count */
     B = calloc(1, sizeof *B);
     double *a = rrr_malloc(pt.nloc * h.cols, sizeof(double));
     if (B == NULL || a == NULL) {
@@ -247,19 +350,10 @@ rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block 
                           .owns = 1 };
     }
     st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto done;
-
-    int rc = MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
-    if (rc != MPI_SUCCESS)
-        st = mpi_io_fail(ctx, rc, path, "open for MPI-IO");
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto done;
-    if (h.fortran)
-        st = read_fortran(ctx, fh, &h, pt.r0, pt.nloc, B->a, path);
-    else
-        st = read_c_order(ctx, fh, &h, pt.r0, pt.nloc, B->a, path);
+    if (st == RRR_OK)
+        st = rrr_npy_reader_open(ctx, path, &h, piece, &rd);
+    if (st == RRR_OK)
+        st = read_block(ctx, rd, pt.r0, pt.nloc, piece, B->a);
     if (st == RRR_OK && h.integer)
         widen_i8(B->a, pt.nloc * h.cols);
     if (st == RRR_OK)
@@ -267,15 +361,13 @@ rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block 
     ctx->bytes_read += pt.nloc * h.cols * h.itemsize;
     st = rrr_agree(ctx, st);
 done:
-    if (fh != MPI_FILE_NULL)
-        MPI_File_close(&fh);
+    rrr_npy_reader_close(ctx, &rd);
     if (st != RRR_OK)
         rrr_block_destroy(&B);
     *out = B;
     rrr_phase_end(ctx, RRR_T_READ, t0);
     return st;
 }
-
 /* Local. The header and the data of an n x cols file fit an MPI_Offset. */
 static int fits_offset(size_t hlen, size_t n, size_t cols)
 {
@@ -300,103 +392,182 @@ static rrr_status io_done(rrr_ctx *ctx, int rc, MPI_Status *mst, MPI_Datatype t,
     return RRR_OK;
 }
 
+/* Local. A checksum of count doubles, the (k0 + k)-th word of a rank's rows at position k:
+ * the sum of mixed (position, bits) words, so pieces of any size give the same value. */
+static uint64_t words_hash(uint64_t h, const double *a, size_t count, uint64_t k0)
+{
+    for (size_t k = 0; k < count; k++) {
+        uint64_t b;
+        memcpy(&b, a + k, sizeof b);
+        h += rrr_mix64(b ^ rrr_mix64((k0 + k) * 0x9e3779b97f4a7c15ULL));
+    }
+    return h;
+}
+
+struct rrr_npy_writer {
+    MPI_File fh;
+    MPI_Datatype row;
+    const char *path;             /* the final name, for messages (borrowed from o)      */
+    char hdr[128];
+    size_t hlen, n, cols;
+    size_t first, count;          /* my rows written: [first, first + count), in order    */
+    uint64_t hash;                /* words_hash of them                                   */
+};
+
 /* Local. Read back my rows (rank 0: and the header) and compare them with what was meant.
  * Open MPI 4.1's collective write (OMPIO at 3 ranks) loses an aggregator's failed
  * pwritev: on a full disk it returned MPI_SUCCESS and full counts on every rank and left
- * zeros in the file. So counts are not proof; the bytes are. Independent reads of about
- * 1 MiB. */
-static rrr_status read_back(rrr_ctx *ctx, MPI_File fh, const char *path, const char *hdr,
-                            size_t hlen, size_t r0, size_t nloc, size_t cols, const double *a)
+ * zeros in the file. So counts are not proof; the bytes are: their checksum against that of
+ * the rows as they were written (rows written panel by panel are no longer in memory).
+ * Independent reads of about 1 MiB. */
+static rrr_status read_back(rrr_ctx *ctx, const rrr_npy_writer *w)
 {
-    const size_t rowbytes = cols * sizeof(double);
+    const size_t rowbytes = w->cols * sizeof(double);
     const size_t chunk = rowbytes < ((size_t)1 << 20) ? ((size_t)1 << 20) / rowbytes : 1;
-    double *buf = rrr_malloc(chunk * cols + hlen / sizeof(double) + 1, sizeof(double));
+    double *buf = rrr_malloc(chunk * w->cols + w->hlen / sizeof(double) + 1, sizeof(double));
     rrr_status st = RRR_OK;
     MPI_Status mst;
+    uint64_t h = 0;
     if (buf == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory to check the write", path);
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory to check the write", w->path);
     if (ctx->rank == 0) {
-        int rc = MPI_File_read_at(fh, 0, buf, (int)hlen, MPI_BYTE, &mst);
-        st = io_done(ctx, rc, &mst, MPI_BYTE, hlen, path, "read back the header");
-        if (st == RRR_OK && memcmp(buf, hdr, hlen) != 0)
+        int rc = MPI_File_read_at(w->fh, 0, buf, (int)w->hlen, MPI_BYTE, &mst);
+        st = io_done(ctx, rc, &mst, MPI_BYTE, w->hlen, w->path, "read back the header");
+        if (st == RRR_OK && memcmp(buf, w->hdr, w->hlen) != 0)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: the header read back differs from the one "
-                          "written (disk full?)", path);
+                          "written (disk full?)", w->path);
     }
-    for (size_t i = 0; i < nloc && st == RRR_OK; i += chunk) {
-        size_t c = nloc - i < chunk ? nloc - i : chunk;
-        MPI_Offset off = (MPI_Offset)(hlen + (r0 + i) * rowbytes);
-        int rc = MPI_File_read_at(fh, off, buf, (int)(c * cols), MPI_DOUBLE, &mst);
-        st = io_done(ctx, rc, &mst, MPI_DOUBLE, c * cols, path, "read back my rows");
-        if (st == RRR_OK && memcmp(buf, a + i * cols, c * rowbytes) != 0)
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: rows %zu.. read back differ from those "
-                          "written (disk full, or an I/O error MPI-IO did not report)", path,
-                          r0 + i);
+    for (size_t i = 0; i < w->count && st == RRR_OK; i += chunk) {
+        size_t c = w->count - i < chunk ? w->count - i : chunk;
+        MPI_Offset off = (MPI_Offset)(w->hlen + (w->first + i) * rowbytes);
+        int rc = MPI_File_read_at(w->fh, off, buf, (int)(c * w->cols), MPI_DOUBLE, &mst);
+        st = io_done(ctx, rc, &mst, MPI_DOUBLE, c * w->cols, w->path, "read back my rows");
+        if (st == RRR_OK)
+            h = words_hash(h, buf, c * w->cols, i * w->cols);
     }
+    if (st == RRR_OK && h != w->hash)
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: rows %zu.. read back differ from those written "
+                      "(disk full, or an I/O error MPI-IO did not report)", w->path, w->first);
     free(buf);
+    return st;
+}
+
+rrr_status rrr_npy_writer_open(rrr_ctx *ctx, rrr_outset *o, int slot, size_t n, size_t cols,
+                               rrr_npy_writer **out)
+{
+    double t0 = rrr_phase_begin();
+    rrr_npy_writer *w = rrr_calloc(1, sizeof *w);
+    const char *tmp = rrr_outset_tmp(o, slot), *path = rrr_outset_dst(o, slot);
+    MPI_Status mst;
+    rrr_status st = w ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory", path);
+    *out = NULL;
+    if (w != NULL) {
+        w->fh = MPI_FILE_NULL;
+        w->row = MPI_DATATYPE_NULL;
+        w->path = path;
+        w->n = n;
+        w->cols = cols;
+        w->hlen = rrr_npy_format(w->hdr, sizeof w->hdr, n, cols);
+        if (w->hlen == 0 || cols == 0 || cols > INT_MAX || !fits_offset(w->hlen, n, cols))
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large to write", path, n,
+                          cols);
+    }
+    st = rrr_agree(ctx, st); /* replicated checks, or an allocation on one rank */
+    if (st == RRR_OK && ctx->rank == 0) /* a full disk is found here, with its errno */
+        st = rrr_outset_reserve(ctx, o, slot,
+                                (unsigned long long)(w->hlen + n * cols * sizeof(double)));
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        /* no MPI_MODE_CREATE: rank 0 created the file exclusively; check it is still that one */
+        int rc = MPI_File_open(ctx->comm, tmp, MPI_MODE_RDWR, rrr_mpiio_info(), &w->fh);
+        if (rc != MPI_SUCCESS) {
+            w->fh = MPI_FILE_NULL;
+            st = mpi_io_fail(ctx, rc, path, "open the temporary file");
+        } else {
+            st = rrr_outset_verify(ctx, o, slot);
+        }
+        st = rrr_agree(ctx, st);
+    }
+    if (st == RRR_OK) {
+        MPI_Type_contiguous((int)cols, MPI_DOUBLE, &w->row);
+        MPI_Type_commit(&w->row);
+        int rc = MPI_File_set_size(w->fh, (MPI_Offset)(w->hlen + n * cols * sizeof(double)));
+        if (rc != MPI_SUCCESS)
+            st = mpi_io_fail(ctx, rc, path, "set the file size");
+        if (st == RRR_OK && ctx->rank == 0) {
+            rc = MPI_File_write_at(w->fh, 0, w->hdr, (int)w->hlen, MPI_BYTE, &mst);
+            st = io_done(ctx, rc, &mst, MPI_BYTE, w->hlen, path, "write the header");
+        }
+        st = rrr_agree(ctx, st);
+    }
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
+    if (st != RRR_OK)
+        return rrr_npy_writer_close(ctx, &w, st);
+    *out = w;
+    return st;
+}
+
+rrr_status rrr_npy_writer_rows(rrr_ctx *ctx, rrr_npy_writer *w, size_t r0, size_t m,
+                               const double *a)
+{
+    double t0 = rrr_phase_begin();
+    rrr_status st = RRR_OK;
+    MPI_Status mst;
+    if (m > INT_MAX)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu rows in one write", w->path, m);
+    if (m > 0 && w->count == 0)
+        w->first = r0;
+    if (m > 0 && r0 != w->first + w->count)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: rows written out of order", w->path);
+    /* every rank enters the collective write, whatever happened above, then agrees */
+    MPI_Offset off = (MPI_Offset)(w->hlen + r0 * w->cols * sizeof(double));
+    int rc = MPI_File_write_at_all(w->fh, off, a, st == RRR_OK ? (int)m : 0, w->row, &mst);
+    rrr_status wst = io_done(ctx, rc, &mst, w->row, st == RRR_OK ? m : 0, w->path,
+                             "write my rows");
+    if (st == RRR_OK && wst == RRR_OK) {
+        w->hash = words_hash(w->hash, a, m * w->cols, w->count * w->cols);
+        w->count += m;
+    }
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
+    return rrr_agree(ctx, st != RRR_OK ? st : wst);
+}
+
+rrr_status rrr_npy_writer_close(rrr_ctx *ctx, rrr_npy_writer **wp, rrr_status st)
+{
+    double t0 = rrr_phase_begin();
+    rrr_npy_writer *w = *wp;
+    if (w == NULL)
+        return rrr_agree(ctx, st);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        int rc = MPI_File_sync(w->fh); /* on disk before the rename */
+        if (rc != MPI_SUCCESS)
+            st = mpi_io_fail(ctx, rc, w->path, "sync");
+        st = rrr_agree(ctx, st);
+    }
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, read_back(ctx, w));
+    if (w->row != MPI_DATATYPE_NULL)
+        MPI_Type_free(&w->row);
+    if (w->fh != MPI_FILE_NULL) { /* collective: every rank closes, then all agree */
+        int rc = MPI_File_close(&w->fh);
+        rrr_status cst = rc == MPI_SUCCESS ? RRR_OK : mpi_io_fail(ctx, rc, w->path, "close");
+        st = rrr_agree(ctx, st != RRR_OK ? st : cst);
+    }
+    free(w);
+    *wp = NULL;
+    rrr_phase_end(ctx, RRR_T_WRITE, t0);
     return st;
 }
 
 rrr_status rrr_npy_write_rows(rrr_ctx *ctx, rrr_outset *o, int slot, size_t n, size_t cols,
                               size_t r0, size_t nloc, const double *a)
 {
-    double t0 = rrr_phase_begin();
-    char hdr[128];
-    size_t hlen = rrr_npy_format(hdr, sizeof hdr, n, cols);
-    const char *tmp = rrr_outset_tmp(o, slot), *path = rrr_outset_dst(o, slot);
-    MPI_File fh = MPI_FILE_NULL;
-    MPI_Datatype row = MPI_DATATYPE_NULL;
-    MPI_Status mst;
-    rrr_status st = RRR_OK;
-    if (hlen == 0 || cols == 0 || cols > INT_MAX || nloc > INT_MAX || !fits_offset(hlen, n, cols))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu is too large to write", path, n, cols);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        return st;
-    if (ctx->rank == 0) /* a full disk is found here, with its errno, before any write */
-        st = rrr_outset_reserve(ctx, o, slot, (unsigned long long)(hlen + n * cols * sizeof(double)));
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        return st;
-    /* no MPI_MODE_CREATE: rank 0 created the file exclusively; check it is still that one */
-    int rc = MPI_File_open(ctx->comm, tmp, MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
-    if (rc != MPI_SUCCESS)
-        st = mpi_io_fail(ctx, rc, path, "open the temporary file");
-    else
-        st = rrr_outset_verify(ctx, o, slot);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        goto done;
-    MPI_Type_contiguous((int)cols, MPI_DOUBLE, &row);
-    MPI_Type_commit(&row);
-    rc = MPI_File_set_size(fh, (MPI_Offset)(hlen + n * cols * sizeof(double)));
-    if (rc != MPI_SUCCESS)
-        st = mpi_io_fail(ctx, rc, path, "set the file size");
-    if (st == RRR_OK && ctx->rank == 0) {
-        rc = MPI_File_write_at(fh, 0, hdr, (int)hlen, MPI_BYTE, &mst);
-        st = io_done(ctx, rc, &mst, MPI_BYTE, hlen, path, "write the header");
-    }
-    /* Everyone enters the collective calls, whatever happened above, then agrees. */
-    MPI_Offset off = (MPI_Offset)(hlen + r0 * cols * sizeof(double));
-    rc = MPI_File_write_at_all(fh, off, a, (int)nloc, row, &mst);
-    rrr_status wst = io_done(ctx, rc, &mst, row, nloc, path, "write my rows");
+    rrr_npy_writer *w = NULL;
+    rrr_status st = rrr_npy_writer_open(ctx, o, slot, n, cols, &w);
     if (st == RRR_OK)
-        st = wst;
-    rc = MPI_File_sync(fh); /* on disk before the rename */
-    if (rc != MPI_SUCCESS && st == RRR_OK)
-        st = mpi_io_fail(ctx, rc, path, "sync");
-    st = rrr_agree(ctx, st);
-    if (st == RRR_OK)
-        st = rrr_agree(ctx, read_back(ctx, fh, path, hdr, hlen, r0, nloc, cols, a));
-done:
-    if (row != MPI_DATATYPE_NULL)
-        MPI_Type_free(&row);
-    if (fh != MPI_FILE_NULL) { /* collective: every rank closes, then all agree */
-        rc = MPI_File_close(&fh);
-        rrr_status cst = rc == MPI_SUCCESS ? RRR_OK : mpi_io_fail(ctx, rc, path, "close");
-        st = rrr_agree(ctx, st != RRR_OK ? st : cst);
-    }
-    rrr_phase_end(ctx, RRR_T_WRITE, t0);
-    return st;
+        st = rrr_npy_writer_rows(ctx, w, r0, nloc, a);
+    return rrr_npy_writer_close(ctx, &w, st);
 }
 
 rrr_status rrr_npy_write_small(rrr_ctx *ctx, rrr_outset *o, int slot, size_t rows,

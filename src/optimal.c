@@ -18,7 +18,7 @@
 #include "gram.h"
 #include "solvers.h"
 
-rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan *plan,
+rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
                              double *fstar)
 {
     double *U = NULL, *V = NULL;
@@ -30,15 +30,15 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan
         return RRR_OK;
     }
     rrr_status st = RRR_OK;
-    U = rrr_malloc(pb->p * (size_t)pb->d, sizeof *U);
-    V = rrr_malloc(pb->q * (size_t)pb->d, sizeof *V);
+    U = rrr_malloc(rq->p * (size_t)rq->d, sizeof *U);
+    V = rrr_malloc(rq->q * (size_t)rq->d, sizeof *V);
     if (U == NULL || V == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "certificate: out of memory");
     st = rrr_agree(ctx, st);
     if (st == RRR_OK)
-        st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
+        st = rrr_gram_create(ctx, rq, plan->grid, &gr);
     if (st == RRR_OK)
-        st = rrr_gram_exact(ctx, gr, pb->d, 0, U, V, fstar);
+        st = rrr_gram_exact(ctx, gr, rq->d, 0, U, V, fstar);
     rrr_gram_destroy(&gr);
     free(U);
     free(V);

@@ -1,12 +1,17 @@
 /* src/plan.c: the decisions of a fit, from the problem's shape and the memory per rank.
  *
- *   regime       replicated when p < P and 8 (p^2 + 2pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of the
- *                memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
+ *   regime       replicated when p < P and 8 (p^2 + 4pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of
+ *                the memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
+ *   memory       exact and als stream their rows: the statistics and two panels of X and Y
+ *                per rank, whatever n is; gd holds its rows (8 ceil(n/K)(p + q) bytes, unless
+ *                they are in memory already) and its working set, and fits when that is at
+ *                most 3/4 of the memory per rank
  *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and the
  *                replicated 6 p q d flops of C V and C^T U per iteration are at most
  *                2 (n/K)(2pd + 8qd), twice what the Gram pass saves over the residual form
  *                (the 2 stands for the residual form's extra memory traffic)
- *   auto         exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
+ *   auto         gd when exact's statistics do not fit in half the memory per rank; exact
+ *                when gd's rows do not fit (it streams them); else exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
  *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
  *                kept) or of n (6pd + 8qd) / K, + n p (2 + 4 l0) / K for the preconditioner's
  *                first pass and sketch block (l0 = 8); exact wins ties, and is ruled out when
@@ -29,19 +34,42 @@
 #include "ctx.h"
 #include "json.h"
 #include "plan.h"
+#include "stream.h"
 
 rrr_machine rrr_machine_of(const rrr_ctx *ctx)
 {
-    return (rrr_machine){ ctx->size, ctx->node_ranks_max, ctx->mem_per_rank };
+    return (rrr_machine){ ctx->size, ctx->node_ranks_max, ctx->mem_per_rank, 0 };
 }
 
-/* Bytes per rank of the statistics and the closed form: replicated 8 (p^2 + 2pq + 2m^2)
- * (G, C, a copy of C, the order-m eigenproblem and its workspace, m = min(p, q)), or that
- * over K on the grid. */
+/* Bytes per rank of the statistics and the closed form: replicated 8 (p^2 + 4pq + 2m^2)
+ * (G, C, the pilot's C2, the final evaluation's two p x q products, the order-m
+ * eigenproblem and its workspace, m = min(p, q)), or 8 (p^2 + 2pq + 2m^2) over K on the
+ * grid. */
 static double stats_bytes(double p, double q, double K, int grid)
 {
     double m = p < q ? p : q;
-    return 8.0 * (p * p + 2 * p * q + 2 * m * m) / (grid ? K : 1.0);
+    return grid ? 8.0 * (p * p + 2 * p * q + 2 * m * m) / K
+                : 8.0 * (p * p + 4 * p * q + 2 * m * m);
+}
+
+/* The memory each solver needs per rank (README "Memory per rank"), and whether gd's rows
+ * fit. The pass's panels: two of X and Y (double buffering), a block of RB <= 512 rows
+ * shifted, and on the grid a shifted copy and this rank's share of the 2-D panel. */
+static void memory(rrr_plan *pl)
+{
+    const double p = (double)pl->p, q = (double)pl->q, d = pl->d, K = pl->mach.ranks;
+    const double rows = ceil((double)pl->n / K), panel = (double)pl->panel_rows;
+    const double m = p < q ? p : q;
+    pl->data_bytes = 8.0 * rows * (p + q);
+    pl->stream_bytes = 8.0 * (p + q) * (2 * fmin(panel, rows) + 512 + (pl->grid ? 2 * panel : 0));
+    double gd_work = 8.0 * (rows * d + 256 * (p + q) + 64 * (q + 2 * d) + 20 * (p + q) * d +
+                            (pl->gd_xty ? p * q : 0) +
+                            (pl->precond != RRR_PRECOND_NONE ? 4 * p * pl->precond_rank_max : 0));
+    pl->gd_bytes = (pl->mach.resident ? 0 : pl->data_bytes) + gd_work;
+    pl->gd_fits = pl->gd_bytes <= RRR_PLAN_DATA_FRACTION * pl->mach.mem_per_rank;
+    pl->exact_bytes = pl->stats_bytes + pl->stream_bytes;
+    pl->als_bytes = (pl->grid ? 8.0 * (p * p + p * q) / K : 8.0 * (p * p + 4 * p * q)) +
+                    8.0 * 10 * (p + q) * d + 8.0 * (m * m + p * q) + pl->stream_bytes;
 }
 
 static int use_grid(const rrr_plan *pl, const rrr_fit_opts *o)
@@ -94,6 +122,12 @@ static rrr_solver choose(rrr_plan *pl)
                  "more than half of the %.3g GB available: gd", pl->stats_bytes / 1e9,
                  avail / 1e9);
         return RRR_SOLVER_GD;
+    }
+    if (!pl->gd_fits) {
+        snprintf(pl->solver_why, sizeof pl->solver_why, "gd would hold %.3g GB per rank, the "
+                 "rows do not fit in the %.3g GB available: exact streams them (%.3g GB)",
+                 pl->gd_bytes / 1e9, avail / 1e9, pl->exact_bytes / 1e9);
+        return RRR_SOLVER_EXACT;
     }
     snprintf(pl->solver_why, sizeof pl->solver_why, "cost model: exact %.3g flops/rank (%s) vs "
              "gd %.3g (100 iterations assumed)", pl->cost_exact,
@@ -178,6 +212,8 @@ void rrr_plan_make(const rrr_machine *mach, size_t n, size_t p, size_t q, int d,
     /* the closed form's eigenproblem has order min(p, q): p x p when p <= q (topk.h) */
     pl->route = o->eig_route >= 0 ? (rrr_route)o->eig_route : p <= q ? RRR_ROUTE_P : RRR_ROUTE_Q;
     precond_sizes(pl, o);
+    pl->panel_rows = rrr_stream_panel_rows(p, q);
+    memory(pl);
     if (o->solver == RRR_SOLVER_AUTO)
         pl->solver = choose(pl);
     pl->certificate = certificate(pl, o);
@@ -190,6 +226,13 @@ void rrr_plan_log(const rrr_ctx *ctx, const rrr_plan *pl)
              pl->grid ? "on the 2-D grid" : "replicated", pl->stats_bytes / 1e9,
              pl->mach.mem_per_rank / 1e9, pl->gd_xty ? "keeps" : "does not keep",
              pl->certificate ? "on" : "off");
+    rrr_info(ctx, "plan: memory per rank %.3g GB (%s), the rows %.3g GB; gd %.3g GB%s, exact "
+             "%.3g GB, als %.3g GB (streamed, panels of %zu rows)",
+             (pl->solver == RRR_SOLVER_GD ? pl->gd_bytes : pl->solver == RRR_SOLVER_ALS
+                                                              ? pl->als_bytes : pl->exact_bytes) / 1e9,
+             pl->solver == RRR_SOLVER_GD ? "the rows held in memory" : "the rows streamed",
+             pl->data_bytes / 1e9, pl->gd_bytes / 1e9, pl->gd_fits ? "" : " (does not fit)",
+             pl->exact_bytes / 1e9, pl->als_bytes / 1e9, pl->panel_rows);
     if (pl->solver == RRR_SOLVER_GD)
         rrr_info(ctx, "plan: gd preconditioner %s, sketch of %d columns growing to at most %d, "
                  "rank(Xc) <= %zu", rrr_precond_name(pl->precond), pl->precond_rank0,
@@ -206,6 +249,15 @@ void rrr_plan_json(rrr_json *j, const char *key, const rrr_plan *pl)
     rrr_json_str(j, "solver_requested", rrr_solver_name(pl->requested));
     rrr_json_str(j, "statistics", pl->grid ? "grid" : "replicated");
     rrr_json_num(j, "statistics_bytes_per_rank", pl->stats_bytes);
+    rrr_json_bool(j, "streamed", pl->solver != RRR_SOLVER_GD);
+    rrr_json_int(j, "panel_rows", (long long)pl->panel_rows);
+    rrr_json_num(j, "data_bytes_per_rank", pl->data_bytes);
+    rrr_json_obj_begin(j, "memory_per_rank");
+    rrr_json_num(j, "gd", pl->gd_bytes);
+    rrr_json_num(j, "exact", pl->exact_bytes);
+    rrr_json_num(j, "als", pl->als_bytes);
+    rrr_json_obj_end(j);
+    rrr_json_bool(j, "gd_fits", pl->gd_fits);
     rrr_json_bool(j, "gd_keeps_xty", pl->gd_xty);
     rrr_json_str(j, "eigen_route", pl->route == RRR_ROUTE_P ? "p x p" : "q x q");
     rrr_json_bool(j, "certificate", pl->certificate);

@@ -19,6 +19,7 @@ struct rrr_json;
 #define RRR_PLAN_GRID_MIN_P 4096            /* default --grid-min-p                     */
 #define RRR_PLAN_GD_ITERATIONS 100.0        /* gd's iterations assumed by the cost model */
 #define RRR_PLAN_GRID_PANEL_BYTES (32.0 * 1024 * 1024) /* grid regime's row panels      */
+#define RRR_PLAN_DATA_FRACTION 0.75         /* gd holds its rows and working set        */
 /* gd's preconditioner (README "Preconditioning"): the sketch starts with RANK0 columns and
  * doubles up to min(RANK_MAX, max(RANK0, p/4), the rank of Xc), its 4 p l doubles within
  * PRECOND_FRACTION of the memory per rank */
@@ -31,6 +32,7 @@ typedef struct {
     int ranks;           /* K                                                   */
     int node_ranks;      /* ranks on the most crowded node                      */
     double mem_per_rank; /* bytes: node memory (or cgroup limit) / ranks there  */
+    int resident;        /* the rows are in memory already (a caller's blocks)  */
 } rrr_machine;
 
 typedef struct rrr_plan {
@@ -46,6 +48,13 @@ typedef struct rrr_plan {
     int certificate_forced;/* --certificate: whatever it costs                     */
     char certificate_why[192]; /* why not, when it is not                          */
     double stats_bytes;    /* per rank, the statistics in the regime above         */
+    /* memory per rank (bytes): exact and als stream their rows (two panels of panel_rows
+     * rows, stream.h), gd holds them (data_bytes, unless resident) */
+    size_t panel_rows;
+    double data_bytes;     /* X_i and Y_i: 8 ceil(n/K) (p + q)                      */
+    double stream_bytes;   /* the pass's panels and blocks                          */
+    double gd_bytes, exact_bytes, als_bytes; /* each solver's need                  */
+    int gd_fits;           /* gd_bytes within RRR_PLAN_DATA_FRACTION of the memory  */
     double cost_exact, cost_gd; /* the cost model's flops per rank                 */
     rrr_precond precond;   /* gd's preconditioner as requested (auto: chosen at run time) */
     int precond_rank0;     /* the sketch's first block (or --precond-rank)          */

@@ -3,6 +3,7 @@
 #define RRR_PROBLEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* With an intercept, xm/ym hold the column means and the solvers work on X - 1 xm^T,
  * Y - 1 ym^T without forming them. */
@@ -15,6 +16,9 @@ typedef struct {
     const double *xm; /* p column means or NULL                                      */
     const double *ym; /* q column means or NULL                                      */
     double yy;        /* ||Y - 1 ym^T||_F^2 over all rows (global)                   */
+    int have_hash;    /* data_hash: the checkpoints' checksum of X and Y, computed by a
+                         streamed pass (the rows Xt, Yt are then not in memory)        */
+    uint64_t data_hash;
 } rrr_problem;
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "blas_env.h"
 #include "comm.h"
@@ -22,8 +23,19 @@ static void reduce_timers(rrr_ctx *ctx, double tmax[], double tavg[], double tmi
         tavg[k] /= ctx->size;
 }
 
+/* Collective. This rank's peak resident memory so far (getrusage: bytes), its largest and
+ * smallest value over the ranks. */
+static void peak_rss(rrr_ctx *ctx, double *most, double *least)
+{
+    struct rusage ru;
+    double b = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss * 1024.0 : 0.0;
+    MPI_Allreduce(&b, most, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    MPI_Allreduce(&b, least, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
+}
+
 void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
 {
+    double rss_max = 0, rss_min = 0;
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
     (void)m;
     char initial[40] = ""; /* exact has no starting point, hence no initial gradient */
@@ -40,6 +52,9 @@ void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
     rrr_info(ctx, "time.total %.4f s  (ranks=%d threads/rank=%d blas=%s gram=%s)",
              rrr_elapsed(ctx), ctx->size, rrr_blas_threads(), rrr_blas_corename(),
              rrr_kernel_name(rrr_kernel_get()));
+    peak_rss(ctx, &rss_max, &rss_min);
+    rrr_info(ctx, "memory.peak_rss max=%.1f MB min=%.1f MB (per rank)", rss_max / 1e6,
+             rss_min / 1e6);
     if (!info->converged)
         rrr_warn(ctx, "%s did not converge: %s after %ld iterations (gradient norm %.3e)",
                  rrr_solver_name(info->solver), info->stop_reason, info->iterations,
@@ -70,7 +85,7 @@ static void timers_json(rrr_json *j, const char *key, const double t[])
 /* Local (rank 0). The report's contents. */
 static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit_info *info,
                         const double tmax[], const double tavg[], const double tmin[],
-                        unsigned long long bytes)
+                        unsigned long long bytes, double rss_max)
 {
     rrr_json j;
     rrr_json_begin(&j, f);
@@ -90,6 +105,7 @@ static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit
                      ? (info->solve_seconds - info->setup_seconds) / (double)info->iterations
                      : (double)NAN);
     rrr_json_int(&j, "bytes_read", (long long)bytes);
+    rrr_json_num(&j, "peak_rss_bytes_max", rss_max); /* the largest rank's, so far */
     /* what ran gd's Gram pass and C^T U, C V (kernels.h: RRR_KERNEL, else CPU features) */
     rrr_json_str(&j, "gram_kernel", rrr_kernel_name(rrr_kernel_get()));
     if (info->solver == RRR_SOLVER_EXACT)
@@ -104,8 +120,10 @@ rrr_status rrr_report_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
 {
     double tmax[RRR_T_COUNT], tavg[RRR_T_COUNT], tmin[RRR_T_COUNT];
     unsigned long long bytes = 0;
+    double rss_max = 0, rss_min = 0;
     int slot = -1;
     reduce_timers(ctx, tmax, tavg, tmin);
+    peak_rss(ctx, &rss_max, &rss_min);
     MPI_Allreduce(&ctx->bytes_read, &bytes, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, ctx->comm);
     rrr_status st = rrr_outset_add(ctx, o, path, &slot);
     if (st != RRR_OK)
@@ -114,7 +132,7 @@ rrr_status rrr_report_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
         FILE *f = rrr_outset_stream(ctx, o, slot);
         st = f != NULL ? RRR_OK : RRR_EIO;
         if (f != NULL) {
-            report_json(ctx, f, m, info, tmax, tavg, tmin, bytes);
+            report_json(ctx, f, m, info, tmax, tavg, tmin, bytes, rss_max);
             st = rrr_outset_close_stream(ctx, o, slot, f);
         }
     }

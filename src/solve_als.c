@@ -219,21 +219,29 @@ static void share(rrr_ctx *ctx, const als_ws *w)
     MPI_Bcast(w->V, (int)(w->gr->q * (size_t)w->d), MPI_DOUBLE, 0, ctx->comm);
 }
 
-rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info)
+rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_problem *pb,
+                         const rrr_fit_opts *o, const rrr_plan *plan, rrr_model *m,
+                         rrr_fit_info *info, rrr_gram **keep)
 {
     als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V };
     rrr_iter_result r = { 0 };
     double t_setup = rrr_phase_begin();
-    rrr_status st = rrr_gram_create(ctx, pb, plan->grid, plan->route, &w.gr);
+    *keep = NULL;
+    rrr_status st = rrr_gram_create(ctx, rq, plan->grid, &w.gr);
     info->setup_seconds = rrr_phase_begin() - t_setup;
     if (st != RRR_OK)
         return st;
+    /* the iterations see the problem's shape only; the checkpoints' checksum of the data
+     * came with the pass (the rows are not in memory) */
+    rrr_problem pbs = *pb;
+    pbs.have_hash = w.gr->have_hash;
+    pbs.data_hash = w.gr->data_hash;
+    pbs.yy = w.gr->yy;
     st = als_start(ctx, o, &w);
     if (st == RRR_OK) {
         rrr_info(ctx, "als: start f %.10e (%s regime)", w.gr->yy,
                  w.gr->grid ? "2-D grid" : "replicated");
-        st = rrr_iterate(ctx, pb, o, &als_ops, &w, &r);
+        st = rrr_iterate(ctx, &pbs, o, &als_ops, &w, &r);
     }
     rrr_iter_result_take(&r, info);
     if (st == RRR_OK)
@@ -242,6 +250,9 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     if (st == RRR_OK && plan->certificate)
         st = rrr_gram_exact(ctx, w.gr, pb->d, 1, w.T, w.Q, &info->fstar);
     ws_free(&w);
-    rrr_gram_destroy(&w.gr);
+    if (st == RRR_OK)
+        *keep = w.gr; /* its means, the pilot's quadratic for the final evaluation */
+    else
+        rrr_gram_destroy(&w.gr);
     return st;
 }

@@ -50,9 +50,10 @@
 
 /* Local (identical on every rank). Replicated regime of rrr_gram_exact: T = R^{-T} C, its
  * top-d factors T_d = A V^T by the route (topk.c), U = R^{-1} A; w gets mu_1 .. mu_d. */
-static rrr_status exact_replicated(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C,
-                                   rrr_route route, double *U, double *V, double *w)
+rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
+                         double *w)
 {
+    const rrr_route route = gr->route;
     const int p = (int)gr->p, q = (int)gr->q;
     double *T = keep_C ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
     if (T == NULL)
@@ -155,7 +156,7 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
     if (gr->grid)
         st = exact_grid(ctx, gr, d, keep_C, gr->route, U, V, w);
     else
-        st = rrr_agree(ctx, exact_replicated(ctx, gr, d, keep_C, gr->route, U, V, w));
+        st = rrr_agree(ctx, rrr_gram_topd(ctx, gr, d, keep_C, U, V, w));
     double dt = rrr_phase_begin() - t0;
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     if (st == RRR_OK) {
@@ -179,27 +180,30 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
     return st;
 }
 
-rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_opts *o,
                            const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
-                           rrr_fit_info *info)
+                           rrr_fit_info *info, rrr_gram **keep)
 {
     rrr_gram *gr = NULL;
     double fstar = NAN;
     (void)o;
+    *keep = NULL;
     rrr_status st = sums != NULL && !plan->grid
-                        ? rrr_gram_from_sums(ctx, sums, pb->p, pb->q, pb->lambda, plan->route, &gr)
-                        : rrr_gram_create(ctx, pb, plan->grid, plan->route, &gr);
+                        ? rrr_gram_from_sums(ctx, sums, rq->p, rq->q, rq->lambda, plan->route, &gr)
+                        : rrr_gram_create(ctx, rq, plan->grid, &gr);
     if (st == RRR_OK)
-        st = rrr_gram_exact(ctx, gr, pb->d, 0, m->U, m->V, &fstar);
+        st = rrr_gram_exact(ctx, gr, rq->d, 0, m->U, m->V, &fstar);
     if (st == RRR_OK)
         info->numerical_rank = gr->numerical_rank;
-    rrr_gram_destroy(&gr);
-    if (st != RRR_OK)
+    if (st != RRR_OK) {
+        rrr_gram_destroy(&gr);
         return st;
+    }
     info->iterations = 0;
     info->converged = 1;
     snprintf(info->stop_reason, sizeof info->stop_reason, "closed form");
     info->gradient_norm_initial = NAN; /* no starting point: null in model.json */
     info->fstar = fstar;
+    *keep = gr; /* its means, the pilot's quadratic for the final evaluation */
     return RRR_OK;
 }

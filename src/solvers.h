@@ -12,17 +12,22 @@
 
 rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
-rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
-                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
+/* als and exact make the statistics pass (stats.c) over the rows of rq, streamed; on
+ * success *keep is their statistics (rrr_gram_destroy), whose means and pilot the final
+ * evaluation uses. */
+rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_problem *pb,
+                         const rrr_fit_opts *o, const rrr_plan *plan, rrr_model *m,
+                         rrr_fit_info *info, rrr_gram **keep);
 /* exact takes the statistics from sums (rrr cv's totals) instead of a pass when given and
  * the regime is replicated. */
-rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
+rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_opts *o,
                            const rrr_plan *plan, const rrr_sums *sums, rrr_model *m,
-                           rrr_fit_info *info);
+                           rrr_fit_info *info, rrr_gram **keep);
 
 /* Collective. The optimal value f* from the closed form for the certificate, when the
- * plan affords it (NaN otherwise, with a warning saying why). */
-rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_problem *pb, const rrr_plan *plan,
+ * plan affords it (NaN otherwise, with a warning saying why): one statistics pass over the
+ * rows of rq (gd's, in memory). */
+rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
                              double *fstar);
 
 #endif

@@ -1,12 +1,36 @@
-/* src/stats.c: one pass over my rows gives X^T X, X^T Y, ||Y||^2 (replicated, or on a 2-D
- * BLACS grid); G + lambda I is factored once; products with C, R and (G + lambda I)^{-1}.
+/* src/stats.c: one streamed pass over the rows gives X^T X, X^T Y, ||Y||^2 (replicated, or
+ * on a 2-D BLACS grid); G + lambda I is factored once; products with C, R and
+ * (G + lambda I)^{-1}.
  *
- * Centring (--intercept). The statistics are of Xc = X - 1 xm^T and Yc = Y - 1 ym^T. We
- * centre a block of rows at a time into a small buffer (replicated regime: RB rows;
- * grid regime: the panel just redistributed) and run dsyrk/dgemm on the buffer. The
- * alternative XᵀX - n xm xmᵀ cancels catastrophically when |mean| >> spread (a column with
- * mean 1e4 and unit variance loses 8 digits of G), while the copy costs O(n (p + q)) next
- * to the O(n p^2) product, so centring the data is both exact and nearly free. */
+ * The pass reads each rank's rows panel by panel (stream.c): nothing n-sized is held, the
+ * next panel is read while this one goes through dsyrk / dgemm, and the readers' checks
+ * (non-finite values, the largest magnitudes for rrr_check_scale, the checkpoints'
+ * checksum) ride along.
+ *
+ * Centring (--intercept) in one pass. The statistics are of Xc = X - 1 xm^T, Yc = Y - 1 ym^T,
+ * but the means are known only at the end. The rows are shifted by s, the means of the
+ * first rows of every rank's first panel (one allreduce after the first panel), on their
+ * way into dsyrk / dgemm (a copy of RB rows at a time), and the shift is removed afterwards:
+ * with S = sum of (x - s) over all rows, Xc^T Xc = sum (x - s)(x - s)^T - S S^T / n. That
+ * subtraction cancels only what the shift missed, n (xm - s)(xm - s)^T: the first rows'
+ * mean is within about a standard deviation of the mean unless the rows are sorted, so
+ * nothing is lost, where X^T X - n xm xm^T loses 8 digits of G for a column with mean 1e4
+ * and unit variance. When the correction exceeds 15/16 of a column's sum of squares (more
+ * than ~1.2 digits lost: rows ordered by that column), the pass is made a second time,
+ * centred at the exact means it found.
+ *
+ * The pilot (replicated regime, exact and als). The reported objective and gradient at
+ * the returned U, V must come from the residuals, not from f = yy - 2 <C, B> + <B, G B>,
+ * which cancels down to an absolute error of eps yy. A second pass would read the data
+ * again (twice the I/O when they are bigger than memory). Instead, after the first panel,
+ * the rank-d closed form of the first PILOT_ROWS(p) rows gives B0 = U0 V0^T (replicated;
+ * O(p^3) once), and the pass accumulates X^T R0 and ||R0||^2 of the residual R0 = Yc - Xc B0
+ * (2(p + q)d more flops per row) in place of X^T Y and ||Y||^2. Then
+ *   f(B) = f(B0) - 2 <C2, B - B0> + ||R (B - B0)||^2,  C2 = Xc^T R0 - lambda B0,
+ * exactly (R^T R = G + lambda I), with no cancellation beyond f(B0) against f(B): B0 is fitted
+ * on several times p rows, so f(B0) is within a small factor of f at the optimum, and of
+ * f itself near it. C = Xc^T R0 + G B0 and yy = ||R0||^2 + 2 <Xc^T R0, B0> + <B0, G B0>
+ * follow for the solvers. */
 #include <cblas.h>
 #include <float.h>
 #include <limits.h>
@@ -20,182 +44,602 @@
 #include "gram.h"
 #include "linalg.h"
 
-/* ---- the statistics pass ------------------------------------------------------------ */
+/* Rows of the pilot over all ranks: its closed form is then within p / (rows - p) of the
+ * optimum's residual (a quarter more at 4(p + 1)), and it costs 4(p + 1)(p^2 + 2pq) flops,
+ * ~1 % of the pass on the tall bench problem. */
+#define PILOT_ROWS(p) (4 * ((p) + 1))
 
-double rrr_local_yy(const rrr_problem *pb)
+/* Local. Rows per centring or residual block: at most 2^21 doubles (16 MB) of X and Y, at
+ * least 16 rows (rank-16+ updates run near the BLAS-3 rate), at most 512. */
+static size_t block_rows(size_t p, size_t q)
 {
-    double s = 0.0;
-    for (size_t r = 0; r < pb->nloc; r++) {
-        const double *y = pb->Yt + IDX(0, r, pb->q);
-        double t = 0.0;
-        for (size_t j = 0; j < pb->q; j++) {
-            double v = y[j] - (pb->ym != NULL ? pb->ym[j] : 0.0);
-            t += v * v;
-        }
-        s += t;
-    }
-    return s;
+    size_t rb = ((size_t)1 << 21) / (p + q);
+    return rb < 16 ? 16 : rb > 512 ? 512 : rb;
 }
 
-/* Local. G (upper, ld p) += Xc^T Xc, C (ld p) += Xc^T Yc over my rows; G, C zeroed first. */
-static rrr_status local_products(rrr_ctx *ctx, const rrr_problem *pb, double *G, double *C)
+/* ---- the replicated pass ----------------------------------------------------------- */
+
+/* One rank's sums, laid out for one allreduce: G (p x p, upper) | C (p x q) | yy | Sx (p)
+ * | Sr (q), with the rows shifted by s (or not) and, with a pilot, R0 in place of Y. */
+typedef struct {
+    size_t p, q, rb;
+    int d;
+    double *buf, *G, *C, *yy, *Sx, *Sr;
+    const double *s;           /* shift of x (p) and y (q), or NULL                     */
+    const double *U0, *V0;     /* the pilot, or NULL                                    */
+    double *xb, *yb, *ab;      /* one block of shifted rows, and U0^T x for it          */
+} sums_t;
+
+static size_t sums_len(size_t p, size_t q) { return p * p + p * q + 1 + p + q; }
+
+static void sums_free(sums_t *a)
 {
-    const int p = (int)pb->p, q = (int)pb->q;
-    for (size_t j = 0; j < pb->p; j++)
-        memset(G + IDX(0, j, pb->p), 0, pb->p * sizeof(double));
-    memset(C, 0, pb->p * pb->q * sizeof(double));
-    if (pb->nloc == 0)
-        return RRR_OK;
-    if (pb->xm == NULL) {
-        /* one BLAS-3 call each over all my rows: Xt is p x nloc, ld p (no copy) */
-        int k = (int)pb->nloc;
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, p, k, 1.0, pb->Xt, p, 0.0, G, p);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, q, k, 1.0, pb->Xt, p, pb->Yt,
-                    q, 0.0, C, p);
-        return RRR_OK;
+    free(a->buf);
+    free(a->xb);
+    free(a->yb);
+    free(a->ab);
+    memset(a, 0, sizeof *a);
+}
+
+/* Local. Zeroed sums for an n x p, n x q pass. */
+static rrr_status sums_new(rrr_ctx *ctx, size_t p, size_t q, int d, const double *s,
+                           const double *U0, const double *V0, sums_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->p = p;
+    a->q = q;
+    a->d = d;
+    a->rb = block_rows(p, q);
+    a->s = s;
+    a->U0 = U0;
+    a->V0 = V0;
+    a->buf = rrr_calloc(sums_len(p, q), sizeof(double));
+    a->xb = rrr_malloc(a->rb * p, sizeof(double));
+    a->yb = rrr_malloc(a->rb * q, sizeof(double));
+    a->ab = rrr_malloc(a->rb * (size_t)(d > 0 ? d : 1), sizeof(double));
+    if (!a->buf || !a->xb || !a->yb || !a->ab) {
+        sums_free(a);
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for X^T X and X^T Y "
+                        "(%zu x %zu, %zu x %zu)", p, p, p, q);
     }
-    /* RB rows at a time, centred into buffers of (p + q) RB doubles (<= 16 MB; >= 16 rows
-     * so each call is still a rank-16+ update running near the BLAS-3 rate). */
-    size_t rb = ((size_t)1 << 21) / (pb->p + pb->q);
-    rb = rb < 16 ? 16 : rb > 512 ? 512 : rb;
-    double *xb = rrr_malloc(rb * pb->p, sizeof(double));
-    double *yb = rrr_malloc(rb * pb->q, sizeof(double));
-    if (xb == NULL || yb == NULL) {
-        free(xb);
-        free(yb);
-        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for centring buffers");
-    }
-    for (size_t r0 = 0; r0 < pb->nloc; r0 += rb) {
-        size_t nr = pb->nloc - r0 < rb ? pb->nloc - r0 : rb;
-        for (size_t r = 0; r < nr; r++) {
-            const double *x = pb->Xt + IDX(0, r0 + r, pb->p);
-            const double *y = pb->Yt + IDX(0, r0 + r, pb->q);
-            for (size_t i = 0; i < pb->p; i++)
-                xb[IDX(i, r, pb->p)] = x[i] - pb->xm[i];
-            for (size_t j = 0; j < pb->q; j++)
-                yb[IDX(j, r, pb->q)] = y[j] - pb->ym[j];
-        }
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, p, (int)nr, 1.0, xb, p, 1.0, G, p);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, p, q, (int)nr, 1.0, xb, p, yb, q,
-                    1.0, C, p);
-    }
-    free(xb);
-    free(yb);
+    a->G = a->buf;
+    a->C = a->G + p * p;
+    a->yy = a->C + p * q;
+    a->Sx = a->yy + 1;
+    a->Sr = a->Sx + p;
     return RRR_OK;
 }
 
-/* Collective. Replicated regime: buf = [G (p x p) | C (p x q) | yy]. The upper triangle of
- * G is packed in place to the front and C, yy moved behind it, so one allreduce of
- * p(p+1)/2 + pq + 1 doubles combines everything; then unpacked in place. */
-static rrr_status stats_replicated(rrr_ctx *ctx, const rrr_problem *pb, rrr_gram *gr)
+/* Local. Add m rows (X: p x m, Y: q x m, column-major) to the sums. Without a shift or a
+ * pilot the rows go to dsyrk / dgemm as they are (no copy); otherwise RB rows at a time
+ * are shifted into a buffer (and Y replaced by R0 = (y - s_y) - V0 U0^T (x - s_x)). */
+static void add_rows(sums_t *a, const double *X, const double *Y, size_t m, rrr_stream *s)
 {
-    rrr_status st = RRR_OK;
-    const size_t p = pb->p, q = pb->q, npk = p * (p + 1) / 2;
-    double *buf = rrr_malloc(p * p + p * q + 1, sizeof(double));
-    if (buf == NULL)
-        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL,
-                      "stats: out of memory for X^T X and X^T Y (%zu x %zu, %zu x %zu)", p, p,
-                      p, q);
-    double t0 = rrr_phase_begin();
-    if (st == RRR_OK)
-        st = local_products(ctx, pb, buf, buf + p * p);
-    if (st == RRR_OK)
-        buf[p * p + p * q] = rrr_local_yy(pb);
-    rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK) {
-        free(buf);
-        return st;
+    const size_t p = a->p, q = a->q;
+    const int pi = (int)p, qi = (int)q, d = a->d;
+    if (m == 0)
+        return;
+    if (a->s == NULL) /* X as it is, all m rows at once */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, (int)m, 1.0, X, pi, 1.0, a->G,
+                    pi);
+    if (a->s == NULL && a->U0 == NULL) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, (int)m, 1.0, X, pi, Y, qi,
+                    1.0, a->C, pi);
+        double t = 0.0;
+        for (size_t r = 0; r < m; r++) {
+            const double *y = Y + r * q;
+            double u = 0.0;
+            for (size_t j = 0; j < q; j++)
+                u += y[j] * y[j];
+            t += u;
+        }
+        *a->yy += t;
+        return;
     }
+    for (size_t i0 = 0; i0 < m; i0 += a->rb) {
+        const size_t mb = m - i0 < a->rb ? m - i0 : a->rb;
+        const int mi = (int)mb;
+        const double *xb = X + i0 * p, *y0 = Y + i0 * q;
+        if (a->s != NULL) {
+            for (size_t r = 0; r < mb; r++) {
+                const double *x = xb + r * p;
+                double *xd = a->xb + r * p;
+                for (size_t j = 0; j < p; j++) {
+                    xd[j] = x[j] - a->s[j];
+                    a->Sx[j] += xd[j];
+                }
+            }
+            xb = a->xb;
+        }
+        for (size_t r = 0; r < mb; r++) {
+            const double *y = y0 + r * q;
+            double *yd = a->yb + r * q;
+            if (a->s != NULL)
+                for (size_t j = 0; j < q; j++)
+                    yd[j] = y[j] - a->s[p + j];
+            else
+                memcpy(yd, y, q * sizeof *yd);
+        }
+        if (a->U0 != NULL) { /* R0^T = Y^T - V0 (U0^T X^T) */
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, mi, pi, 1.0, a->U0, pi, xb,
+                        pi, 0.0, a->ab, d);
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, qi, mi, d, -1.0, a->V0, qi,
+                        a->ab, d, 1.0, a->yb, qi);
+        }
+        double t = 0.0;
+        for (size_t r = 0; r < mb; r++) {
+            const double *yd = a->yb + r * q;
+            double u = 0.0;
+            for (size_t j = 0; j < q; j++) {
+                u += yd[j] * yd[j];
+                if (a->s != NULL)
+                    a->Sr[j] += yd[j];
+            }
+            t += u;
+        }
+        *a->yy += t;
+        if (a->s != NULL)
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, mi, 1.0, xb, pi, 1.0, a->G,
+                        pi);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, mi, 1.0, xb, pi, a->yb, qi,
+                    1.0, a->C, pi);
+        if (s != NULL)
+            rrr_stream_poll(s);
+    }
+}
+
+/* Collective. Sum count doubles of which the first p x p are an upper triangle (ld p):
+ * packed in place to the front, one allreduce, unpacked (p(p+1)/2 + the rest). */
+static void allreduce_upper(rrr_ctx *ctx, double *buf, size_t p, size_t count)
+{
+    const size_t npk = p * (p + 1) / 2, rest = count - p * p;
     for (size_t j = 0; j < p; j++) /* destination never passes a source not yet moved */
         memmove(buf + j * (j + 1) / 2, buf + j * p, (j + 1) * sizeof(double));
-    memmove(buf + npk, buf + p * p, (p * q + 1) * sizeof(double));
-    rrr_allreduce_sum(ctx, buf, npk + p * q + 1);
-    memmove(buf + p * p, buf + npk, (p * q + 1) * sizeof(double));
+    memmove(buf + npk, buf + p * p, rest * sizeof(double));
+    rrr_allreduce_sum(ctx, buf, npk + rest);
+    memmove(buf + p * p, buf + npk, rest * sizeof(double));
     for (size_t j = p; j-- > 0;)
         memmove(buf + j * p, buf + j * (j + 1) / 2, (j + 1) * sizeof(double));
-    gr->R = buf;
-    gr->C = buf + p * p;
-    gr->yy = buf[p * p + p * q];
+}
+
+/* Collective. The shift: the means of the first min(m, PILOT_ROWS(p) / K) rows of every
+ * rank's first panel pn (p + q values into s). *rows: how many rows that was, in all. */
+static void first_means(rrr_ctx *ctx, const rrr_panel *pn, size_t p, size_t q, size_t mp,
+                        double *s, double *rows)
+{
+    memset(s, 0, (p + q + 1) * sizeof *s);
+    for (size_t r = 0; r < mp; r++) {
+        for (size_t j = 0; j < p; j++)
+            s[j] += pn->X[r * p + j];
+        for (size_t j = 0; j < q; j++)
+            s[p + j] += pn->Y[r * q + j];
+    }
+    s[p + q] = (double)mp;
+    rrr_allreduce_sum(ctx, s, p + q + 1);
+    *rows = s[p + q];
+    for (size_t j = 0; j < p + q && *rows > 0; j++)
+        s[j] /= *rows;
+}
+
+/* Local. Rows of my first panel that the pilot and the shift take. */
+static size_t pilot_rows(const rrr_ctx *ctx, size_t p, size_t m)
+{
+    size_t want = (PILOT_ROWS(p) + (size_t)ctx->size - 1) / (size_t)ctx->size;
+    return m < want ? m : want;
+}
+
+static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr);
+
+/* Collective. The pilot B0 = U0 V0^T: the rank-d closed form (the fit's lambda) of the
+ * first rows of every rank's first panel pn, centred at the shift s. *ok = 0 (and the
+ * error cleared, on every rank alike) when those rows give none: G + lambda I singular
+ * there (lambda = 0 with fewer or dependent rows), or values that overflow. */
+static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_panel *pn,
+                             const double *s, double *U0, double *V0, int *ok)
+{
+    const size_t p = rq->p, q = rq->q, mp = pilot_rows(ctx, p, pn->m);
+    sums_t a;
+    double *w = rrr_malloc((size_t)rq->d, sizeof *w);
+    rrr_status st = sums_new(ctx, p, q, rq->d, s, NULL, NULL, &a);
+    if (st == RRR_OK && w == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    st = rrr_agree(ctx, st);
+    *ok = 0;
+    if (st == RRR_OK) {
+        double t0 = rrr_phase_begin();
+        add_rows(&a, pn->X, pn->Y, mp, NULL);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+        allreduce_upper(ctx, a.buf, p, p * p + p * q + 1);
+        rrr_gram pg = { .p = p, .q = q, .lambda = rq->lambda, .yy = *a.yy, .route = rq->route,
+                        .R = a.G, .C = a.C };
+        rrr_status fst = factor(ctx, &pg); /* agreed */
+        if (fst == RRR_OK)
+            fst = rrr_agree(ctx, rrr_gram_topd(ctx, &pg, rq->d, 0, U0, V0, w));
+        *ok = fst == RRR_OK;
+        for (size_t k = 0; *ok && k < (p + q) * (size_t)rq->d; k++) /* overflow: no pilot */
+            if (!isfinite(k < p * (size_t)rq->d ? U0[k] : V0[k - p * (size_t)rq->d]))
+                *ok = 0;
+        if (fst != RRR_OK) { /* agreed, so every rank clears the same recorded failure */
+            ctx->err.st = RRR_OK;
+            ctx->err.msg[0] = '\0';
+        }
+    }
+    sums_free(&a);
+    free(w);
+    return st;
+}
+
+/* Local. Digits lost to the shift's correction: a column whose shifted sum of squares gs
+ * exceeds 16 times the centred gc (and matters: gs above 64 eps of the largest). */
+static int shift_cancelled(double gs, double gc, double scale)
+{
+    return gs > 16.0 * gc && gs > 64.0 * DBL_EPSILON * scale;
+}
+
+/* Local (replicated). The pilot's sums into the solvers' and the evaluation's: from G, C'
+ * (in C) and yy' = ||R0||^2 of the residual R0 = Yc - Xc B0,
+ *   C2 = C' - lambda B0,  f0 = yy' + lambda ||B0||^2,
+ *   C = C' + G B0,  yy = yy' + 2 <C', B0> + <B0, G B0>   (B0 = U0 V0^T, d columns). */
+static rrr_status pilot_sums(rrr_ctx *ctx, const rrr_stats_req *rq, const double *U0,
+                             const double *V0, const double *G, double *C, double *yy,
+                             double *C2, double *f0)
+{
+    const size_t p = rq->p, q = rq->q, pd = p * (size_t)rq->d;
+    const int pi = (int)p, qi = (int)q, d = rq->d;
+    double *W = rrr_malloc(pd, sizeof *W), *CV = rrr_malloc(pd, sizeof *CV);
+    double *dd = rrr_malloc(3 * (size_t)d * (size_t)d, sizeof *dd);
+    if (W == NULL || CV == NULL || dd == NULL) {
+        free(W);
+        free(CV);
+        free(dd);
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    }
+    double *UtU = dd, *VtV = UtU + d * d, *UtW = VtV + d * d;
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, pi, d, 1.0, G, pi, U0, pi, 0.0, W, pi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, d, qi, 1.0, C, pi, V0, qi, 0.0,
+                CV, pi);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, pi, 1.0, U0, pi, U0, pi, 0.0,
+                UtU, d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, qi, 1.0, V0, qi, V0, qi, 0.0,
+                VtV, d);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, pi, 1.0, U0, pi, W, pi, 0.0,
+                UtW, d);
+    memcpy(C2, C, p * q * sizeof *C2);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, d, -rq->lambda, U0, pi, V0, qi,
+                1.0, C2, pi);
+    *f0 = *yy + rq->lambda * rrr_dot((size_t)d * d, UtU, VtV);
+    *yy += 2.0 * rrr_dot(pd, U0, CV) + rrr_dot((size_t)d * d, UtW, VtV);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, d, 1.0, W, pi, V0, qi, 1.0, C,
+                pi);
+    free(W);
+    free(CV);
+    free(dd);
     return RRR_OK;
 }
 
-/* Local. Subtract mean[global row] from the local entries of columns [0, ncols) of A. */
-static void centre_panel(const rrr_grid *g, rrr_dmat *A, int ncols, const double *mean)
+/* Collective. The replicated regime's pass: the sums of all rows into gr (G in gr->R, C,
+ * yy, the means, the pilot, the checksum). known: exact means (p + q) to centre at, or
+ * NULL: the first panels' means (then *redo = 1 if their correction cancelled). */
+static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const double *known,
+                                  rrr_gram *gr, int *redo)
 {
-    int lld = A->desc[8];
-    for (int jl = 0; jl < A->nloc; jl++) {
-        if (rrr_dmat_l2g(jl, g->nb, g->mycol, g->npcol) >= ncols)
-            continue;
-        for (int il = 0; il < A->mloc; il++)
-            A->a[IDX(il, jl, lld)] -= mean[rrr_dmat_l2g(il, g->nb, g->myrow, g->nprow)];
+    const size_t p = rq->p, q = rq->q, n = rq->n, pq = p * q;
+    const int pi = (int)p, qi = (int)q, d = rq->d;
+    rrr_stream *s = NULL;
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
+    rrr_panel pn;
+    sums_t a = { 0 };
+    double *shift = rrr_calloc(p + q + 1, sizeof *shift);
+    double *mom = rq->warn ? rrr_calloc(2 * (p + q), sizeof *mom) : NULL;
+    rrr_status st = shift && (mom || !rq->warn)
+                        ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    facts.moments = mom;
+    if (st == RRR_OK && rq->pilot && gr->U0 == NULL) {
+        gr->U0 = rrr_malloc(p * (size_t)d, sizeof(double));
+        gr->V0 = rrr_malloc(q * (size_t)d, sizeof(double));
+        if (gr->U0 == NULL || gr->V0 == NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
     }
+    *redo = 0;
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_stream_open(ctx, rq->X, rq->Y, (rq->hash ? RRR_STREAM_HASH : 0) |
+                                                    (rq->warn ? RRR_STREAM_MOMENTS : 0), &s);
+    rrr_status lst = RRR_OK;
+    for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(s); k++) {
+        st = rrr_stream_next(s, lst, &pn);
+        if (st != RRR_OK)
+            break;
+        if (k == 0) { /* collective: the shift, the pilot, then the sums */
+            double rows = 0;
+            if (known != NULL)
+                memcpy(shift, known, (p + q) * sizeof *shift);
+            else if (rq->intercept)
+                first_means(ctx, &pn, p, q, pilot_rows(ctx, p, pn.m), shift, &rows);
+            if (rq->pilot && !gr->have_pilot)
+                st = make_pilot(ctx, rq, &pn, rq->intercept ? shift : NULL, gr->U0, gr->V0,
+                                &gr->have_pilot);
+            if (st == RRR_OK)
+                st = rrr_agree(ctx, sums_new(ctx, p, q, d, rq->intercept ? shift : NULL,
+                                             gr->have_pilot ? gr->U0 : NULL, gr->V0, &a));
+            if (st != RRR_OK)
+                break;
+        }
+        double t0 = rrr_phase_begin();
+        add_rows(&a, pn.X, pn.Y, pn.m, s);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+    }
+    st = rrr_stream_close(&s, st, &facts);
+    if (st == RRR_OK) /* replicated maxima: the same verdict on every rank */
+        st = rrr_check_scale(&ctx->err, n, facts.xmax, facts.ymax);
+    if (st == RRR_OK && mom != NULL)
+        rrr_warn_uncentred(ctx, n, p, q, d, mom);
+    free(mom);
+    if (st != RRR_OK) {
+        sums_free(&a);
+        free(shift);
+        return st;
+    }
+    gr->have_hash = rq->hash;
+    gr->data_hash = facts.hash;
+    allreduce_upper(ctx, a.buf, p, sums_len(p, q));
+    /* G, C, yy and, with a pilot, C2 and f0: into one allocation R | C, and C2 */
+    double *G = a.buf, *C = a.C, yy = *a.yy, yys = 0, yyc = 0;
+    if (rq->intercept) { /* remove the shift: the sums about the means (README "exact") */
+        const double nn = (double)n;
+        double gmax = 0;
+        for (size_t j = 0; j < p; j++)
+            gmax = fmax(gmax, G[j * p + j]);
+        int lost = 0;
+        for (size_t j = 0; j < p; j++) {
+            double gs = G[j * p + j], gc = gs - a.Sx[j] * a.Sx[j] / nn;
+            lost |= shift_cancelled(gs, gc, gmax);
+        }
+        double rr = 0;
+        for (size_t j = 0; j < q; j++)
+            rr += a.Sr[j] * a.Sr[j];
+        cblas_dsyr(CblasColMajor, CblasUpper, pi, -1.0 / nn, a.Sx, 1, G, pi);
+        cblas_dger(CblasColMajor, pi, qi, -1.0 / nn, a.Sx, 1, a.Sr, 1, C, pi);
+        yys = yy;
+        yy -= rr / nn;
+        yyc = yy;
+        *redo = known == NULL && lost;
+        gr->xm = rrr_malloc(p, sizeof(double));
+        gr->ym = rrr_malloc(q, sizeof(double));
+        if (gr->xm != NULL && gr->ym != NULL) {
+            /* xm = s_x + Sx/n; ym = s_y + (Sr + B0^T Sx)/n, since R0 = (y - s_y) - B0^T (x - s_x) */
+            for (size_t j = 0; j < p; j++)
+                gr->xm[j] = shift[j] + a.Sx[j] / nn;
+            for (size_t j = 0; j < q; j++)
+                gr->ym[j] = a.Sr[j];
+            if (gr->have_pilot) {
+                cblas_dgemv(CblasColMajor, CblasTrans, pi, d, 1.0, gr->U0, pi, a.Sx, 1, 0.0,
+                            a.ab, 1);
+                cblas_dgemv(CblasColMajor, CblasNoTrans, qi, d, 1.0, gr->V0, qi, a.ab, 1, 1.0,
+                            gr->ym, 1);
+            }
+            for (size_t j = 0; j < q; j++)
+                gr->ym[j] = shift[p + j] + gr->ym[j] / nn;
+        }
+    }
+    if (gr->have_pilot)
+        gr->C2 = rrr_malloc(pq, sizeof(double));
+    st = (!gr->have_pilot || gr->C2) && (!rq->intercept || (gr->xm && gr->ym))
+             ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    if (st == RRR_OK && gr->have_pilot)
+        st = pilot_sums(ctx, rq, gr->U0, gr->V0, G, C, &yy, gr->C2, &gr->f0);
+    st = rrr_agree(ctx, st);
+    /* Y's columns (or R0's): the shift's correction of ||.||^2 against ||Yc||^2 */
+    if (rq->intercept && known == NULL && shift_cancelled(yys, yyc, yy))
+        *redo = 1;
+    /* the sums' buffer starts with G | C: it becomes R | C, the gram's one allocation */
+    gr->R = a.buf;
+    gr->C = C;
+    gr->yy = yy;
+    a.buf = NULL;
+    sums_free(&a);
+    free(shift);
+    return st;
 }
 
-/* Collective. Grid regime: X^T and Y^T move from SPEC.md's row layout (a 1 x K grid, no
- * copy) to the 2-D grid one panel of nc rows of X at a time (pdgemr2d); each panel is
- * centred in place if needed and accumulated with pdsyrk / pdgemm into the block-cyclic G
- * and C. No rank ever holds more than its share of one panel, of G and of C. */
-rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
-                              rrr_dmat *G, rrr_dmat *C, double *yy_out)
+/* ---- the 2-D grid regime's pass -------------------------------------------------------- */
+
+/* Collective. The grid regime's pass over a stream of rows: panel k of every rank, shifted
+ * by the shift (or not) and padded with zeros to the panel height m, is column block r of a
+ * p x (K m) (and q x (K m)) matrix on the 1 x K row grid; pdgemr2d moves it to the 2-D
+ * grid, where pdsyrk / pdgemm accumulate G and C (any grouping of the rows sums to the same
+ * statistics). S: the sums of the shifted rows (p + q), yy of the shifted Y; both summed
+ * over ranks. No rank holds more than two panels of its rows, a copy of one, its share of
+ * one 2-D panel, of G and of C. shift: in, the means to centre at (known), or out, the
+ * first panels' means (intercept without known means), or unused. */
+static rrr_status pass_grid(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags, size_t p,
+                            size_t q, int intercept, int known, const rrr_grid *g,
+                            rrr_dmat *G, rrr_dmat *C, double *yy, double *shift, double *S,
+                            rrr_stream_facts *facts)
 {
-    rrr_status st = RRR_OK;
-    const int p = (int)pb->p, q = (int)pb->q, n = (int)pb->n, K = ctx->size;
-    const int b = (int)((pb->n + (size_t)K - 1) / (size_t)K); /* SPEC.md block rows */
-    rrr_dmat Xp = { 0 }, Yp = { 0 };
-    /* Panel width: a multiple of nb * npcol, about 32 MB of X and Y panel per rank. */
-    int step = g->nb * g->npcol;
-    double per = (double)((size_t)1 << 22) * K / (double)(pb->p + pb->q);
-    int nc = per > (double)n ? n : (int)per;
-    nc = nc / step * step;
-    if (nc < step)
-        nc = step;
-    if (nc > n)
-        nc = n;
-    int descX[9], descY[9], info = 0, info2 = 0;
+    const int pi = (int)p, qi = (int)q, K = ctx->size;
     static const int zero = 0, one = 1;
-    int ldx = p > 1 ? p : 1, ldy = q > 1 ? q : 1;
-    descinit_(descX, &p, &n, &ldx, &b, &zero, &zero, &g->ctxt_row, &ldx, &info);
-    descinit_(descY, &q, &n, &ldy, &b, &zero, &zero, &g->ctxt_row, &ldy, &info2);
-    if (info != 0 || info2 != 0)
-        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "descinit for the row layout: info=%d, %d", info,
-                      info2);
-    if (st == RRR_OK)
-        st = rrr_dmat_init(g, p, nc, &Xp, &ctx->err);
-    if (st == RRR_OK)
-        st = rrr_dmat_init(g, q, nc, &Yp, &ctx->err);
-    if (st == RRR_OK)
-        st = rrr_dmat_init(g, p, p, G, &ctx->err);
-    if (st == RRR_OK)
-        st = rrr_dmat_init(g, p, q, C, &ctx->err);
-    double yy = rrr_local_yy(pb);
-    st = rrr_agree(ctx, st);
+    rrr_stream *s = NULL;
+    rrr_panel pn;
+    rrr_dmat Xp = { 0 }, Yp = { 0 };
+    double *xs = NULL, *ys = NULL, yl = 0.0;
+    memset(S, 0, (p + q) * sizeof *S);
+    rrr_status st = rrr_stream_open(ctx, X, Y, flags, &s);
+    if (st != RRR_OK)
+        return st;
+    const size_t m = rrr_stream_rows(s);
+    int mi = (int)m, kc = 0, ldx = pi > 1 ? pi : 1, ldy = qi > 1 ? qi : 1, info = 0, info2 = 0;
+    int descX[9], descY[9];
+    if (m > (size_t)INT_MAX / (size_t)K)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stats: %d ranks x %zu rows per panel exceed the "
+                      "BLACS int range", K, m);
+    kc = st == RRR_OK ? K * mi : 0;
     if (st == RRR_OK) {
-        /* ranks without rows still pass a valid address (lld >= 1 describes it) */
-        static const double dummy[1] = { 0.0 };
-        const double *Xt = pb->nloc > 0 ? pb->Xt : dummy, *Yt = pb->nloc > 0 ? pb->Yt : dummy;
-        for (int j0 = 0; j0 < n; j0 += nc) {
-            int ncur = n - j0 < nc ? n - j0 : nc, ja = j0 + 1;
-            double beta = j0 == 0 ? 0.0 : 1.0, alpha = 1.0, t0 = rrr_phase_begin();
-            pdgemr2d_(&p, &ncur, Xt, &one, &ja, descX, Xp.a, &one, &one, Xp.desc, &g->ctxt_row);
-            pdgemr2d_(&q, &ncur, Yt, &one, &ja, descY, Yp.a, &one, &one, Yp.desc, &g->ctxt_row);
-            rrr_phase_end(ctx, RRR_T_ALLREDUCE, t0); /* the redistribution is communication */
-            double t1 = rrr_phase_begin();
-            if (pb->xm != NULL) {
-                centre_panel(g, &Xp, ncur, pb->xm);
-                centre_panel(g, &Yp, ncur, pb->ym);
-            }
-            pdsyrk_("U", "N", &p, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, &beta, G->a, &one,
-                    &one, G->desc, 1, 1);
-            pdgemm_("N", "T", &p, &q, &ncur, &alpha, Xp.a, &one, &one, Xp.desc, Yp.a, &one,
-                    &one, Yp.desc, &beta, C->a, &one, &one, C->desc, 1, 1);
-            rrr_phase_end(ctx, RRR_T_COMPUTE, t1);
+        descinit_(descX, &pi, &kc, &ldx, &mi, &zero, &zero, &g->ctxt_row, &ldx, &info);
+        descinit_(descY, &qi, &kc, &ldy, &mi, &zero, &zero, &g->ctxt_row, &ldy, &info2);
+        if (info != 0 || info2 != 0)
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "descinit for the row layout: info=%d, %d",
+                          info, info2);
+    }
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, pi, kc, &Xp, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, qi, kc, &Yp, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, pi, pi, G, &ctx->err);
+    if (st == RRR_OK)
+        st = rrr_dmat_init(g, pi, qi, C, &ctx->err);
+    xs = rrr_calloc(m * p, sizeof *xs);
+    ys = rrr_calloc(m * q, sizeof *ys);
+    if (st == RRR_OK && (xs == NULL || ys == NULL))
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for a panel");
+    st = rrr_agree(ctx, st);
+    rrr_status lst = RRR_OK;
+    for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(s); k++) {
+        st = rrr_stream_next(s, lst, &pn);
+        if (st != RRR_OK)
+            break;
+        if (k == 0 && intercept && !known) {
+            double rows = 0;
+            first_means(ctx, &pn, p, q, pilot_rows(ctx, p, pn.m), shift, &rows);
         }
-        rrr_allreduce_sum(ctx, &yy, 1);
-        *yy_out = yy;
+        const double *sh = intercept ? shift : NULL;
+        double t0 = rrr_phase_begin();
+        for (size_t r = 0; r < pn.m; r++) {
+            const double *x = pn.X + r * p, *y = pn.Y + r * q;
+            double *xd = xs + r * p, *yd = ys + r * q, u = 0;
+            for (size_t j = 0; j < p; j++) {
+                xd[j] = x[j] - (sh ? sh[j] : 0.0);
+                S[j] += xd[j];
+            }
+            for (size_t j = 0; j < q; j++) {
+                yd[j] = y[j] - (sh ? sh[p + j] : 0.0);
+                S[p + j] += yd[j];
+                u += yd[j] * yd[j];
+            }
+            yl += u;
+        }
+        memset(xs + pn.m * p, 0, (m - pn.m) * p * sizeof *xs); /* zero columns add nothing */
+        memset(ys + pn.m * q, 0, (m - pn.m) * q * sizeof *ys);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+        t0 = rrr_phase_begin();
+        pdgemr2d_(&pi, &kc, xs, &one, &one, descX, Xp.a, &one, &one, Xp.desc, &g->ctxt_row);
+        pdgemr2d_(&qi, &kc, ys, &one, &one, descY, Yp.a, &one, &one, Yp.desc, &g->ctxt_row);
+        rrr_phase_end(ctx, RRR_T_ALLREDUCE, t0); /* the redistribution is communication */
+        t0 = rrr_phase_begin();
+        const double alpha = 1.0, beta = 1.0;
+        pdsyrk_("U", "N", &pi, &kc, &alpha, Xp.a, &one, &one, Xp.desc, &beta, G->a, &one, &one,
+                G->desc, 1, 1);
+        pdgemm_("N", "T", &pi, &qi, &kc, &alpha, Xp.a, &one, &one, Xp.desc, Yp.a, &one, &one,
+                Yp.desc, &beta, C->a, &one, &one, C->desc, 1, 1);
+        rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+    }
+    st = rrr_stream_close(&s, st, facts);
+    if (st == RRR_OK) {
+        rrr_allreduce_sum(ctx, S, p + q);
+        rrr_allreduce_sum(ctx, &yl, 1);
+        *yy = yl;
     }
     rrr_dmat_free(&Xp);
     rrr_dmat_free(&Yp);
+    free(xs);
+    free(ys);
+    return st;
+}
+
+/* Collective. The grid regime's statistics into gr (Rd holds G until the factorisation),
+ * centred as pass_replicated centres. */
+static rrr_status stats_grid(rrr_ctx *ctx, const rrr_stats_req *rq, const double *known,
+                             rrr_gram *gr, int *redo)
+{
+    const size_t p = rq->p, q = rq->q;
+    const double nn = (double)rq->n;
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
+    double *shift = rrr_calloc(p + q + 1, sizeof *shift), *S = rrr_calloc(p + q, sizeof *S);
+    double *diag = rrr_calloc(p, sizeof *diag);
+    double *mom = rq->warn ? rrr_calloc(2 * (p + q), sizeof *mom) : NULL;
+    rrr_status st = shift && S && diag && (mom || !rq->warn)
+                        ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+    facts.moments = mom;
+    *redo = 0;
+    if (st == RRR_OK && gr->g == NULL)
+        st = rrr_gram_grid_new(ctx, p, &gr->g); /* agreed */
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK && known != NULL)
+        memcpy(shift, known, (p + q) * sizeof *shift);
+    if (st == RRR_OK)
+        st = pass_grid(ctx, rq->X, rq->Y, (rq->hash ? RRR_STREAM_HASH : 0) |
+                       (rq->warn ? RRR_STREAM_MOMENTS : 0), p, q, rq->intercept,
+                       known != NULL, gr->g, &gr->Rd, &gr->Cd, &gr->yy, shift, S, &facts);
+    if (st == RRR_OK)
+        st = rrr_check_scale(&ctx->err, rq->n, facts.xmax, facts.ymax);
+    if (st == RRR_OK && mom != NULL)
+        rrr_warn_uncentred(ctx, rq->n, p, q, rq->d, mom);
+    free(mom);
+    if (st == RRR_OK && rq->intercept) { /* remove the shift (as pass_replicated does) */
+        const rrr_grid *g = gr->g;
+        rrr_dmat *A = &gr->Rd;
+        int lld = A->desc[8];
+        for (int jl = 0; jl < A->nloc; jl++) { /* the diagonal before: one owner per entry */
+            int j = rrr_dmat_l2g(jl, g->nb, g->mycol, g->npcol);
+            for (int il = 0; il < A->mloc; il++)
+                if (rrr_dmat_l2g(il, g->nb, g->myrow, g->nprow) == j)
+                    diag[j] = A->a[IDX(il, jl, lld)];
+        }
+        rrr_allreduce_sum(ctx, diag, p);
+        double gmax = 0, rr = 0;
+        int lost = 0;
+        for (size_t j = 0; j < p; j++)
+            gmax = fmax(gmax, diag[j]);
+        for (size_t j = 0; j < p; j++)
+            lost |= shift_cancelled(diag[j], diag[j] - S[j] * S[j] / nn, gmax);
+        for (size_t j = 0; j < q; j++)
+            rr += S[p + j] * S[p + j];
+        lost |= shift_cancelled(gr->yy, gr->yy - rr / nn, gr->yy);
+        rrr_dmat_rank1(g, &gr->Rd, -1.0 / nn, S, S);
+        rrr_dmat_rank1(g, &gr->Cd, -1.0 / nn, S, S + p);
+        gr->yy -= rr / nn;
+        *redo = known == NULL && lost;
+        gr->xm = rrr_malloc(p, sizeof(double));
+        gr->ym = rrr_malloc(q, sizeof(double));
+        st = gr->xm && gr->ym ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
+        for (size_t j = 0; st == RRR_OK && j < p + q; j++)
+            *(j < p ? gr->xm + j : gr->ym + j - p) = shift[j] + S[j] / nn;
+        st = rrr_agree(ctx, st);
+    }
+    gr->have_hash = rq->hash;
+    gr->data_hash = facts.hash;
+    free(shift);
+    free(S);
+    free(diag);
+    return st;
+}
+
+rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
+                              rrr_dmat *G, rrr_dmat *C, double *yy)
+{
+    rrr_block bx = { .n = pb->n, .ncols = pb->p, .nloc = pb->nloc, .a = (double *)pb->Xt };
+    rrr_block by = { .n = pb->n, .ncols = pb->q, .nloc = pb->nloc, .a = (double *)pb->Yt };
+    rrr_input *X = NULL, *Y = NULL;
+    rrr_stream_facts facts = { 0, 0, 0, NULL };
+    const size_t p = pb->p, q = pb->q;
+    double *shift = rrr_calloc(p + q, sizeof *shift), *S = rrr_calloc(p + q, sizeof *S);
+    rrr_status st = shift && S ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    if (st == RRR_OK)
+        st = rrr_input_mem(ctx, &bx, &X);
+    if (st == RRR_OK)
+        st = rrr_input_mem(ctx, &by, &Y);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK && pb->xm != NULL) { /* centred at the given means: no correction */
+        memcpy(shift, pb->xm, p * sizeof *shift);
+        memcpy(shift + p, pb->ym, q * sizeof *shift);
+    }
+    if (st == RRR_OK)
+        st = pass_grid(ctx, X, Y, 0, p, q, pb->xm != NULL, 1, g, G, C, yy, shift, S, &facts);
+    rrr_input_close(&X);
+    rrr_input_close(&Y);
+    free(shift);
+    free(S);
     return st;
 }
 
@@ -210,6 +654,28 @@ rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out)
         rrr_info(ctx, "stats: 2-D grid regime, %d x %d BLACS grid, %d x %d blocks", (*out)->nprow,
                  (*out)->npcol, nb, nb);
     return st;
+}
+
+rrr_status rrr_check_scale(rrr_err *e, size_t n, double xmax, double ymax)
+{
+    const double big = sqrt(DBL_MAX / (double)n), small = sqrt(DBL_MIN / DBL_EPSILON);
+    if (xmax > big)
+        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X overflows: |X| reaches %.3g, and n = %zu squares "
+                        "of that exceed double's range; rescale X (e.g. divide it by %.3g)",
+                        xmax, n, xmax);
+    if (ymax > big)
+        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 overflows: |Y| reaches %.3g, and n = %zu "
+                        "squares of that exceed double's range; rescale Y (e.g. divide it by "
+                        "%.3g)", ymax, n, ymax);
+    if (xmax > 0 && xmax < small)
+        return RRR_FAIL(e, RRR_ENUMERIC, "X^T X underflows: |X| is at most %.3g, whose squares "
+                        "are below double's normal range; rescale X (e.g. multiply it by %.3g)",
+                        xmax, 1 / xmax);
+    if (ymax > 0 && ymax < small)
+        return RRR_FAIL(e, RRR_ENUMERIC, "||Y||^2 underflows: |Y| is at most %.3g, whose squares "
+                        "are below double's normal range; rescale Y (e.g. multiply it by %.3g)",
+                        ymax, 1 / ymax);
+    return RRR_OK;
 }
 
 /* ---- factorisation ------------------------------------------------------------------ */
@@ -301,12 +767,26 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
     return rrr_agree(ctx, st);
 }
 
-rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rrr_route route,
-                           rrr_gram **out)
+
+/* ---- the statistics ----------------------------------------------------------------- */
+
+/* Local. Free what one attempt of the pass left in gr (the pilot stays). */
+static void drop_sums(rrr_gram *gr)
+{
+    free(gr->R);
+    free(gr->C2);
+    free(gr->xm);
+    free(gr->ym);
+    gr->R = gr->C = gr->C2 = gr->xm = gr->ym = NULL;
+    rrr_dmat_free(&gr->Rd);
+    rrr_dmat_free(&gr->Cd);
+}
+
+rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int use_grid, rrr_gram **out)
 {
     rrr_status st = RRR_OK;
     *out = NULL;
-    if (pb->p > INT_MAX || pb->q > INT_MAX || pb->n > INT_MAX)
+    if (rq->p > INT_MAX || rq->q > INT_MAX || rq->n > INT_MAX * (size_t)ctx->size)
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stats: dimensions exceed the BLAS int range");
     rrr_gram *gr = rrr_calloc(1, sizeof *gr);
     if (st == RRR_OK && gr == NULL)
@@ -316,29 +796,39 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_problem *pb, int use_grid, rr
         free(gr);
         return st;
     }
-    gr->p = pb->p;
-    gr->q = pb->q;
-    gr->lambda = pb->lambda;
-    gr->grid = use_grid;
-    gr->route = route;
-    double t0 = rrr_phase_begin();
-    if (!use_grid) {
-        st = stats_replicated(ctx, pb, gr);
-    } else {
-        st = rrr_gram_grid_new(ctx, pb->p, &gr->g);
-        if (st == RRR_OK)
-            st = rrr_gram_pass_grid(ctx, pb, gr->g, &gr->Rd, &gr->Cd, &gr->yy);
+    *gr = (rrr_gram){ .p = rq->p, .q = rq->q, .n = rq->n, .lambda = rq->lambda, .grid = use_grid,
+                      .route = rq->route, .d = rq->d };
+    double t0 = rrr_phase_begin(), *known = NULL;
+    for (int attempt = 0; st == RRR_OK; attempt++) {
+        int redo = 0;
+        st = use_grid ? stats_grid(ctx, rq, known, gr, &redo)
+                      : pass_replicated(ctx, rq, known, gr, &redo);
+        if (st != RRR_OK || !redo || attempt > 0)
+            break;
+        /* the first rows' means were far from the means (rows sorted by a column?): once
+         * more, centred at the means this pass found (README "exact") */
+        rrr_info(ctx, "stats: the shift by the first rows' means cancelled more than a digit of "
+                 "X^T X or ||Y||^2: a second pass, centred at the means");
+        known = rrr_malloc(rq->p + rq->q, sizeof *known);
+        st = rrr_agree(ctx, known ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
+        if (st == RRR_OK) {
+            memcpy(known, gr->xm, rq->p * sizeof *known);
+            memcpy(known + rq->p, gr->ym, rq->q * sizeof *known);
+        }
+        drop_sums(gr);
     }
+    free(known);
     if (st == RRR_OK) {
         /* flops per rank: dsyrk n p^2 / K (half of the p x p x n dgemm) + dgemm 2 n p q / K */
-        double dt = rrr_phase_begin() - t0, n = (double)pb->n, p = (double)pb->p;
-        double fl = n * p * (p + 2.0 * (double)pb->q) / ctx->size;
-        rrr_info(ctx, "stats: one pass over %zu rows in %.3f s (%.1f GFLOP/s per rank)", pb->n,
-                 dt, dt > 0 ? fl / dt * 1e-9 : 0.0);
+        double dt = rrr_phase_begin() - t0, n = (double)rq->n, p = (double)rq->p;
+        double fl = n * p * (p + 2.0 * (double)rq->q) / ctx->size;
+        rrr_info(ctx, "stats: one pass over %zu rows in %.3f s (%.1f GFLOP/s per rank)%s", rq->n,
+                 dt, dt > 0 ? fl / dt * 1e-9 : 0.0,
+                 gr->have_pilot ? "; with the pilot's residuals (the final evaluation)" : "");
         t0 = rrr_phase_begin();
         st = factor(ctx, gr);
         if (st == RRR_OK)
-            rrr_info(ctx, "stats: Cholesky of X^T X + lambda I (p = %zu) in %.3f s", pb->p,
+            rrr_info(ctx, "stats: Cholesky of X^T X + lambda I (p = %zu) in %.3f s", rq->p,
                      rrr_phase_begin() - t0);
     }
     if (st != RRR_OK)
@@ -352,19 +842,27 @@ rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size
 {
     rrr_gram *gr = rrr_calloc(1, sizeof *gr);
     double *buf = rrr_malloc(p * p + p * q + 1, sizeof(double));
-    rrr_status st = gr && buf ? RRR_OK
-                              : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for X^T X");
+    double *xm = sums->xm ? rrr_malloc(p, sizeof *xm) : NULL;
+    double *ym = sums->ym ? rrr_malloc(q, sizeof *ym) : NULL;
+    rrr_status st = gr && buf && (xm || !sums->xm) && (ym || !sums->ym)
+                        ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for X^T X");
     st = rrr_agree(ctx, st);
     if (st != RRR_OK) {
         free(gr);
         free(buf);
+        free(xm);
+        free(ym);
         *out = NULL;
         return st;
     }
     memcpy(buf, sums->G, p * p * sizeof(double));
     memcpy(buf + p * p, sums->C, p * q * sizeof(double));
+    if (xm != NULL)
+        memcpy(xm, sums->xm, p * sizeof *xm);
+    if (ym != NULL)
+        memcpy(ym, sums->ym, q * sizeof *ym);
     *gr = (rrr_gram){ .p = p, .q = q, .lambda = lambda, .yy = sums->yy, .route = route,
-                      .R = buf, .C = buf + p * p };
+                      .R = buf, .C = buf + p * p, .xm = xm, .ym = ym };
     st = factor(ctx, gr);
     if (st != RRR_OK)
         rrr_gram_destroy(&gr);
@@ -376,12 +874,50 @@ void rrr_gram_destroy(rrr_gram **gr)
 {
     if (gr == NULL || *gr == NULL)
         return;
-    free((*gr)->R); /* owns C too */
-    rrr_dmat_free(&(*gr)->Rd);
-    rrr_dmat_free(&(*gr)->Cd);
+    drop_sums(*gr);
+    free((*gr)->U0);
+    free((*gr)->V0);
     rrr_grid_destroy(&(*gr)->g);
     free(*gr);
     *gr = NULL;
+}
+
+rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                             const double *V, double *f, double *gU, double *gV)
+{
+    const size_t p = gr->p, q = gr->q, pq = p * q;
+    const int pi = (int)p, qi = (int)q;
+    double *D = rrr_malloc(pq, sizeof *D), *RD = rrr_malloc(pq, sizeof *RD);
+    if (D == NULL || RD == NULL) {
+        free(D);
+        free(RD);
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
+    }
+    double t0 = rrr_phase_begin();
+    /* D = U V^T - U0 V0^T, formed explicitly: its products cancel nothing */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, d, 1.0, U, pi, V, qi, 0.0, D,
+                pi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, gr->d, -1.0, gr->U0, pi,
+                gr->V0, qi, 1.0, D, pi);
+    memcpy(RD, D, pq * sizeof *RD);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, qi, 1.0,
+                gr->R, pi, RD, pi);
+    *f = gr->f0 - 2.0 * rrr_dot(pq, gr->C2, D) + rrr_dot(pq, RD, RD);
+    /* grad_B f = 2 (R^T R D - C2), into D */
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, qi, 1.0,
+                gr->R, pi, RD, pi);
+    for (size_t k = 0; k < pq; k++)
+        D[k] = 2.0 * (RD[k] - gr->C2[k]);
+    if (gU != NULL)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, d, qi, 1.0, D, pi, V, qi, 0.0,
+                    gU, pi);
+    if (gV != NULL)
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, d, pi, 1.0, D, pi, U, pi, 0.0,
+                    gV, qi);
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
+    free(D);
+    free(RD);
+    return RRR_OK;
 }
 
 /* ---- products with the statistics ------------------------------------------------- */
@@ -485,4 +1021,48 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
                 gr->R, p, out, p);
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
+}
+
+double rrr_local_yy(const rrr_problem *pb)
+{
+    double s = 0.0;
+    for (size_t r = 0; r < pb->nloc; r++) {
+        const double *y = pb->Yt + r * pb->q;
+        double t = 0.0;
+        for (size_t j = 0; j < pb->q; j++) {
+            double v = y[j] - (pb->ym != NULL ? pb->ym[j] : 0.0);
+            t += v * v;
+        }
+        s += t;
+    }
+    return s;
+}
+
+/* Local (replicated sums). How many of m columns have |mean| > standard deviation, i.e.
+ * 2 mean^2 > mean of squares; *constant is set when one is constant and non-zero (a column
+ * of ones: the user's own intercept). */
+static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
+                             int *constant)
+{
+    size_t count = 0;
+    for (size_t j = 0; j < m; j++) {
+        double mu = sum[j] / n, ms = sq[j] / n;
+        if (2 * mu * mu > ms)
+            count++;
+        if (mu != 0 && ms - mu * mu <= 1e-12 * ms)
+            *constant = 1;
+    }
+    return count;
+}
+
+void rrr_warn_uncentred(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, const double *s)
+{
+    int xconst = 0, yconst = 0;
+    size_t cx = offset_columns(s, s + p + q, p, (double)n, &xconst);
+    size_t cy = offset_columns(s + p, s + 2 * p + q, q, (double)n, &yconst);
+    if (xconst || cx + cy == 0)
+        return; /* X carries its own intercept column, or nothing to say */
+    rrr_warn(ctx, "--intercept is off, but %zu of %zu X columns and %zu of %zu Y columns have "
+             "|mean| > standard deviation: the rank-%d term will fit the means; pass "
+             "--intercept to centre X and Y (predict adds the means back)", cx, p, cy, q, d);
 }

@@ -1,0 +1,439 @@
+/* src/stream.c: input matrices as streams of row panels: one pass over my rows of X and Y
+ * in panels of a fixed height, double-buffered (the read of panel k + 1 is in flight while
+ * the caller works on panel k), with the readers' checks folded into the pass.
+ *
+ * Who reads what: a C-order .npy through nonblocking collective MPI-IO
+ * (MPI_File_iread_at_all, straight into the panel buffer: no second copy for <f8); a
+ * Fortran-order .npy through a vector file view per panel, then transposed; an HDF5
+ * dataset through one collective H5Dread of a hyperslab of rows per panel (both blocking:
+ * bounded memory, no overlap); a block in memory needs no reading (its panels point into
+ * it). Every rank takes part in every panel's collective calls, with no rows once its own
+ * ran out, so a pass has the same number of panels everywhere.
+ *
+ * Panel boundaries depend only on p, q (and RRR_PANEL_ROWS), never on the kind of input,
+ * so the sums a pass forms are bitwise the same whether the rows come from a file, from
+ * another file format or from memory (the Python package passes memory, the CLI files). */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "comm.h"
+#include "h5.h"
+#include "input.h"
+#include "npy.h"
+#include "rng.h"
+#include "stream.h"
+
+enum { IN_MEM, IN_NPY, IN_H5 };
+
+struct rrr_input {
+    int kind;
+    size_t n, cols;
+    char path[PATH_MAX];       /* as given (files)                                       */
+    char file[PATH_MAX];       /* HDF5: the file part; the dataset is path + dset_off    */
+    size_t dset_off;
+    rrr_npy_hdr h;             /* .npy: the header                                       */
+    const rrr_block *B;        /* memory: the caller's block, or the one loaded          */
+    rrr_block *owned;          /* ... when rrr_input_load read it                        */
+};
+
+/* ---- inputs -------------------------------------------------------------------------- */
+
+rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
+{
+    rrr_input *in = rrr_calloc(1, sizeof *in);
+    const char *dset = NULL;
+    rrr_status st = RRR_OK;
+    *out = NULL;
+    if (in == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    else if (path == NULL || strlen(path) >= sizeof in->path)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "no input path, or a path that is too long");
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK) {
+        free(in);
+        return st;
+    }
+    strcpy(in->path, path);
+    int kind = rrr_path_h5(path, in->file, sizeof in->file, &dset);
+    if (kind < 0) {
+        st = rrr_input_no_dataset(ctx, path);
+    } else if (kind == 0) {
+        in->kind = IN_NPY;
+        st = rrr_npy_read_header(ctx, path, &in->h);
+        if (st == RRR_OK) /* replicated: the header was broadcast */
+            st = rrr_npy_check_input(ctx, path, &in->h, 0);
+        in->n = in->h.rows;
+        in->cols = in->h.cols;
+    } else {
+        in->kind = IN_H5;
+        in->dset_off = (size_t)(dset - path);
+        st = rrr_input_regular(ctx, in->file);
+        rrr_h5_reader *rd = NULL;
+        size_t es = 8;
+        if (st == RRR_OK)
+            st = rrr_h5_reader_open(ctx, in->file, path + in->dset_off, in->path, 0, &rd);
+        if (st == RRR_OK)
+            rrr_h5_reader_shape(rd, &in->n, &in->cols, &es);
+        rrr_status cst = rrr_h5_reader_close(ctx, &rd);
+        st = rrr_agree(ctx, st != RRR_OK ? st : cst);
+        if (st == RRR_OK && (in->cols == 0 || in->cols > INT_MAX))
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu: need 1 to 2^31 - 1 columns",
+                          path, in->n, in->cols);
+    }
+    if (st != RRR_OK)
+        rrr_input_close(&in);
+    *out = in;
+    return st;
+}
+
+rrr_status rrr_input_mem(rrr_ctx *ctx, const rrr_block *B, rrr_input **out)
+{
+    rrr_input *in = rrr_calloc(1, sizeof *in);
+    *out = NULL;
+    if (in == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    in->kind = IN_MEM;
+    in->n = B->n;
+    in->cols = B->ncols;
+    in->B = B;
+    *out = in;
+    return RRR_OK;
+}
+
+void rrr_input_close(rrr_input **in)
+{
+    if (in == NULL || *in == NULL)
+        return;
+    rrr_block_destroy(&(*in)->owned);
+    free(*in);
+    *in = NULL;
+}
+
+size_t rrr_input_rows(const rrr_input *in) { return in->n; }
+size_t rrr_input_cols(const rrr_input *in) { return in->cols; }
+const char *rrr_input_path(const rrr_input *in) { return in->kind == IN_MEM ? NULL : in->path; }
+int rrr_input_in_memory(const rrr_input *in) { return in->B != NULL; }
+
+rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
+{
+    rrr_status st = RRR_OK;
+    if (in->B == NULL) {
+        st = in->kind == IN_NPY ? rrr_npy_read_rows(ctx, in->path, 0, &in->owned)
+                                : rrr_h5_read_rows(ctx, in->file, in->path + in->dset_off,
+                                                   in->path, 0, &in->owned);
+        in->B = in->owned;
+    }
+    *B = in->B;
+    return st;
+}
+
+size_t rrr_stream_panel_rows(size_t p, size_t q)
+{
+    const char *e = getenv("RRR_PANEL_ROWS");
+    size_t rows = 0;
+    if (e != NULL) {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (*end == '\0' && v > 0)
+            rows = (size_t)v;
+    }
+    if (rows == 0) {
+        rows = RRR_STREAM_PANEL_BYTES / (sizeof(double) * (p + q));
+        rows = rows < 64 ? 64 : rows;
+    }
+    size_t cap = (size_t)INT_MAX / (p + q); /* rows x cols values per read: an int count */
+    return rows > cap ? (cap > 0 ? cap : 1) : rows;
+}
+
+MPI_Info rrr_mpiio_info(void)
+{
+    static int made = 0;
+    static MPI_Info info = MPI_INFO_NULL;
+    if (made)
+        return info;
+    made = 1;
+    const char *e = getenv("RRR_MPIIO_HINTS");
+    if (e == NULL || *e == '\0')
+        return info;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", e);
+    MPI_Info_create(&info);
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv != NULL;
+         kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (eq == NULL || eq == kv || eq[1] == '\0')
+            continue; /* not key=value: ignored (README "I/O") */
+        *eq = '\0';
+        MPI_Info_set(info, kv, eq + 1);
+    }
+    return info;
+}
+
+/* ---- the pass ------------------------------------------------------------------------ */
+
+struct rrr_stream {
+    rrr_ctx *ctx;
+    int nin, flags;
+    rrr_input *in[2];          /* X, and Y (nin = 2)                                     */
+    size_t rows, count, k;     /* panel height; panels per pass; the next one            */
+    size_t r0, nloc;           /* my rows                                                */
+    double *buf[2][2];         /* files: [input][slot], one panel each                   */
+    rrr_npy_reader *npy[2];
+    rrr_h5_reader *h5[2];
+    rrr_status started[2];     /* the local status of the read started last              */
+    double amax[2];
+    uint64_t hash;
+    double *mom;               /* RRR_STREAM_MOMENTS: sums (p, q), then squares (p, q)    */
+};
+
+size_t rrr_stream_count(const rrr_stream *s) { return s->count; }
+size_t rrr_stream_rows(const rrr_stream *s) { return s->rows; }
+
+/* Local. My rows of panel k: [*i0, *i0 + *m). */
+static void panel_of(const rrr_stream *s, size_t k, size_t *i0, size_t *m)
+{
+    size_t a = k * s->rows;
+    *i0 = a < s->nloc ? a : s->nloc;
+    *m = s->nloc - *i0 < s->rows ? s->nloc - *i0 : s->rows;
+}
+
+/* Collective (for files). Start reading panel k of input j into slot k & 1. */
+static void start(rrr_stream *s, int j, size_t k)
+{
+    size_t i0, m;
+    panel_of(s, k, &i0, &m);
+    double *b = s->buf[j][k & 1];
+    if (s->npy[j] != NULL)
+        s->started[j] = rrr_npy_reader_start(s->ctx, s->npy[j], s->r0 + i0, m, b);
+    else if (s->h5[j] != NULL) /* blocking: collective, every rank */
+        s->started[j] = rrr_h5_reader_read(s->ctx, s->h5[j], s->r0 + i0, m, b);
+}
+
+rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
+                           rrr_stream **out)
+{
+    rrr_stream *s = rrr_calloc(1, sizeof *s);
+    rrr_status st = s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
+    *out = NULL;
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK) {
+        free(s);
+        return st;
+    }
+    s->ctx = ctx;
+    s->flags = flags;
+    s->in[0] = X;
+    s->in[1] = Y;
+    s->nin = Y != NULL ? 2 : 1;
+    s->rows = rrr_stream_panel_rows(X->cols, Y != NULL ? Y->cols : 0);
+    if (X->B != NULL) {
+        s->r0 = X->B->r0;
+        s->nloc = X->B->nloc;
+    } else {
+        rrr_partition(X->n, ctx->size, ctx->rank, &s->r0, &s->nloc);
+    }
+    for (int j = 0; j < s->nin; j++) {
+        const rrr_input *in = s->in[j];
+        if (in->B != NULL && (in->B->r0 != s->r0 || in->B->nloc != s->nloc))
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stream: X and Y hold different rows");
+        if (in->B != NULL)
+            continue;
+        size_t cap = s->nloc < s->rows ? s->nloc : s->rows;
+        for (int slot = 0; slot < 2; slot++) {
+            s->buf[j][slot] = rrr_malloc(cap * in->cols, sizeof(double));
+            if (s->buf[j][slot] == NULL)
+                st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for two panels of "
+                              "%zu x %zu", in->path, cap, in->cols);
+        }
+    }
+    const size_t pq = X->cols + (Y != NULL ? Y->cols : 0);
+    if (flags & RRR_STREAM_MOMENTS) {
+        s->mom = rrr_calloc(2 * pq, sizeof *s->mom);
+        if (s->mom == NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stream: out of memory");
+    }
+    unsigned long long mine = (s->nloc + s->rows - 1) / s->rows, most = 0;
+    MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, ctx->comm);
+    s->count = (size_t)most;
+    st = rrr_agree(ctx, st);
+    for (int j = 0; j < s->nin && st == RRR_OK; j++) {
+        rrr_input *in = s->in[j];
+        if (in->B != NULL)
+            continue;
+        if (in->kind == IN_NPY)
+            st = rrr_npy_reader_open(ctx, in->path, &in->h, s->rows, &s->npy[j]);
+        else
+            st = rrr_h5_reader_open(ctx, in->file, in->path + in->dset_off, in->path, 0,
+                                    &s->h5[j]);
+    }
+    if (st == RRR_OK && s->count > 0) {
+        double t0 = rrr_phase_begin();
+        for (int j = 0; j < s->nin; j++)
+            start(s, j, 0);
+        rrr_phase_end(ctx, RRR_T_READ, t0);
+    }
+    if (st != RRR_OK)
+        rrr_stream_close(&s, st, NULL);
+    *out = s;
+    return st;
+}
+
+/* Local. The first non-finite entry of count values (their index, or count) and the
+ * largest magnitude of the finite ones. One branch-free pass over the bits: |x| as an
+ * integer is monotone in |x|, and Inf and NaN are the patterns from 0x7ff0... up. */
+static size_t scan(const double *a, size_t count, double *amax)
+{
+    const uint64_t mag = 0x7fffffffffffffffULL, inf = 0x7ff0000000000000ULL;
+    uint64_t m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= count; k += 4) {
+        uint64_t b[4];
+        memcpy(b, a + k, sizeof b);
+        b[0] &= mag, b[1] &= mag, b[2] &= mag, b[3] &= mag;
+        m0 = b[0] > m0 ? b[0] : m0;
+        m1 = b[1] > m1 ? b[1] : m1;
+        m2 = b[2] > m2 ? b[2] : m2;
+        m3 = b[3] > m3 ? b[3] : m3;
+    }
+    for (; k < count; k++) {
+        uint64_t b;
+        memcpy(&b, a + k, sizeof b);
+        b &= mag;
+        m0 = b > m0 ? b : m0;
+    }
+    m0 = m0 > m1 ? m0 : m1;
+    m2 = m2 > m3 ? m2 : m3;
+    m0 = m0 > m2 ? m0 : m2;
+    if (m0 < inf) {
+        double v;
+        memcpy(&v, &m0, sizeof v);
+        *amax = fmax(*amax, v);
+        return count;
+    }
+    for (k = 0; k < count; k++) /* rare: find the first, and the largest finite one */
+        if (!isfinite(a[k]))
+            break;
+    for (size_t i = 0; i < count; i++)
+        if (isfinite(a[i]))
+            *amax = fmax(*amax, fabs(a[i]));
+    return k;
+}
+
+/* Local. The checkpoints' checksum of the data (checkpoint.c computed it from rows in
+ * memory before; the same formula): the sum mod 2^64 of a hash of (global position, bits). */
+static uint64_t data_hash(const double *a, size_t m, size_t cols, size_t r0, int y)
+{
+    uint64_t h = 0;
+    for (size_t il = 0; il < m; il++) {
+        uint64_t i = r0 + il;
+        for (size_t j = 0; j < cols; j++) {
+            uint64_t b, pos = i * 0x9e3779b97f4a7c15ULL + j;
+            memcpy(&b, a + il * cols + j, sizeof b);
+            h += rrr_mix64(b ^ rrr_mix64(y ? ~pos : pos));
+        }
+    }
+    return h;
+}
+
+rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
+{
+    rrr_ctx *ctx = s->ctx;
+    const size_t k = s->k;
+    size_t i0, m;
+    rrr_status st = lst;
+    const double *a[2] = { NULL, NULL };
+    double t0 = rrr_phase_begin();
+    panel_of(s, k, &i0, &m);
+    for (int j = 0; j < s->nin; j++) {
+        rrr_input *in = s->in[j];
+        if (in->B != NULL) {
+            a[j] = in->B->a + i0 * in->cols;
+            continue;
+        }
+        a[j] = s->buf[j][k & 1];
+        rrr_status rst = s->started[j];
+        if (s->npy[j] != NULL) {
+            rrr_status fst = rrr_npy_reader_finish(ctx, s->npy[j], s->buf[j][k & 1]);
+            rst = rst != RRR_OK ? rst : fst;
+            ctx->bytes_read += m * in->cols * in->h.itemsize;
+        }
+        if (st == RRR_OK)
+            st = rst;
+    }
+    if (k + 1 < s->count) /* the next read is in flight while the caller works on this one */
+        for (int j = 0; j < s->nin; j++)
+            if (s->in[j]->B == NULL)
+                start(s, j, k + 1);
+    for (int j = 0; j < s->nin && st == RRR_OK; j++) {
+        const rrr_input *in = s->in[j];
+        size_t bad = scan(a[j], m * in->cols, &s->amax[j]);
+        if (bad < m * in->cols)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: non-finite value %g at row %zu, column %zu",
+                          in->kind == IN_MEM ? (j == 0 ? "X" : "Y") : in->path, a[j][bad],
+                          s->r0 + i0 + bad / in->cols, bad % in->cols);
+        if (s->flags & RRR_STREAM_HASH)
+            s->hash += data_hash(a[j], m, in->cols, s->r0 + i0, j);
+        if (s->mom != NULL) {
+            const size_t c = in->cols, off = j == 0 ? 0 : s->in[0]->cols;
+            const size_t all = s->in[0]->cols + (s->nin > 1 ? s->in[1]->cols : 0);
+            double *sum = s->mom + off, *sq = s->mom + all + off;
+            for (size_t r = 0; r < m; r++)
+                for (size_t c2 = 0; c2 < c; c2++) {
+                    double v = a[j][r * c + c2];
+                    sum[c2] += v;
+                    sq[c2] += v * v;
+                }
+        }
+    }
+    rrr_phase_end(ctx, RRR_T_READ, t0);
+    st = rrr_agree(ctx, st);
+    s->k++;
+    *pn = (rrr_panel){ .i0 = i0, .m = m, .r0 = s->r0 + i0, .X = a[0], .Y = a[1] };
+    return st;
+}
+
+void rrr_stream_poll(rrr_stream *s)
+{
+    for (int j = 0; j < s->nin; j++)
+        if (s->npy[j] != NULL)
+            rrr_npy_reader_poll(s->npy[j]);
+}
+
+rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *facts)
+{
+    rrr_stream *s = *sp;
+    if (s == NULL)
+        return st;
+    rrr_ctx *ctx = s->ctx;
+    double t0 = rrr_phase_begin();
+    for (int j = 0; j < 2; j++) { /* collective: pending reads completed, files closed */
+        rrr_npy_reader_close(ctx, &s->npy[j]);
+        if (rrr_h5_reader_close(ctx, &s->h5[j]) != RRR_OK && st == RRR_OK)
+            st = RRR_EIO;
+    }
+    rrr_phase_end(ctx, RRR_T_READ, t0);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK && facts != NULL) {
+        uint64_t h = s->hash;
+        MPI_Allreduce(MPI_IN_PLACE, s->amax, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
+        MPI_Allreduce(&h, &facts->hash, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+        facts->xmax = s->amax[0];
+        facts->ymax = s->amax[1];
+        if (s->mom != NULL && facts->moments != NULL) {
+            size_t len = 2 * (s->in[0]->cols + (s->nin > 1 ? s->in[1]->cols : 0));
+            memcpy(facts->moments, s->mom, len * sizeof *s->mom);
+            rrr_allreduce_sum(ctx, facts->moments, len);
+        }
+    }
+    for (int j = 0; j < 2; j++)
+        for (int slot = 0; slot < 2; slot++)
+            free(s->buf[j][slot]);
+    free(s->mom);
+    free(s);
+    *sp = NULL;
+    return st;
+}

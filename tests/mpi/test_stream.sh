@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tests/mpi/test_stream.sh: exact streams its rows (README "Data bigger than memory").
+# A problem of 410 MB of X and Y is fitted by exact under ulimit -v 600 MB at one rank, a
+# limit the rows held in memory would exceed (MPI and OpenBLAS map ~300 MB before any data);
+# gd, which holds its rows, refuses before reading with the bytes it needs and has (exit 1).
+# The streamed result is checked against the NumPy closed form on all rows in memory and
+# against a fit whose single panel is the whole row block (the in-memory summation), its
+# peak resident memory against the data's size; panels of a few rows at 1-4 ranks (ranks
+# owning no rows) give the same fit. ulimit -v and AddressSanitizer do not mix: SAN=1 skips.
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
+[[ ${SAN:-0} == 1 ]] && skip "ulimit -v and AddressSanitizer's shadow memory do not mix"
+W=$WORK
+N=${STREAM_N:-800000} P=48 Q=16 LIMIT_KB=614400
+rrr 2 gen --n $N --p $P --q $Q --rank 4 --seed 11 --out "$W/big" >/dev/null 2>"$W/gen.err" ||
+    { fail "gen"; cat "$W/gen.err"; summary; exit; }
+bytes=$(( $(stat -c %s "$W/big/X.npy") + $(stat -c %s "$W/big/Y.npy") ))
+F=(fit --x "$W/big/X.npy" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --quiet)
+# limited SOLVER OUT: one rank under ulimit -v
+limited() {
+    bounded 60 bash -c "ulimit -v $LIMIT_KB; exec mpirun --mca odls_base_sigkill_timeout 0 -np 1 \
+        '$RRR_BIN' ${F[*]} --solver $1 --out '$W/$2' --report '$W/$2.json'" >"$W/$2.out" 2>"$W/$2.err"
+}
+limited exact lim; rc=$?
+[[ $rc -eq 0 ]] && pass "exact under ulimit -v $((LIMIT_KB / 1024)) MB with $((bytes / 1000000)) MB of X and Y (np=1)" ||
+    { fail "exact under ulimit -v: exit $rc"; head -n 5 "$W/lim.err"; }
+limited gd gdlim; rc=$?
+nerr=$(grep -c '^rrr: error:' "$W/gdlim.err")
+[[ $rc -eq 1 && $nerr -eq 1 ]] && grep -q "gd keeps its rows in memory: it needs .* GB per rank.* GB are available (out of memory)" "$W/gdlim.err" &&
+    pass "gd under the same limit: exit 1 before reading, with the bytes needed and available" ||
+    { fail "gd under ulimit -v: exit $rc, $nerr error lines"; head -n 5 "$W/gdlim.err"; }
+[[ ! -e $W/gdlim ]] && pass "... and no output" || fail "gd left output"
+limited auto autolim; rc=$?
+[[ $rc -eq 0 ]] && grep -q '"solver": "exact"' "$W/autolim/model.json" &&
+    pass "auto under the same limit: sends the problem to exact" || { fail "auto under ulimit -v: exit $rc"; head -n 5 "$W/autolim.err"; }
+if [[ -s $W/lim.json ]]; then
+    rss=$($PYTHON -c "import json; print(int(json.load(open('$W/lim.json'))['peak_rss_bytes_max']))")
+    [[ $rss -lt $((bytes / 2)) ]] && pass "peak RSS $((rss / 1000000)) MB < half the data ($((bytes / 1000000)) MB)" ||
+        fail "peak RSS $((rss / 1000000)) MB, data $((bytes / 1000000)) MB"
+    check "the streamed fit is the NumPy optimum of all rows in memory" $PYTHON tests/mpi/check.py verify \
+        --x "$W/big/X.npy" --y "$W/big/Y.npy" --model "$W/lim" --lambda 0.5 --rank 4 --gap 1e-9 --btol 1e-8
+fi
+# the in-memory summation: one panel holding the whole row block (no limit)
+RRR_PANEL_ROWS=$N rrr 1 "${F[@]}" --solver exact --out "$W/whole" >/dev/null 2>"$W/whole.err" ||
+    { fail "exact with one panel"; head -n 5 "$W/whole.err"; }
+check "streamed and whole-block fits agree to rounding" $PYTHON tests/mpi/check.py compare "$W/lim" "$W/whole" --tol 1e-11
+# small panels, 1-4 ranks, 4 ranks with 3 rows (ranks owning none), C and Fortran order,
+# --intercept: the fits agree with np=1's to rounding
+mkdir -p "$W/s"
+$PYTHON tests/mpi/check.py mkdata --out "$W/s" --n 500 --p 12 --q 5 --rank 3 --seed 4 --offset 100 >/dev/null
+$PYTHON -c "import numpy as np; np.save('$W/s/Xf.npy', np.asfortranarray(np.load('$W/s/X.npy')))"
+S=(fit --y "$W/s/Y.npy" --rank 3 --lambda 0.1 --solver exact --intercept --quiet)
+rrr 1 "${S[@]}" --x "$W/s/X.npy" --out "$W/s1" >/dev/null 2>&1 || fail "small np=1"
+for np in 1 2 3 4; do
+    RRR_PANEL_ROWS=7 rrr $np "${S[@]}" --x "$W/s/Xf.npy" --out "$W/s7_$np" >/dev/null 2>"$W/err" ||
+        { fail "panels of 7 rows, Fortran order, np=$np"; head -n 3 "$W/err"; }
+    check "panels of 7 rows (Fortran X, --intercept) np=$np agree with np=1" $PYTHON tests/mpi/check.py compare "$W/s1" "$W/s7_$np" --tol 1e-10
+done
+$PYTHON -c "import numpy as np; np.save('$W/s/X3.npy', np.load('$W/s/X.npy')[:3]); np.save('$W/s/Y3.npy', np.load('$W/s/Y.npy')[:3])"
+T=(fit --x "$W/s/X3.npy" --y "$W/s/Y3.npy" --rank 1 --lambda 1 --solver exact --quiet)
+rrr 1 "${T[@]}" --out "$W/t1" >/dev/null 2>&1 || fail "3 rows np=1"
+RRR_PANEL_ROWS=1 rrr 4 "${T[@]}" --out "$W/t4" >/dev/null 2>"$W/err" || { fail "3 rows np=4"; head -n 3 "$W/err"; }
+check "3 rows at np=4 (a rank without rows), panels of 1 row" $PYTHON tests/mpi/check.py compare "$W/t1" "$W/t4" --tol 1e-9
+# a non-finite value in a later panel: every rank stops with one message (exit 2)
+$PYTHON -c "import numpy as np; X = np.load('$W/s/X.npy'); X[431, 2] = np.inf; np.save('$W/s/Xinf.npy', X)"
+RRR_PANEL_ROWS=16 expect_exit 2 "Inf in a later panel" 3 "${S[@]}" --x "$W/s/Xinf.npy" --out "$W/never"
+grep -q "non-finite value inf at row 431, column 2" "$W/err" && pass "... the message names row and column" ||
+    { fail "Inf message"; cat "$W/err"; }
+summary
