@@ -1,5 +1,5 @@
 /* include/rrr_base.h: the MPI-free part of the public API: status codes, the context
- * handle, the row block and SPEC's row partition. Serial modules include only this. */
+ * handle, the row block and the row partition. Serial modules include only this. */
 #ifndef RRR_BASE_H
 #define RRR_BASE_H
 

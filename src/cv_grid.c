@@ -1,6 +1,6 @@
 /* src/cv_grid.c: `rrr cv` in the 2-D grid regime (p too large to replicate p x p).
  *
- * Statistics: for each fold, its rows move from where they are to SPEC's row layout of
+ * Statistics: for each fold, its rows move from where they are to the contract's row layout of
  * the fold alone (one MPI_Alltoallv of rows), and the grid regime's pass of `rrr fit`
  * (pdgemr2d panels, pdsyrk, pdgemm) sums G_k and C_k as block-cyclic matrices: n (p^2 +
  * 2pq) flops in all, as one pass; the column sums are replicated vectors. The totals are

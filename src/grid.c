@@ -41,7 +41,7 @@ rrr_status rrr_grid_create(rrr_ctx *ctx, int nb, rrr_grid **out)
     int r1, c1, myr1, myc1;
     Cblacs_gridinfo(g->ctxt_row, &r1, &c1, &myr1, &myc1);
     g->nb = nb;
-    /* Both grids hold every rank, and the row grid's column is the MPI rank (SPEC.md row
+    /* Both grids hold every rank, and the row grid's column is the MPI rank (the contract's row
      * blocks): anything else is a BLACS set-up bug. */
     if (g->nprow != nprow || g->npcol != npcol || g->myrow < 0 || myc1 != ctx->rank)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL,

@@ -13,7 +13,7 @@ typedef struct {
     double *a;
 } rrr_dmat;
 
-/* Two grids over the same ranks: the 1 x K "row" grid on which SPEC.md's row blocks are a
+/* Two grids over the same ranks: the 1 x K "row" grid on which the contract's row blocks are a
  * block-cyclic matrix with no copy, and the near-square nprow x npcol = K grid. */
 typedef struct {
     int sys;                        /* BLACS system handle of ctx->comm               */

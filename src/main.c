@@ -204,7 +204,7 @@ static rrr_status parse_precond(rrr_ctx *ctx, const char *s, rrr_precond *out)
 
 /* Collective. A SIGTERM/SIGUSR1 that arrived after the solver's last iteration boundary
  * (during exact's statistics pass, or the final evaluation) still stops the run: exit 5,
- * --out untouched (SPEC.md "Checkpoints"). */
+ * --out untouched (docs/cli.md "Checkpoints and signals"). */
 static rrr_status stop_check(rrr_ctx *ctx)
 {
     int stop = rrr_stop_requested != 0, any = 0;

@@ -10,7 +10,7 @@ DIR/rrr/<prob>__<kernel>__<kind>__<rep>.{json,err} with kind gd0 (gd --max-iter 
 (gd --tol 0 --max-iter M), exact, gd, als (default tol, no certificate), gdcert, alscert;
 DIR/peer/<prob>__numpy.out, <prob>__mpi4py.{out,err}.
 Every figure is the median over repeats with min and max (for rates: min = worst run).
-The floor of a gd iteration (issue 15): max(its bytes / the best read-only sum rate of NP
+The floor of a gd iteration: max(its bytes / the best read-only sum rate of NP
 ranks, its flops / the NP-rank square-DGEMM rate), both measured in the same run.
 Flop counts: gd iteration n (6pd + 8qd + 4d^2) in the residual form, n 4pd (1 + 1/50) in the
 cross-product form (X^T Y kept: one Gram pass, src/kernels.c); statistics pass
@@ -284,7 +284,7 @@ class Report:
         self.add("rrr", prob, kl, "gd --precond nystrom: setup (time_setup)", "s", setup)
         if plain["median"] > 0:
             self.ratio(prob, kl, "gd iteration, nystrom / none", per["median"] / plain["median"],
-                       "issue 14: at most 1.1")
+                       "goal: at most 1.1")
             self.ratio(prob, kl, "gd nystrom setup, in plain iterations",
                        setup["median"] / plain["median"], "the preconditioner's one-off cost")
 
@@ -393,7 +393,7 @@ class Report:
                            f"{what}: {byt2 / 1e9:.2f} GB")
                 # the floor: one read of the iteration's bytes at the best read-only rate of
                 # NP ranks, or its flops at the NP-rank square-DGEMM rate, whichever is longer;
-                # both measured in this run (issue 15)
+                # both measured in this run
                 fl = n * gd_flops_row(p, q, d, n, np_)
                 sq = self.find("machine", prob, kl, f"DGEMM square, {np_} ranks")
                 rd = [self.find("machine", "-", self.kmain, f"{lb}, {np_} rank(s)")

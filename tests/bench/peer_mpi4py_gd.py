@@ -9,8 +9,8 @@ Usage:
 (Use /usr/bin/python3: the Debian numpy/mpi4py live there. Set OPENBLAS_NUM_THREADS=1 when
 K ranks fill the cores.)
 
-Objective (SPEC.md): f(U,V) = ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2.
-Rows split as in SPEC: b = ceil(n/K), rank r owns [r b, min((r+1) b, n)), read with
+Objective (docs/cli.md): f(U,V) = ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2.
+Rows split as rrr_partition does: b = ceil(n/K), rank r owns [r b, min((r+1) b, n)), read with
 np.load(mmap_mode='r'). Per iteration, with A_i = X_i U and R_i = A_i V^T - Y_i:
     grad_U = sum_i 2 X_i^T (R_i V)  + 2 lambda U (V^T V)
     grad_V = sum_i 2 R_i^T A_i      + 2 lambda V (U^T U)

@@ -8,7 +8,7 @@ Usage:
 (Use /usr/bin/python3: the Debian numpy/scipy live there, not in a pyenv python.)
 OpenBLAS (NumPy's BLAS here) reads OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS at start-up.
 
-Math (SPEC.md), f(U,V) = ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2:
+Math (docs/cli.md), f(U,V) = ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2:
     B_R = (X^T X + lambda I)^{-1} X^T Y                  (Cholesky, cho_factor/cho_solve)
     M   = (X^T Y)^T B_R  (q x q, symmetric PSD)          W = top-d eigenvectors of M
     U   = B_R W,  V = W                                   (so U V^T = B_R W W^T)

@@ -34,7 +34,7 @@
  * takes >= 20 ms (far above MPI_Wtick); reported times are per kernel call.
  * Rates are aggregate over all ranks (every rank runs the kernel at once) unless the key
  * says per_rank. OpenBLAS picks its kernel before main(): set OPENBLAS_CORETYPE in the
- * environment (see /work/shared/notes/openblas.md); this probe reports, never changes, it.
+ * environment (README "Kernel"); this probe reports, never changes, it.
  * Exit codes: 0 ok, 1 out of memory / MPI failure, 2 bad arguments, 3 cannot write --json. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -480,7 +480,7 @@ static void k_syrk(void *v)
 
 static void probe_syrk(int n, int p, int reps)
 {
-    /* rows split as in SPEC: b = ceil(n / np), rank r owns [r b, min((r+1) b, n)) */
+    /* rows split as rrr_partition does: b = ceil(n / np), rank r owns [r b, min((r+1) b, n)) */
     int b = (n + g_np - 1) / g_np;
     long lo = (long)g_rank * b, hi = lo + b;
     if (hi > n) hi = n;

@@ -84,7 +84,7 @@ for np in 1 4; do
         { fail "cv tiny np=$np"; cat "$W/err"; }
 done
 
-# the final model is rrr fit at the choice, and the files are as SPEC says
+# the final model is rrr fit at the choice, and the files are as docs/cli.md says
 read -r d lam < <($PYTHON -c "import json; j = json.load(open('$W/a3/cv.json')); print(j['rank'], repr(j['lambda']))")
 rrr 3 fit --x "$W/a/X.npy" --y "$W/a/Y.npy" --rank "$d" --lambda "$lam" --out "$W/fit3" --quiet >/dev/null 2>&1
 # (an exact fit from the folds' summed statistics: the same up to the order of summation)

@@ -75,7 +75,7 @@ for np in 1 2 3 4; do
 done
 check "gradcheck lambda=0 wide" rrr 3 gradcheck --x "$W/wide/X.npy" --y "$W/wide/Y.npy" --rank 2 --lambda 0
 
-# predict: distributed, matches NumPy; mse and r2 as SPEC.md defines them
+# predict: distributed, matches NumPy; mse and r2 as docs/cli.md defines them
 for np in 1 3 4; do
     rrr $np predict --model "$W/tall/m1-d3-l1.0" --x "$W/tall/X.npy" --y "$W/tall/Y.npy" --out "$W/yhat$np.npy" \
         >"$W/printed" 2>/dev/null

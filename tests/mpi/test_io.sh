@@ -39,7 +39,7 @@ rrr 3 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 0.5 --solver gd --out 
 rrr 3 fit --x "$W/f8/X.npy" --y "$W/f8/Y.npy" --rank 2 --lambda 0.5 --solver gd --out "$W/m8" --quiet
 check "<f4 input fits like its <f8 conversion" $PYTHON tests/mpi/check.py compare "$W/m4" "$W/m8" --tol 1e-12
 
-# --- every malformed .npy of SPEC.md: exit 2, one message naming the file ---------------
+# --- every malformed .npy of docs/cli.md: exit 2, one message naming the file ---------------
 good=tests/data/good_f8_v1.npy
 for bad in tests/data/bad_*.npy; do
     for np in 2 3; do

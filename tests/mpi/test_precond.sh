@@ -58,7 +58,7 @@ hard latent5 4 3 1e-8 --gd-xty off          # the residual form
 hard widesc 3 3 1e-6 --gd-xty off
 INTERCEPT=--intercept hard offset 3 2 1e-8 --intercept
 
-# without the preconditioner the same budget is not enough (the stall of issue 14)
+# without the preconditioner the same budget is not enough
 rrr 2 fit --x "$W/latent/X.npy" --y "$W/latent/Y.npy" --rank 3 --lambda 1e-8 --solver gd \
     --precond none --max-iter 300 --out "$W/latent/none" --quiet >/dev/null 2>&1
 if ! $PYTHON tests/mpi/check.py verify --x "$W/latent/X.npy" --y "$W/latent/Y.npy" \
