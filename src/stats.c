@@ -317,6 +317,47 @@ static rrr_status pilot_sums(rrr_ctx *ctx, const rrr_stats_req *rq, const double
     return RRR_OK;
 }
 
+/* Local (replicated sums). Remove the shift from the summed G, C and *yy: the sums about the
+ * means (README "exact"), and the means into gr->xm, gr->ym (left NULL when out of memory:
+ * the caller checks). Returns whether the correction cancelled in some column of X. */
+static int remove_shift(const rrr_stats_req *rq, rrr_gram *gr, sums_t *a, const double *shift,
+                        double *yy)
+{
+    const size_t p = rq->p, q = rq->q;
+    const int pi = (int)p, qi = (int)q, d = rq->d;
+    const double nn = (double)rq->n;
+    double *G = a->buf, gmax = 0, rr = 0;
+    int lost = 0;
+    for (size_t j = 0; j < p; j++)
+        gmax = fmax(gmax, G[j * p + j]);
+    for (size_t j = 0; j < p; j++) {
+        double gs = G[j * p + j], gc = gs - a->Sx[j] * a->Sx[j] / nn;
+        lost |= shift_cancelled(gs, gc, gmax);
+    }
+    for (size_t j = 0; j < q; j++)
+        rr += a->Sr[j] * a->Sr[j];
+    cblas_dsyr(CblasColMajor, CblasUpper, pi, -1.0 / nn, a->Sx, 1, G, pi);
+    cblas_dger(CblasColMajor, pi, qi, -1.0 / nn, a->Sx, 1, a->Sr, 1, a->C, pi);
+    *yy -= rr / nn;
+    gr->xm = rrr_malloc(p, sizeof(double));
+    gr->ym = rrr_malloc(q, sizeof(double));
+    if (gr->xm == NULL || gr->ym == NULL)
+        return lost;
+    /* xm = s_x + Sx/n; ym = s_y + (Sr + B0^T Sx)/n, since R0 = (y - s_y) - B0^T (x - s_x) */
+    for (size_t j = 0; j < p; j++)
+        gr->xm[j] = shift[j] + a->Sx[j] / nn;
+    for (size_t j = 0; j < q; j++)
+        gr->ym[j] = a->Sr[j];
+    if (gr->have_pilot) {
+        cblas_dgemv(CblasColMajor, CblasTrans, pi, d, 1.0, gr->U0, pi, a->Sx, 1, 0.0, a->ab, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, qi, d, 1.0, gr->V0, qi, a->ab, 1, 1.0, gr->ym,
+                    1);
+    }
+    for (size_t j = 0; j < q; j++)
+        gr->ym[j] = shift[p + j] + gr->ym[j] / nn;
+    return lost;
+}
+
 /* Collective. The replicated regime's pass: the sums of all rows into gr (G in gr->R, C,
  * yy, the means, the pilot, the checksum). known: exact means (p + q) to centre at, or
  * NULL: the first panels' means (then *redo = 1 if their correction cancelled). */
@@ -324,7 +365,7 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
                                   rrr_gram *gr, int *redo)
 {
     const size_t p = rq->p, q = rq->q, n = rq->n, pq = p * q;
-    const int pi = (int)p, qi = (int)q, d = rq->d;
+    const int d = rq->d;
     rrr_stream *s = NULL;
     rrr_stream_facts facts = { 0, 0, 0, NULL };
     rrr_panel pn;
@@ -385,42 +426,11 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
     allreduce_upper(ctx, a.buf, p, sums_len(p, q));
     /* G, C, yy and, with a pilot, C2 and f0: into one allocation R | C, and C2 */
     double *G = a.buf, *C = a.C, yy = *a.yy, yys = 0, yyc = 0;
-    if (rq->intercept) { /* remove the shift: the sums about the means (README "exact") */
-        const double nn = (double)n;
-        double gmax = 0;
-        for (size_t j = 0; j < p; j++)
-            gmax = fmax(gmax, G[j * p + j]);
-        int lost = 0;
-        for (size_t j = 0; j < p; j++) {
-            double gs = G[j * p + j], gc = gs - a.Sx[j] * a.Sx[j] / nn;
-            lost |= shift_cancelled(gs, gc, gmax);
-        }
-        double rr = 0;
-        for (size_t j = 0; j < q; j++)
-            rr += a.Sr[j] * a.Sr[j];
-        cblas_dsyr(CblasColMajor, CblasUpper, pi, -1.0 / nn, a.Sx, 1, G, pi);
-        cblas_dger(CblasColMajor, pi, qi, -1.0 / nn, a.Sx, 1, a.Sr, 1, C, pi);
+    if (rq->intercept) {
         yys = yy;
-        yy -= rr / nn;
+        int lost = remove_shift(rq, gr, &a, shift, &yy);
         yyc = yy;
         *redo = known == NULL && lost;
-        gr->xm = rrr_malloc(p, sizeof(double));
-        gr->ym = rrr_malloc(q, sizeof(double));
-        if (gr->xm != NULL && gr->ym != NULL) {
-            /* xm = s_x + Sx/n; ym = s_y + (Sr + B0^T Sx)/n, since R0 = (y - s_y) - B0^T (x - s_x) */
-            for (size_t j = 0; j < p; j++)
-                gr->xm[j] = shift[j] + a.Sx[j] / nn;
-            for (size_t j = 0; j < q; j++)
-                gr->ym[j] = a.Sr[j];
-            if (gr->have_pilot) {
-                cblas_dgemv(CblasColMajor, CblasTrans, pi, d, 1.0, gr->U0, pi, a.Sx, 1, 0.0,
-                            a.ab, 1);
-                cblas_dgemv(CblasColMajor, CblasNoTrans, qi, d, 1.0, gr->V0, qi, a.ab, 1, 1.0,
-                            gr->ym, 1);
-            }
-            for (size_t j = 0; j < q; j++)
-                gr->ym[j] = shift[p + j] + gr->ym[j] / nn;
-        }
     }
     if (gr->have_pilot)
         gr->C2 = rrr_malloc(pq, sizeof(double));

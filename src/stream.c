@@ -115,7 +115,6 @@ void rrr_input_close(rrr_input **in)
 
 size_t rrr_input_rows(const rrr_input *in) { return in->n; }
 size_t rrr_input_cols(const rrr_input *in) { return in->cols; }
-const char *rrr_input_path(const rrr_input *in) { return in->kind == IN_MEM ? NULL : in->path; }
 int rrr_input_in_memory(const rrr_input *in) { return in->B != NULL; }
 
 rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)

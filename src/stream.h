@@ -37,10 +37,9 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out);
 rrr_status rrr_input_mem(rrr_ctx *ctx, const rrr_block *B, rrr_input **out);
 /* Local. NULL-safe; frees a block that rrr_input_load read. */
 void rrr_input_close(rrr_input **in);
-/* Local. The global shape and, for files, the path as given (NULL for memory). */
+/* Local. The global shape. */
 size_t rrr_input_rows(const rrr_input *in);
 size_t rrr_input_cols(const rrr_input *in);
-const char *rrr_input_path(const rrr_input *in);
 /* Local. The input is a block in memory (wrapped, or loaded by rrr_input_load). */
 int rrr_input_in_memory(const rrr_input *in);
 /* Collective. My rows in memory: the wrapped block, or read now with rrr_block_read (kept
