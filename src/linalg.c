@@ -211,7 +211,25 @@ void rrr_gram_dd(size_t m, int d, const double *B, double *S)
 
 double rrr_dot(size_t n, const double *a, const double *b)
 {
-    return cblas_ddot((int)n, a, 1, b, 1);
+    const size_t chunk = (size_t)1 << 30; /* BLAS counts are int */
+    double s = 0.0;
+    for (size_t k = 0; k < n; k += chunk)
+        s += cblas_ddot((int)(n - k < chunk ? n - k : chunk), a + k, 1, b + k, 1);
+    return s;
+}
+
+void rrr_transpose(size_t m, size_t n, const double *restrict A, double *restrict B)
+{
+    enum { TILE = 32 }; /* both tiles in L1: A read down its columns, B written down its */
+    for (size_t j0 = 0; j0 < n; j0 += TILE) {
+        const size_t je = j0 + TILE < n ? j0 + TILE : n;
+        for (size_t i0 = 0; i0 < m; i0 += TILE) {
+            const size_t ie = i0 + TILE < m ? i0 + TILE : m;
+            for (size_t i = i0; i < ie; i++)
+                for (size_t j = j0; j < je; j++)
+                    B[i * n + j] = A[j * m + i];
+        }
+    }
 }
 
 double rrr_norm2(size_t n1, const double *a, size_t n2, const double *b)

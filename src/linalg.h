@@ -36,6 +36,9 @@ void rrr_gram_dd(size_t m, int d, const double *B, double *S);
 /* Local. <A, B> = sum of a_k b_k over n entries (tr(A^T B) for matrices). */
 double rrr_dot(size_t n, const double *a, const double *b);
 
+/* Local. B (n x m, ld n) = A^T for A (m x n, ld m), column-major; A and B distinct. */
+void rrr_transpose(size_t m, size_t n, const double *restrict A, double *restrict B);
+
 /* Local. ||(a, b)||_2 of two vectors (n1 and n2 entries, b may be empty), scaled by the
  * largest entry so that neither underflow nor overflow loses it (data at 1e-150 or 1e150
  * have gradients whose squares leave double's range). NaN if an entry is not finite. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blas_env.h"
+#include "mpi_env.h"
 #include "check.h"
 #include "cli.h"
 #include "cv.h"
@@ -708,6 +709,7 @@ static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
 int main(int argc, char **argv)
 {
     rrr_blas_pick_kernel(argv); /* may re-exec once, before MPI exists */
+    rrr_mpi_pick_transport();
     MPI_Init(&argc, &argv);
     rrr_ctx *ctx = NULL;
     rrr_status st = rrr_ctx_create(MPI_COMM_WORLD, &ctx);
