@@ -48,6 +48,24 @@
 #include "solvers.h"
 #include "topk.h"
 
+/* Local. The p route with q > p from T^T = C^T R^{-1} (q x p): OpenBLAS solves with R from
+ * the right of a q x p matrix at twice the rate it solves from the left of the p x q one
+ * (16 against 9 GFLOP/s at p = 200, q = 20000), which pays for the transposition. */
+static rrr_status topd_transposed(rrr_ctx *ctx, rrr_gram *gr, int d, double *U, double *V,
+                                  double *w)
+{
+    const int p = (int)gr->p, q = (int)gr->q;
+    double *Tt = rrr_malloc(gr->p * gr->q, sizeof(double));
+    if (Tt == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d)", q, p);
+    rrr_transpose(gr->p, gr->q, gr->C, Tt);
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, q, p, 1.0,
+                gr->R, p, Tt, q);
+    rrr_status st = rrr_topk_pt(gr->p, gr->q, d, Tt, U, V, w, &ctx->err);
+    free(Tt);
+    return st;
+}
+
 /* Local (identical on every rank). Replicated regime of rrr_gram_exact: T = R^{-T} C, its
  * top-d factors T_d = A V^T by the route (topk.c), U = R^{-1} A; w gets mu_1 .. mu_d. */
 rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
@@ -55,6 +73,13 @@ rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *
 {
     const rrr_route route = gr->route;
     const int p = (int)gr->p, q = (int)gr->q;
+    if (route == RRR_ROUTE_P && gr->q > gr->p) {
+        rrr_status st = topd_transposed(ctx, gr, d, U, V, w);
+        if (st == RRR_OK) /* U = R^{-1} A = B_R W */
+            cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, d,
+                        1.0, gr->R, p, U, p);
+        return st;
+    }
     double *T = keep_C ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
     if (T == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d)", p, q);

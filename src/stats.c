@@ -148,8 +148,10 @@ static void sums_local_done(sums_t *a)
 
 /* Local. Add m rows (X: p x m, Y: q x m, column-major) to the sums. Without a shift or a
  * pilot the rows go to dsyrk / dgemm as they are (no copy); otherwise RB rows at a time
- * are shifted into a buffer (and Y replaced by R0 = (y - s_y) - V0 U0^T (x - s_x)). */
-static void add_rows(sums_t *a, const double *X, const double *Y, size_t m, rrr_stream *s)
+ * are shifted into a buffer (and Y replaced by R0 = (y - s_y) - V0 U0^T (x - s_x)), or,
+ * when Yw (= Y) may be overwritten and there is no shift, R0 takes Y's place there. */
+static void add_rows(sums_t *a, const double *X, const double *Y, double *Yw, size_t m,
+                     rrr_stream *s)
 {
     const size_t p = a->p, q = a->q;
     const int pi = (int)p, qi = (int)q, d = a->d;
@@ -178,7 +180,8 @@ static void add_rows(sums_t *a, const double *X, const double *Y, size_t m, rrr_
             }
             xb = a->xb;
         }
-        for (size_t r = 0; r < mb; r++) {
+        double *yb = a->s == NULL && Yw != NULL ? Yw + i0 * q : a->yb;
+        for (size_t r = 0; r < mb && yb == a->yb; r++) {
             const double *y = y0 + r * q;
             double *yd = a->yb + r * q;
             if (a->s != NULL)
@@ -191,26 +194,32 @@ static void add_rows(sums_t *a, const double *X, const double *Y, size_t m, rrr_
             cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, mi, pi, 1.0, a->U0, pi, xb,
                         pi, 0.0, a->ab, d);
             cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, qi, mi, d, -1.0, a->V0, qi,
-                        a->ab, d, 1.0, a->yb, qi);
+                        a->ab, d, 1.0, yb, qi);
         }
-        *a->yy += rrr_dot(mb * q, a->yb, a->yb);
+        *a->yy += rrr_dot(mb * q, yb, yb);
         if (a->s != NULL)
             for (size_t r = 0; r < mb; r++)
-                col_add(q, a->yb + r * q, a->Sr);
+                col_add(q, yb + r * q, a->Sr);
         if (a->s != NULL)
             cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, mi, 1.0, xb, pi, 1.0, a->G,
                         pi);
-        add_cross(a, xb, a->yb, mi);
+        add_cross(a, xb, yb, mi);
         if (s != NULL)
             rrr_stream_poll(s);
     }
 }
 
 /* Collective. Sum count doubles of which the first p x p are an upper triangle (ld p):
- * packed in place to the front, one allreduce, unpacked (p(p+1)/2 + the rest). */
+ * packed in place to the front, one allreduce, unpacked (p(p+1)/2 + the rest), when the
+ * p(p - 1)/2 doubles it saves outweigh moving the rest twice; otherwise (q >> p: a 32 MB
+ * X^T Y behind a 0.3 MB G) all count doubles as they are. */
 static void allreduce_upper(rrr_ctx *ctx, double *buf, size_t p, size_t count)
 {
     const size_t npk = p * (p + 1) / 2, rest = count - p * p;
+    if (p * (p - 1) / 2 <= 2 * rest) {
+        rrr_allreduce_sum(ctx, buf, count);
+        return;
+    }
     for (size_t j = 0; j < p; j++) /* destination never passes a source not yet moved */
         memmove(buf + j * (j + 1) / 2, buf + j * p, (j + 1) * sizeof(double));
     memmove(buf + npk, buf + p * p, rest * sizeof(double));
@@ -248,6 +257,40 @@ static size_t pilot_rows(const rrr_ctx *ctx, size_t p, size_t m)
 
 static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr);
 
+/* Local (identical on every rank). The pilot's rank-d closed form by the p x p route
+ * without T = R^{-T} C: N = R^{-T} (C C^T) R^{-1} (one dsyrk over q, two p x p solves),
+ * U0 = R^{-1} u, V0 = C^T U0 for the top eigenvectors u of N. Forming C C^T costs up to a
+ * factor cond(R) of N's accuracy against T T^T, which a pilot can spare (it only needs to
+ * be near the optimum: f(B0) within a small factor of f*), and it saves the p x q
+ * triangular solve, which OpenBLAS runs at ~9 GFLOP/s at p = 200 (a tenth of exact's time
+ * on q = 20000 outputs). The fit itself keeps the solve. */
+static rrr_status pilot_topd(size_t p, size_t q, int d, const double *R, const double *C,
+                             double *U0, double *V0, double *w, rrr_err *e)
+{
+    const int pi = (int)p, qi = (int)q;
+    double *S = rrr_malloc(p * p, sizeof *S);
+    rrr_status st = S ? RRR_OK : RRR_FAIL(e, RRR_EINTERNAL, "stats: out of memory");
+    if (st == RRR_OK) {
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, qi, 1.0, C, pi, 0.0, S, pi);
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = j + 1; i < p; i++)
+                S[i + j * p] = S[j + i * p];
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, pi, 1.0,
+                    R, pi, S, pi);
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, pi, pi,
+                    1.0, R, pi, S, pi);
+        st = rrr_top_eig(pi, d, S, U0, w, e);
+    }
+    if (st == RRR_OK) {
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, d, 1.0,
+                    R, pi, U0, pi);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, d, pi, 1.0, C, pi, U0, pi, 0.0,
+                    V0, qi);
+    }
+    free(S);
+    return st;
+}
+
 /* Collective. The pilot B0 = U0 V0^T: the rank-d closed form (the fit's lambda) of the
  * first rows of every rank's first panel pn, centred at the shift s. *ok = 0 (and the
  * error cleared, on every rank alike) when those rows give none: G + lambda I singular
@@ -265,7 +308,7 @@ static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pa
     *ok = 0;
     if (st == RRR_OK) {
         double t0 = rrr_phase_begin();
-        add_rows(&a, pn->X, pn->Y, mp, NULL);
+        add_rows(&a, pn->X, pn->Y, NULL, mp, NULL);
         sums_local_done(&a);
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
         allreduce_upper(ctx, a.buf, p, p * p + p * q + 1);
@@ -273,7 +316,9 @@ static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pa
                         .R = a.G, .C = a.C };
         rrr_status fst = factor(ctx, &pg); /* agreed */
         if (fst == RRR_OK)
-            fst = rrr_agree(ctx, rrr_gram_topd(ctx, &pg, rq->d, 0, U0, V0, w));
+            fst = rrr_agree(ctx, rq->route == RRR_ROUTE_P
+                                     ? pilot_topd(p, q, rq->d, pg.R, pg.C, U0, V0, w, &ctx->err)
+                                     : rrr_gram_topd(ctx, &pg, rq->d, 0, U0, V0, w));
         *ok = fst == RRR_OK;
         for (size_t k = 0; *ok && k < (p + q) * (size_t)rq->d; k++) /* overflow: no pilot */
             if (!isfinite(k < p * (size_t)rq->d ? U0[k] : V0[k - p * (size_t)rq->d]))
@@ -426,7 +471,7 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
                 break;
         }
         double t0 = rrr_phase_begin();
-        add_rows(&a, pn.X, pn.Y, pn.m, s);
+        add_rows(&a, pn.X, pn.Y, pn.Yw, pn.m, s);
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     }
     st = rrr_stream_close(&s, st, &facts);

@@ -428,7 +428,8 @@ rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
     rrr_phase_end(ctx, RRR_T_READ, t0);
     st = rrr_agree(ctx, st);
     s->k++;
-    *pn = (rrr_panel){ .i0 = i0, .m = m, .r0 = s->r0 + i0, .X = a[0], .Y = a[1] };
+    double *yw = s->nin > 1 && s->in[1]->B == NULL ? s->buf[1][k & 1] : NULL;
+    *pn = (rrr_panel){ .i0 = i0, .m = m, .r0 = s->r0 + i0, .X = a[0], .Y = a[1], .Yw = yw };
     return st;
 }
 

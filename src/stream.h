@@ -55,10 +55,12 @@ size_t rrr_stream_panel_rows(size_t p, size_t q);
 /* One panel of my rows: rows [i0, i0 + m) of my block (global rows r0 + i0 ...). m is 0
  * on a rank whose rows ran out (it still takes part). X (m x p) and Y (m x q) are
  * row-major, i.e. the column-major p x m and q x m matrices X^T and Y^T (ld p, q); they
- * are the stream's (or the caller's block's) and must not be written. */
+ * are the stream's (or the caller's block's) and must not be written, except Y through Yw. */
 typedef struct {
     size_t i0, m, r0;
     const double *X, *Y;
+    double *Yw;                /* Y, when it is the stream's own buffer (files): the caller
+                                * may overwrite it; NULL for rows in memory               */
 } rrr_panel;
 
 enum {

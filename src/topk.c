@@ -19,9 +19,7 @@
 #include "linalg.h"
 #include "topk.h"
 
-/* Local. The top k eigenpairs of the symmetric n x n matrix S (upper triangle; destroyed):
- * vectors into Z (n x k, descending), values into w (k, descending). */
-static rrr_status top_eig(int n, int k, double *S, double *Z, double *w, rrr_err *e)
+rrr_status rrr_top_eig(int n, int k, double *S, double *Z, double *w, rrr_err *e)
 {
     double *wall = rrr_malloc((size_t)n, sizeof *wall), wq = 0, vl = 0, vu = 0, abstol = 0;
     int *isuppz = rrr_malloc(2 * (size_t)k, sizeof *isuppz);
@@ -71,17 +69,33 @@ rrr_status rrr_topk(rrr_route route, size_t p, size_t q, int k, const double *T,
     rrr_status st;
     if (route == RRR_ROUTE_Q) { /* M = T^T T; Bv = W; A = T W */
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, qi, pi, 1.0, T, pi, 0.0, S, qi);
-        st = top_eig(qi, k, S, Bv, mu, e);
+        st = rrr_top_eig(qi, k, S, Bv, mu, e);
         if (st == RRR_OK)
             cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, k, qi, 1.0, T, pi, Bv, qi,
                         0.0, A, pi);
     } else { /* N = T T^T; A = u; Bv = T^T u */
         cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, qi, 1.0, T, pi, 0.0, S, pi);
-        st = top_eig(pi, k, S, A, mu, e);
+        st = rrr_top_eig(pi, k, S, A, mu, e);
         if (st == RRR_OK)
             cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, k, pi, 1.0, T, pi, A, pi, 0.0,
                         Bv, qi);
     }
+    free(S);
+    return st;
+}
+
+rrr_status rrr_topk_pt(size_t p, size_t q, int k, const double *Tt, double *A, double *Bv,
+                       double *mu, rrr_err *e)
+{
+    const int pi = (int)p, qi = (int)q;
+    double *S = rrr_malloc(p * p, sizeof *S);
+    if (S == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "out of memory for a %zu x %zu eigenproblem", p, p);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, pi, qi, 1.0, Tt, qi, 0.0, S, pi);
+    rrr_status st = rrr_top_eig(pi, k, S, A, mu, e);
+    if (st == RRR_OK)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, qi, k, pi, 1.0, Tt, qi, A, pi, 0.0,
+                    Bv, qi);
     free(S);
     return st;
 }

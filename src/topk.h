@@ -22,6 +22,14 @@ typedef enum { RRR_ROUTE_Q = 0, RRR_ROUTE_P = 1 } rrr_route;
 rrr_status rrr_topk(rrr_route route, size_t p, size_t q, int k, const double *T, double *A,
                     double *Bv, double *mu, rrr_err *e);
 
+/* Local, pure. The p route of rrr_topk from Tt = T^T (q x p, ld q), the same factors. */
+rrr_status rrr_topk_pt(size_t p, size_t q, int k, const double *Tt, double *A, double *Bv,
+                       double *mu, rrr_err *e);
+
+/* Local. The top k eigenpairs of the symmetric n x n matrix S (upper triangle; destroyed):
+ * vectors into Z (n x k, descending), values into w (k, descending). */
+rrr_status rrr_top_eig(int n, int k, double *S, double *Z, double *w, rrr_err *e);
+
 /* Local. How many of mu_1 >= ... >= mu_k are above rounding level, n eps mu_1 (n the
  * order of the eigenproblem): the numerical rank of the whitened cross product. */
 int rrr_topk_rank(int k, const double *mu, size_t n);
