@@ -1,6 +1,6 @@
 /* src/plan.c: the decisions of a fit, from the problem's shape and the memory per rank.
  *
- *   regime       replicated when p < P and 8 (p^2 + 4pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of
+ *   regime       replicated when p < P and 8 (p^2 + 3pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of
  *                the memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
  *   memory       exact and als stream their rows: the statistics and two panels of X and Y
  *                per rank, whatever n is; gd holds its rows (8 ceil(n/K)(p + q) bytes, unless
@@ -41,15 +41,15 @@ rrr_machine rrr_machine_of(const rrr_ctx *ctx)
     return (rrr_machine){ ctx->size, ctx->node_ranks_max, ctx->mem_per_rank, 0 };
 }
 
-/* Bytes per rank of the statistics and the closed form: replicated 8 (p^2 + 4pq + 2m^2)
- * (G, C, the pilot's C2, the final evaluation's two p x q products, the order-m
- * eigenproblem and its workspace, m = min(p, q)), or 8 (p^2 + 2pq + 2m^2) over K on the
- * grid. */
+/* Bytes per rank of the statistics and the closed form: replicated 8 (p^2 + 3pq + 2m^2)
+ * (G, C, the pilot's C2, one more p x q at a time: the pass's C^T, the transposed T or the
+ * final evaluation's product; the order-m eigenproblem and its workspace, m = min(p, q)),
+ * or 8 (p^2 + 2pq + 2m^2) over K on the grid. */
 static double stats_bytes(double p, double q, double K, int grid)
 {
     double m = p < q ? p : q;
     return grid ? 8.0 * (p * p + 2 * p * q + 2 * m * m) / K
-                : 8.0 * (p * p + 4 * p * q + 2 * m * m);
+                : 8.0 * (p * p + 3 * p * q + 2 * m * m);
 }
 
 /* The memory each solver needs per rank (README "Memory per rank"), and whether gd's rows

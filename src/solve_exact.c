@@ -15,11 +15,11 @@
  * f* against it.
  *
  * Regimes (README "Memory"; chosen by the plan, plan.c, the same on every rank):
- *   replicated  when p < P and 8 (p^2 + 2pq + 2q^2) bytes <= 1/4 of the memory per rank,
- *               where P = --grid-min-p (default 4096) and the memory per rank is physical
- *               memory (or the cgroup v2 limit, if smaller) over the ranks on the node.
- *               Local dsyrk + dgemm over my rows, one allreduce of [G upper | C | yy]
- *               (p(p+1)/2 + pq + 1 doubles), then LAPACK on every rank.
+ *   replicated  when p < P and 8 (p^2 + 3pq + 2m^2) bytes (m = min(p, q)) <= 1/4 of the
+ *               memory per rank, where P = --grid-min-p (default 4096) and the memory per
+ *               rank is physical memory (or the cgroup v2 limit, if smaller) over the ranks
+ *               on the node. Local dsyrk + dgemm over my rows (stats.c), one allreduce of
+ *               [G | C | yy], then LAPACK on every rank.
  *   2-D grid    otherwise: a near-square nprow x npcol = K BLACS grid, square blocks
  *               nb = min(64, max(2, p / 2K)). X^T and Y^T move from the row layout to the
  *               grid in panels of nc rows of X (pdgemr2d; nc a multiple of nb*npcol with
@@ -29,13 +29,13 @@
  * Why 4096: there the replicated G is 128 MB per rank and its O(p^3) factorisation ~1 s on
  * every rank, duplicated K times; the grid splits both K ways.
  *
- * Per-rank memory in doubles, besides the caller's rows (nloc (p + q)) and U, V:
- *   replicated  exact: p^2 + pq + q^2 + 40q          als: p^2 + pq + 10(p + q)d
- *               (+ a centring buffer of at most 2^21 doubles = 16 MB with --intercept;
- *               als with the certificate adds the exact solve's pq + q^2 once)
- *   grid        exact: (p^2 + pq + 2q^2 + pd)/K + 2^22 (panels) + ScaLAPACK workspace
- *               (pdsyev: about q^2/K + O(q nb)); nothing n-sized, no full p x p array.
- *               als: (p^2 + pq)/K + 2^22 once, then O((p + q) d) per iteration. */
+ * Per-rank memory in doubles, besides two panels of rows and U, V (plan.c, README
+ * "Memory per rank"):
+ *   replicated  exact: p^2 + 3pq + 2m^2 (G, C, the pilot's C2, one more p x q at a time:
+ *               the pass's C^T, the transposed T or the final evaluation's product)
+ *   grid        exact: (p^2 + pq + 2m^2 + pd)/K + the panels + ScaLAPACK workspace
+ *               (pdsyev: about m^2/K + O(m nb)); nothing n-sized, no full p x p array.
+ *               als: (p^2 + pq)/K + the panels once, then O((p + q) d) per iteration. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -957,41 +957,56 @@ void rrr_gram_destroy(rrr_gram **gr)
     *gr = NULL;
 }
 
+/* D = U V^T - U0 V0^T = P Q^T with P = [U, -U0] (p x k), Q = [V, V0] (q x k), k = d + d0.
+ * The evaluation needs R D and (R^T R D - C2) entry by entry (their squares and products
+ * must not come from small Gram matrices, which would cancel); forming them as (R P) Q^T
+ * and (R^T R P) Q^T - C2 gives the same entries to rounding as R (P Q^T) at a rank-k
+ * product each, without the two p x p x q triangular products. Local. */
 rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
                              const double *V, double *f, double *gU, double *gV)
 {
-    const size_t p = gr->p, q = gr->q, pq = p * q;
-    const int pi = (int)p, qi = (int)q;
-    double *D = rrr_malloc(pq, sizeof *D), *RD = rrr_malloc(pq, sizeof *RD);
-    if (D == NULL || RD == NULL) {
-        free(D);
-        free(RD);
+    const size_t p = gr->p, q = gr->q, pq = p * q, d1 = (size_t)d, d0 = (size_t)gr->d;
+    const size_t k2 = d1 + d0;
+    const int pi = (int)p, qi = (int)q, k = (int)k2;
+    double *W = rrr_malloc(pq, sizeof *W);
+    double *P = rrr_malloc((4 * p + q) * k2, sizeof *P); /* P, RP, RRP, Q, CQ */
+    if (W == NULL || P == NULL) {
+        free(W);
+        free(P);
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
     }
+    double *RP = P + p * k2, *RRP = RP + p * k2, *Q = RRP + p * k2, *CQ = Q + q * k2;
     double t0 = rrr_phase_begin();
-    /* D = U V^T - U0 V0^T, formed explicitly: its products cancel nothing */
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, d, 1.0, U, pi, V, qi, 0.0, D,
+    memcpy(P, U, p * d1 * sizeof *P);
+    for (size_t i = 0; i < p * d0; i++)
+        P[p * d1 + i] = -gr->U0[i];
+    memcpy(Q, V, q * d1 * sizeof *Q);
+    memcpy(Q + q * d1, gr->V0, q * d0 * sizeof *Q);
+    memcpy(RP, P, p * k2 * sizeof *RP);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, k, 1.0,
+                gr->R, pi, RP, pi);
+    memcpy(RRP, RP, p * k2 * sizeof *RRP);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, k, 1.0,
+                gr->R, pi, RRP, pi);
+    /* <C2, D> = tr(P^T C2 Q); ||R D||^2 from the entries of (R P) Q^T */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, k, qi, 1.0, gr->C2, pi, Q, qi,
+                0.0, CQ, pi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, k, 1.0, RP, pi, Q, qi, 0.0, W,
                 pi);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, gr->d, -1.0, gr->U0, pi,
-                gr->V0, qi, 1.0, D, pi);
-    memcpy(RD, D, pq * sizeof *RD);
-    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, qi, 1.0,
-                gr->R, pi, RD, pi);
-    *f = gr->f0 - 2.0 * rrr_dot(pq, gr->C2, D) + rrr_dot(pq, RD, RD);
-    /* grad_B f = 2 (R^T R D - C2), into D */
-    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, qi, 1.0,
-                gr->R, pi, RD, pi);
-    for (size_t k = 0; k < pq; k++)
-        D[k] = 2.0 * (RD[k] - gr->C2[k]);
+    *f = gr->f0 - 2.0 * rrr_dot(p * k2, P, CQ) + rrr_dot(pq, W, W);
+    /* grad_B f = 2 (R^T R D - C2) = 2 ((R^T R P) Q^T - C2), into W */
+    memcpy(W, gr->C2, pq * sizeof *W);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, k, 1.0, RRP, pi, Q, qi, -1.0, W,
+                pi);
     if (gU != NULL)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, d, qi, 1.0, D, pi, V, qi, 0.0,
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, d, qi, 2.0, W, pi, V, qi, 0.0,
                     gU, pi);
     if (gV != NULL)
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, d, pi, 1.0, D, pi, U, pi, 0.0,
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, qi, d, pi, 2.0, W, pi, U, pi, 0.0,
                     gV, qi);
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
-    free(D);
-    free(RD);
+    free(W);
+    free(P);
     return RRR_OK;
 }
 
