@@ -57,7 +57,7 @@ static int file_sets_pml(const char *path)
  * files Open MPI reads (the system's, the user's, or files named by
  * OMPI_MCA_mca_base_param_files, which we do not parse: taken as a choice)? An exclusion
  * list that leaves ob1 in ("^ucx") is not a choice. */
-static int pml_chosen(void)
+static int pml_chosen(const char *sysconf)
 {
     char path[4096];
     const char *home = getenv("HOME");
@@ -65,7 +65,7 @@ static int pml_chosen(void)
     if ((env != NULL && pml_value_chooses(env)) ||
         getenv("OMPI_MCA_mca_base_param_files") != NULL)
         return 1;
-    if (file_sets_pml("/etc/openmpi/openmpi-mca-params.conf"))
+    if (sysconf != NULL && file_sets_pml(sysconf))
         return 1;
     if (home != NULL && snprintf(path, sizeof path, "%s/.openmpi/mca-params.conf", home) <
                             (int)sizeof path && file_sets_pml(path))
@@ -73,9 +73,14 @@ static int pml_chosen(void)
     return 0;
 }
 
-void rrr_mpi_pick_transport(void)
+void rrr_mpi_pick_transport_from(const char *sysconf)
 {
-    if (getenv("RRR_NO_MPIFIX") != NULL || !one_node() || pml_chosen())
+    if (getenv("RRR_NO_MPIFIX") != NULL || !one_node() || pml_chosen(sysconf))
         return;
     setenv("OMPI_MCA_pml", "ob1", 1); /* over an exclusion list that leaves ob1 in */
+}
+
+void rrr_mpi_pick_transport(void)
+{
+    rrr_mpi_pick_transport_from("/etc/openmpi/openmpi-mca-params.conf");
 }

@@ -12,5 +12,7 @@
  * (0.39 s against 0.15 s for a 2-rank `rrr --version`; excluding psm and psm2 alone gave
  * the same 0.14 s). Across nodes the default stays: there the fabric decides. */
 void rrr_mpi_pick_transport(void);
+/* The same with the system parameter file at sysconf (NULL: none), for tests. */
+void rrr_mpi_pick_transport_from(const char *sysconf);
 
 #endif
