@@ -1,5 +1,7 @@
 /* src/comm.c: the allreduce every solver uses, agreement on errors, and the stop/failure
  * flags that ride along. */
+#include <string.h>
+
 #include "comm.h"
 #include "signals.h"
 
@@ -47,4 +49,20 @@ rrr_flags rrr_flags_agree(rrr_ctx *ctx, rrr_status local_st)
     rrr_flags_put(slot, local_st);
     rrr_allreduce_sum(ctx, slot, RRR_FLAG_SLOTS);
     return rrr_flags_get(slot);
+}
+
+void rrr_allreduce_upper(rrr_ctx *ctx, double *buf, size_t p, size_t count)
+{
+    const size_t npk = p * (p + 1) / 2, rest = count - p * p;
+    if (p * (p - 1) / 2 <= 2 * rest) {
+        rrr_allreduce_sum(ctx, buf, count);
+        return;
+    }
+    for (size_t j = 0; j < p; j++) /* destination never passes a source not yet moved */
+        memmove(buf + j * (j + 1) / 2, buf + j * p, (j + 1) * sizeof(double));
+    memmove(buf + npk, buf + p * p, rest * sizeof(double));
+    rrr_allreduce_sum(ctx, buf, npk + rest);
+    memmove(buf + p * p, buf + npk, rest * sizeof(double));
+    for (size_t j = p; j-- > 0;)
+        memmove(buf + j * p, buf + j * (j + 1) / 2, (j + 1) * sizeof(double));
 }

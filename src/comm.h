@@ -12,6 +12,11 @@ rrr_status rrr_agree(rrr_ctx *ctx, rrr_status st);
 /* Collective. In-place sum over ranks of count doubles (timed as RRR_T_ALLREDUCE; split
  * into chunks so no single message exceeds the int count limit). */
 void rrr_allreduce_sum(rrr_ctx *ctx, double *buf, size_t count);
+/* Collective. Sum count doubles of which the first p x p are an upper triangle (ld p; the
+ * statistics' G, the lower triangle unused): packed in place to the front, one allreduce,
+ * unpacked (p(p+1)/2 + the rest), when the p(p - 1)/2 doubles it saves outweigh moving the
+ * rest twice; otherwise (q >> p: a 32 MB X^T Y behind a 0.3 MB G) all count as they are. */
+void rrr_allreduce_upper(rrr_ctx *ctx, double *buf, size_t p, size_t count);
 
 /* Flags that every rank must learn at an iteration boundary: a pending stop signal on
  * some rank, a local failure on some rank. They travel as RRR_FLAG_SLOTS doubles at the

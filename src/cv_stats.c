@@ -78,20 +78,6 @@ static void add_fold(const rrr_cv_run *cv, const rrr_panel *pn, int k, const dou
         add_block(p, q, f, xb, yb, (int)nr);
 }
 
-/* Collective. Sum a fold's region over ranks: the upper triangle of G packed to the front
- * in place, the rest moved behind it, one allreduce, unpacked (as stats.c does). */
-static void allreduce_fold(rrr_ctx *ctx, double *r, size_t p, size_t q)
-{
-    const size_t npk = p * (p + 1) / 2, rest = p * q + p + q + 2;
-    for (size_t j = 0; j < p; j++) /* destination never passes a source not yet moved */
-        memmove(r + j * (j + 1) / 2, r + j * p, (j + 1) * sizeof(double));
-    memmove(r + npk, r + p * p, rest * sizeof(double));
-    rrr_allreduce_sum(ctx, r, npk + rest);
-    memmove(r + p * p, r + npk, rest * sizeof(double));
-    for (size_t j = p; j-- > 0;)
-        memmove(r + j * p, r + j * (j + 1) / 2, (j + 1) * sizeof(double));
-}
-
 /* Local. Move a region's sums from about s to about s + d (d: p + q). */
 static void recentre(size_t p, size_t q, rrr_cv_fold *f, const double *d)
 {
@@ -199,7 +185,7 @@ static rrr_status pass(rrr_cv_run *cv, int k0, int k1, int find_shift)
     }
     free(mom);
     for (int k = ka; k < kb && st == RRR_OK; k++)
-        allreduce_fold(ctx, k0 == k1 ? tot : cv->stats + (size_t)(k - k0) * flen, p, q);
+        rrr_allreduce_upper(ctx, k0 == k1 ? tot : cv->stats + (size_t)(k - k0) * flen, p, flen);
     free(xb);
     free(yb);
     return st;

@@ -187,14 +187,6 @@ size_t rrr_pass_work(const rrr_problem *pb)
     return w > cp ? w : cp;
 }
 
-/* Mt (d x m) = M^T for M (m x d): the skinny products below then run as NN GEMMs, which
- * OpenBLAS's small-matrix kernels do ~20% faster than TN at these shapes (measured). */
-static void transpose(int m, int d, const double *M, double *Mt)
-{
-    for (int k = 0; k < d; k++)
-        cblas_dcopy(m, M + (size_t)k * m, 1, Mt + k, d);
-}
-
 /* s[k] += sum over the nb columns of the k-th row of M (k x nb, ld k) */
 static void row_sums(int k, int nb, const double *M, double *s)
 {
@@ -218,7 +210,7 @@ void rrr_pass_g(const rrr_problem *pb, const double *U, const double *V, double 
     double *Rt = work, *Pt = Rt + (size_t)q * NB; /* R^T panel q x nb, (R V)^T panel d x nb */
     double *ux = Pt + (size_t)d * NB, *sP = ux + d, *sA = sP + d, *Ut = sA + d;
     memset(out, 0, rrr_pass_g_len(pb) * sizeof *out);
-    transpose(p, d, U, Ut);
+    rrr_transpose((size_t)p, (size_t)d, U, Ut); /* NN GEMMs below: ~20% faster than TN here */
     memset(ux, 0, 3 * (size_t)d * sizeof *ux);
     if (pb->xm != NULL) /* ux = U^T xm: A_c = X U - 1 (U^T xm)^T */
         cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, U, p, pb->xm, 1, 0.0, ux, 1);
@@ -271,7 +263,7 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
     double *EtE = out, *AtE = EtE + (size_t)d * d, *YtE = AtE + (size_t)d * d;
     double *Et = work, *dx = Et + (size_t)d * NB, *sE = dx + d, *Dt = sE + d;
     memset(out, 0, rrr_pass_b_len(pb) * sizeof *out);
-    transpose(p, d, D, Dt);
+    rrr_transpose((size_t)p, (size_t)d, D, Dt);
     memset(dx, 0, 2 * (size_t)d * sizeof *dx);
     if (pb->xm != NULL)
         cblas_dgemv(CblasColMajor, CblasTrans, p, d, 1.0, D, p, pb->xm, 1, 0.0, dx, 1);
@@ -339,7 +331,7 @@ static void gram_blas(const rrr_problem *pb, const double *M, int k, double *out
     double *Et = work, *mx = Et + (size_t)k * NB, *sE = mx + k, *Mt = sE + k;
     memset(out, 0, (size_t)p * k * sizeof *out);
     memset(mx, 0, 2 * (size_t)k * sizeof *mx);
-    transpose(p, k, M, Mt);
+    rrr_transpose((size_t)p, (size_t)k, M, Mt);
     if (pb->xm != NULL)
         cblas_dgemv(CblasColMajor, CblasTrans, p, k, 1.0, M, p, pb->xm, 1, 0.0, mx, 1);
     for (size_t i0 = 0; i0 < pb->nloc; i0 += NB) {

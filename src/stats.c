@@ -209,26 +209,6 @@ static void add_rows(sums_t *a, const double *X, const double *Y, double *Yw, si
     }
 }
 
-/* Collective. Sum count doubles of which the first p x p are an upper triangle (ld p):
- * packed in place to the front, one allreduce, unpacked (p(p+1)/2 + the rest), when the
- * p(p - 1)/2 doubles it saves outweigh moving the rest twice; otherwise (q >> p: a 32 MB
- * X^T Y behind a 0.3 MB G) all count doubles as they are. */
-static void allreduce_upper(rrr_ctx *ctx, double *buf, size_t p, size_t count)
-{
-    const size_t npk = p * (p + 1) / 2, rest = count - p * p;
-    if (p * (p - 1) / 2 <= 2 * rest) {
-        rrr_allreduce_sum(ctx, buf, count);
-        return;
-    }
-    for (size_t j = 0; j < p; j++) /* destination never passes a source not yet moved */
-        memmove(buf + j * (j + 1) / 2, buf + j * p, (j + 1) * sizeof(double));
-    memmove(buf + npk, buf + p * p, rest * sizeof(double));
-    rrr_allreduce_sum(ctx, buf, npk + rest);
-    memmove(buf + p * p, buf + npk, rest * sizeof(double));
-    for (size_t j = p; j-- > 0;)
-        memmove(buf + j * p, buf + j * (j + 1) / 2, (j + 1) * sizeof(double));
-}
-
 /* Collective. The shift: the means of the first min(m, PILOT_ROWS(p) / K) rows of every
  * rank's first panel pn (p + q values into s). *rows: how many rows that was, in all. */
 static void first_means(rrr_ctx *ctx, const rrr_panel *pn, size_t p, size_t q, size_t mp,
@@ -311,7 +291,7 @@ static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pa
         add_rows(&a, pn->X, pn->Y, NULL, mp, NULL);
         sums_local_done(&a);
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-        allreduce_upper(ctx, a.buf, p, p * p + p * q + 1);
+        rrr_allreduce_upper(ctx, a.buf, p, p * p + p * q + 1);
         rrr_gram pg = { .p = p, .q = q, .lambda = rq->lambda, .yy = *a.yy, .route = rq->route,
                         .R = a.G, .C = a.C };
         rrr_status fst = factor(ctx, &pg); /* agreed */
@@ -488,7 +468,7 @@ static rrr_status pass_replicated(rrr_ctx *ctx, const rrr_stats_req *rq, const d
     gr->have_hash = rq->hash;
     gr->data_hash = facts.hash;
     sums_local_done(&a);
-    allreduce_upper(ctx, a.buf, p, sums_len(p, q));
+    rrr_allreduce_upper(ctx, a.buf, p, sums_len(p, q));
     /* G, C, yy and, with a pilot, C2 and f0: into one allocation R | C, and C2 */
     double *G = a.buf, *C = a.C, yy = *a.yy, yys = 0, yyc = 0;
     if (rq->intercept) {
