@@ -54,7 +54,7 @@ ifeq ($(WERROR),1)
 endif
 
 # Serial modules: no <mpi.h>; they also build the unit tests with plain cc.
-SERIAL := status alloc partition npy_header rng json json_read kernels kernel_avx512 kernel_avx2 linalg cli check cv_args folds topk mpi_env
+SERIAL := status alloc partition npy_header rng json json_read kernels kernel_avx512 kernel_avx2 linalg cli check cv_args folds topk mpi_env scan
 SRC    := $(wildcard src/*.c)
 MPI_OBJ    := $(patsubst src/%.c,$(B)/%.o,$(filter-out $(addprefix src/,$(addsuffix .c,$(SERIAL) main)),$(SRC)))
 SERIAL_OBJ := $(addprefix $(B)/,$(addsuffix .o,$(SERIAL)))

@@ -15,6 +15,7 @@
 #include "linalg.h"
 #include "fit.h"
 #include "model.h"
+#include "scan.h"
 #include "solvers.h"
 #include "stream.h"
 
@@ -113,24 +114,11 @@ rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int wa
     if (st != RRR_OK)
         return st;
     double t0 = rrr_phase_begin(), mx[2] = { 0, 0 }, *sq = s + m;
-    for (size_t il = 0; il < pb->nloc; il++) {
-        const double *x = pb->Xt + il * p, *y = pb->Yt + il * q;
-        for (size_t j = 0; j < p; j++) {
-            s[j] += x[j];
-            mx[0] = fmax(mx[0], fabs(x[j]));
-        }
-        for (size_t j = 0; j < q; j++) {
-            s[p + j] += y[j];
-            s[2 * m] += y[j] * y[j];
-            mx[1] = fmax(mx[1], fabs(y[j]));
-        }
-        if (squares) {
-            for (size_t j = 0; j < p; j++)
-                sq[j] += x[j] * x[j];
-            for (size_t j = 0; j < q; j++)
-                sq[p + j] += y[j] * y[j];
-        }
-    }
+    /* the squares of X's columns only count with squares; Y's give yy */
+    (void)rrr_scan(pb->Xt, pb->nloc, p, s, sq, &mx[0]);
+    (void)rrr_scan(pb->Yt, pb->nloc, q, s + p, sq + p, &mx[1]);
+    for (size_t j = 0; j < q; j++)
+        s[2 * m] += sq[p + j];
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     rrr_allreduce_sum(ctx, s, len);
     MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);

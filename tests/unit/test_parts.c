@@ -1,5 +1,6 @@
-/* tests/unit/test_parts.c: serial tests of the JSON reader, cv's folds and grids, and the
- * closed form's two eigen routes (topk.c) against each other and a brute-force product. */
+/* tests/unit/test_parts.c: serial tests of the JSON reader, cv's folds and grids, the
+ * closed form's two eigen routes (topk.c) against each other and a brute-force product,
+ * and the values' scan (scan.c) against plain loops. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "json.h"
 #include "linalg.h"
 #include "rng.h"
+#include "scan.h"
 #include "topk.h"
 
 static rrr_status look(const char *doc, const char *path, rrr_jval *v)
@@ -166,11 +168,66 @@ static void test_topk(void)
     CHECK(rrr_topk_rank(3, mu, 10) == 2, "topk: a value at rounding level does not count");
 }
 
+/* rrr_scan at widths around the vector width (c = 1..19) and heights 0..5: the first
+ * non-finite entry (NaN, +Inf, -Inf, in the vector part and in the tail of a row), the
+ * largest finite magnitude, and the column sums and squares against plain loops. */
+static void test_scan(void)
+{
+    const double bad[3] = { NAN, INFINITY, -INFINITY };
+    int fails = 0, cases = 0;
+    for (size_t c = 1; c <= 19; c++)
+        for (size_t m = 0; m <= 5; m++) {
+            const size_t count = m * c;
+            double *a = malloc((count + 1) * sizeof *a), sum[19], sq[19], rs[19], rq[19];
+            double amax = 0, ref = 0;
+            for (size_t k = 0; k < count; k++) {
+                a[k] = rrr_rng_normal(7, 0, k, c) * ldexp(1.0, (int)(k % 7) - 3);
+                ref = fmax(ref, fabs(a[k]));
+            }
+            for (size_t j = 0; j < c; j++) {
+                sum[j] = sq[j] = 1.0; /* added to, not overwritten */
+                rs[j] = rq[j] = 1.0;
+            }
+            for (size_t k = 0; k < count; k++) {
+                rs[k % c] += a[k];
+                rq[k % c] += a[k] * a[k];
+            }
+            size_t got = rrr_scan(a, m, c, sum, sq, &amax);
+            int ok = got == count && amax == ref;
+            for (size_t j = 0; j < c; j++)
+                ok = ok && fabs(sum[j] - rs[j]) <= 1e-14 * (1 + fabs(rs[j])) &&
+                     fabs(sq[j] - rq[j]) <= 1e-14 * rq[j];
+            cases++;
+            fails += !ok;
+            for (size_t k = 0; k < count; k += 1 + count / 7) /* a bad value at k, k + 1 */
+                for (int b = 0; b < 3; b++) {
+                    const double keep = a[k];
+                    double fin = 0, am = 0;
+                    a[k] = bad[b];
+                    if (k + 1 < count)
+                        a[k + 1] = bad[(b + 1) % 3];
+                    for (size_t i = 0; i < count; i++)
+                        if (isfinite(a[i]))
+                            fin = fmax(fin, fabs(a[i]));
+                    got = rrr_scan(a, m, c, NULL, NULL, &am);
+                    cases++;
+                    fails += !(got == k && am == fin);
+                    a[k] = keep;
+                    if (k + 1 < count)
+                        a[k + 1] = rrr_rng_normal(7, 0, k + 1, c) * ldexp(1.0, (int)((k + 1) % 7) - 3);
+                }
+            free(a);
+        }
+    CHECK(fails == 0, "scan: first non-finite, largest magnitude, sums and squares against "
+          "plain loops (%d of %d cases wrong)", fails, cases);
+}
+
 int main(void)
 {
     test_json();
     test_folds();
     test_grids();
     test_topk();
+    test_scan();
     return test_summary();
 }
