@@ -33,15 +33,16 @@ nloc = ceil(n / K) rows per rank):
                  in both passes, A = XU written once and read once), rate R = R_pass
   cross-product form (X^T Y kept; --gd-xty auto when p q doubles fit in 1/16 of a rank's
   memory): one Gram pass, F = 4pd (1 + 1/50), B = 8p (1 + 1/50) (X read once; W refreshed
-                 every 50 iterations), rate R = R_gram_pass (record "gram"), 6pqd replicated
+                 every 50 iterations), rate R = R_gram_pass (record "gram"), 6pqd / K of
+                 C V and C^T U (each rank a share of C's columns)
   t_comp = nloc * (F / R + B / (bw(r) / r))               no overlap of flops and memory
                                                            (--overlap max: the roofline);
                                                            rates from np=1 when measured
   t_rep  = (10 p d^2 + 8 q d^2 + 2 d^3 / 3) / R_gram       replicated d x d algebra (every
                                                            rank repeats it: Amdahl's term;
-                                                           20 p d^2 + 6 pqd for the cross form)
+                                                           20 p d^2 + 6 pqd / K for the cross form)
   t_ar   = AR(m1) + AR(m2),  m1 = 8 ((p + q) d + d^2 + 2), m2 = 8 (2 d^2 + q d)
-           (cross form: AR(16) + AR(8 (pd + 1)) + AR(8 (pd + 2)) / 50)
+           (cross form: AR(8 ((p + q) d + 2)) + AR(8 ((p + q) d + 1)), p d more every 50)
   AR(m)  = [K > 1] (alpha_c + beta_c m)                      intra-node (measured)
          + [N > 1] (2 ceil(log2 N) alpha_net + 2 (N - 1)/N m / bw_net)   inter-node ring/
                                                            recursive-doubling (Rabenseifner)
@@ -233,11 +234,13 @@ class Machine:
         t_mem = nloc * B / bw_rank
         t_comp = max(t_flop, t_mem) if self.overlap == "max" else t_flop + t_mem
         R_gram = self.rate("gemm_gram", 1, {"k": p, "m": d}, keys=("k", "m"))
-        t_rep = ((20 * p * d * d + 6 * p * q * d) if xty else 10 * p * d * d) + 8 * q * d * d + 2 * d ** 3 / 3
+        # the cross form's C V and C^T U: each rank its share of C's columns (6pqd / K)
+        t_rep = ((20 * p * d * d + 6 * p * q * d / K) if xty else 10 * p * d * d) + 8 * q * d * d + 2 * d ** 3 / 3
         t_rep /= R_gram
-        if xty:  # the flags, then H = X^T X D (and W every REFRESH iterations)
-            t_ar = (self.allreduce(K, 16) + self.allreduce(K, 8 * (p * d + 1))
-                    + self.allreduce(K, 8 * (p * d + 2)) / REFRESH)
+        if xty:  # C V, C^T U (and W every REFRESH iterations), then H = X^T X D and C^T D
+            t_ar = (self.allreduce(K, 8 * ((p + q) * d + 2)) + self.allreduce(K, 8 * ((p + q) * d + 1))
+                    + (self.allreduce(K, 8 * ((2 * p + q) * d + 2))
+                       - self.allreduce(K, 8 * ((p + q) * d + 2))) / REFRESH)
         else:
             t_ar = (self.allreduce(K, 8 * ((p + q) * d + d * d + 2))
                     + self.allreduce(K, 8 * (2 * d * d + q * d)))

@@ -32,6 +32,7 @@ typedef struct {
     double *CtU;            /* q x d  Yc^T A (= C^T U in the cross form)                */
     /* data-sized and pass buffers                                                     */
     double *C;              /* p x q  Xc^T Yc (cross form only)                         */
+    size_t j0, j1;          /* my share of C's columns, for C^T U and C V (cross form)  */
     double *At;             /* d x nloc  A = Xc U (residual form)                       */
     double *sg;             /* sums of the pass at (U, V) + flags                       */
     double *sb;             /* sums of the pass along D + flags                         */

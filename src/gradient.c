@@ -140,25 +140,37 @@ static void gram_ata(int p, int d, const double *U, const double *W, double *AtA
             AtA[IDX(i, j, d)] = AtA[IDX(j, i, d)] = 0.5 * (AtA[IDX(i, j, d)] + AtA[IDX(j, i, d)]);
 }
 
-/* Local. The cross-product form of the gradients:
+/* Local. My share of the products with C (p x q, replicated) that every rank would
+ * otherwise repeat, 4 p q d flops an iteration: the columns [j0, j1) of C give those rows
+ * of C^T M (into ctu: q x d, zero elsewhere) and, with V, the part C[:, j0:j1] V[j0:j1, :]
+ * of C V (into cv: p x d), for the allreduce that follows to sum. */
+static void cross_share(rrr_gd_ws *w, const double *M, const double *V, double *ctu, double *cv)
+{
+    const size_t p = w->pb->p, q = w->pb->q;
+    const int d = w->pb->d;
+    memset(ctu, 0, q * (size_t)d * sizeof *ctu);
+    rrr_cross_products(p, q, w->j0, w->j1, d, w->C, M, V, ctu, cv, w->work);
+}
+
+/* Local. The cross-product form of the gradients, from cv = C V and ctu = C^T U:
  *   grad_U = 2 (W V^T V - C V + lambda U V^T V),  grad_V = 2 (V A^T A - C^T U + lambda V U^T U)
  *   f = yy - 2 <C^T U, V> + <A^T A, V^T V> + lambda <U^T U, V^T V>
  * (f by this identity carries an absolute error of a few eps yy, which is why the
  * residual form takes over near an exact fit; the reported f comes from a direct pass
  * anyway). Also leaves AtA = U^T W and CtU = C^T U (q x d), the Y^T A of the residual form. */
-static void gradients_cross(rrr_gd_ws *w)
+static void gradients_cross(rrr_gd_ws *w, const double *cv, const double *ctu)
 {
     const rrr_problem *pb = w->pb;
     const int p = (int)pb->p, q = (int)pb->q, d = pb->d;
-    const double *C = w->C, *U = w->U, *V = w->V, *W = w->W;
+    const double *U = w->U, *V = w->V, *W = w->W;
     double *gU = w->gU, *gV = w->gV, *UtU = w->UtU, *VtV = w->VtV, *CtU = w->CtU;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, U, p, U, p, 0.0, UtU, d);
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, q, 1.0, V, q, V, q, 0.0, VtV, d);
-    /* C^T U and C V, one read of C (the 4pqd flops every rank repeats) */
-    rrr_cross_products(pb->p, pb->q, d, C, U, V, CtU, gU, w->work);
+    memcpy(CtU, ctu, (size_t)q * d * sizeof *CtU);
     gram_ata(p, d, U, W, w->AtA);
     /* gU = 2 W VtV - 2 C V + 2 lambda U VtV */
-    cblas_dscal(p * d, -2.0, gU, 1);
+    for (size_t k = 0; k < (size_t)p * d; k++)
+        gU[k] = -2.0 * cv[k];
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0, W, p, VtV, d, 1.0, gU, p);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, d, d, 2.0 * pb->lambda, U, p, VtV, d,
                 1.0, gU, p);
@@ -172,20 +184,23 @@ static void gradients_cross(rrr_gd_ws *w)
            pb->lambda * rrr_dot((size_t)d * d, UtU, VtV);
 }
 
+/* One allreduce sums W (a Gram pass, when fresh), C V and C^T U (the shares) and the flags. */
 static rrr_status cross_gradient(rrr_gd_ws *w, int fresh, rrr_status *lst, rrr_flags *fl,
                                  int *was_fresh)
 {
-    const size_t pd = w->pb->p * (size_t)w->pb->d;
-    /* a Gram pass refreshes W (p d sums), or the allreduce carries only the flags */
+    const size_t pd = w->pb->p * (size_t)w->pb->d, qd = w->pb->q * (size_t)w->pb->d;
+    /* a Gram pass refreshes W (p d sums), or W comes from the recurrence */
     fresh = fresh || !w->w_valid;
     const size_t lg = fresh ? pd : 0;
+    double *cv = w->sg + lg, *ctu = cv + pd;
     double t0 = rrr_phase_begin();
     if (fresh)
         rrr_pass_gram(w->pb, w->U, w->sg, w->work);
-    rrr_flags_put(w->sg + lg, *lst);
+    cross_share(w, w->U, w->V, ctu, cv);
+    rrr_flags_put(ctu + qd, *lst);
     rrr_phase_end(w->ctx, RRR_T_COMPUTE, t0);
-    rrr_allreduce_sum(w->ctx, w->sg, lg + RRR_FLAG_SLOTS);
-    *fl = rrr_flags_get(w->sg + lg);
+    rrr_allreduce_sum(w->ctx, w->sg, lg + pd + qd + RRR_FLAG_SLOTS);
+    *fl = rrr_flags_get(ctu + qd);
     *was_fresh = fresh;
     if (fl->fail)
         return RRR_OK;
@@ -193,22 +208,24 @@ static rrr_status cross_gradient(rrr_gd_ws *w, int fresh, rrr_status *lst, rrr_f
     if (fresh)
         memcpy(w->W, w->sg, pd * sizeof *w->W);
     t0 = rrr_phase_begin();
-    gradients_cross(w);
+    gradients_cross(w, cv, ctu);
     rrr_phase_end(w->ctx, RRR_T_SOLVE, t0);
     return RRR_OK;
 }
 
-/* The Gram pass along D: H = Xc^T Xc D (p d sums, in sb), and E^T E = D^T H. */
+/* The Gram pass along D: H = Xc^T Xc D (p d sums, in sb), with C^T D (the shares, after H)
+ * for the update; then E^T E = D^T H. */
 static rrr_status cross_along(rrr_gd_ws *w, rrr_status *lst, rrr_flags *fl)
 {
     const int p = (int)w->pb->p, d = w->pb->d;
-    const size_t pd = (size_t)p * d;
+    const size_t pd = (size_t)p * d, qd = w->pb->q * (size_t)d;
     double t0 = rrr_phase_begin();
     rrr_pass_gram(w->pb, w->D, w->sb, w->work);
-    rrr_flags_put(w->sb + pd, *lst);
+    cross_share(w, w->D, NULL, w->sb + pd, NULL);
+    rrr_flags_put(w->sb + pd + qd, *lst);
     rrr_phase_end(w->ctx, RRR_T_COMPUTE, t0);
-    rrr_allreduce_sum(w->ctx, w->sb, pd + RRR_FLAG_SLOTS);
-    *fl = rrr_flags_get(w->sb + pd);
+    rrr_allreduce_sum(w->ctx, w->sb, pd + qd + RRR_FLAG_SLOTS);
+    *fl = rrr_flags_get(w->sb + pd + qd);
     if (fl->fail)
         return RRR_OK;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, d, d, p, 1.0, w->D, p, w->sb, p, 0.0,
@@ -217,13 +234,13 @@ static rrr_status cross_along(rrr_gd_ws *w, rrr_status *lst, rrr_flags *fl)
     return RRR_OK;
 }
 
-/* W' = W + a H follows U' = U + a D; then A'^T A' = U'^T W' and Y^T A' = C^T U'. */
+/* W' = W + a H and C^T U' = C^T U + a C^T D follow U' = U + a D; then A'^T A' = U'^T W'. */
 static void cross_update(rrr_gd_ws *w, double a)
 {
     const int p = (int)w->pb->p, q = (int)w->pb->q, d = w->pb->d;
     cblas_daxpy(p * d, a, w->sb, 1, w->W, 1);
     gram_ata(p, d, w->U, w->W, w->AtA);
-    rrr_cross_products((size_t)p, (size_t)q, d, w->C, w->U, NULL, w->CtU, NULL, w->work);
+    cblas_daxpy(q * d, a, w->sb + (size_t)p * d, 1, w->CtU, 1);
 }
 
 const rrr_gd_form rrr_gd_cross = { "cross-product", cross_gradient, cross_along, cross_update };

@@ -420,42 +420,44 @@ size_t rrr_cross_products_work(size_t p, size_t q, int d)
     return (2 * ld_pad(p) + q + (size_t)FUSED_CROSS_NB * 8) * (size_t)d + 8;
 }
 
-void rrr_cross_products(size_t p, size_t q, int d, const double *C, const double *U,
-                        const double *V, double *CtU, double *CV, double *work)
+void rrr_cross_products(size_t p, size_t q, size_t j0, size_t j1, int d, const double *C,
+                        const double *U, const double *V, double *CtU, double *CV, double *work)
 {
     const rrr_kernel kn = rrr_kernel_get();
+    const double *Cs = C + j0 * p; /* the column slice: p x (j1 - j0), ld p */
+    const int mi = (int)(j1 - j0), pi = (int)p, qi = (int)q;
     if (kn == RRR_KERNEL_BLAS) {
         if (CtU != NULL)
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)q, d, (int)p, 1.0, C,
-                        (int)p, U, (int)p, 0.0, CtU, (int)q);
-        if (CV != NULL)
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)p, d, (int)q, 1.0, C,
-                        (int)p, V, (int)q, 0.0, CV, (int)p);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, mi, d, pi, 1.0, Cs, pi, U, pi,
+                        0.0, CtU + j0, qi);
+        if (CV != NULL) /* k = 0 (an empty slice) gives CV = 0 */
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, d, mi, 1.0, Cs, pi,
+                        V + j0, qi, 0.0, CV, pi);
         return;
     }
     /* column panels of C: phase 1 gives those rows of C^T U, phase 2 adds C_b V_b to C V */
     void (*sweep)(const rrr_sweep *) = sweep_fn(kn);
-    const size_t pp = ld_pad(p);
+    const size_t pp = ld_pad(p), m = j1 - j0;
     double *Up = pack(p, d, U, align64(work)), *CVp = Up + pp * d, *Vt = CVp + pp * d;
     memset(CVp, 0, pp * (size_t)d * sizeof *CVp);
-    if (CV != NULL) /* Vt = V^T: each row of V contiguous, for phase 2's broadcasts */
+    if (CV != NULL) /* Vt = the slice of V transposed: each row contiguous, for phase 2 */
         for (int j = 0; j < d; j++)
-            cblas_dcopy((int)q, V + (size_t)j * q, 1, Vt + j, d);
+            cblas_dcopy(mi, V + (size_t)j * q + j0, 1, Vt + j, d);
     rrr_sweep s = { .p = p, .kc = knobs.kc, .k = d, .M = Up, .ldm = pp, .out = CVp, .ldo = pp,
                     .ldx1 = p, .ars = 1, .acs = q, .ldx2 = p, .brs = (size_t)d, .ldxn = p,
                     .pf_off = knobs.prefetch < 0,
-                    .part = Vt + q * d };
-    for (size_t j0 = 0; j0 < q; j0 += FUSED_CROSS_NB) {
-        const int m = (int)(q - j0 < FUSED_CROSS_NB ? q - j0 : FUSED_CROSS_NB);
-        s.X1 = s.X2 = C + j0 * p;
-        s.m1 = CtU != NULL ? m : 0;
-        s.A1 = CtU != NULL ? CtU + j0 : NULL;
-        s.m2 = CV != NULL ? m : 0;
-        s.B2 = Vt + j0 * d;
+                    .part = Vt + m * d };
+    for (size_t jb = 0; jb < m; jb += FUSED_CROSS_NB) {
+        const int nb = (int)(m - jb < FUSED_CROSS_NB ? m - jb : FUSED_CROSS_NB);
+        s.X1 = s.X2 = Cs + jb * p;
+        s.m1 = CtU != NULL ? nb : 0;
+        s.A1 = CtU != NULL ? CtU + j0 + jb : NULL;
+        s.m2 = CV != NULL ? nb : 0;
+        s.B2 = Vt + jb * d;
         /* phase 2 prefetches the next panel in its last chunk */
-        const size_t jn = j0 + FUSED_CROSS_NB;
-        s.mn = jn < q ? (int)(q - jn < FUSED_CROSS_NB ? q - jn : FUSED_CROSS_NB) : 0;
-        s.Xn = s.mn > 0 ? C + jn * p : NULL;
+        const size_t jn = jb + FUSED_CROSS_NB;
+        s.mn = jn < m ? (int)(m - jn < FUSED_CROSS_NB ? m - jn : FUSED_CROSS_NB) : 0;
+        s.Xn = s.mn > 0 ? Cs + jn * p : NULL;
         sweep(&s);
     }
     if (CV != NULL)

@@ -38,12 +38,15 @@ size_t rrr_pass_gram_work(const rrr_problem *pb, int k);
  * when pb->xm is set). */
 void rrr_cross(const rrr_problem *pb, double *C, double *work);
 
-/* Local. CtU (q x d) = C^T U and CV (p x d) = C V for C (p x q), U (p x d), V (q x d), all
- * column-major; either output may be NULL. With the fused kernel one sweep over C gives
- * both (each column panel of C serves C^T U and C V while in cache); else two GEMMs.
- * work: rrr_cross_products_work(p, q, d) doubles (rrr_pass_work covers it for pb's). */
-void rrr_cross_products(size_t p, size_t q, int d, const double *C, const double *U,
-                        const double *V, double *CtU, double *CV, double *work);
+/* Local. For the columns [j0, j1) of C (p x q): rows j0..j1-1 of CtU (q x d) = C^T U (its
+ * other rows untouched) and CV (p x d) = C[:, j0:j1] V[j0:j1, :]; U (p x d), V (q x d),
+ * all column-major; either output may be NULL. [0, q) gives C^T U and C V; a rank's share
+ * [j0, j1) gives its part of both (gd's cross form sums the parts in its allreduce). With
+ * the fused kernel one sweep over the columns gives both (each column panel of C serves
+ * C^T U and C V while in cache); else two GEMMs. work: rrr_cross_products_work(p, q, d)
+ * doubles (rrr_pass_work covers it for pb's). */
+void rrr_cross_products(size_t p, size_t q, size_t j0, size_t j1, int d, const double *C,
+                        const double *U, const double *V, double *CtU, double *CV, double *work);
 size_t rrr_cross_products_work(size_t p, size_t q, int d);
 
 /* Doubles of workspace the passes need. */

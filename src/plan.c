@@ -6,13 +6,14 @@
  *                per rank, whatever n is; gd holds its rows (8 ceil(n/K)(p + q) bytes, unless
  *                they are in memory already) and its working set, and fits when that is at
  *                most 3/4 of the memory per rank
- *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and the
- *                replicated 6 p q d flops of C V and C^T U per iteration are at most
- *                2 (n/K)(2pd + 8qd), twice what the Gram pass saves over the residual form
- *                (the 2 stands for the residual form's extra memory traffic)
+ *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and what the
+ *                cross form adds per iteration, 6 p q d / K flops of C V and C^T U (each
+ *                rank its share of C's columns) and 10 p d^2 of replicated d x d algebra,
+ *                is at most 2 (n/K)(2pd + 8qd), twice what the Gram pass saves over the
+ *                residual form (the 2 stands for the residual form's extra memory traffic)
  *   auto         gd when exact's statistics do not fit in half the memory per rank; exact
  *                when gd's rows do not fit (it streams them); else exact = n (p^2 + 2pq) / K + (p^3/3 + 2 p^2 q + 2 q^2 p + 9 q^3) (/K on the
- *                grid) against gd = 100 iterations of n 4pd / K + 6pqd after 2npq/K (X^T Y
+ *                grid) against gd = 100 iterations of (n 4pd + 6pqd) / K after 2npq/K (X^T Y
  *                kept) or of n (6pd + 8qd) / K, + n p (2 + 4 l0) / K for the preconditioner's
  *                first pass and sketch block (l0 = 8); exact wins ties, and is ruled out when
  *                its statistics need more than half the memory per rank
@@ -86,8 +87,9 @@ static int keeps_xty(const rrr_plan *pl, const rrr_fit_opts *o)
     const double rows = ceil((double)pl->n / pl->mach.ranks);
     if (o->gd_xty >= 0)
         return o->gd_xty;
+    const double K = pl->mach.ranks; /* each rank does its share of C V and C^T U */
     return 8.0 * p * q <= pl->mach.mem_per_rank * RRR_PLAN_XTY_FRACTION &&
-           6 * p * q * d <= 2 * rows * (2 * p * d + 8 * q * d);
+           6 * p * q * d / K + 10 * p * d * d <= 2 * rows * (2 * p * d + 8 * q * d);
 }
 
 /* The closed form's dense algebra after the statistics, in flops: Cholesky p^3/3, T =
@@ -103,7 +105,7 @@ static double dense_flops(double p, double q)
 static double gd_flops(const rrr_plan *pl, double iterations)
 {
     double n = (double)pl->n, p = (double)pl->p, q = (double)pl->q, d = pl->d, K = pl->mach.ranks;
-    double f = pl->gd_xty ? 2 * n * p * q / K + iterations * (n * 4 * p * d / K + 6 * p * q * d)
+    double f = pl->gd_xty ? 2 * n * p * q / K + iterations * (n * 4 * p * d + 6 * p * q * d) / K
                           : iterations * n * (6 * p * d + 8 * q * d) / K;
     if (pl->precond != RRR_PRECOND_NONE) /* its diagonal pass and first sketch block */
         f += n * p * (2 + 4.0 * pl->precond_rank0) / K;

@@ -54,7 +54,10 @@ static rrr_status ws_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_o
                             int cross, double *U, double *V, rrr_gd_ws *w)
 {
     const size_t p = pb->p, q = pb->q, d = (size_t)pb->d, pd = p * d, qd = q * d, dd = d * d;
-    const size_t lb = rrr_pass_b_len(pb) > pd ? rrr_pass_b_len(pb) : pd;
+    /* sg: the residual pass's sums, or W | C V | C^T U; sb: pass B's, or H | C^T D */
+    const size_t lg = rrr_pass_g_len(pb) > 2 * pd + qd ? rrr_pass_g_len(pb) : 2 * pd + qd;
+    const size_t lb = rrr_pass_b_len(pb) > pd + qd ? rrr_pass_b_len(pb) : pd + qd;
+    size_t qloc = 0;
     memset(w, 0, sizeof *w);
     *w = (rrr_gd_ws){ .ctx = ctx, .pb = pb, .o = o, .cross = cross, .U = U, .V = V,
                       .fprev = INFINITY, .fprev2 = INFINITY };
@@ -75,7 +78,9 @@ static rrr_status ws_create(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_o
     w->C = cross ? rrr_malloc(p * q, sizeof(double)) : NULL;
     w->At = rrr_malloc(pb->nloc * d, sizeof(double));
     w->work = rrr_malloc(rrr_pass_work(pb), sizeof(double));
-    w->sg = rrr_malloc(rrr_pass_g_len(pb) + RRR_FLAG_SLOTS, sizeof(double));
+    w->sg = rrr_malloc(lg + RRR_FLAG_SLOTS, sizeof(double));
+    rrr_partition(q, ctx->size, ctx->rank, &w->j0, &qloc); /* my share of C's columns */
+    w->j1 = w->j0 + qloc;
     w->sb = rrr_malloc(lb + RRR_FLAG_SLOTS, sizeof(double));
     rrr_status st = RRR_OK;
     if (!w->D || !w->gprev || !w->W || !w->gU || !w->gV || !w->Z || !w->CtU || !w->UtU ||

@@ -10,6 +10,7 @@
 
 #include "../test.h"
 #include "kernels.h"
+#include "rrr_base.h"
 
 /* max |a - b| / max |b| (0 when both are 0) */
 static double reldiff(size_t n, const double *a, const double *b)
@@ -130,7 +131,10 @@ static void knobs_case(size_t n, size_t p, int k)
     free(got);
 }
 
-/* C^T U (q x d) and C V (p x d) in every kernel, with either output skipped */
+/* C^T U (q x d) and C V (p x d) in every kernel, with either output skipped, and by
+ * shares of C's columns (K = 2, 3, 5 ranks' parts, some empty when q < K): the rows of
+ * C^T U assembled and the parts of C V summed give the whole, and each share leaves the
+ * other rows of C^T U as they were */
 static void cross_case(size_t p, size_t q, int d)
 {
     unsigned st = 3u + (unsigned)(p + q + (size_t)d);
@@ -155,16 +159,39 @@ static void cross_case(size_t p, size_t q, int d)
         if (!rrr_kernel_supported(all[a]))
             continue;
         rrr_kernel_set(all[a]);
-        rrr_cross_products(p, q, d, C, U, V, ctu, cv, work);
+        rrr_cross_products(p, q, 0, q, d, C, U, V, ctu, cv, work);
         double e1 = reldiff(q * (size_t)d, ctu, ctu0), e2 = reldiff(p * (size_t)d, cv, cv0);
         CHECK(e1 < 1e-13 && e2 < 1e-13, "%s C^T U, C V p=%zu q=%zu d=%d: %.1e %.1e",
               rrr_kernel_name(all[a]), p, q, d, e1, e2);
         double *keep = malloc(q * (size_t)d * sizeof *keep);
         memcpy(keep, ctu, q * (size_t)d * sizeof *keep);
         memset(ctu, 0, q * (size_t)d * sizeof *ctu);
-        rrr_cross_products(p, q, d, C, U, NULL, ctu, NULL, work);
+        rrr_cross_products(p, q, 0, q, d, C, U, NULL, ctu, NULL, work);
         CHECK(memcmp(keep, ctu, q * (size_t)d * sizeof *ctu) == 0,
               "%s C^T U alone = C^T U with C V", rrr_kernel_name(all[a]));
+        const int ks[3] = { 2, 3, 5 };
+        double *part = malloc(p * (size_t)d * sizeof *part);
+        for (int t = 0; t < 3; t++) {
+            int kept = 1;
+            for (size_t k = 0; k < q * (size_t)d; k++)
+                ctu[k] = NAN; /* rows no share writes stay NaN */
+            memset(cv, 0, p * (size_t)d * sizeof *cv);
+            for (int r = 0; r < ks[t]; r++) {
+                size_t j0, len;
+                rrr_partition(q, ks[t], r, &j0, &len);
+                rrr_cross_products(p, q, j0, j0 + len, d, C, U, V, ctu, part, work);
+                for (size_t k = 0; k < p * (size_t)d; k++)
+                    cv[k] += part[k];
+                for (int c = 0; c < d; c++) /* the rows after this share: not yet written */
+                    for (size_t j = j0 + len; j < q; j++)
+                        kept = kept && isnan(ctu[j + c * q]);
+            }
+            e1 = reldiff(q * (size_t)d, ctu, ctu0);
+            e2 = reldiff(p * (size_t)d, cv, cv0);
+            CHECK(kept && e1 < 1e-13 && e2 < 1e-13, "%s C^T U, C V by %d shares p=%zu q=%zu "
+                  "d=%d: %.1e %.1e", rrr_kernel_name(all[a]), ks[t], p, q, d, e1, e2);
+        }
+        free(part);
         free(keep);
     }
     free(C);
