@@ -68,7 +68,8 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
 
 /* Local (cv_solve.c). SSE_k(d) for every candidate rank d from U (p x D), E = C_k V and
  * F = G_k U (p x D), V (q x D), columns by descending singular value: H = U^T F (D x D)
- * and S = V^T V (D x D) are formed in the buffers given; out[r * stride] for rank r. */
+ * and S = V^T V (D x D) are formed in the buffers given (with V NULL, S holds V^T V
+ * already); out[r * stride] for rank r. */
 void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, const double *F,
                       const double *V, double yyv, double *H, double *S, double *out, int stride);
 
@@ -79,8 +80,10 @@ void rrr_cv_shift(size_t p, size_t q, const double *tsx, const double *fsx, cons
                   const double *fsy, double nt, double *dx, double *dy);
 double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk);
 
-/* Local. The flops of one fold's algebra with nl lambdas (the count of cv_solve.c). */
-double rrr_cv_flops(size_t p, size_t q, int D, int nl);
+/* Local. The flops of one fold's algebra with nl lambdas (cv_solve.c's count): through T
+ * (the q x q route, and the grid regime's algebra), or via_m, the p x p route through
+ * M = C~ C~^T. */
+double rrr_cv_flops(size_t p, size_t q, int D, int nl, int via_m);
 
 /* Collective (cv_gd.c). The whole search by gd fits of each training set (large p): each
  * rank's rows are reordered in place during the search and restored before it returns. */

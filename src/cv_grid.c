@@ -298,7 +298,7 @@ static rrr_status fold_sse(rrr_cv_run *cv, const rrr_grid *g, const gfold *f, co
     memcpy(w->Ct.a, w->T.a, rrr_dmat_len(&w->T) * sizeof(double));
     for (int l = 0; l < nl && st == RRR_OK; l++)
         st = one_lambda(cv, g, w, cv->o->lambdas[l], sse + l, nl);
-    cv->flops += rrr_cv_flops(cv->pb->p, cv->pb->q, cv->D, nl) / ctx->size;
+    cv->flops += rrr_cv_flops(cv->pb->p, cv->pb->q, cv->D, nl, 0) / ctx->size;
     return st;
 }
 

@@ -3,15 +3,21 @@
  *
  * Training set -k: G = Q Lambda Q^T (one eigendecomposition, O(p^3)) and C~ = Q^T C (2p^2 q).
  * For each lambda, with s = (Lambda + lambda)^{-1/2}: G + lambda I = R^T R for R = diag(1/s) Q^T,
- * so T = R^{-T} C = diag(s) C~ is a diagonal rescaling (pq), and the rank-d optimum is
+ * so T = R^{-T} C = diag(s) C~ is a diagonal rescaling, and the rank-d optimum is
  * B_d = R^{-1} T_d = Q diag(s) A_d Bv_d^T with T_D = A Bv^T the top-D factors (topk.c; the
  * truncations are nested, so one eigenproblem of order m = min(p, q) serves every d <= D).
  * Fold k's error follows from its own sums (G_k, C_k, yy_k, shifted to the training
  * means with an intercept): with U = Q diag(s) A, V = Bv,
  *   SSE_k(d) = yy_k - 2 sum_{i<=d} U_i^T C_k V_i + sum_{i,j<=d} (U^T G_k U)_ij (V^T V)_ij.
- * Cost per (fold, lambda): pq + p q m + 9 m^3 (the eigenproblem, counted generously) +
- * 2pqD + 4p^2 D + 2pqD + 2(p + q)D^2 flops: O(pq min(p, q) + min(p, q)^3 + p^2 D) after the
- * per-fold O(p^3). */
+ *
+ * The p x p route (p <= q: many outputs) never touches a p x q matrix inside the lambda
+ * loop: T T^T = diag(s) M diag(s) with M = C~ C~^T, and with A the top eigenvectors of it
+ * (V = T^T A is never formed) the error needs only C_k V = N diag(s) A (N = C_k C~^T) and
+ * V^T V = (diag(s) A)^T M (diag(s) A). M and N cost 3 p^2 q once per fold; each lambda
+ * then costs p^2 + 9 p^3 (the eigenproblem, counted generously) + 8 p^2 D + 4 p D^2, where
+ * going through T cost p q m + 4pqD more (the many-outputs bench shape, p = 200,
+ * q = 20000, 5 folds x 20 lambdas, 2 ranks: 67.5 -> 16.7 GFLOP per rank). The q x q route
+ * keeps T: pq + p q m + 9 m^3 + 2pqD + 4 p^2 D + 2pqD + 2(p + q) D^2 per lambda. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -26,24 +32,32 @@
 /* Every buffer of one fold's algebra. */
 typedef struct {
     double *Q, *lam, *Ct, *T, *Gv, *Cv, *A, *Bv, *U, *E, *F, *H, *S, *mu, *s, *dx, *dy;
+    double *M, *N, *K; /* the p x p route: C~ C~^T, C_k C~^T, diag(s) M diag(s)        */
     double yyv;
 } fold_ws;
 
 static void ws_free(fold_ws *w)
 {
     double *all[] = { w->Q, w->lam, w->Ct, w->T, w->Gv, w->Cv, w->A, w->Bv, w->U, w->E, w->F,
-                      w->H, w->S, w->mu, w->s, w->dx, w->dy };
+                      w->H, w->S, w->mu, w->s, w->dx, w->dy, w->M, w->N, w->K };
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         free(all[k]);
 }
 
-static rrr_status ws_alloc(rrr_err *e, size_t p, size_t q, size_t D, fold_ws *w)
+static rrr_status ws_alloc(rrr_err *e, rrr_route route, size_t p, size_t q, size_t D,
+                           fold_ws *w)
 {
+    const int pr = route == RRR_ROUTE_P;
     memset(w, 0, sizeof *w);
     w->Q = rrr_malloc(p * p, sizeof(double));
     w->Gv = rrr_malloc(p * p, sizeof(double));
     w->Ct = rrr_malloc(p * q, sizeof(double));
-    w->T = rrr_malloc(p * q, sizeof(double));
+    w->T = rrr_malloc(p * q, sizeof(double)); /* T; the p route: C~ = Q^T C first */
+    if (pr) {
+        w->M = rrr_malloc(p * p, sizeof(double));
+        w->N = rrr_malloc(p * p, sizeof(double));
+        w->K = rrr_malloc(p * p, sizeof(double));
+    }
     w->Cv = rrr_malloc(p * q, sizeof(double));
     w->A = rrr_malloc(p * D, sizeof(double));
     w->U = rrr_malloc(p * D, sizeof(double));
@@ -58,7 +72,8 @@ static rrr_status ws_alloc(rrr_err *e, size_t p, size_t q, size_t D, fold_ws *w)
     w->dx = rrr_calloc(p, sizeof(double));
     w->dy = rrr_calloc(q, sizeof(double));
     if (!w->Q || !w->Gv || !w->Ct || !w->T || !w->Cv || !w->A || !w->U || !w->E || !w->F ||
-        !w->Bv || !w->H || !w->S || !w->mu || !w->lam || !w->s || !w->dx || !w->dy)
+        !w->Bv || !w->H || !w->S || !w->mu || !w->lam || !w->s || !w->dx || !w->dy ||
+        (pr && (!w->M || !w->N || !w->K)))
         return RRR_FAIL(e, RRR_EINTERNAL, "cv: out of memory for a fold's algebra (p = %zu, "
                         "q = %zu)", p, q);
     return RRR_OK;
@@ -140,7 +155,9 @@ void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, co
 {
     const int p = (int)cv->pb->p, q = (int)cv->pb->q, D = cv->D;
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, p, 1.0, U, p, F, p, 0.0, H, D);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, q, 1.0, V, q, V, q, 0.0, S, D);
+    if (V != NULL)
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, q, 1.0, V, q, V, q, 0.0, S,
+                    D);
     double lin = 0.0, quad = 0.0;
     int r = 0;
     for (int d = 1; d <= D && r < cv->o->nranks; d++) {
@@ -188,9 +205,55 @@ static rrr_status one_lambda(rrr_cv_run *cv, fold_ws *w, double lambda, double *
     return RRR_OK;
 }
 
-double rrr_cv_flops(size_t pz, size_t qz, int D, int nl)
+/* Local. One lambda by the p x p route: K = diag(s) M diag(s) = T T^T, its top-D
+ * eigenvectors A (V = T^T A is never formed), U = Q diag(s) A, and the errors from
+ * C_k V = N diag(s) A and V^T V = (diag(s) A)^T M (diag(s) A). */
+static rrr_status one_lambda_p(rrr_cv_run *cv, fold_ws *w, double lambda, double *out,
+                               int stride, rrr_err *e)
+{
+    const size_t p = cv->pb->p;
+    const int pi = (int)p, D = cv->D;
+    for (size_t i = 0; i < p; i++)
+        w->s[i] = 1.0 / sqrt(w->lam[i] + lambda);
+    for (size_t j = 0; j < p; j++) /* the upper triangle */
+        for (size_t i = 0; i <= j; i++)
+            w->K[IDX(i, j, p)] = w->s[i] * w->M[IDX(i, j, p)] * w->s[j];
+    rrr_status st = rrr_top_eig(pi, D, w->K, w->A, w->mu, e);
+    if (st != RRR_OK)
+        return st;
+    for (int c = 0; c < D; c++)
+        for (size_t i = 0; i < p; i++)
+            w->A[IDX(i, c, p)] *= w->s[i];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, D, pi, 1.0, w->Q, pi, w->A, pi,
+                0.0, w->U, pi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, D, pi, 1.0, w->N, pi, w->A, pi,
+                0.0, w->E, pi); /* E = C_k V */
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, pi, D, 1.0, w->M, pi, w->A, pi, 0.0,
+                w->F, pi); /* F = M diag(s) A, for V^T V */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, D, D, pi, 1.0, w->A, pi, w->F, pi, 0.0,
+                w->S, D);
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, pi, D, 1.0, w->Gv, pi, w->U, pi, 0.0,
+                w->F, pi); /* F = G_k U */
+    rrr_cv_sse_ranks(cv, w->U, w->E, w->F, NULL, w->yyv, w->H, w->S, out, stride);
+    return RRR_OK;
+}
+
+/* Local. The p x p route's per-fold products of C~ (in Ct): M = C~ C~^T (upper) and
+ * N = C_k C~^T. */
+static void route_p_products(size_t p, size_t q, fold_ws *w)
+{
+    const int pi = (int)p, qi = (int)q;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, pi, qi, 1.0, w->Ct, pi, 0.0, w->M, pi);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, pi, qi, 1.0, w->Cv, pi, w->Ct, pi,
+                0.0, w->N, pi);
+}
+
+double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)
 {
     double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
+    if (via_m)
+        return 9 * p * p * p + 5 * p * p * q +
+               nl * (p * p + 9 * p * p * p + 8 * p * p * d + 4 * p * d * d);
     double per_lambda = p * q + p * q * m + 9 * m * m * m + 2 * p * q * d + 4 * p * p * d +
                         2 * p * q * d + 2 * (p + q) * d * d;
     return 9 * p * p * p + 2 * p * p * q + nl * per_lambda;
@@ -206,7 +269,7 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
     const double nt = *tot.n - *f.n;
     const int nl = cv->o->nlambdas, nr = cv->o->nranks;
     fold_ws w;
-    rrr_status st = ws_alloc(e, p, q, (size_t)cv->D, &w);
+    rrr_status st = ws_alloc(e, cv->route, p, q, (size_t)cv->D, &w);
     if (st == RRR_OK && cv->o->lambdas[0] == 0 && nt < (double)p)
         st = RRR_FAIL(e, RRR_EINVAL, "cv: lambda 0 with a training set of %.0f rows < p = %zu "
                       "(fold %d held out): X^T X is singular there; use lambdas > 0", nt, p, k);
@@ -223,11 +286,14 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)p, 1.0, w.Q,
                     (int)p, w.Ct, (int)p, 0.0, w.T, (int)p); /* C~ = Q^T C, into Ct below */
         memcpy(w.Ct, w.T, p * q * sizeof(double));
+        if (cv->route == RRR_ROUTE_P)
+            route_p_products(p, q, &w);
     }
     double *sse = cv->sse + (size_t)k * (size_t)nr * (size_t)nl;
     for (int l = 0; l < nl && st == RRR_OK; l++)
-        st = one_lambda(cv, &w, cv->o->lambdas[l], sse + l, nl, e);
-    cv->flops += rrr_cv_flops(p, q, cv->D, nl);
+        st = cv->route == RRR_ROUTE_P ? one_lambda_p(cv, &w, cv->o->lambdas[l], sse + l, nl, e)
+                                      : one_lambda(cv, &w, cv->o->lambdas[l], sse + l, nl, e);
+    cv->flops += rrr_cv_flops(p, q, cv->D, nl, cv->route == RRR_ROUTE_P);
     ws_free(&w);
     return st;
 }
