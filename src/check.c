@@ -18,6 +18,10 @@ rrr_status rrr_check_lambda(rrr_err *e, double lambda, size_t n, size_t p)
     if (!(lambda >= 0) || !isfinite(lambda))
         return RRR_FAIL(e, RRR_EINVAL, "lambda %g: must be a finite number >= 0 (--lambda)",
                         lambda);
+    if (lambda > RRR_LAMBDA_MAX)
+        return RRR_FAIL(e, RRR_EINVAL, "lambda %g: above %g the penalty's arithmetic leaves "
+                        "double's range (U V^T ~ X^T Y / lambda is 0 to working precision): use a "
+                        "smaller --lambda, or rescale Y", lambda, RRR_LAMBDA_MAX);
     if (lambda == 0 && n < p)
         return RRR_FAIL(e, RRR_EINVAL, "lambda 0 with n = %zu < p = %zu: X^T X is singular; "
                         "use --lambda > 0", n, p);

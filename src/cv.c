@@ -13,6 +13,7 @@
 #include "check.h"
 #include "cv.h"
 #include "folds.h"
+#include "input.h"
 #include "json.h"
 #include "fit.h"
 #include "model.h"
@@ -576,7 +577,8 @@ static rrr_status text_stage(rrr_ctx *ctx, rrr_outset *o, int slot, const rrr_cv
     return rrr_agree(ctx, st);
 }
 
-rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res, const char *dir)
+rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res,
+                        const char *ids, const char *dir)
 {
     static const char *names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
     char path[PATH_MAX];
@@ -585,9 +587,11 @@ rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res, c
         int slot = -1, len = snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         if (len < 0 || (size_t)len >= sizeof path)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
-        else if (k == 2 && !res->random_folds) /* left as it is: it may be --fold-ids */
+        else if (k == 2 && !res->random_folds) { /* a stale one goes, unless it is ids */
+            if (!rrr_same_output(ctx, path, ids))
+                st = rrr_outset_remove(ctx, o, path);
             continue;
-        else
+        } else
             st = rrr_outset_add(ctx, o, path, &slot);
         if (st == RRR_OK && k < 2)
             st = text_stage(ctx, o, slot, res, k);
@@ -605,5 +609,5 @@ rrr_status rrr_cv_write(rrr_ctx *ctx, const rrr_cv_result *res, const char *dir)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_cv_write: no result or no directory");
     rrr_outset o;
     rrr_outset_init(&o);
-    return rrr_outset_finish(ctx, &o, rrr_cv_stage(ctx, &o, res, dir));
+    return rrr_outset_finish(ctx, &o, rrr_cv_stage(ctx, &o, res, NULL, dir));
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "check.h"
 #include "cli.h"
 #include "cv_args.h"
 
@@ -145,6 +146,9 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
             return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N", s);
         if (!(lo > 0) || !(lo < hi))
             return RRR_FAIL(e, RRR_EINVAL, "--lambda %s: LO:HI:N needs 0 < LO < HI", s);
+        if (hi > RRR_LAMBDA_MAX)
+            return RRR_FAIL(e, RRR_EINVAL, "--lambda %s: HI above %g (the penalty's arithmetic "
+                            "leaves double's range)", s, RRR_LAMBDA_MAX);
         if (m < 2 || m > 100000)
             return RRR_FAIL(e, RRR_EINVAL, "--lambda %s: LO:HI:N needs 2 <= N <= 100000", s);
         double *v = rrr_malloc((size_t)m, sizeof *v);
@@ -175,10 +179,11 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
             free(v);
             return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N", s);
         }
-        if (v[k] < 0) {
+        if (v[k] < 0 || v[k] > RRR_LAMBDA_MAX) {
             double bad = v[k];
             free(v);
-            return RRR_FAIL(e, RRR_EINVAL, "--lambda %g: every lambda must be >= 0", bad);
+            return RRR_FAIL(e, RRR_EINVAL, "--lambda %g: every lambda must be in [0, %g]", bad,
+                            RRR_LAMBDA_MAX);
         }
         v[k] += 0.0; /* -0 is 0 */
         if (c == NULL)

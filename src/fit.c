@@ -301,6 +301,7 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
         st = gd_rows(ctx, X, Y, plan, pb);
         if (st == RRR_OK)
             st = rrr_column_stats(ctx, pb, o->intercept, warn, xm, ym);
+        rq.warn = 0; /* said there, if at all: not again in the certificate's pass */
         pb->xm = *xm;
         pb->ym = *ym;
         info->yy = pb->yy;

@@ -1,8 +1,10 @@
 /* src/input.c: the one place that chooses a reader or a writer by path: a .npy file (the
  * default, and the fastest) or an HDF5 dataset named FILE.h5:/path; and the check of the
  * values that every reader applies. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -176,6 +178,64 @@ static int same_file(const char *path, const struct stat *id)
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     return kind >= 0 && stat(kind ? file : path, &sb) == 0 && sb.st_dev == id->st_dev &&
            sb.st_ino == id->st_ino;
+}
+
+/* Local. path (the file part of FILE.h5:/dataset) as its parent directory resolved and its
+ * last component: dir gets the parent ("." without a slash), *base points into path. 0
+ * when the parent does not resolve (it does not exist yet): dir then holds it as written. */
+static int split_resolved(const char *path, char dir[PATH_MAX], const char **base)
+{
+    char file[PATH_MAX], parent[PATH_MAX];
+    const char *dset;
+    if (rrr_path_h5(path, file, sizeof file, &dset) <= 0)
+        snprintf(file, sizeof file, "%s", path);
+    const char *slash = strrchr(file, '/');
+    *base = path + (slash != NULL ? (size_t)(slash + 1 - file) : 0);
+    if (slash == NULL)
+        strcpy(parent, ".");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash == file ? 1 : slash - file), file);
+    if (realpath(parent, dir) != NULL)
+        return 1;
+    strcpy(dir, parent);
+    return 0;
+}
+
+/* Local. a and b are the same file: by device and inode when both exist, else by the
+ * resolved parent directory and the last component (so "m/U.npy" and "m/./U.npy" match
+ * before either is written). */
+static int same_output(const char *a, const char *b)
+{
+    char fa[PATH_MAX], fb[PATH_MAX], da[PATH_MAX], db[PATH_MAX];
+    const char *dset, *ba, *bb;
+    struct stat sa, sb;
+    if (rrr_path_h5(a, fa, sizeof fa, &dset) <= 0)
+        snprintf(fa, sizeof fa, "%s", a);
+    if (rrr_path_h5(b, fb, sizeof fb, &dset) <= 0)
+        snprintf(fb, sizeof fb, "%s", b);
+    if (stat(fa, &sa) == 0 && stat(fb, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    split_resolved(a, da, &ba);
+    split_resolved(b, db, &bb);
+    return strcmp(da, db) == 0 && strcmp(ba, bb) == 0;
+}
+
+int rrr_same_output(rrr_ctx *ctx, const char *a, const char *b)
+{
+    int same = ctx->rank == 0 && a != NULL && b != NULL && same_output(a, b);
+    MPI_Bcast(&same, 1, MPI_INT, 0, ctx->comm);
+    return same;
+}
+
+rrr_status rrr_output_not_output(rrr_ctx *ctx, const char *out, const char *what,
+                                 const char *const *others, int nothers, const char *whose)
+{
+    rrr_status st = RRR_OK;
+    for (int k = 0; ctx->rank == 0 && k < nothers && st == RRR_OK; k++)
+        if (others[k] != NULL && same_output(out, others[k]))
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s %s is also %s, which the same command "
+                          "writes: name another file", what, out, whose);
+    return rrr_agree(ctx, st);
 }
 
 rrr_status rrr_output_not_input(rrr_ctx *ctx, const char *out, const char *what,

@@ -44,5 +44,14 @@ rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *wha
  * the data being read. RRR_EINVAL naming both, agreed. NULL inputs are skipped. */
 rrr_status rrr_output_not_input(rrr_ctx *ctx, const char *out, const char *what,
                                 const char *const *inputs, int ninputs);
+/* Collective. Before any work: the output out is none of the other files others[k] that
+ * the same command writes (or removes), whose saying what they are ("a file of --out m"),
+ * so that one output cannot replace another: the same file by device and inode when both
+ * exist, else the same resolved directory and name. RRR_EINVAL, agreed; NULLs skipped. */
+rrr_status rrr_output_not_output(rrr_ctx *ctx, const char *out, const char *what,
+                                 const char *const *others, int nothers, const char *whose);
+/* Collective. a and b name the same file, as rrr_output_not_output decides (rank 0's
+ * verdict, the same on every rank); 0 when either is NULL. */
+int rrr_same_output(rrr_ctx *ctx, const char *a, const char *b);
 
 #endif

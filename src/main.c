@@ -256,38 +256,61 @@ static int in_dir(const char *path, const char *dir)
 }
 
 /* Collective. Every output location is usable before the data is read, so a bad path
- * costs seconds, not the whole fit, and no output is one of the inputs (a --report
- * named like X.npy, a model directory holding them); without --out the model is not
- * kept: say so. */
+ * costs seconds, not the whole fit; no output is one of the inputs (a --report named like
+ * X.npy, a model directory holding them) or another output of the same command (a
+ * --report named DIR/U.npy or CKPT/checkpoint.bin); without --out the model is not kept:
+ * say so. cv also writes (or, with --fold-ids, removes a stale) DIR/fold_ids.npy, unless
+ * that is the --fold-ids file itself (ids). */
 static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
-                                    const char *checkpoint, const char *const inputs[3])
+                                    const char *checkpoint, const char *const inputs[3], int cv,
+                                    const char *ids)
 {
     static const char *const names[] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy",
                                          "model.json", "cv.json", "cv.csv", "fold_ids.npy" };
+    const int nnames = cv ? 8 : 5;
     rrr_status st = RRR_OK;
-    char path[PATH_MAX];
+    char files[8][PATH_MAX], ckpt[PATH_MAX], whose[PATH_MAX + 32];
+    const char *outs[8] = { NULL }, *ck[1] = { NULL };
     if (out != NULL)
         st = rrr_output_check(ctx, out, 1, "--out");
     else
         rrr_warn(ctx, "no --out: the fitted model will not be kept");
-    for (size_t k = 0; out != NULL && k < sizeof names / sizeof names[0] && st == RRR_OK; k++)
-        if (snprintf(path, sizeof path, "%s/%s", out, names[k]) < (int)sizeof path)
-            st = rrr_output_not_input(ctx, path, "--out", inputs, 3);
+    for (int k = 0; out != NULL && k < nnames && st == RRR_OK; k++) {
+        if (snprintf(files[k], PATH_MAX, "%s/%s", out, names[k]) >= PATH_MAX)
+            continue;
+        outs[k] = files[k];
+        if (k == 7 && ids != NULL && rrr_same_output(ctx, files[k], ids))
+            outs[k] = NULL; /* the --fold-ids input: cv leaves it as it is */
+        /* with --fold-ids, DIR/fold_ids.npy is only removed: it may not be X or Y */
+        st = outs[k] == NULL ? RRR_OK
+                             : rrr_output_not_input(ctx, files[k], "--out", inputs,
+                                                    k == 7 && ids != NULL ? 2 : 3);
+    }
     /* a report inside --out DIR: DIR's check covers it (fit creates DIR first) */
     if (st == RRR_OK && report != NULL && !(out != NULL && in_dir(report, out)))
         st = rrr_output_check(ctx, report, 0, "--report");
     if (st == RRR_OK && report != NULL)
         st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
+    if (st == RRR_OK && report != NULL && out != NULL) {
+        snprintf(whose, sizeof whose, "a file of --out %s", out);
+        st = rrr_output_not_output(ctx, report, "--report", outs, nnames, whose);
+    }
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
+    if (st == RRR_OK && report != NULL && checkpoint != NULL &&
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", checkpoint) < (int)sizeof ckpt) {
+        ck[0] = ckpt;
+        st = rrr_output_not_output(ctx, report, "--report", ck, 1, "the checkpoint");
+    }
     return st;
 }
 
 /* Collective. After a fit (or cv's final fit): a signal that came late still stops it
  * (exit 5, nothing written); the report, the model and (cv) the search's files in one
- * commit: all appear, or none; then the summary. */
+ * commit: all appear, or none; then the summary. ids: cv's --fold-ids file, or NULL. */
 static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                            const rrr_cv_result *cv, const char *report, const char *out)
+                            const rrr_cv_result *cv, const char *ids, const char *report,
+                            const char *out)
 {
     rrr_outset o;
     rrr_outset_init(&o);
@@ -295,7 +318,7 @@ static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info
     if (st == RRR_OK && out != NULL) /* first: it creates DIR, where the report may go */
         st = rrr_model_stage(ctx, &o, m, info, out);
     if (st == RRR_OK && out != NULL && cv != NULL)
-        st = rrr_cv_stage(ctx, &o, cv, out);
+        st = rrr_cv_stage(ctx, &o, cv, ids, out);
     if (st == RRR_OK && report != NULL)
         st = rrr_report_stage(ctx, &o, m, info, report);
     st = rrr_outset_finish(ctx, &o, st);
@@ -363,7 +386,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     const char *inputs[3] = { xp, yp, NULL };
-    st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs);
+    st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs, 0, NULL);
     if (st == RRR_OK)
         st = open_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
@@ -371,7 +394,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK) { /* provenance for model.json */
         info->x_source = xp;
         info->y_source = yp;
-        st = write_fit(ctx, m, info, NULL, report, out);
+        st = write_fit(ctx, m, info, NULL, NULL, report, out);
     }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
@@ -393,7 +416,7 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     int *rk = NULL;
     double *lam = NULL;
     const char *inputs[3] = { xp, yp, ids };
-    rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs);
+    rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs, 1, ids);
     if (st == RRR_OK)
         st = open_xy(ctx, xp, yp, &X, &Y);
     size_t p = st == RRR_OK ? rrr_input_cols(X) : 0, q = st == RRR_OK ? rrr_input_cols(Y) : 0;
@@ -415,7 +438,7 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     if (st == RRR_OK) {
         info->x_source = xp;
         info->y_source = yp;
-        st = write_fit(ctx, m, info, res, report, out);
+        st = write_fit(ctx, m, info, res, ids, report, out);
     }
     if (st == RRR_OK && rrr_ctx_rank(ctx) == 0) {
         printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,
@@ -592,15 +615,25 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
     rrr_scores *sc = NULL;
     rrr_outset o;
     rrr_outset_init(&o);
-    const char *inputs[3] = { xp, yp, NULL };
+    /* the inputs: X, Y and the model's files (predict reads them all) */
+    static const char *const names[] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy",
+                                         "model.json" };
+    char mf[5][PATH_MAX];
+    const char *inputs[7] = { xp, yp };
+    for (int k = 0; k < 5; k++)
+        inputs[2 + k] = snprintf(mf[k], PATH_MAX, "%s/%s", model, names[k]) < PATH_MAX ? mf[k]
+                                                                                   : NULL;
+    const char *outs[1] = { out };
     if (out != NULL)
         st = rrr_output_file_check(ctx, out, "--out");
     if (st == RRR_OK && out != NULL)
-        st = rrr_output_not_input(ctx, out, "--out", inputs, 3);
+        st = rrr_output_not_input(ctx, out, "--out", inputs, 7);
     if (st == RRR_OK && scores != NULL)
         st = rrr_output_check(ctx, scores, 0, "--scores");
     if (st == RRR_OK && scores != NULL)
-        st = rrr_output_not_input(ctx, scores, "--scores", inputs, 3);
+        st = rrr_output_not_input(ctx, scores, "--scores", inputs, 7);
+    if (st == RRR_OK && scores != NULL && out != NULL)
+        st = rrr_output_not_output(ctx, scores, "--scores", outs, 1, "the --out file");
     if (st == RRR_OK)
         st = rrr_model_read(ctx, model, &m);
     if (st == RRR_OK)

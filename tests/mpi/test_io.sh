@@ -79,6 +79,7 @@ for np in 3; do
     expect_exit 2 "rank 0" $np fit "${A[@]}" --rank 0 --lambda 1
     expect_exit 2 "rank > min(p,q)" $np fit "${A[@]}" --rank 4 --lambda 1
     expect_exit 2 "negative lambda" $np fit "${A[@]}" --rank 1 --lambda -1
+    expect_exit 2 "lambda above 1e300 (2 lambda overflows)" $np fit "${A[@]}" --rank 1 --lambda 1e308 --solver gd
     expect_exit 2 "lambda not a number" $np fit "${A[@]}" --rank 1 --lambda abc
     expect_exit 2 "unknown solver" $np fit "${A[@]}" --rank 1 --lambda 1 --solver newton
     expect_exit 2 "--resume without --checkpoint" $np fit "${A[@]}" --rank 1 --lambda 1 --resume

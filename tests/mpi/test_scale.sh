@@ -50,6 +50,11 @@ for np in 1 3; do
     rrr $np "${M[@]}" --x "$W/d/X.npy" --y "$W/d/Yoff.npy" >/dev/null 2>"$W/off.err"
     grep -q "0 of 12 X columns and 8 of 8 Y columns have |mean| > standard deviation.*pass --intercept" "$W/off.err" &&
         pass "offset Y without --intercept: warned (np=$np)" || { fail "no offset warning (np=$np)"; cat "$W/off.err"; }
+    for s in gd als exact; do # once per run, whatever passes the solver makes
+        rrr $np "${M[@]}" --x "$W/d/X.npy" --y "$W/d/Yoff.npy" --solver $s >/dev/null 2>"$W/off.err"
+        n=$(grep -c "intercept is off" "$W/off.err")
+        [[ $n -eq 1 ]] && pass "the offset warning once with $s (np=$np)" || fail "$s: warned $n times (np=$np)"
+    done
     for args in "--x $W/d/X.npy --y $W/d/Yoff.npy --intercept" "--x $W/d/X1.npy --y $W/d/Yoff.npy" \
                 "--x $W/d/X.npy --y $W/d/Y.npy"; do
         rrr $np "${M[@]}" $args >/dev/null 2>"$W/off.err"

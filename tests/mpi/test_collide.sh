@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/mpi/test_collide.sh: no output of a command replaces one of its inputs (the model
+# predict reads) or another of its own outputs (--report on DIR/U.npy or the checkpoint,
+# --scores on --out), checked before any work (exit 2, one message, nothing touched); and a
+# cv directory describes one search only (a stale fold_ids.npy goes with --fold-ids).
+cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
+W=$WORK
+$PYTHON - "$W" <<'PY'
+import sys, numpy as np
+d = sys.argv[1]; r = np.random.default_rng(1)
+X = r.standard_normal((40, 6))
+np.save(f"{d}/X.npy", X)
+np.save(f"{d}/Y.npy", X @ r.standard_normal((6, 5)) + 0.1 * r.standard_normal((40, 5)))
+np.save(f"{d}/folds.npy", (np.arange(40) % 4).reshape(-1, 1).astype("<i8"))
+PY
+XY=(--x "$W/X.npy" --y "$W/Y.npy")
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --solver exact --quiet --out "$W/m" 2>/dev/null
+sums() { (cd "$1" && md5sum -- * 2>/dev/null); }
+before=$(sums "$W/m")
+# expect_refused NAME NP ARGS...: exit 2, one message, the model directory untouched
+expect_refused() {
+    local name=$1; shift
+    expect_exit 2 "$name" "$@"
+    [[ $(sums "$W/m") == "$before" ]] || fail "$name: the model directory changed"
+}
+for np in 1 3; do
+    for f in U.npy V.npy model.json ./U.npy; do
+        expect_refused "predict --out m/$f (the model being read)" $np predict --model "$W/m" \
+            --x "$W/X.npy" --out "$W/m/$f"
+    done
+    expect_refused "predict --scores m/model.json" $np predict --model "$W/m" "${XY[@]}" \
+        --scores "$W/m/model.json"
+    expect_exit 2 "predict --out and --scores the same file" $np predict --model "$W/m" "${XY[@]}" \
+        --out "$W/same.npy" --scores "$W/same.npy"
+    [[ ! -e $W/same.npy ]] && pass "nothing written (np=$np)" || fail "same.npy written (np=$np)"
+done
+for np in 2 3; do
+    rm -rf "$W/m2"
+    expect_exit 2 "fit --report DIR/U.npy" $np fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet \
+        --out "$W/m2" --report "$W/m2/U.npy"
+    [[ ! -e $W/m2 ]] && pass "no model directory made (np=$np)" || fail "m2 made (np=$np)"
+    expect_exit 2 "cv --report DIR/cv.json" $np cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --quiet \
+        --out "$W/c1" --report "$W/c1/cv.json"
+    mkdir -p "$W/ck"
+    expect_exit 2 "fit --report CKPT/checkpoint.bin" $np fit "${XY[@]}" --rank 2 --lambda 0.5 \
+        --solver gd --quiet --out "$W/m3" --checkpoint "$W/ck" --report "$W/ck/checkpoint.bin"
+done
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/m4" --report "$W/m4/R.json" 2>/dev/null &&
+    [[ -s $W/m4/R.json && -s $W/m4/U.npy ]] && pass "a report beside the model files is fine" ||
+    fail "fit --report DIR/R.json"
+
+# cv: random folds, then --fold-ids into the same directory: the old fold_ids.npy goes
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 5 --quiet --out "$W/c2" >/dev/null 2>&1
+rrr 3 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/folds.npy" --quiet --out "$W/c2" \
+    >/dev/null 2>&1 && [[ ! -e $W/c2/fold_ids.npy && -s $W/c2/cv.json ]] &&
+    pass "cv --fold-ids removes a stale fold_ids.npy" || fail "stale fold_ids.npy kept"
+# ... unless the fold ids are that file: then it stays, and describes the search
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 4 --quiet --out "$W/c3" >/dev/null 2>&1
+cp "$W/c3/fold_ids.npy" "$W/ids_copy.npy"
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/c3/fold_ids.npy" --quiet \
+    --out "$W/c3" >/dev/null 2>&1 && cmp -s "$W/c3/fold_ids.npy" "$W/ids_copy.npy" &&
+    pass "cv --fold-ids DIR/fold_ids.npy --out DIR keeps it" || fail "cv --fold-ids from DIR"
+summary
