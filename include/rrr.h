@@ -156,6 +156,9 @@ typedef struct {
     double condition_after;    /* of the preconditioned U-block Hessian as the iterations
                                   saw it (Rayleigh quotients; a lower bound); NaN      */
     double precond_seconds;    /* its setup (part of setup_seconds)                    */
+    double gradient_ratio;     /* gd, als: the gradient ratio the stopping test compared
+                                  with sqrt(tol) at the last iterate, in the iterates'
+                                  gauge (README "Stopping"); NaN for exact             */
 } rrr_fit_info;
 
 /* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.

@@ -1,7 +1,7 @@
 /* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
- *   "RRRCKPT3" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
- *   zg_prev w_valid | U V [D gprev W: gd only] | nhistory history | FNV-1a 64 of everything
- *   before it.
+ *   "RRRCKPT4" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
+ *   zg_prev w_valid g0_start | U V [D gprev W: gd only] | nhistory history | FNV-1a 64 of
+ *   everything before it (formats 2 and 3: no g0_start).
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include "output.h"
 #include "rng.h"
 
-static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '3' };
+static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '4' };
 enum { OLDEST_FORMAT = 2 }; /* format 2 differs only in als's history convention */
 
 typedef struct {
@@ -138,6 +138,7 @@ static rrr_status write_state(rrr_ctx *ctx, rrr_outset *os, int slot, const rrr_
     put(&k, &s->g0, sizeof s->g0);
     put(&k, &s->zg_prev, sizeof s->zg_prev);
     put(&k, &wv, sizeof wv);
+    put(&k, &s->g0_start, sizeof s->g0_start);
     for (int i = 0; i < na; i++)
         put(&k, arr[i], alen[i] * sizeof(double));
     put(&k, &nh, sizeof nh); /* f at iterates 0 .. iter */
@@ -243,7 +244,7 @@ static int all_finite(const void *a, size_t n)
  * crafted file must not pass by overflow), and no state value is NaN or infinite (only
  * fprev may be +inf: format 2 at its first iterate). */
 static rrr_status check_loaded(rrr_ctx *ctx, const char *path, const unsigned char *b,
-                               size_t len, size_t fixed, const uint64_t hdr[4], const double sc[3],
+                               size_t len, size_t fixed, const uint64_t hdr[4], const double sc[4],
                                double *const arr[], const size_t alen[], int na, const double *W)
 {
     size_t room = (len - fixed - 8) / 8; /* len >= fixed + 8 was checked */
@@ -257,7 +258,7 @@ static rrr_status check_loaded(rrr_ctx *ctx, const char *path, const unsigned ch
                         "iteration %llu)", path, (unsigned long long)hdr[1],
                         (unsigned long long)hdr[0]);
     int ok = !isnan(sc[0]) && sc[0] > -(double)INFINITY && isfinite(sc[1]) && isfinite(sc[2]) &&
-             all_finite(b + fixed, (size_t)hdr[1]);
+             (hdr[3] < 4 || isfinite(sc[3])) && all_finite(b + fixed, (size_t)hdr[1]);
     for (int i = 0; i < na && ok; i++) /* W means nothing unless w_valid */
         ok = (arr[i] == W && hdr[2] == 0) || all_finite(arr[i], alen[i]);
     if (!ok)
@@ -275,13 +276,13 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     int na = state_arrays(pb, s, arr, alen);
     for (int i = 0; i < na; i++)
         nstate += alen[i];
-    size_t fixed = sizeof MAGIC + sizeof(fingerprint) + 5 * 8 + nstate * 8 + 8;
+    size_t fixed = 0; /* the bytes before the history: by the format */
     fingerprint fp = make_fp(ctx, pb, o, solver, s), got;
     unsigned char *b = NULL;
     size_t len = 0;
     int missing = 0;
     uint64_t hdr[4] = { 0, 0, 0, 0 }; /* iteration, history length, w_valid, format */
-    double sc[3] = { 0, 0, 0 };
+    double sc[4] = { 0, 0, 0, NAN };  /* fprev, g0, zg_prev, g0_start (format 4)       */
     *resumed = 0;
     rrr_status st = ckpt_path(o, path) ? RRR_OK
                                        : RRR_FAIL(&ctx->err, RRR_EIO, "--checkpoint: path too long");
@@ -292,6 +293,8 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     if (st == RRR_OK && ctx->rank == 0 && !missing) {
         const unsigned char *c = b + sizeof MAGIC;
         hdr[3] = (uint64_t)(b[sizeof MAGIC - 1] - '0');
+        const size_t nfix = hdr[3] >= 4 ? 6 : 5;
+        fixed = sizeof MAGIC + sizeof(fingerprint) + nfix * 8 + nstate * 8 + 8;
         memcpy(&got, c, sizeof got);
         c += sizeof got;
         const char *why = fp_mismatch(&fp, &got);
@@ -303,7 +306,9 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
             memcpy(&hdr[0], c, 8);
             memcpy(sc, c + 8, 3 * 8);
             memcpy(&hdr[2], c + 4 * 8, 8);
-            c += 5 * 8;
+            if (nfix == 6)
+                memcpy(&sc[3], c + 5 * 8, 8);
+            c += nfix * 8;
             for (int i = 0; i < na; i++) {
                 memcpy(arr[i], c, alen[i] * 8);
                 c += alen[i] * 8;
@@ -321,7 +326,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
         return st;
     }
     MPI_Bcast(hdr, 4, MPI_UINT64_T, 0, ctx->comm);
-    MPI_Bcast(sc, 3, MPI_DOUBLE, 0, ctx->comm);
+    MPI_Bcast(sc, 4, MPI_DOUBLE, 0, ctx->comm);
     for (int i = 0; i < na; i++)
         MPI_Bcast(arr[i], (int)alen[i], MPI_DOUBLE, 0, ctx->comm);
     s->history = rrr_malloc(hdr[1] + 2, sizeof(double)); /* room for the engine's next two */
@@ -343,6 +348,7 @@ rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
     s->fprev = sc[0];
     s->g0 = sc[1];
     s->zg_prev = sc[2];
+    s->g0_start = sc[3];
     s->w_valid = hdr[2] != 0;
     s->format = (int)hdr[3];
     *resumed = 1;

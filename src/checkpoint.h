@@ -9,12 +9,14 @@
  * "go on" (iterate.c). U, V, D, gprev, W are borrowed arrays of the solver (als has no D,
  * gprev, W: NULL); W = Xc^T Xc U is gd's running Gram product, meaningful when w_valid is
  * 1; fprev is f at iterate iter and history holds f at iterates 0 .. iter. format: the
- * file format a loaded checkpoint had: 3 now; 2 before the iteration engine, when gd's
+ * file format a loaded checkpoint had: 4 now (3 without g0_start); 2 before the iteration
+ * engine, when gd's
  * fprev was f at iter - 1 with history 0 .. iter-1 (written before its verdict) and als's
  * fprev f at iter with history 1 .. iter. */
 typedef struct {
     long iter;
     double fprev, g0, zg_prev;
+    double g0_start;    /* the gradient norm at the start itself (NaN: a format-3 file) */
     double *U, *V, *D, *gprev, *W;
     int w_valid;
     double *history;

@@ -235,11 +235,8 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rr
                                               g + pd));
     else if (st == RRR_OK)
         st = evaluate_stream(ctx, rq, pb->xm, pb->ym, m->U, m->V, &info->objective, g, g + pd);
-    if (st == RRR_OK) {
-        double g2 = 0;
-        for (size_t k = 0; k < pd + qd; k++)
-            g2 += g[k] * g[k];
-        info->gradient_norm = sqrt(g2);
+    if (st == RRR_OK) { /* scaled by the largest entry: with Y near 1e100 the squares overflow */
+        info->gradient_norm = rrr_norm2(pd + qd, g, 0, NULL);
         if (!isfinite(info->objective))
             st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "fit: the objective at the solution is not "
                           "finite");

@@ -38,7 +38,10 @@ const char *rrr_stop_rule(const rrr_fit_opts *o, long k, double f, double fprev,
 /* The engine's own state between iterations. */
 typedef struct {
     long k;
-    double fprev, g0;     /* f at iterate k - 1; the initial gradient norm      */
+    double fprev, g0;     /* f at iterate k - 1; the initial gradient norm of the
+                             stopping test (in the iterates' gauge: solve_gd.c)  */
+    double g0_start;      /* the gradient norm at the start itself (reported)  */
+    double ratio;         /* g / g0 of the last judged iterate                 */
     double *hist;
     size_t nhist, cap;
     int resumed;          /* the current iterate was loaded from a checkpoint  */
@@ -72,6 +75,7 @@ static rrr_ckpt_state *ckpt_state(engine *e, const rrr_iter_ops *ops, void *s, d
     e->cs.iter = e->k;
     e->cs.fprev = fk;
     e->cs.g0 = e->g0;
+    e->cs.g0_start = e->g0_start;
     e->cs.history = e->hist;
     e->cs.nhistory = e->nhist;
     return &e->cs;
@@ -99,6 +103,7 @@ static rrr_status resume(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts
     e->k = e->cs.iter;
     e->fprev = e->cs.fprev; /* f_k when decided, else f_{k-1} */
     e->g0 = e->cs.g0;
+    e->g0_start = e->cs.g0_start; /* NaN from a checkpoint of format 3 or older */
     e->hist = e->cs.history;
     e->nhist = e->cs.nhistory;
     e->cap = e->cs.history_cap;
@@ -197,13 +202,14 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
         if (st != RRR_OK)
             return st;
         if (e->k == 0 && !e->resumed)
-            e->g0 = ev->g;
+            e->g0 = e->g0_start = ev->g;
         if (ev->g0_scale > 0 && !e->resumed && !refresh)
             e->g0 *= ev->g0_scale;
         if (!isfinite(ev->f) || !isfinite(ev->g))
             return RRR_FAIL(&ctx->err, RRR_ENUMERIC, "%s: objective or gradient not finite at "
                             "iteration %ld", rrr_solver_name(ops->solver), e->k);
         double fprev = ev->comparable ? e->fprev : (double)INFINITY;
+        e->ratio = e->g0 > 0 ? ev->g / e->g0 : (double)NAN;
         *why = rrr_stop_rule(o, e->k, ev->f, fprev, ev->g, e->g0, ev->floor, conv);
         /* a verdict of convergence from recurrences is confirmed on fresh sums first */
         if (!(*why != NULL && *conv && !ev->fresh))
@@ -224,7 +230,7 @@ static rrr_status rebuild(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, engine
 rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                        const rrr_iter_ops *ops, void *s, rrr_iter_result *res)
 {
-    engine e = { .fprev = INFINITY, .last_print = -1.0 };
+    engine e = { .fprev = INFINITY, .g0_start = NAN, .ratio = NAN, .last_print = -1.0 };
     rrr_status st = resume(ctx, pb, o, ops, s, &e), lst = RRR_OK;
     memset(res, 0, sizeof *res);
     e.t_first = rrr_elapsed(ctx);
@@ -259,7 +265,8 @@ rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *
     }
     st = rrr_agree(ctx, st != RRR_OK ? st : lst);
     res->iterations = e.k;
-    res->g0 = e.g0;
+    res->g0 = isnan(e.g0_start) ? e.g0 : e.g0_start;
+    res->ratio = e.ratio;
     res->history = e.hist;
     res->nhistory = e.nhist;
     return st;
@@ -271,6 +278,7 @@ void rrr_iter_result_take(rrr_iter_result *res, rrr_fit_info *info)
     info->converged = res->converged;
     snprintf(info->stop_reason, sizeof info->stop_reason, "%s", res->stop_reason);
     info->gradient_norm_initial = res->g0;
+    info->gradient_ratio = res->ratio;
     free(info->history);
     info->history = res->history;
     info->nhistory = res->nhistory;

@@ -45,7 +45,9 @@ typedef struct {
     long iterations;
     int converged;
     char stop_reason[64];
-    double g0;        /* gradient norm at the start */
+    double g0;        /* gradient norm at the start (U_0, V_0) itself; from a checkpoint
+                         of format 3 or older, the stopping test's initial norm */
+    double ratio;     /* the gradient ratio the stopping test judged last (its gauge) */
     double *history;  /* f at iterates 0 .. nhistory-1 (new; the caller frees it) */
     size_t nhistory;
 } rrr_iter_result;

@@ -68,6 +68,7 @@ rrr_status rrr_fit_info_new(rrr_ctx *ctx, const rrr_plan *plan, double yy, rrr_f
         if (plan->requested == RRR_SOLVER_AUTO)
             snprintf(info->solver_why, sizeof info->solver_why, "%s", plan->solver_why);
         info->fstar = NAN;
+        info->gradient_ratio = NAN; /* set by the iterative solvers */
         info->yy = yy;
         info->ranks = plan->mach.ranks;
     }
@@ -189,6 +190,7 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
         rrr_json_num(j, "objective", info->objective);
         rrr_json_num(j, "gradient_norm", info->gradient_norm);
         rrr_json_num(j, "gradient_norm_initial", info->gradient_norm_initial);
+        rrr_json_num(j, "gradient_ratio", info->gradient_ratio);
         rrr_json_int(j, "iterations", info->iterations);
         rrr_json_bool(j, "converged", info->converged);
         rrr_json_str(j, "stop_reason", info->stop_reason);

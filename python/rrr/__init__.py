@@ -281,6 +281,7 @@ def _info_dict(ci):
             "solver_why": ci.solver_why.decode(errors="replace"),
             "objective": ci.objective, "gradient_norm": ci.gradient_norm,
             "gradient_norm_initial": ci.gradient_norm_initial,
+            "gradient_ratio": ci.gradient_ratio,
             "iterations": ci.iterations, "converged": bool(ci.converged),
             "stop_reason": ci.stop_reason.decode(errors="replace"),
             "optimal_objective": ci.fstar,

@@ -40,6 +40,9 @@ grep -q 'checkpoint saved' "$W/bg.err" && pass "SIGUSR1: says the checkpoint was
 rrr 2 "${FIT[@]}" --out "$W/o1" --checkpoint "$W/c1" --resume 2>"$W/res.err" >/dev/null
 grep -q 'resuming from iteration' "$W/res.err" && pass "resume says where it resumes" || fail "resume message"
 same "$W/ref" "$W/o1" && pass "resumed after SIGUSR1 = uninterrupted (bitwise, np=2)" || fail "resumed after SIGUSR1 differs"
+check "resumed: the same gradient_norm_initial and gradient_ratio as uninterrupted" $PYTHON -c "
+import json; a, b = (json.load(open('$W/' + d + '/model.json')) for d in ('ref', 'o1'))
+assert all(a[k] == b[k] for k in ('gradient_norm_initial', 'gradient_ratio')), (a, b)"
 
 # 2. SIGKILL of the whole job at a random moment: resume from the last checkpoint
 start_bg 2 "$W/o2" "$W/c2" || fail "no checkpoint appeared (kill test)"

@@ -26,7 +26,25 @@ js = [json.load(open('$W/' + y + '-$np/model.json')) for y in ('Y', 'Ytiny', 'Yh
 its = [j['iterations'] for j in js]   # 1e-120 and 1e100 are not powers of 2: rounding differs
 assert max(its) - min(its) <= 3 and min(its) > 1, its
 assert all(j['converged'] and j['optimality_gap'] < 1e-6 for j in js), [j['optimality_gap'] for j in js]
+# the ratio the test judged is reported, and every gradient norm is finite (Y*1e100's once
+# overflowed to null); the reported fields meet sqrt(T) themselves where the units allow
+assert all(j['gradient_ratio'] <= 1e-5 and j['gradient_norm'] > 0 for j in js), js
+assert all(j['gradient_norm'] / j['gradient_norm_initial'] <= 1e-5 for j in js[:2]), js
 "
+done
+# large lambda (B ~ X^T Y / lambda): the verdict's own ratio is reported and meets sqrt(T);
+# the reported norms (canonical factors, the start itself) stay near it. With the rescaled
+# start reported as the initial norm their ratio was 1e-3 (1e6) and 0.09 (1e10) here.
+for lam in 1e6 1e10; do
+    for s in gd als; do
+        rrr 2 fit --x "$W/d/X.npy" --y "$W/d/Y.npy" --rank 3 --lambda $lam --solver $s --quiet \
+            --out "$W/big-$s-$lam" >/dev/null 2>&1 || fail "$s lambda $lam"
+        check "$s at lambda $lam: converged, gradient_ratio <= sqrt(T), reported norms within 10x" \
+            $PYTHON -c "
+import json; j = json.load(open('$W/big-$s-$lam/model.json'))
+assert j['converged'] and j['gradient_ratio'] <= 1e-5, j
+assert j['gradient_norm'] / j['gradient_norm_initial'] <= 1e-4, j"
+    done
 done
 for spec in "Xhuge Y X^T X overflows" "Xsmall Y X^T X underflows" "X Yover ||Y||^2 overflows"; do
     set -- $spec
