@@ -201,10 +201,12 @@ static int split_resolved(const char *path, char dir[PATH_MAX], const char **bas
     return 0;
 }
 
-/* Local. a and b are the same file: by device and inode when both exist, else by the
- * resolved parent directory and the last component (so "m/U.npy" and "m/./U.npy" match
- * before either is written). */
-static int same_output(const char *a, const char *b)
+/* Local. a and b name the same output: by device and inode of the names themselves when
+ * both exist (follow = 0, lstat: two symlinks to one file are two outputs, each replaced
+ * by its own rename) or of the files they lead to (follow = 1, stat), else by the resolved
+ * parent directory and the last component (so "m/U.npy" and "m/./U.npy" match before
+ * either is written). */
+static int same_output(const char *a, const char *b, int follow)
 {
     char fa[PATH_MAX], fb[PATH_MAX], da[PATH_MAX], db[PATH_MAX];
     const char *dset, *ba, *bb;
@@ -213,16 +215,17 @@ static int same_output(const char *a, const char *b)
         snprintf(fa, sizeof fa, "%s", a);
     if (rrr_path_h5(b, fb, sizeof fb, &dset) <= 0)
         snprintf(fb, sizeof fb, "%s", b);
-    if (stat(fa, &sa) == 0 && stat(fb, &sb) == 0)
+    if ((follow ? stat(fa, &sa) == 0 && stat(fb, &sb) == 0
+                : lstat(fa, &sa) == 0 && lstat(fb, &sb) == 0))
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     split_resolved(a, da, &ba);
     split_resolved(b, db, &bb);
     return strcmp(da, db) == 0 && strcmp(ba, bb) == 0;
 }
 
-int rrr_same_output(rrr_ctx *ctx, const char *a, const char *b)
+int rrr_same_file(rrr_ctx *ctx, const char *a, const char *b)
 {
-    int same = ctx->rank == 0 && a != NULL && b != NULL && same_output(a, b);
+    int same = ctx->rank == 0 && a != NULL && b != NULL && same_output(a, b, 1);
     MPI_Bcast(&same, 1, MPI_INT, 0, ctx->comm);
     return same;
 }
@@ -232,7 +235,7 @@ rrr_status rrr_output_not_output(rrr_ctx *ctx, const char *out, const char *what
 {
     rrr_status st = RRR_OK;
     for (int k = 0; ctx->rank == 0 && k < nothers && st == RRR_OK; k++)
-        if (others[k] != NULL && same_output(out, others[k]))
+        if (others[k] != NULL && same_output(out, others[k], 0))
             st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s %s is also %s, which the same command "
                           "writes: name another file", what, out, whose);
     return rrr_agree(ctx, st);

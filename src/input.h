@@ -50,8 +50,9 @@ rrr_status rrr_output_not_input(rrr_ctx *ctx, const char *out, const char *what,
  * exist, else the same resolved directory and name. RRR_EINVAL, agreed; NULLs skipped. */
 rrr_status rrr_output_not_output(rrr_ctx *ctx, const char *out, const char *what,
                                  const char *const *others, int nothers, const char *whose);
-/* Collective. a and b name the same file, as rrr_output_not_output decides (rank 0's
- * verdict, the same on every rank); 0 when either is NULL. */
-int rrr_same_output(rrr_ctx *ctx, const char *a, const char *b);
+/* Collective. a and b lead to the same file (links followed), or, where one does not
+ * exist, name the same place (rank 0's verdict, the same on every rank); 0 when either is
+ * NULL. */
+int rrr_same_file(rrr_ctx *ctx, const char *a, const char *b);
 
 #endif

@@ -279,7 +279,7 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
         if (snprintf(files[k], PATH_MAX, "%s/%s", out, names[k]) >= PATH_MAX)
             continue;
         outs[k] = files[k];
-        if (k == 7 && ids != NULL && rrr_same_output(ctx, files[k], ids))
+        if (k == 7 && ids != NULL && rrr_same_file(ctx, files[k], ids))
             outs[k] = NULL; /* the --fold-ids input: cv leaves it as it is */
         /* with --fold-ids, DIR/fold_ids.npy is only removed: it may not be X or Y */
         st = outs[k] == NULL ? RRR_OK

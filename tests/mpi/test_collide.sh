@@ -60,4 +60,8 @@ cp "$W/c3/fold_ids.npy" "$W/ids_copy.npy"
 rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/c3/fold_ids.npy" --quiet \
     --out "$W/c3" >/dev/null 2>&1 && cmp -s "$W/c3/fold_ids.npy" "$W/ids_copy.npy" &&
     pass "cv --fold-ids DIR/fold_ids.npy --out DIR keeps it" || fail "cv --fold-ids from DIR"
+ln -s "$W/c3/fold_ids.npy" "$W/ids_link.npy" # ... also when named through a link
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/ids_link.npy" --quiet \
+    --out "$W/c3" >/dev/null 2>&1 && cmp -s "$W/c3/fold_ids.npy" "$W/ids_copy.npy" &&
+    pass "cv --fold-ids LINK-TO-DIR/fold_ids.npy --out DIR keeps it" || fail "cv --fold-ids via a link"
 summary
