@@ -1,7 +1,8 @@
 /* src/checkpoint.c: DIR/checkpoint.bin, one file written by rank 0:
  *   "RRRCKPT4" | fingerprint (n p q d lambda solver intercept data-hash) | iter fprev g0
  *   zg_prev w_valid g0_start | U V [D gprev W: gd only] | nhistory history | FNV-1a 64 of
- *   everything before it (formats 2 and 3: no g0_start).
+ *   everything before it (formats 2 and 3: no g0_start; NaN in format 4 when the run
+ *   resumed from one of those, so the start's own norm is not known).
  * Only replicated state is stored, so a job may resume on another number of ranks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -258,7 +259,7 @@ static rrr_status check_loaded(rrr_ctx *ctx, const char *path, const unsigned ch
                         "iteration %llu)", path, (unsigned long long)hdr[1],
                         (unsigned long long)hdr[0]);
     int ok = !isnan(sc[0]) && sc[0] > -(double)INFINITY && isfinite(sc[1]) && isfinite(sc[2]) &&
-             (hdr[3] < 4 || isfinite(sc[3])) && all_finite(b + fixed, (size_t)hdr[1]);
+             !isinf(sc[3]) && all_finite(b + fixed, (size_t)hdr[1]);
     for (int i = 0; i < na && ok; i++) /* W means nothing unless w_valid */
         ok = (arr[i] == W && hdr[2] == 0) || all_finite(arr[i], alen[i]);
     if (!ok)

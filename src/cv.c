@@ -588,7 +588,7 @@ rrr_status rrr_cv_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_cv_result *res,
         if (len < 0 || (size_t)len >= sizeof path)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
         else if (k == 2 && !res->random_folds) { /* a stale one goes, unless it is ids */
-            if (!rrr_same_file(ctx, path, ids))
+            if (ids != NULL && !rrr_same_file(ctx, path, ids))
                 st = rrr_outset_remove(ctx, o, path);
             continue;
         } else

@@ -16,9 +16,11 @@ rrr_status rrr_cv_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_cv_
 
 struct rrr_outset;
 /* Collective. DIR/cv.json, DIR/cv.csv and (random folds) DIR/fold_ids.npy into the set o,
- * committed with the fit's files (rrr_outset_finish): all of them, or none. With fold ids
- * given, a DIR/fold_ids.npy of an earlier search is removed in the same commit (DIR
- * describes this search only) unless it is the fold ids' file ids itself (NULL: none). */
+ * committed with the fit's files (rrr_outset_finish): all of them, or none. ids: the file
+ * the fold ids were read from (the CLI's --fold-ids), or NULL. Given, a DIR/fold_ids.npy
+ * of an earlier search is removed in the same commit (DIR describes this search only)
+ * unless it is that file; NULL (the library, whose fold ids may have come from that very
+ * file) leaves it as it is. */
 rrr_status rrr_cv_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_cv_result *res,
                         const char *ids, const char *dir);
 

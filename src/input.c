@@ -180,25 +180,42 @@ static int same_file(const char *path, const struct stat *id)
            sb.st_ino == id->st_ino;
 }
 
-/* Local. path (the file part of FILE.h5:/dataset) as its parent directory resolved and its
- * last component: dir gets the parent ("." without a slash), *base points into path. 0
- * when the parent does not resolve (it does not exist yet): dir then holds it as written. */
-static int split_resolved(const char *path, char dir[PATH_MAX], const char **base)
+/* Local. s without trailing slashes (the root "/" stays). */
+static void trim_slashes(char *s)
 {
-    char file[PATH_MAX], parent[PATH_MAX];
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/')
+        s[--n] = '\0';
+}
+
+/* Local. path (the file part of FILE.h5:/dataset) as its parent directory, resolved, and
+ * its last component (into base). A parent that does not exist yet (the --out DIR this
+ * command creates) is resolved one level up: "./m/" and "m" then agree. */
+static void split_resolved(const char *path, char dir[PATH_MAX], char base[PATH_MAX])
+{
+    char file[PATH_MAX], parent[PATH_MAX], up[PATH_MAX];
     const char *dset;
     if (rrr_path_h5(path, file, sizeof file, &dset) <= 0)
         snprintf(file, sizeof file, "%s", path);
     const char *slash = strrchr(file, '/');
-    *base = path + (slash != NULL ? (size_t)(slash + 1 - file) : 0);
+    snprintf(base, PATH_MAX, "%s", slash != NULL ? slash + 1 : file);
     if (slash == NULL)
         strcpy(parent, ".");
     else
         snprintf(parent, sizeof parent, "%.*s", (int)(slash == file ? 1 : slash - file), file);
+    trim_slashes(parent);
     if (realpath(parent, dir) != NULL)
-        return 1;
-    strcpy(dir, parent);
-    return 0;
+        return;
+    const char *ps = strrchr(parent, '/'); /* one level up: parent = up/last */
+    if (ps == NULL)
+        strcpy(up, ".");
+    else
+        snprintf(up, sizeof up, "%.*s", (int)(ps == parent ? 1 : ps - parent), parent);
+    char res[PATH_MAX];
+    if (realpath(up, res) != NULL &&
+        snprintf(dir, PATH_MAX, "%s/%s", res, ps != NULL ? ps + 1 : parent) < PATH_MAX)
+        return;
+    snprintf(dir, PATH_MAX, "%s", parent);
 }
 
 /* Local. a and b name the same output: by device and inode of the names themselves when
@@ -208,8 +225,8 @@ static int split_resolved(const char *path, char dir[PATH_MAX], const char **bas
  * either is written). */
 static int same_output(const char *a, const char *b, int follow)
 {
-    char fa[PATH_MAX], fb[PATH_MAX], da[PATH_MAX], db[PATH_MAX];
-    const char *dset, *ba, *bb;
+    char fa[PATH_MAX], fb[PATH_MAX], da[PATH_MAX], db[PATH_MAX], ba[PATH_MAX], bb[PATH_MAX];
+    const char *dset;
     struct stat sa, sb;
     if (rrr_path_h5(a, fa, sizeof fa, &dset) <= 0)
         snprintf(fa, sizeof fa, "%s", a);
@@ -218,8 +235,8 @@ static int same_output(const char *a, const char *b, int follow)
     if ((follow ? stat(fa, &sa) == 0 && stat(fb, &sb) == 0
                 : lstat(fa, &sa) == 0 && lstat(fb, &sb) == 0))
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    split_resolved(a, da, &ba);
-    split_resolved(b, db, &bb);
+    split_resolved(a, da, ba);
+    split_resolved(b, db, bb);
     return strcmp(da, db) == 0 && strcmp(ba, bb) == 0;
 }
 

@@ -17,12 +17,19 @@ XY=(--x "$W/X.npy" --y "$W/Y.npy")
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --solver exact --quiet --out "$W/m" 2>/dev/null
 sums() { (cd "$1" && md5sum -- * 2>/dev/null); }
 before=$(sums "$W/m")
-# expect_refused NAME NP ARGS...: exit 2, one message, the model directory untouched
+# expect_said TEXT NAME NP ARGS...: exit 2 with one message, and it says TEXT
+expect_said() {
+    local text=$1; shift
+    expect_exit 2 "$@"
+    grep -qF -- "$text" "$WORK/err" || fail "$1: the message lacks '$text': $(grep error "$WORK/err")"
+}
+# expect_refused NAME NP ARGS...: refused as an input's replacement, the model untouched
 expect_refused() {
     local name=$1; shift
-    expect_exit 2 "$name" "$@"
+    expect_said "would replace the input" "$name" "$@"
     [[ $(sums "$W/m") == "$before" ]] || fail "$name: the model directory changed"
 }
+ALSO="which the same command writes"
 for np in 1 3; do
     for f in U.npy V.npy model.json ./U.npy; do
         expect_refused "predict --out m/$f (the model being read)" $np predict --model "$W/m" \
@@ -30,21 +37,29 @@ for np in 1 3; do
     done
     expect_refused "predict --scores m/model.json" $np predict --model "$W/m" "${XY[@]}" \
         --scores "$W/m/model.json"
-    expect_exit 2 "predict --out and --scores the same file" $np predict --model "$W/m" "${XY[@]}" \
-        --out "$W/same.npy" --scores "$W/same.npy"
+    expect_said "$ALSO" "predict --out and --scores the same file" $np predict --model "$W/m" \
+        "${XY[@]}" --out "$W/same.npy" --scores "$W/same.npy"
     [[ ! -e $W/same.npy ]] && pass "nothing written (np=$np)" || fail "same.npy written (np=$np)"
 done
 for np in 2 3; do
     rm -rf "$W/m2"
-    expect_exit 2 "fit --report DIR/U.npy" $np fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet \
-        --out "$W/m2" --report "$W/m2/U.npy"
+    expect_said "$ALSO" "fit --report DIR/U.npy" $np fit "${XY[@]}" --rank 2 --lambda 0.5 \
+        --quiet --out "$W/m2" --report "$W/m2/U.npy"
+    expect_said "$ALSO" "fit --out DIR/ --report DIR/U.npy (a new DIR)" $np fit "${XY[@]}" \
+        --rank 2 --lambda 0.5 --quiet --out "$W/m2/" --report "$W/m2/U.npy"
     [[ ! -e $W/m2 ]] && pass "no model directory made (np=$np)" || fail "m2 made (np=$np)"
-    expect_exit 2 "cv --report DIR/cv.json" $np cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --quiet \
-        --out "$W/c1" --report "$W/c1/cv.json"
+    expect_said "$ALSO" "cv --report DIR/cv.json" $np cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 \
+        --quiet --out "$W/c1/" --report "$W/c1/cv.json"
     mkdir -p "$W/ck"
-    expect_exit 2 "fit --report CKPT/checkpoint.bin" $np fit "${XY[@]}" --rank 2 --lambda 0.5 \
-        --solver gd --quiet --out "$W/m3" --checkpoint "$W/ck" --report "$W/ck/checkpoint.bin"
+    expect_said "$ALSO" "fit --report CKPT/checkpoint.bin" $np fit "${XY[@]}" --rank 2 \
+        --lambda 0.5 --solver gd --quiet --out "$W/m3" --checkpoint "$W/ck" \
+        --report "$W/ck/checkpoint.bin"
 done
+if "$RRR_BIN" --version 2>/dev/null | grep -q '^HDF5 [0-9]'; then # the HDF5 file is the output
+    expect_said "$ALSO" "predict --out P.h5:/pred --scores P.h5 (no P.h5 yet)" 2 predict \
+        --model "$W/m" "${XY[@]}" --out "$W/P.h5:/pred" --scores "$W/P.h5"
+    [[ ! -e $W/P.h5 ]] && pass "no P.h5 written" || fail "P.h5 written"
+fi
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/m4" --report "$W/m4/R.json" 2>/dev/null &&
     [[ -s $W/m4/R.json && -s $W/m4/U.npy ]] && pass "a report beside the model files is fine" ||
     fail "fit --report DIR/R.json"

@@ -32,4 +32,22 @@ for spec in "gd gd 20 60" "gdoff gd 20 60 --gd-xty off" "als als 4 10"; do
             pass "format-2 $name: $to iterations in all" || fail "format-2 $name iteration count"
     done
 done
+# a run resumed from format 2 writes format 4 without the start's own gradient norm (not
+# known): that checkpoint resumes too (it was once refused as corrupt), to the same end
+for spec in "gd gd" "als als"; do
+    set -- $spec
+    name=$1 solver=$2 to=60
+    [[ $solver == als ]] && to=10
+    mkdir -p "$W/chain-$name"
+    cp "tests/data/ckpt-v2/$name.bin" "$W/chain-$name/checkpoint.bin"
+    rrr 2 "${F[@]}" --solver "$solver" --max-iter $((to - 3)) --checkpoint "$W/chain-$name" \
+        --checkpoint-every 1 --resume --quiet --out "$W/chain1-$name" >/dev/null 2>&1
+    head -c 8 "$W/chain-$name/checkpoint.bin" | grep -q RRRCKPT4 &&
+        pass "format 2 resumed, then saved as format 4 ($name)" || fail "no format-4 checkpoint ($name)"
+    rrr 3 "${F[@]}" --solver "$solver" --max-iter $to --checkpoint "$W/chain-$name" --resume \
+        --quiet --out "$W/chain2-$name" >/dev/null 2>"$W/err" &&
+        pass "... and that one resumes ($name)" || { fail "second resume ($name)"; tail -n 2 "$W/err"; }
+    check "format 2 -> 4 -> end = uninterrupted to 1e-10 ($name)" $PYTHON tests/mpi/check.py \
+        compare "$W/ref-$name" "$W/chain2-$name" --tol 1e-10
+done
 summary
