@@ -1,4 +1,5 @@
 /* src/block.c: row blocks: the ones rrr allocates and the ones that wrap a caller's memory. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "comm.h"
@@ -18,6 +19,9 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
                         r0 + mine, nloc);
     if (nloc > 0 && (a == NULL || ncols == 0))
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: no data for %zu rows", nloc);
+    if (ncols > 0 && nloc > SIZE_MAX / sizeof(double) / ncols)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: %zu x %zu values do not fit in "
+                        "memory's address range", nloc, ncols);
     /* what every file reader checks (input.c): the solvers assume finite data */
     rrr_status st = rrr_check_finite(&ctx->err, "rrr_block_wrap", a, nloc, ncols, r0);
     if (st != RRR_OK)

@@ -68,6 +68,8 @@ static void measure_machine(rrr_ctx *ctx)
 
 rrr_status rrr_ctx_create(MPI_Comm comm, rrr_ctx **out)
 {
+    if (out == NULL || comm == MPI_COMM_NULL) /* no communicator: nothing to agree on */
+        return RRR_EINVAL;
     rrr_ctx *ctx = calloc(1, sizeof *ctx);
     int ok = ctx != NULL, all_ok = 0;
     /* Everyone learns whether everyone got memory before anyone uses ctx. */
@@ -104,12 +106,18 @@ void rrr_ctx_destroy(rrr_ctx **ctx)
 
 const char *rrr_ctx_errmsg(const rrr_ctx *ctx)
 {
+    if (ctx == NULL)
+        return "no context (NULL)";
     return ctx->err.msg[0] ? ctx->err.msg : rrr_strerror(ctx->err.st);
 }
 
-int rrr_ctx_rank(const rrr_ctx *ctx) { return ctx->rank; }
-int rrr_ctx_size(const rrr_ctx *ctx) { return ctx->size; }
-void rrr_ctx_set_quiet(rrr_ctx *ctx, int quiet) { ctx->quiet = quiet; }
+int rrr_ctx_rank(const rrr_ctx *ctx) { return ctx != NULL ? ctx->rank : -1; }
+int rrr_ctx_size(const rrr_ctx *ctx) { return ctx != NULL ? ctx->size : 0; }
+void rrr_ctx_set_quiet(rrr_ctx *ctx, int quiet)
+{
+    if (ctx != NULL)
+        ctx->quiet = quiet;
+}
 double rrr_elapsed(const rrr_ctx *ctx) { return MPI_Wtime() - ctx->t_start; }
 
 double rrr_phase_begin(void) { return MPI_Wtime(); }

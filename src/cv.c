@@ -408,12 +408,14 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
 rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_cv_opts *o,
                   rrr_cv_result **res_out, rrr_model **model, rrr_fit_info **info)
 {
-    if (ctx == NULL)
+    if (ctx == NULL || res_out == NULL || model == NULL)
         return RRR_EINVAL;
     *res_out = NULL;
     *model = NULL;
     if (info != NULL)
         *info = NULL;
+    if (o == NULL) /* replicated: the same verdict on every rank */
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_cv: no options (rrr_cv_opts_default)");
     rrr_input *IX = NULL, *IY = NULL;
     rrr_status st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
     if (st == RRR_OK)

@@ -74,6 +74,19 @@ static rrr_status check_opts(rrr_err *e, size_t nx, size_t p, size_t ny, size_t 
                         o->certificate);
     if (o->checkpoint_every < 1)
         return RRR_FAIL(e, RRR_EINVAL, "--checkpoint-every must be at least 1");
+    /* the C API's other enumerations: an eig_route of 5 once corrupted the heap */
+    if (o->gd_xty < -1 || o->gd_xty > 1)
+        return RRR_FAIL(e, RRR_EINVAL, "gd_xty %d: expected 1 (on), 0 (off) or -1 (auto)",
+                        o->gd_xty);
+    if (o->eig_route < -1 || o->eig_route > 1)
+        return RRR_FAIL(e, RRR_EINVAL, "eig_route %d: expected 1 (p x p), 0 (q x q) or -1 "
+                        "(auto)", o->eig_route);
+    if (o->precond < RRR_PRECOND_AUTO || o->precond > RRR_PRECOND_NYSTROM)
+        return RRR_FAIL(e, RRR_EINVAL, "unknown precond %d", (int)o->precond);
+    if (o->precond_rank < 0)
+        return RRR_FAIL(e, RRR_EINVAL, "precond_rank %d: must be >= 0", o->precond_rank);
+    if ((o->U0 == NULL) != (o->V0 == NULL))
+        return RRR_FAIL(e, RRR_EINVAL, "a warm start needs both U0 and V0 (or neither)");
     return RRR_OK;
 }
 

@@ -35,7 +35,11 @@ static rrr_status f_at(rrr_ctx *ctx, const rrr_problem *pb, const double *U, con
 rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, int d,
                          double lambda, uint64_t seed, double *max_rel_error)
 {
+    if (ctx == NULL || max_rel_error == NULL)
+        return RRR_EINVAL;
     *max_rel_error = NAN;
+    if (X == NULL || Y == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_gradcheck: no X or no Y");
     rrr_status st = X->n == Y->n ? RRR_OK
                                  : RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu rows but Y has %zu",
                                             X->n, Y->n);

@@ -312,9 +312,46 @@ rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
     return st;
 }
 
+/* Local. The n values a are finite. */
+static int finite_all(const double *a, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(a[k]))
+            return 0;
+    return 1;
+}
+
+rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what)
+{
+    if (m == NULL)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: no model (NULL)", what);
+    const size_t mn = m->p < m->q ? m->p : m->q;
+    if (m->d < 1 || (size_t)m->d > mn)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: rank %d out of range for p = %zu, q = %zu", what,
+                        m->d, m->p, m->q);
+    if (m->U == NULL || m->V == NULL)
+        return RRR_FAIL(e, RRR_EINVAL, "%s: the model has no U or no V", what);
+    if (!(m->lambda >= 0) || !isfinite(m->lambda))
+        return RRR_FAIL(e, RRR_EINVAL, "%s: lambda %g: must be a finite number >= 0", what,
+                        m->lambda);
+    if (m->intercept && (m->x_mean == NULL || m->y_mean == NULL))
+        return RRR_FAIL(e, RRR_EINVAL, "%s: an intercept model needs x_mean and y_mean", what);
+    if (!finite_all(m->U, m->p * (size_t)m->d) || !finite_all(m->V, m->q * (size_t)m->d) ||
+        (m->intercept && (!finite_all(m->x_mean, m->p) || !finite_all(m->y_mean, m->q))))
+        return RRR_FAIL(e, RRR_EINVAL, "%s: the model holds a non-finite value", what);
+    return RRR_OK;
+}
+
 rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                            const char *dir)
 {
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    rrr_status st = dir != NULL ? rrr_model_check(&ctx->err, m, "rrr_model_write")
+                                : RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_model_write: no directory");
+    if (st != RRR_OK) /* replicated arguments: the same verdict on every rank */
+        return st;
     rrr_outset o;
     rrr_outset_init(&o);
     return rrr_outset_finish(ctx, &o, rrr_model_stage(ctx, &o, m, info, dir));
@@ -534,6 +571,11 @@ done:
 
 rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
 {
+    if (ctx == NULL || out == NULL)
+        return RRR_EINVAL;
+    *out = NULL;
+    if (dir == NULL || dir[0] == '\0')
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_model_read: no directory");
     const char *torn = NULL;
     rrr_status st = read_once(ctx, dir, 1, out, &torn);
     if (st == RRR_OK && torn != NULL) /* a fit may have committed between our reads: again */

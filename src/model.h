@@ -22,6 +22,11 @@ struct rrr_outset;
 rrr_status rrr_model_stage(rrr_ctx *ctx, struct rrr_outset *o, const rrr_model *m,
                            const rrr_fit_info *info, const char *dir);
 
+/* Local (replicated values only). A model given through the library is one the readers
+ * accept: U, V present, 1 <= d <= min(p, q), lambda finite and >= 0, the means with an
+ * intercept, every value finite; what names the caller in the message. */
+rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what);
+
 /* Local. (f - f*)/max(f*, eps ||Yc||^2); NaN without f*. */
 double rrr_fit_info_gap(const rrr_fit_info *info);
 

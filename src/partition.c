@@ -3,6 +3,8 @@
 
 rrr_status rrr_partition(size_t n, int K, int r, size_t *r0, size_t *nloc)
 {
+    if (r0 == NULL || nloc == NULL)
+        return RRR_EINVAL;
     *r0 = *nloc = 0;
     if (K < 1 || r < 0 || r >= K)
         return RRR_EINVAL;

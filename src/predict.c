@@ -9,12 +9,20 @@
 #include "alloc.h"
 #include "comm.h"
 #include "json.h"
+#include "model.h"
 #include "predict.h"
 
 rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out)
 {
+    if (ctx == NULL || out == NULL)
+        return RRR_EINVAL;
     *out = NULL;
     ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
+    rrr_status st0 = rrr_model_check(&ctx->err, m, "rrr_predict");
+    if (st0 == RRR_OK && X == NULL)
+        st0 = RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_predict: no X");
+    if (st0 != RRR_OK)
+        return rrr_agree(ctx, st0);
     if (X->ncols != m->p)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu columns but the model "
                                        "has p = %zu", X->ncols, m->p));
@@ -170,8 +178,12 @@ rrr_status rrr_score(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat, do
                      double *r2)
 {
     rrr_scores *sc = NULL;
+    if (ctx == NULL || mse == NULL || r2 == NULL)
+        return RRR_EINVAL;
     ctx->err = (rrr_err){ .st = RRR_OK };
     *mse = *r2 = NAN;
+    if (Y == NULL || Yhat == NULL)
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_score: no Y or no Yhat"));
     rrr_status st = rrr_scores_new(ctx, Y, Yhat, &sc);
     if (st == RRR_OK) {
         *mse = sc->mse;
@@ -185,9 +197,14 @@ rrr_status rrr_score_outputs(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *
                              double *mse_j, double *r2_j, double *r2_mean)
 {
     rrr_scores *sc = NULL;
+    if (ctx == NULL)
+        return RRR_EINVAL;
     ctx->err = (rrr_err){ .st = RRR_OK };
     if (r2_mean != NULL)
         *r2_mean = NAN;
+    if (Y == NULL || Yhat == NULL)
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_score_outputs: no Y or no "
+                                       "Yhat"));
     rrr_status st = rrr_scores_new(ctx, Y, Yhat, &sc);
     if (st == RRR_OK) {
         if (mse_j != NULL)

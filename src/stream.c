@@ -93,8 +93,10 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
 
 rrr_status rrr_input_mem(rrr_ctx *ctx, const rrr_block *B, rrr_input **out)
 {
-    rrr_input *in = rrr_calloc(1, sizeof *in);
     *out = NULL;
+    if (B == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "no X or no Y block (NULL)");
+    rrr_input *in = rrr_calloc(1, sizeof *in);
     if (in == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     in->kind = IN_MEM;

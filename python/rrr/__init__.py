@@ -135,6 +135,9 @@ def _rows(a, what):
     """a as a C-contiguous float64 2-D array (the same object when it already is one; a
     1-D array is one column)."""
     a = np.asarray(a)
+    if a.dtype.kind not in "fiub" and not (a.dtype.kind == "O" and a.size > 0):
+        raise InvalidInputError(f"{what}: dtype {a.dtype} is not real numbers (convert with "
+                                f".astype(np.float64))", _lib.EINVAL)
     if a.ndim == 1:
         a = a.reshape(-1, 1)
     if a.ndim != 2:
@@ -213,6 +216,22 @@ class Model:
         self.n = int(n)
         self.info = dict(info or {})
         self._cinfo = _cinfo  # the C record of a fit (for save), freed with the model
+        self._check()
+
+    def _check(self):
+        """U (p x d) and V (q x d) with the same d, the means (with an intercept, both) of
+        lengths p and q: what the library reads through its pointers."""
+        U, V, xm, ym = self.U, self.V, self.x_mean, self.y_mean
+        if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
+            raise InvalidInputError(f"Model: U {U.shape} and V {V.shape} must be p x d and "
+                                    f"q x d", _lib.EINVAL)
+        if (xm is None) != (ym is None):
+            raise InvalidInputError("Model: x_mean and y_mean come together (or neither)",
+                                    _lib.EINVAL)
+        if xm is not None and (xm.size != U.shape[0] or ym.size != V.shape[0]):
+            raise InvalidInputError(f"Model: x_mean ({xm.size}) and y_mean ({ym.size}) must "
+                                    f"have p = {U.shape[0]} and q = {V.shape[0]} values",
+                                    _lib.EINVAL)
 
     def __del__(self):
         if getattr(self, "_cinfo", None):
@@ -232,6 +251,7 @@ class Model:
 
     def _c(self):
         """An rrr_model over this model's arrays (column-major copies kept alive here)."""
+        self._check()  # the arrays may have been replaced since
         self._keep = [np.asfortranarray(self.U), np.asfortranarray(self.V)]
         m = _lib.Model(n=self.n, p=self.p, q=self.q, d=self.rank, lambda_=self.lam,
                        intercept=int(self.fit_intercept))
@@ -311,14 +331,20 @@ def _choice(table, value, what):
         raise InvalidInputError(f"{what} '{value}': expected {names}", _lib.EINVAL) from None
 
 
-def _int(v, what, lo=0):
-    """v as an int >= lo (an integral value: 2.0 passes, 2.7 and "2" do not)."""
+_INT_MAX, _LONG_MAX, _U64_MAX = 2**31 - 1, 2**63 - 1, 2**64 - 1
+
+
+def _int(v, what, lo=0, hi=_INT_MAX):
+    """v as an int in [lo, hi] (an integral value: 2.0 passes, 2.7 and "2" do not); hi is
+    the C field's range, so a value is refused, never truncated by ctypes."""
     try:
         i = operator.index(v) if not isinstance(v, float) or not v.is_integer() else int(v)
     except TypeError:
         raise InvalidInputError(f"{what} {v!r}: expected an integer", _lib.EINVAL) from None
     if i < lo:
         raise InvalidInputError(f"{what} {i}: must be >= {lo}", _lib.EINVAL)
+    if i > hi:
+        raise InvalidInputError(f"{what} {i}: must be <= {hi}", _lib.EINVAL)
     return i
 
 
@@ -328,13 +354,13 @@ def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-1
               precond_rank=0):
     """Fill an rrr_fit_opts (already defaulted) from fit's keyword options."""
     o.solver = _choice(_lib.SOLVERS, solver, "solver")
-    o.max_iter, o.tol = _int(max_iter, "max_iter"), float(tol)
-    o.seed = _int(seed, "seed")
+    o.max_iter, o.tol = _int(max_iter, "max_iter", hi=_LONG_MAX), float(tol)
+    o.seed = _int(seed, "seed", hi=_U64_MAX)
     o.intercept, o.resume = int(fit_intercept), int(resume)
     o.certificate = _choice(_CERT, certificate, "certificate")
     o.checkpoint = None if checkpoint is None else os.fsencode(checkpoint)
-    o.checkpoint_every = _int(checkpoint_every, "checkpoint_every", 1)
-    o.grid_min_p = _int(grid_min_p, "grid_min_p")
+    o.checkpoint_every = _int(checkpoint_every, "checkpoint_every", 1, _LONG_MAX)
+    o.grid_min_p = _int(grid_min_p, "grid_min_p", hi=_U64_MAX)
     o.gd_xty = _choice(_XTY, gd_xty, "gd_xty")
     o.eig_route = _choice(_ROUTE, eig_route, "eig_route")
     o.precond = _choice(_lib.PRECONDS, precond, "precond")
@@ -462,13 +488,13 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
         raise InvalidInputError("folds and fold_ids exclude each other", _lib.EINVAL)
     if folds is not None:
         o.folds = _int(folds, "folds")
-    o.fold_seed = _int(fold_seed, "fold_seed")
+    o.fold_seed = _int(fold_seed, "fold_seed", hi=_U64_MAX)
     o.rule = _choice(_RULES, rule, "rule")
     o.method = _choice(_METHODS, method, "method")
     with _Context(comm, verbose) as ctx:
         arrays, names = [X, Y], ["X", "Y"]
         if fold_ids is not None:
-            arrays.append(np.asarray(fold_ids, dtype=np.float64).reshape(-1, 1))
+            arrays.append(fold_ids)  # converted by _Blocks: a bad one is agreed, not raised alone
             names.append("fold_ids")
         blocks = _Blocks(ctx, arrays, names)
         if fold_ids is not None:

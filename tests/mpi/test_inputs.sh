@@ -136,8 +136,8 @@ for n in range(0, 100000):
     if struct.unpack_from("<Q", b, off)[0] == n:
         break
 it_off = 8 + 64
-if kind == "nan":      # the first entry of U
-    struct.pack_into("<d", b, it_off + 8 + 24 + 8, float("nan"))
+if kind == "nan":      # the first entry of U (format 4: after iter, fprev g0 zg_prev, w_valid, g0_start)
+    struct.pack_into("<d", b, it_off + 8 + 24 + 8 + 8, float("nan"))
 elif kind == "hist":   # 2^61 + n values: 8 (2^61 + n) wraps to 8 n; iteration to match
     struct.pack_into("<Q", b, off, (1 << 61) + n)
     struct.pack_into("<Q", b, it_off, (1 << 61) + n - 1)

@@ -2,7 +2,8 @@
 # tests/mpi/test_install.sh: `make install PREFIX=...` into a temporary prefix gives bin/rrr,
 # the headers, librrr.a, librrr.so (soname librrr.so.MAJOR) and rrr.pc; examples/fit.c
 # builds against that tree with `pkg-config rrr` (shared and static) and runs at 1 and 2
-# ranks: it fits, and the library refuses a bad rank and a bad lambda with RRR_EINVAL.
+# ranks: it fits, and the library refuses a bad rank and a bad lambda with RRR_EINVAL; and
+# tests/mpi/api_args.c: every public function given NULL or out-of-range arguments.
 cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
 W=$WORK
 if [[ ${SAN:-0} == 1 ]]; then
@@ -47,5 +48,18 @@ for exe in fit_shared fit_static; do
             fail "$exe at np=$np exits $?"; cat "$W/out" "$W/err" | head -n 20
         fi
     done
+done
+
+# Every public function refuses bad arguments with RRR_EINVAL (tests/mpi/api_args.c)
+check "tests/mpi/api_args.c builds against librrr.a" \
+    $CC -std=c11 -Wall -Wextra -Werror tests/mpi/api_args.c $(pkg-config --cflags rrr) \
+        -Wl,-Bstatic -lrrr -Wl,-Bdynamic $(pkg-config --static --libs rrr) -lm -o "$W/api_args"
+for np in 1 2; do
+    mkdir -p "$W/api$np"
+    if $MPIRUN -np $np "$W/api_args" "$W/api$np" >"$W/out" 2>"$W/err"; then
+        pass "the library refuses bad arguments at np=$np: $(grep 'cases as expected' "$W/out")"
+    else
+        fail "api_args at np=$np"; grep FAIL "$W/out" | head -n 10; tail -n 3 "$W/err"
+    fi
 done
 summary

@@ -1,0 +1,153 @@
+/* tests/mpi/api_args.c: every public function of include/rrr.h given a NULL, an out-of-range
+ * or an inconsistent argument returns RRR_EINVAL (never a crash, an abort or a write): the
+ * cases an adversarial sweep of the library found crashing (NULL models, blocks, outputs
+ * and contexts; an eig_route of 5 that corrupted the heap; nloc * ncols overflowing;
+ * models the readers would refuse being written). Built against the installed library by
+ * tests/mpi/test_install.sh and run at 1 and 2 ranks; prints one line per failed case and
+ * exits 1 if there was one. Argument: a scratch directory. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rrr.h>
+
+static int failed, cases;
+
+static void expect(const char *what, rrr_status got, rrr_status want)
+{
+    cases++;
+    if (got != want) {
+        failed++;
+        printf("FAIL %s: status %d, want %d\n", what, (int)got, (int)want);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    char path[4096];
+    rrr_ctx *ctx = NULL, *none = NULL;
+    if (rrr_ctx_create(MPI_COMM_WORLD, &ctx) != RRR_OK)
+        return 1;
+    rrr_ctx_set_quiet(ctx, 1);
+    const int K = rrr_ctx_size(ctx);
+    const size_t n = 20, p = 4, q = 3;
+    size_t r0 = 0, nloc = 0;
+    rrr_partition(n, K, rrr_ctx_rank(ctx), &r0, &nloc);
+    double *x = malloc(n * p * sizeof *x), *y = malloc(n * q * sizeof *y);
+    for (size_t i = 0; i < n * p; i++)
+        x[i] = sin((double)(i + r0 * p) * 1.3 + 0.2);
+    for (size_t i = 0; i < n * q; i++)
+        y[i] = cos((double)(i + r0 * q) * 0.7);
+    rrr_block *X = NULL, *Y = NULL, *B = NULL;
+    rrr_block_wrap(ctx, n, p, nloc, x, &X);
+    rrr_block_wrap(ctx, n, q, nloc, y, &Y);
+    rrr_fit_opts o;
+    rrr_fit_opts_default(&o);
+    o.d = 2;
+    o.lambda = 0.1;
+    rrr_model *m = NULL, *m2 = NULL;
+    rrr_fit_info *info = NULL, *i2 = NULL;
+    expect("a good fit", rrr_fit(ctx, X, Y, &o, &m, &info), RRR_OK);
+    if (m == NULL)
+        return 1;
+
+    /* contexts */
+    expect("rrr_ctx_create(comm, NULL)", rrr_ctx_create(MPI_COMM_WORLD, NULL), RRR_EINVAL);
+    expect("rrr_ctx_create(MPI_COMM_NULL)", rrr_ctx_create(MPI_COMM_NULL, &none), RRR_EINVAL);
+    cases++;
+    if (rrr_ctx_errmsg(NULL) == NULL || rrr_ctx_rank(NULL) != -1 || rrr_ctx_size(NULL) != 0)
+        failed++, printf("FAIL rrr_ctx_errmsg/rank/size(NULL)\n");
+    rrr_ctx_set_quiet(NULL, 1);
+    size_t a0, a1;
+    expect("rrr_partition(NULL outputs)", rrr_partition(10, 2, 0, NULL, NULL), RRR_EINVAL);
+    expect("rrr_partition(K = 0)", rrr_partition(10, 0, 0, &a0, &a1), RRR_EINVAL);
+    /* blocks */
+    expect("rrr_block_wrap(ncols SIZE_MAX)", rrr_block_wrap(ctx, n, SIZE_MAX, nloc, x, &B),
+           nloc > 0 ? RRR_EINVAL : RRR_OK);
+    rrr_block_destroy(&B);
+    size_t big = (size_t)1 << 40, mine = 0;
+    rrr_partition(big, K, rrr_ctx_rank(ctx), &a0, &mine);
+    expect("rrr_block_wrap(nloc * ncols overflows)", rrr_block_wrap(ctx, big, big, mine, x, &B),
+           RRR_EINVAL);
+    expect("rrr_block_read(NULL path)", rrr_block_read(ctx, NULL, &B), RRR_EINVAL);
+    expect("rrr_block_write(NULL block)", rrr_block_write(ctx, NULL, dir), RRR_EINVAL);
+    /* fit options a C caller can set out of range */
+    rrr_fit_opts bad = o;
+    bad.eig_route = 5;
+    expect("rrr_fit(eig_route 5)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    bad = o;
+    bad.gd_xty = 5;
+    bad.solver = RRR_SOLVER_GD;
+    expect("rrr_fit(gd_xty 5)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    bad = o;
+    bad.precond = (rrr_precond)99;
+    expect("rrr_fit(precond 99)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    bad = o;
+    bad.U0 = m->U;
+    expect("rrr_fit(U0 without V0)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    bad = o;
+    bad.lambda = 1e308;
+    expect("rrr_fit(lambda 1e308)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    /* models: predict and write check what they are given */
+    rrr_block *Yh = NULL;
+    rrr_model mm = *m;
+    expect("rrr_predict(NULL model)", rrr_predict(ctx, NULL, X, &Yh), RRR_EINVAL);
+    expect("rrr_predict(NULL X)", rrr_predict(ctx, m, NULL, &Yh), RRR_EINVAL);
+    expect("rrr_predict(NULL output)", rrr_predict(ctx, m, X, NULL), RRR_EINVAL);
+    mm.U = NULL;
+    expect("rrr_predict(model without U)", rrr_predict(ctx, &mm, X, &Yh), RRR_EINVAL);
+    mm = *m;
+    mm.d = 0;
+    expect("rrr_predict(model of rank 0)", rrr_predict(ctx, &mm, X, &Yh), RRR_EINVAL);
+    mm = *m;
+    mm.intercept = 1;
+    expect("rrr_predict(intercept without means)", rrr_predict(ctx, &mm, X, &Yh), RRR_EINVAL);
+    snprintf(path, sizeof path, "%s/api-model", dir);
+    expect("rrr_model_write(NULL model)", rrr_model_write(ctx, NULL, NULL, path), RRR_EINVAL);
+    expect("rrr_model_write(NULL dir)", rrr_model_write(ctx, m, NULL, NULL), RRR_EINVAL);
+    expect("rrr_model_write(intercept without means)", rrr_model_write(ctx, &mm, NULL, path),
+           RRR_EINVAL);
+    mm = *m;
+    mm.lambda = -1;
+    expect("rrr_model_write(lambda -1)", rrr_model_write(ctx, &mm, NULL, path), RRR_EINVAL);
+    double u[8];
+    for (int k = 0; k < 8; k++)
+        u[k] = NAN;
+    mm = *m;
+    mm.U = u;
+    expect("rrr_model_write(NaN in U)", rrr_model_write(ctx, &mm, NULL, path), RRR_EINVAL);
+    expect("rrr_model_read(NULL dir)", rrr_model_read(ctx, NULL, &m2), RRR_EINVAL);
+    expect("rrr_model_read(NULL output)", rrr_model_read(ctx, path, NULL), RRR_EINVAL);
+    /* scores, cv, gradcheck */
+    double mse, r2, err;
+    expect("rrr_score(NULL Y)", rrr_score(ctx, NULL, Y, &mse, &r2), RRR_EINVAL);
+    expect("rrr_score(NULL mse)", rrr_score(ctx, Y, Y, NULL, &r2), RRR_EINVAL);
+    rrr_cv_opts co;
+    rrr_cv_opts_default(&co);
+    rrr_cv_result *res = NULL;
+    expect("rrr_cv(NULL options)", rrr_cv(ctx, X, Y, NULL, &res, &m2, &i2), RRR_EINVAL);
+    expect("rrr_cv(NULL result)", rrr_cv(ctx, X, Y, &co, NULL, &m2, &i2), RRR_EINVAL);
+    expect("rrr_cv(NULL X)", rrr_cv(ctx, NULL, Y, &co, &res, &m2, &i2), RRR_EINVAL);
+    expect("rrr_gradcheck(NULL output)", rrr_gradcheck(ctx, X, Y, 2, 0.1, 0, NULL), RRR_EINVAL);
+    expect("rrr_gradcheck(NULL X)", rrr_gradcheck(ctx, NULL, Y, 2, 0.1, 0, &err), RRR_EINVAL);
+    snprintf(path, sizeof path, "%s/api-model", dir);
+    FILE *f = fopen(path, "r"); /* nothing above may have written the model */
+    cases++;
+    if (f != NULL)
+        failed++, printf("FAIL a refused rrr_model_write left %s\n", path), fclose(f);
+    if (rrr_ctx_rank(ctx) == 0)
+        printf("%d of %d cases as expected\n", cases - failed, cases);
+    rrr_model_destroy(&m);
+    rrr_fit_info_destroy(&info);
+    rrr_block_destroy(&X);
+    rrr_block_destroy(&Y);
+    rrr_ctx_destroy(&ctx);
+    free(x);
+    free(y);
+    MPI_Finalize();
+    return failed > 0;
+}
