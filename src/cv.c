@@ -16,6 +16,7 @@
 #include "input.h"
 #include "json.h"
 #include "fit.h"
+#include "fnv.h"
 #include "model.h"
 #include "npy.h"
 #include "output.h"
@@ -405,6 +406,23 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
     return st;
 }
 
+/* Local. What every rank must pass alike to rrr_cv: the grids, the fold choice, the rule,
+ * the method, the fit options and the global shapes (NULL blocks count as 0 x 0). */
+static uint64_t cv_opts_hash(const rrr_cv_opts *o, const rrr_block *X, const rrr_block *Y)
+{
+    const uint64_t v[] = { (uint64_t)o->nranks, (uint64_t)o->nlambdas, (uint64_t)o->folds,
+                           o->fold_seed, (uint64_t)o->rule, (uint64_t)o->method,
+                           o->fold_ids != NULL, o->ranks != NULL, o->lambdas != NULL };
+    uint64_t h = rrr_fnv1a(RRR_FNV_INIT, v, sizeof v);
+    if (o->ranks != NULL && o->nranks > 0)
+        h = rrr_fnv1a(h, o->ranks, (size_t)o->nranks * sizeof *o->ranks);
+    if (o->lambdas != NULL && o->nlambdas > 0)
+        h = rrr_fnv1a(h, o->lambdas, (size_t)o->nlambdas * sizeof *o->lambdas);
+    const uint64_t f = rrr_fit_opts_hash(&o->fit, X ? X->n : 0, X ? X->ncols : 0,
+                                         Y ? Y->n : 0, Y ? Y->ncols : 0);
+    return rrr_fnv1a(h, &f, sizeof f);
+}
+
 rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_cv_opts *o,
                   rrr_cv_result **res_out, rrr_model **model, rrr_fit_info **info)
 {
@@ -416,8 +434,10 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         *info = NULL;
     if (o == NULL) /* replicated: the same verdict on every rank */
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_cv: no options (rrr_cv_opts_default)");
+    rrr_status st = rrr_same_everywhere(ctx, cv_opts_hash(o, X, Y), "rrr_cv_opts");
     rrr_input *IX = NULL, *IY = NULL;
-    rrr_status st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
     if (st == RRR_OK)
         st = rrr_agree(ctx, rrr_input_mem(ctx, Y, &IY));
     if (st == RRR_OK)

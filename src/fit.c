@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "comm.h"
+#include "fnv.h"
 #include "gradient.h"
 #include "gram.h"
 #include "kernels.h"
@@ -104,12 +105,50 @@ static rrr_status check_share(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
     return rrr_agree(ctx, st);
 }
 
+uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny, size_t q)
+{
+    const uint64_t v[] = { nx, p, ny, q, (uint64_t)o->d, (uint64_t)o->solver,
+                           (uint64_t)o->max_iter, o->seed, (uint64_t)o->intercept,
+                           (uint64_t)o->checkpoint_every, (uint64_t)o->resume, o->grid_min_p,
+                           (uint64_t)o->certificate, (uint64_t)o->gd_xty,
+                           (uint64_t)o->eig_route, (uint64_t)o->precond,
+                           (uint64_t)o->precond_rank, o->checkpoint != NULL, o->U0 != NULL,
+                           o->V0 != NULL };
+    uint64_t h = rrr_fnv1a(RRR_FNV_INIT, v, sizeof v);
+    h = rrr_fnv1a(h, &o->lambda, sizeof o->lambda);
+    h = rrr_fnv1a(h, &o->tol, sizeof o->tol);
+    if (o->checkpoint != NULL)
+        h = rrr_fnv1a(h, o->checkpoint, strlen(o->checkpoint));
+    if (o->U0 != NULL && o->V0 != NULL && o->d > 0 && p > 0 && q > 0) {
+        h = rrr_fnv1a(h, o->U0, p * (size_t)o->d * sizeof *o->U0);
+        h = rrr_fnv1a(h, o->V0, q * (size_t)o->d * sizeof *o->V0);
+    }
+    return h;
+}
+
+rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what)
+{
+    uint64_t h[2] = { hash, ~hash }; /* the max of h and of ~h: the largest and the smallest */
+    MPI_Allreduce(MPI_IN_PLACE, h, 2, MPI_UINT64_T, MPI_MAX, ctx->comm);
+    if (h[0] == ~h[1])
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "the ranks passed different options or shapes: "
+                    "every rank must give the same %s and the same n, p and q", what);
+}
+
 rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
                               const rrr_fit_opts *o)
 {
-    rrr_status st = check_opts(&ctx->err, X->n, X->ncols, Y->n, Y->ncols, o);
+    /* the options must be the same on every rank before any rank judges them alone (a
+     * rank and a lambda that differed between ranks gave two different models, a solver
+     * that differed a hang): max of h and of ~h give the largest and the smallest */
+    rrr_status st = rrr_same_everywhere(ctx, rrr_fit_opts_hash(o, X->n, X->ncols, Y->n, Y->ncols),
+                                        "rrr_fit_opts (and warm start)");
+    if (st == RRR_OK)
+        st = check_opts(&ctx->err, X->n, X->ncols, Y->n, Y->ncols, o);
+    st = rrr_agree(ctx, st);
     if (st != RRR_OK)
-        return st; /* replicated: the same on every rank */
+        return st;
     return check_share(ctx, X, Y);
 }
 

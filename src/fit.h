@@ -6,8 +6,16 @@
 #include "problem.h"
 #include "stream.h"
 
-/* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): RRR_EINVAL with
- * a message; a block that is not this rank's share of the rows is a local finding, agreed. */
+/* Local (fit.c). A hash of what every rank must pass alike through the library: the
+ * options (the warm start's values too) and the global shapes. */
+uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny, size_t q);
+/* Collective (fit.c). hash is the same on every rank, else RRR_EINVAL (what: the arguments
+ * it covers), on every rank: before any rank judges its arguments alone. */
+rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what);
+
+/* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): the same on
+ * every rank (rrr_same_everywhere), then RRR_EINVAL with a message; a block that is not
+ * this rank's share of the rows is a local finding, agreed. */
 rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
                               const rrr_fit_opts *o);
 

@@ -92,6 +92,29 @@ int main(int argc, char **argv)
     bad = o;
     bad.lambda = 1e308;
     expect("rrr_fit(lambda 1e308)", rrr_fit(ctx, X, Y, &bad, &m2, &i2), RRR_EINVAL);
+    /* options that differ between ranks: refused on every rank (they gave two models, or a
+     * hang when one rank judged its own alone) */
+    if (K > 1) {
+        bad = o;
+        bad.lambda = 0.1 + rrr_ctx_rank(ctx);
+        expect("rrr_fit(lambda differs between ranks)", rrr_fit(ctx, X, Y, &bad, &m2, &i2),
+               RRR_EINVAL);
+        bad = o;
+        bad.solver = rrr_ctx_rank(ctx) == 0 ? RRR_SOLVER_GD : (rrr_solver)99;
+        expect("rrr_fit(a solver valid on one rank only)", rrr_fit(ctx, X, Y, &bad, &m2, &i2),
+               RRR_EINVAL);
+        rrr_cv_opts cd;
+        rrr_cv_opts_default(&cd);
+        int rks[2] = { 1, 2 };
+        double lms[2] = { 0.1, 1.0 };
+        cd.ranks = rks;
+        cd.nranks = rrr_ctx_rank(ctx) == 0 ? 2 : 1;
+        cd.lambdas = lms;
+        cd.nlambdas = 2;
+        rrr_cv_result *rd = NULL;
+        expect("rrr_cv(ranks differ between ranks)", rrr_cv(ctx, X, Y, &cd, &rd, &m2, &i2),
+               RRR_EINVAL);
+    }
     /* models: predict and write check what they are given */
     rrr_block *Yh = NULL;
     rrr_model mm = *m;
