@@ -16,6 +16,7 @@
 #include "model.h"
 #include "npy.h"
 #include "output.h"
+#include "scan.h"
 
 /* ---- memory ------------------------------------------------------------------------ */
 
@@ -312,13 +313,11 @@ rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
     return st;
 }
 
-/* Local. The n values a are finite. */
+/* Local. The n values a are finite (the readers' scan). */
 static int finite_all(const double *a, size_t n)
 {
-    for (size_t k = 0; k < n; k++)
-        if (!isfinite(a[k]))
-            return 0;
-    return 1;
+    double amax = 0;
+    return rrr_scan(a, 1, n, NULL, NULL, &amax) == n;
 }
 
 rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what)

@@ -69,24 +69,21 @@ int main(void)
     clear();
     job("3", "3", "2");
     CHECK(strcmp(picked(NULL), "") == 0, "MPMD (another program in the job): left alone");
-    clear();
-    setenv("SLURM_PROCID", "0", 1);
-    CHECK(strcmp(picked(NULL), "") == 0, "srun without Open MPI's variables: left alone");
-    clear();
-    setenv("RRR_NO_MPIFIX", "1", 1);
-    CHECK(strcmp(picked(NULL), "") == 0, "RRR_NO_MPIFIX: left alone");
-    clear();
-    setenv("OMPI_MCA_pml", "ucx", 1);
-    CHECK(strcmp(picked(NULL), "ucx") == 0, "the user's pml: kept");
-    clear();
-    setenv("OMPI_MCA_pml", "^ob1", 1);
-    CHECK(strcmp(picked(NULL), "^ob1") == 0, "an exclusion of ob1: kept");
-    clear();
-    setenv("OMPI_MCA_pml", "^ucx,cm", 1);
-    CHECK(strcmp(picked(NULL), "ob1") == 0, "an exclusion that leaves ob1 in: ob1");
-    clear();
-    setenv("OMPI_MCA_mca_base_param_files", "/some/file", 1);
-    CHECK(strcmp(picked(NULL), "") == 0, "parameter files named in the environment: left alone");
+    /* one variable set (no job variables: a singleton), and the pml that results */
+    static const struct { const char *var, *value, *want, *what; } one[] = {
+        { "SLURM_PROCID", "0", "", "srun without Open MPI's variables: left alone" },
+        { "RRR_NO_MPIFIX", "1", "", "RRR_NO_MPIFIX: left alone" },
+        { "OMPI_MCA_pml", "ucx", "ucx", "the user's pml: kept" },
+        { "OMPI_MCA_pml", "^ob1", "^ob1", "an exclusion of ob1: kept" },
+        { "OMPI_MCA_pml", "^ucx,cm", "ob1", "an exclusion that leaves ob1 in: ob1" },
+        { "OMPI_MCA_mca_base_param_files", "/some/file", "",
+          "parameter files named in the environment: left alone" },
+    };
+    for (size_t k = 0; k < sizeof one / sizeof *one; k++) {
+        clear();
+        setenv(one[k].var, one[k].value, 1);
+        CHECK(strcmp(picked(NULL), one[k].want) == 0, "%s", one[k].what);
+    }
     clear();
     write_file(sysfile, "# Debian's\nmtl = ^ofi\npml = ^ucx\n");
     CHECK(strcmp(picked(sysfile), "ob1") == 0, "system file excluding ucx only: ob1");
