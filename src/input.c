@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "comm.h"
 #include "h5.h"
@@ -188,34 +189,55 @@ static void trim_slashes(char *s)
         s[--n] = '\0';
 }
 
-/* Local. path (the file part of FILE.h5:/dataset) as its parent directory, resolved, and
- * its last component (into base). A parent that does not exist yet (the --out DIR this
- * command creates) is resolved one level up: "./m/" and "m" then agree. */
+/* Local. path made absolute and resolved as far as it exists, the rest (parts this
+ * command creates, such as --out DIR) appended as written without "." and empty parts:
+ * "./m//", "m" and "m/." agree before m exists. */
+static void resolve_far(const char *path, char out[PATH_MAX])
+{
+    char cur[PATH_MAX], next[PATH_MAX], part[PATH_MAX];
+    int real = 1; /* cur exists (resolved); once a part does not, the rest is lexical */
+    if (path[0] == '/' ? realpath("/", cur) == NULL : getcwd(cur, sizeof cur) == NULL) {
+        snprintf(out, PATH_MAX, "%s", path);
+        return;
+    }
+    for (const char *s = path; *s != '\0';) {
+        size_t n = strcspn(s, "/");
+        snprintf(part, sizeof part, "%.*s", (int)n, s);
+        s += n + (s[n] == '/');
+        if (n == 0 || strcmp(part, ".") == 0)
+            continue;
+        if (strcmp(part, "..") == 0 && !real) { /* up from a part that does not exist */
+            char *sl = strrchr(cur, '/');
+            sl[sl == cur] = '\0';
+            continue;
+        }
+        if (snprintf(next, sizeof next, "%s/%s", strcmp(cur, "/") == 0 ? "" : cur, part) >=
+            (int)sizeof next)
+            break;
+        if (!real || realpath(next, cur) == NULL) {
+            real = 0;
+            memcpy(cur, next, sizeof cur);
+        }
+    }
+    memcpy(out, cur, PATH_MAX);
+}
+
+/* Local. path (the file part of FILE.h5:/dataset) as its parent directory, resolved as
+ * far as it exists (resolve_far), and its last component (into base). */
 static void split_resolved(const char *path, char dir[PATH_MAX], char base[PATH_MAX])
 {
-    char file[PATH_MAX], parent[PATH_MAX], up[PATH_MAX];
+    char file[PATH_MAX], parent[PATH_MAX];
     const char *dset;
     if (rrr_path_h5(path, file, sizeof file, &dset) <= 0)
         snprintf(file, sizeof file, "%s", path);
+    trim_slashes(file);
     const char *slash = strrchr(file, '/');
     snprintf(base, PATH_MAX, "%s", slash != NULL ? slash + 1 : file);
     if (slash == NULL)
         strcpy(parent, ".");
     else
         snprintf(parent, sizeof parent, "%.*s", (int)(slash == file ? 1 : slash - file), file);
-    trim_slashes(parent);
-    if (realpath(parent, dir) != NULL)
-        return;
-    const char *ps = strrchr(parent, '/'); /* one level up: parent = up/last */
-    if (ps == NULL)
-        strcpy(up, ".");
-    else
-        snprintf(up, sizeof up, "%.*s", (int)(ps == parent ? 1 : ps - parent), parent);
-    char res[PATH_MAX];
-    if (realpath(up, res) != NULL &&
-        snprintf(dir, PATH_MAX, "%s/%s", res, ps != NULL ? ps + 1 : parent) < PATH_MAX)
-        return;
-    snprintf(dir, PATH_MAX, "%s", parent);
+    resolve_far(parent, dir);
 }
 
 /* Local. a and b name the same output: by device and inode of the names themselves when
@@ -238,6 +260,16 @@ static int same_output(const char *a, const char *b, int follow)
     split_resolved(a, da, ba);
     split_resolved(b, db, bb);
     return strcmp(da, db) == 0 && strcmp(ba, bb) == 0;
+}
+
+int rrr_path_in_dir(const char *path, const char *dir)
+{
+    char pd[PATH_MAX], pb[PATH_MAX], d[PATH_MAX];
+    if (strchr(path, '/') == NULL)
+        return 0;
+    split_resolved(path, pd, pb);
+    resolve_far(dir, d);
+    return strcmp(pd, d) == 0;
 }
 
 int rrr_same_file(rrr_ctx *ctx, const char *a, const char *b)

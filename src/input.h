@@ -54,5 +54,8 @@ rrr_status rrr_output_not_output(rrr_ctx *ctx, const char *out, const char *what
  * exist, name the same place (rank 0's verdict, the same on every rank); 0 when either is
  * NULL. */
 int rrr_same_file(rrr_ctx *ctx, const char *a, const char *b);
+/* Local, pure but for the file system. path's file lies directly in directory dir, which
+ * may not exist yet (the --out DIR a command creates): "./m//" holds "m/r.json". */
+int rrr_path_in_dir(const char *path, const char *dir);
 
 #endif

@@ -244,17 +244,6 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
     return parse_precond(ctx, a->precond, &o->precond);
 }
 
-/* Local, pure. path's file lies directly in directory dir (as written: "DIR/r.json" in
- * "DIR" or "DIR/"). */
-static int in_dir(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    const char *slash = strrchr(path, '/');
-    return slash != NULL && (size_t)(slash - path) == n && strncmp(path, dir, n) == 0;
-}
-
 /* Collective. Every output location is usable before the data is read, so a bad path
  * costs seconds, not the whole fit; no output is one of the inputs (a --report named like
  * X.npy, a model directory holding them) or another output of the same command (a
@@ -286,15 +275,16 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
                              : rrr_output_not_input(ctx, files[k], "--out", inputs,
                                                     k == 7 && ids != NULL ? 2 : 3);
     }
-    /* a report inside --out DIR: DIR's check covers it (fit creates DIR first) */
-    if (st == RRR_OK && report != NULL && !(out != NULL && in_dir(report, out)))
-        st = rrr_output_check(ctx, report, 0, "--report");
-    if (st == RRR_OK && report != NULL)
-        st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
+    /* a collision first: a report named DIR/U.npy is exit 2 even before DIR exists */
     if (st == RRR_OK && report != NULL && out != NULL) {
         snprintf(whose, sizeof whose, "a file of --out %s", out);
         st = rrr_output_not_output(ctx, report, "--report", outs, nnames, whose);
     }
+    if (st == RRR_OK && report != NULL)
+        st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
+    /* a report inside --out DIR: DIR's check covers it (fit creates DIR first) */
+    if (st == RRR_OK && report != NULL && !(out != NULL && rrr_path_in_dir(report, out)))
+        st = rrr_output_check(ctx, report, 0, "--report");
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
     if (st == RRR_OK && report != NULL && checkpoint != NULL &&

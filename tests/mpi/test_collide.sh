@@ -47,6 +47,8 @@ for np in 2 3; do
         --quiet --out "$W/m2" --report "$W/m2/U.npy"
     expect_said "$ALSO" "fit --out DIR/ --report DIR/U.npy (a new DIR)" $np fit "${XY[@]}" \
         --rank 2 --lambda 0.5 --quiet --out "$W/m2/" --report "$W/m2/U.npy"
+    expect_said "$ALSO" "fit --out ./DIR// --report DIR/./U.npy (a new DIR, written another way)" \
+        $np fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/./m2//" --report "$W/m2/./U.npy"
     [[ ! -e $W/m2 ]] && pass "no model directory made (np=$np)" || fail "m2 made (np=$np)"
     expect_said "$ALSO" "cv --report DIR/cv.json" $np cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 \
         --quiet --out "$W/c1/" --report "$W/c1/cv.json"
@@ -63,6 +65,10 @@ fi
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/m4" --report "$W/m4/R.json" 2>/dev/null &&
     [[ -s $W/m4/R.json && -s $W/m4/U.npy ]] && pass "a report beside the model files is fine" ||
     fail "fit --report DIR/R.json"
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/./m5//" \
+    --report "$W/m5/../m5/R.json" >/dev/null 2>&1 && [[ -s $W/m5/R.json && -s $W/m5/U.npy ]] &&
+    pass "a report in a new DIR named another way (./m5// and m5/../m5/R.json)" ||
+    fail "fit --out ./m5// --report m5/../m5/R.json"
 
 # cv: random folds, then --fold-ids into the same directory: the old fold_ids.npy goes
 rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 5 --quiet --out "$W/c2" >/dev/null 2>&1
