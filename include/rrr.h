@@ -174,6 +174,19 @@ rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
  * model.json. Collective. RRR_EIO (nothing changed in DIR) on any failure. */
 rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                            const char *dir);
+/* As rrr_model_write, with the record as JSON text: record, a JSON object (rrr_fit_info_json's,
+ * or a model.json read back), gives model.json all its members except format, files, rank,
+ * lambda, n, p, q and intercept, which are m's own; rank 0's record is written. Collective.
+ * RRR_EINVAL when record is not a JSON object (every rank checks its own). */
+rrr_status rrr_model_write_record(rrr_ctx *ctx, const rrr_model *m, const char *record,
+                                  const char *dir);
+/* Local. The record model.json would hold for m and info (NULL: the model alone), without
+ * format and files, as a NUL-terminated JSON object in *text (new: rrr_free). RRR_EINVAL
+ * (no text pointer, or a model rrr_model_write refuses), RRR_EINTERNAL (memory). */
+rrr_status rrr_fit_info_json(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                             char **text);
+/* Local. Free what the library allocated for the caller with malloc (rrr_fit_info_json). */
+void rrr_free(void *p);
 /* Read a model directory written by rrr_model_write. Collective. *out is new. Each file is
  * checked against model.json's checksums; on a mismatch the directory is read once more (a
  * writer may just have committed), then RRR_EINVAL: the files are not one model. */

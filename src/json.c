@@ -124,3 +124,9 @@ void rrr_json_arr_end(rrr_json *j)
     fprintf(j->f, "\n%*s]", 2 * j->depth, "");
     j->first = 0;
 }
+
+void rrr_json_raw(rrr_json *j, const char *member, size_t len)
+{
+    sep(j, NULL);
+    fwrite(member, 1, len, j->f);
+}

@@ -29,6 +29,8 @@ void rrr_json_obj_begin(rrr_json *j, const char *key);     /* nested object  */
 void rrr_json_obj_end(rrr_json *j);
 void rrr_json_arr_begin(rrr_json *j, const char *key);     /* nested array (of arrays) */
 void rrr_json_arr_end(rrr_json *j);
+/* a member as JSON text ("key": value), written as it is: the caller has validated it */
+void rrr_json_raw(rrr_json *j, const char *member, size_t len);
 
 /* ---- reader ---------------------------------------------------------------------- */
 
@@ -50,6 +52,14 @@ typedef struct {
  * "NAME: not valid JSON (...)" in e, when the text is not a JSON object. */
 rrr_status rrr_json_lookup(const char *buf, size_t len, const char *path, rrr_jval *v,
                            const char *name, rrr_err *e);
+
+/* Local, pure. Validate the whole text as rrr_json_lookup does, then call fn once for each
+ * member of the top-level object, in order: key, klen its name (escapes unresolved), the
+ * member's text [start, end) from its key's opening quote to the end of its value. */
+typedef void (*rrr_json_member_fn)(const char *key, size_t klen, const char *start,
+                                   const char *end, void *arg);
+rrr_status rrr_json_members(const char *buf, size_t len, rrr_json_member_fn fn, void *arg,
+                            const char *name, rrr_err *e);
 
 /* Local, pure. The string value v with its escapes resolved into out (NUL-terminated, at
  * most cap bytes with the NUL); 0 if v is not a string or does not fit. */

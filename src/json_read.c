@@ -175,9 +175,11 @@ static int on_path(const char *path, int depth, const char *const keys[], const 
     return 1;
 }
 
-/* Walk the whole document with an explicit stack; record the value at path. */
-static int walk(cur *c, const char *path, rrr_jval *found)
+/* Walk the whole document with an explicit stack; record the value at path; with fn,
+ * report each member of the top-level object as it ends. */
+static int walk(cur *c, const char *path, rrr_jval *found, rrr_json_member_fn fn, void *arg)
 {
+    const char *mstart = NULL; /* the top-level member being read, from its key */
     char stack[MAX_DEPTH + 1];   /* '{' or '[' per open container */
     const char *keys[MAX_DEPTH + 1];
     size_t klen[MAX_DEPTH + 1];
@@ -205,12 +207,15 @@ static int walk(cur *c, const char *path, rrr_jval *found)
                 } else if (stack[depth] == '[') {
                     match = 0; /* array elements are never on a path */
                 } else {
+                    mstart = depth == 1 ? c->p : mstart;
                     if (!key(c, &keys[depth], &klen[depth]))
                         return 0;
                     match = on_path(path, depth, keys, klen);
                 }
                 if (depth == 0)
                     break;
+                if (depth == 1 && !need_value && fn != NULL) /* an empty {} or [] member */
+                    fn(keys[1], klen[1], mstart, c->p, arg);
                 continue;
             }
             if (!scalar(c, &v))
@@ -218,6 +223,8 @@ static int walk(cur *c, const char *path, rrr_jval *found)
             if (match == 1)
                 *found = v;
             need_value = 0;
+            if (depth == 1 && fn != NULL)
+                fn(keys[1], klen[1], mstart, c->p, arg);
             continue;
         }
         /* after a value: ',' or the end of the container */
@@ -226,6 +233,8 @@ static int walk(cur *c, const char *path, rrr_jval *found)
             c->p++;
             if (--depth == 0)
                 break;
+            if (depth == 1 && fn != NULL)
+                fn(keys[1], klen[1], mstart, c->p, arg);
             continue;
         }
         if (*c->p != ',')
@@ -233,6 +242,7 @@ static int walk(cur *c, const char *path, rrr_jval *found)
         c->p++;
         ws(c);
         if (stack[depth] == '{') {
+            mstart = depth == 1 ? c->p : mstart;
             if (!key(c, &keys[depth], &klen[depth]))
                 return 0;
             match = on_path(path, depth, keys, klen);
@@ -253,10 +263,21 @@ rrr_status rrr_json_lookup(const char *buf, size_t len, const char *path, rrr_jv
     cur c = { buf, buf + len, NULL };
     memset(v, 0, sizeof *v);
     v->kind = RRR_JNONE;
-    if (!walk(&c, path, v))
+    if (!walk(&c, path, v, NULL, NULL))
         return RRR_FAIL(e, RRR_EINVAL, "%s: not valid JSON (%s at byte %zu)", name,
                         c.why ? c.why : "malformed", (size_t)(c.p - buf));
     return RRR_OK;
+}
+
+rrr_status rrr_json_members(const char *buf, size_t len, rrr_json_member_fn fn, void *arg,
+                            const char *name, rrr_err *e)
+{
+    rrr_jval v;
+    rrr_status st = rrr_json_lookup(buf, len, "", &v, name, e); /* the whole text first */
+    cur c = { buf, buf + len, NULL };
+    if (st == RRR_OK)
+        walk(&c, "", &v, fn, arg);
+    return st;
 }
 
 /* Append the UTF-8 encoding of code point u; 0 if it does not fit. */

@@ -227,9 +227,43 @@ void rrr_model_json_fields(rrr_json *j, const rrr_model *m, const rrr_fit_info *
  * it did not read one model (rrr_model_read). */
 static const char *const array_names[4] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy" };
 
-/* Local (rank 0). model.json: the model's fields, then "files": the checksums. */
+/* The members of model.json that are the model's own (rrr_model_write_record writes these
+ * from the model, whatever a record says). */
+static const char *const own_keys[] = { "format", "files", "rank", "lambda",
+                                        "n",      "p",     "q",    "intercept" };
+
+/* Local. Copy a record's member into the JSON being written (rrr_json_members), unless it
+ * is one of the model's own. */
+static void splice_member(const char *key, size_t klen, const char *start, const char *end,
+                          void *arg)
+{
+    char name[16];
+    const rrr_jval v = { RRR_JSTR, 0, 0, key, klen };
+    if (rrr_json_string(&v, name, sizeof name))
+        for (size_t k = 0; k < sizeof own_keys / sizeof own_keys[0]; k++)
+            if (strcmp(name, own_keys[k]) == 0)
+                return;
+    rrr_json_raw(arg, start, (size_t)(end - start));
+}
+
+/* Local. The model's own members, then the record's others (record: validated JSON). */
+static void record_fields(rrr_json *j, const rrr_model *m, const char *record)
+{
+    rrr_err e = { .st = RRR_OK };
+    rrr_json_int(j, "rank", m->d);
+    rrr_json_num(j, "lambda", m->lambda);
+    rrr_json_int(j, "n", (long long)m->n);
+    rrr_json_int(j, "p", (long long)m->p);
+    rrr_json_int(j, "q", (long long)m->q);
+    rrr_json_bool(j, "intercept", m->intercept);
+    rrr_json_members(record, strlen(record), splice_member, j, "record", &e);
+}
+
+/* Local (rank 0). model.json: the model's fields (and the record's: record, or info),
+ * then "files": the checksums. */
 static rrr_status write_json_file(rrr_ctx *ctx, rrr_outset *o, int slot, const rrr_model *m,
-                                  const rrr_fit_info *info, const uint64_t hash[], int narrays)
+                                  const rrr_fit_info *info, const char *record,
+                                  const uint64_t hash[], int narrays)
 {
     FILE *f = rrr_outset_stream(ctx, o, slot);
     if (f == NULL)
@@ -237,7 +271,10 @@ static rrr_status write_json_file(rrr_ctx *ctx, rrr_outset *o, int slot, const r
     rrr_json j;
     rrr_json_begin(&j, f);
     rrr_json_str(&j, "format", "rrr-model-1");
-    rrr_model_json_fields(&j, m, info);
+    if (record != NULL)
+        record_fields(&j, m, record);
+    else
+        rrr_model_json_fields(&j, m, info);
     rrr_json_obj_begin(&j, "files");
     for (int k = 0; k < narrays; k++) {
         char sum[32];
@@ -285,8 +322,9 @@ static rrr_status add_files(rrr_ctx *ctx, rrr_outset *o, const char *dir, int na
     return st; /* every failure above depends on dir only, or is agreed */
 }
 
-rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
-                           const rrr_fit_info *info, const char *dir)
+/* Collective. rrr_model_stage, with model.json's record from info or record text. */
+static rrr_status stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
+                        const rrr_fit_info *info, const char *record, const char *dir)
 {
     int narrays = m->intercept ? 4 : 2, slot[5];
     uint64_t hash[4] = { 0, 0, 0, 0 };
@@ -305,12 +343,18 @@ rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
     if (st == RRR_OK) { /* st is agreed here: every rank enters the agreement below */
         rrr_status jst = RRR_OK;
         if (ctx->rank == 0)
-            jst = write_json_file(ctx, o, slot[narrays], m, info, hash, narrays);
+            jst = write_json_file(ctx, o, slot[narrays], m, info, record, hash, narrays);
         st = rrr_agree(ctx, jst);
     }
     free(Ur);
     free(Vr);
     return st;
+}
+
+rrr_status rrr_model_stage(rrr_ctx *ctx, rrr_outset *o, const rrr_model *m,
+                           const rrr_fit_info *info, const char *dir)
+{
+    return stage(ctx, o, m, info, NULL, dir);
 }
 
 /* Local. The n values a are finite (the readers' scan). */
@@ -341,19 +385,69 @@ rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what)
     return RRR_OK;
 }
 
-rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
-                           const char *dir)
+/* Collective. rrr_model_write and rrr_model_write_record: the arguments, then the files. */
+static rrr_status write_model(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                              const char *record, const char *dir, const char *fn)
 {
     if (ctx == NULL)
         return RRR_EINVAL;
     ctx->err = (rrr_err){ .st = RRR_OK };
-    rrr_status st = dir != NULL ? rrr_model_check(&ctx->err, m, "rrr_model_write")
-                                : RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_model_write: no directory");
-    if (st != RRR_OK) /* replicated arguments: the same verdict on every rank */
+    rrr_jval v;
+    rrr_status st = dir != NULL ? rrr_model_check(&ctx->err, m, fn)
+                                : RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: no directory", fn);
+    if (st == RRR_OK && record != NULL)
+        st = rrr_json_lookup(record, strlen(record), "", &v, fn, &ctx->err);
+    st = rrr_agree(ctx, st); /* the record is rank 0's: another rank's may differ */
+    if (st != RRR_OK)
         return st;
     rrr_outset o;
     rrr_outset_init(&o);
-    return rrr_outset_finish(ctx, &o, rrr_model_stage(ctx, &o, m, info, dir));
+    return rrr_outset_finish(ctx, &o, stage(ctx, &o, m, info, record, dir));
+}
+
+rrr_status rrr_model_write(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                           const char *dir)
+{
+    return write_model(ctx, m, info, NULL, dir, "rrr_model_write");
+}
+
+rrr_status rrr_model_write_record(rrr_ctx *ctx, const rrr_model *m, const char *record,
+                                  const char *dir)
+{
+    return write_model(ctx, m, NULL, record, dir, "rrr_model_write_record");
+}
+
+rrr_status rrr_fit_info_json(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
+                             char **text)
+{
+    if (ctx == NULL)
+        return RRR_EINVAL;
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    if (text == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_fit_info_json: no output pointer");
+    *text = NULL;
+    rrr_status st = rrr_model_check(&ctx->err, m, "rrr_fit_info_json");
+    if (st != RRR_OK)
+        return st;
+    size_t len = 0;
+    FILE *f = open_memstream(text, &len);
+    if (f == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "rrr_fit_info_json: out of memory");
+    rrr_json j;
+    rrr_json_begin(&j, f);
+    rrr_model_json_fields(&j, m, info);
+    rrr_json_end(&j);
+    if (fclose(f) != 0 || *text == NULL) {
+        free(*text);
+        *text = NULL;
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "rrr_fit_info_json: out of memory");
+    }
+    return RRR_OK;
+}
+
+void rrr_free(void *p)
+{
+    free(p);
 }
 
 /* ---- reading a model directory ----------------------------------------------------- */

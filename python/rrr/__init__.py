@@ -21,8 +21,10 @@ Arrays that are C-contiguous float64 are used in place (no copy); anything else 
 Fortran order, slices with strides) is converted to a C-contiguous float64 copy first.
 """
 import json
+import math
 import operator
 import os
+import warnings
 
 import numpy as np
 
@@ -31,8 +33,8 @@ from ._lib import lib
 
 __version__ = "0.9.0"
 __all__ = ["fit", "predict", "score", "read_model", "cv", "partition", "Model", "RRRError",
-           "InvalidInputError", "IOFailureError", "NumericalError", "StoppedError",
-           "library_version"]
+           "InternalError", "InvalidInputError", "IOFailureError", "NumericalError",
+           "StoppedError", "ConvergenceWarning", "library_version"]
 
 
 # ---- errors -----------------------------------------------------------------------------
@@ -66,6 +68,12 @@ class NumericalError(RRRError, ArithmeticError):
 
 class StoppedError(RRRError):
     """Status 5: stopped by a signal (after writing a checkpoint, if one was asked for)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit that stopped before its convergence test held (info["converged"] false), or
+    whose certificate FAILED (its objective above the closed form's optimum by more than
+    the tolerance): the `rrr` command's warnings, issued on rank 0 only."""
 
 
 _ERRORS = {_lib.EINTERNAL: InternalError, _lib.EINVAL: InvalidInputError,
@@ -133,7 +141,13 @@ def partition(n, comm=None):
 
 def _rows(a, what):
     """a as a C-contiguous float64 2-D array (the same object when it already is one; a
-    1-D array is one column)."""
+    1-D array is one column). A masked array with masked values is refused: the library
+    would read the values under the mask."""
+    if np.ma.isMaskedArray(a):
+        if np.ma.getmaskarray(a).any():
+            raise InvalidInputError(f"{what}: a masked array with masked values; fill them "
+                                    f"(a.filled(value)) or drop those rows first", _lib.EINVAL)
+        a = np.ma.getdata(a)
     a = np.asarray(a)
     if a.dtype.kind not in "fiub" and not (a.dtype.kind == "O" and a.size > 0):
         raise InvalidInputError(f"{what}: dtype {a.dtype} is not real numbers (convert with "
@@ -203,11 +217,14 @@ def _block_to_array(ptr):
 
 class Model:
     """A fitted model: U (p x d), V (q x d) with B = U V^T; x_mean, y_mean (or None without
-    an intercept); rank, lam, fit_intercept, n, p, q; info, the record of the fit (as in
-    model.json). coef_ (q x p) and intercept_ (q) are B^T and y_mean - x_mean B, the
-    scikit-learn names."""
+    an intercept); rank, lam, fit_intercept, n, p, q; info, the record of the fit: the
+    members of its model.json (None where model.json has null), and for a fit in this
+    process also objective_history and time_solve. coef_ (q x p) and intercept_ (q) are
+    B^T and y_mean - x_mean B, the scikit-learn names; for a model fitted to a 1-D y,
+    predict returns 1-D rows, coef_ is (p,) and intercept_ a number. A Model is plain data:
+    it pickles and copies (copy.deepcopy, multiprocessing) with its record."""
 
-    def __init__(self, U, V, lam, x_mean=None, y_mean=None, n=0, info=None, _cinfo=None):
+    def __init__(self, U, V, lam, x_mean=None, y_mean=None, n=0, info=None):
         self.U = np.ascontiguousarray(U, dtype=np.float64)
         self.V = np.ascontiguousarray(V, dtype=np.float64)
         self.lam = float(lam)
@@ -215,7 +232,7 @@ class Model:
         self.y_mean = None if y_mean is None else np.asarray(y_mean, dtype=np.float64)
         self.n = int(n)
         self.info = dict(info or {})
-        self._cinfo = _cinfo  # the C record of a fit (for save), freed with the model
+        self.y_1d = False  # fitted to a 1-D y: predictions are 1-D too
         self._check()
 
     def _check(self):
@@ -233,21 +250,26 @@ class Model:
                                     f"have p = {U.shape[0]} and q = {V.shape[0]} values",
                                     _lib.EINVAL)
 
-    def __del__(self):
-        if getattr(self, "_cinfo", None):
-            lib.rrr_fit_info_destroy(_lib.ctypes.byref(self._cinfo))
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_keep", None)  # the column-major copies of the last call
+        return state
 
     rank = property(lambda self: self.U.shape[1])
     p = property(lambda self: self.U.shape[0])
     q = property(lambda self: self.V.shape[0])
     fit_intercept = property(lambda self: self.x_mean is not None)
-    coef_ = property(lambda self: (self.U @ self.V.T).T)
+
+    @property
+    def coef_(self):
+        B = (self.U @ self.V.T).T
+        return B[0] if getattr(self, "y_1d", False) else B
 
     @property
     def intercept_(self):
-        if self.x_mean is None:
-            return np.zeros(self.q)
-        return self.y_mean - self.x_mean @ (self.U @ self.V.T)
+        c = (np.zeros(self.q) if self.x_mean is None
+             else self.y_mean - self.x_mean @ (self.U @ self.V.T))
+        return float(c[0]) if getattr(self, "y_1d", False) else c
 
     def _c(self):
         """An rrr_model over this model's arrays (column-major copies kept alive here)."""
@@ -271,16 +293,53 @@ class Model:
         """R^2 averaged over the outputs (scikit-learn's estimator.score). Collective."""
         return score(Y, predict(self, X, comm), comm)["r2_mean"]
 
+    def _record(self):
+        """The record for model.json as JSON text: info, when it is the record of this
+        model's fit (its rank, lambda, n, p, q and intercept are the model's); None for a
+        model built by hand, or one changed since its fit (with a warning: its record
+        describes another model)."""
+        info = {k: v for k, v in self.info.items() if k not in _PYTHON_ONLY}
+        if "solver" not in info:
+            return None
+        own = {"rank": self.rank, "lambda": self.lam, "n": self.n, "p": self.p, "q": self.q,
+               "intercept": self.fit_intercept}
+        changed = [k for k, v in own.items() if k in info and info[k] != v]
+        if changed:
+            warnings.warn(f"Model.save: the model's {', '.join(changed)} differ from its fit's "
+                          "record, which is not saved", UserWarning, stacklevel=3)
+            return None
+        return json.dumps(_finite_or_none(info), allow_nan=False)
+
     def save(self, path, comm=None):
-        """Write the model directory as `rrr fit --out` does (U.npy, V.npy, model.json and
-        the means), atomically; `rrr predict --model path` reads it. Collective."""
+        """Write the model directory as `rrr fit --out` does (U.npy, V.npy, model.json with
+        the fit's record, and the means), atomically; `rrr predict --model path` reads it.
+        Collective."""
+        record = self._record()
         with _Context(comm) as ctx:
             m = self._c()
-            ctx.check(lib.rrr_model_write(ctx.ptr, _lib.ctypes.byref(m), self._cinfo,
-                                          os.fsencode(path)))
+            ctx.check(lib.rrr_model_write_record(
+                ctx.ptr, _lib.ctypes.byref(m),
+                None if record is None else record.encode(), os.fsencode(path)))
 
 
-def _from_c(m, info=None, cinfo=None):
+# info's members that model.json does not hold (a fit in this process adds them)
+_PYTHON_ONLY = ("objective_history", "time_solve")
+
+
+def _finite_or_none(v):
+    """v with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {k: _finite_or_none(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite_or_none(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _from_c(m, info=None):
     """A Model holding copies of the rrr_model's arrays."""
     mm = m.contents
     U = np.ctypeslib.as_array(mm.U, shape=(mm.d, mm.p)).T  # column-major p x d
@@ -289,31 +348,36 @@ def _from_c(m, info=None, cinfo=None):
     if mm.intercept:
         xm = np.ctypeslib.as_array(mm.x_mean, shape=(mm.p,)).copy()
         ym = np.ctypeslib.as_array(mm.y_mean, shape=(mm.q,)).copy()
-    return Model(U.copy(), V.copy(), mm.lambda_, xm, ym, mm.n, info, cinfo)
+    return Model(U.copy(), V.copy(), mm.lambda_, xm, ym, mm.n, info)
 
 
-def _info_dict(ci):
-    """The record of a fit, with model.json's names."""
-    gap = ci.objective - ci.fstar
-    scale = max(ci.fstar, np.finfo(float).eps * ci.yy) if ci.fstar == ci.fstar else 0
-    return {"solver": _lib.SOLVER_NAMES.get(ci.solver, "auto"),
-            "solver_requested": _lib.SOLVER_NAMES.get(ci.solver_requested, "auto"),
-            "solver_why": ci.solver_why.decode(errors="replace"),
-            "objective": ci.objective, "gradient_norm": ci.gradient_norm,
-            "gradient_norm_initial": ci.gradient_norm_initial,
-            "gradient_ratio": ci.gradient_ratio,
-            "iterations": ci.iterations, "converged": bool(ci.converged),
-            "stop_reason": ci.stop_reason.decode(errors="replace"),
-            "optimal_objective": ci.fstar,
-            "optimality_gap": gap / scale if scale else float("nan"),
-            "objective_history": [ci.history[k] for k in range(ci.nhistory)],
-            "numerical_rank": ci.numerical_rank,
-            "precond": _lib.PRECOND_NAMES.get(ci.precond) if ci.solver == 1 else None,
-            "precond_why": ci.precond_why.decode(errors="replace"),
-            "precond_rank": ci.precond_rank, "condition_before": ci.condition_before,
-            "condition_after": ci.condition_after,
-            "selected_by": ci.selected_by.decode(errors="replace") or None,
-            "time_solve": ci.solve_seconds, "ranks": ci.ranks}
+def _record_of(ctx, m, ci):
+    """The fit's record as model.json has it (the library renders it), with the objective
+    history and the solver's time, which model.json does not hold."""
+    text = _lib.ctypes.c_void_p()
+    ctx.check(lib.rrr_fit_info_json(ctx.ptr, m, ci, _lib.ctypes.byref(text)))
+    try:
+        info = json.loads(_lib.ctypes.string_at(text).decode())
+    finally:
+        lib.rrr_free(text)
+    c = ci.contents
+    info["objective_history"] = [c.history[k] for k in range(c.nhistory)]
+    info["time_solve"] = c.solve_seconds
+    return info
+
+
+def _warn_fit(ctx, info, what):
+    """The command's warnings about a fit (rank 0 only): not converged, certificate FAILED."""
+    if ctx.comm.Get_rank() != 0:
+        return
+    if not info.get("converged", True):
+        warnings.warn(f"{what}: {info.get('solver')} did not converge "
+                      f"({info.get('stop_reason')}); the result is not a minimiser: raise "
+                      "max_iter, or use solver='exact'", ConvergenceWarning, stacklevel=3)
+    if info.get("certificate") == "FAILED":
+        warnings.warn(f"{what}: optimality gap {info.get('optimality_gap'):.3e} FAILED "
+                      f"(tolerance {info.get('optimality_gap_tolerance'):.3e}): the objective "
+                      "is above the closed form's optimum", ConvergenceWarning, stacklevel=3)
 
 
 # ---- the calls ----------------------------------------------------------------------------
@@ -348,15 +412,46 @@ def _int(v, what, lo=0, hi=_INT_MAX):
     return i
 
 
-def _fit_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-10, seed=0,
-              checkpoint=None, checkpoint_every=100, resume=False, grid_min_p=0,
-              certificate="auto", gd_xty="auto", eig_route="auto", precond="auto",
-              precond_rank=0):
-    """Fill an rrr_fit_opts (already defaulted) from fit's keyword options."""
+def _float(v, what):
+    """v as a float (a number: "1.5" and None are refused)."""
+    if isinstance(v, (str, bytes)) or v is None:
+        raise InvalidInputError(f"{what} {v!r}: expected a number", _lib.EINVAL)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{what} {v!r}: expected a number", _lib.EINVAL) from None
+
+
+def _bool(v, what):
+    """v as 0 or 1 (True, False, numpy booleans, 0 and 1; "no" is refused)."""
+    if isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1)):
+        return int(bool(v))
+    raise InvalidInputError(f"{what} {v!r}: expected True or False", _lib.EINVAL)
+
+
+_FIT_OPTIONS = ("fit_intercept", "solver", "max_iter", "tol", "seed", "checkpoint",
+                "checkpoint_every", "resume", "grid_min_p", "certificate", "gd_xty",
+                "eig_route", "precond", "precond_rank")
+
+
+def _fit_opts(o, fn, options):
+    """Fill an rrr_fit_opts (already defaulted) from fit's keyword options (fn: the
+    function's name, for the message about an unknown one)."""
+    unknown = sorted(set(options) - set(_FIT_OPTIONS))
+    if unknown:
+        raise TypeError(f"{fn}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"its options are {', '.join(_FIT_OPTIONS)}")
+    _fill_opts(o, **options)
+
+
+def _fill_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-10, seed=0,
+               checkpoint=None, checkpoint_every=100, resume=False, grid_min_p=0,
+               certificate="auto", gd_xty="auto", eig_route="auto", precond="auto",
+               precond_rank=0):
     o.solver = _choice(_lib.SOLVERS, solver, "solver")
-    o.max_iter, o.tol = _int(max_iter, "max_iter", hi=_LONG_MAX), float(tol)
+    o.max_iter, o.tol = _int(max_iter, "max_iter", hi=_LONG_MAX), _float(tol, "tol")
     o.seed = _int(seed, "seed", hi=_U64_MAX)
-    o.intercept, o.resume = int(fit_intercept), int(resume)
+    o.intercept, o.resume = _bool(fit_intercept, "fit_intercept"), _bool(resume, "resume")
     o.certificate = _choice(_CERT, certificate, "certificate")
     o.checkpoint = None if checkpoint is None else os.fsencode(checkpoint)
     o.checkpoint_every = _int(checkpoint_every, "checkpoint_every", 1, _LONG_MAX)
@@ -372,14 +467,16 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
     each rank holds (X: nloc x p, Y: nloc x q, this rank's rows per `partition`).
     Collective. The options are `rrr fit`'s, with its defaults: fit_intercept=False
     (--intercept), solver="auto", max_iter=10000, tol=1e-10, seed=0, checkpoint=None,
-    checkpoint_every=100, resume=False, grid_min_p=0, certificate="auto" ("on", "off";
+    checkpoint_every=100, resume=False, grid_min_p=0 (the library's default, 4096),
+    certificate="auto" ("on", "off";
     True is "on"), gd_xty="auto" ("on", "off"), eig_route="auto" ("p", "q"),
     precond="auto" ("none", "jacobi", "nystrom"), precond_rank=0 (adaptive). verbose
-    prints the progress lines on rank 0's stderr. Returns a Model; raises RRRError."""
+    prints the progress lines on rank 0's stderr. Returns a Model; raises RRRError; warns
+    (ConvergenceWarning, rank 0) when the fit did not converge or its certificate FAILED."""
     o = _lib.FitOpts()
     lib.rrr_fit_opts_default(_lib.ctypes.byref(o))
-    _fit_opts(o, **options)
-    o.d, o.lambda_ = _int(rank, "rank"), float(lam)
+    _fit_opts(o, "fit", options)
+    o.d, o.lambda_ = _int(rank, "rank"), _float(lam, "lam")
     with _Context(comm, verbose) as ctx:
         blocks = _Blocks(ctx, [X, Y], ["X", "Y"])
         m = _lib.ctypes.POINTER(_lib.Model)()
@@ -387,13 +484,14 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
         try:
             ctx.check(lib.rrr_fit(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
                                   _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
-            return _from_c(m, _info_dict(info.contents), info)
-        except BaseException:
-            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
-            raise
+            model = _from_c(m, _record_of(ctx, m, info))
         finally:
+            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
+        model.y_1d = np.ndim(Y) == 1
+        _warn_fit(ctx, model.info, "rrr.fit")
+        return model
 
 
 def read_model(path, comm=None):
@@ -404,6 +502,8 @@ def read_model(path, comm=None):
             ctx.check(lib.rrr_model_read(ctx.ptr, os.fsencode(path), _lib.ctypes.byref(m)))
             with open(os.path.join(path, "model.json")) as f:
                 info = json.load(f)
+            for k in ("format", "files"):  # the directory's, not the fit's
+                info.pop(k, None)
             return _from_c(m, info)
         finally:
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
@@ -418,7 +518,8 @@ def predict(model, X, comm=None):
             m = model._c()
             ctx.check(lib.rrr_predict(ctx.ptr, _lib.ctypes.byref(m), blocks.ptrs[0],
                                       _lib.ctypes.byref(out)))
-            return _block_to_array(out)
+            yhat = _block_to_array(out)
+            return yhat[:, 0] if getattr(model, "y_1d", False) else yhat
         finally:
             lib.rrr_block_destroy(_lib.ctypes.byref(out))
             blocks.close()
@@ -460,9 +561,10 @@ def _cv_table(r):
             "cv_mse": arr(r.cv_mse, (nr, nl)), "cv_se": arr(r.cv_se, (nr, nl)),
             "sse": arr(r.sse, (k, nr, nl)),
             "rule": "1se" if r.rule == 1 else "min",
-            "rank": r.rank, "lam": r.lambda_, "cv_mse_min": r.cv_mse_min,
-            "cv_mse_choice": r.cv_mse_choice, "method": r.method.decode(),
-            "passes": r.passes, "gd_iterations": r.gd_iterations}
+            "rank": r.rank, "lambda": r.lambda_, "lam": r.lambda_,
+            "cv_mse_min": r.cv_mse_min, "cv_mse_choice": r.cv_mse_choice,
+            "method": r.method.decode(), "passes": r.passes,
+            "algebra_flops_per_rank": r.flops, "gd_iterations": r.gd_iterations}
 
 
 def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=0, rule="min",
@@ -475,7 +577,7 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
     nranks x nlambdas, sse folds x nranks x nlambdas, the choice rank and lam)."""
     o = _lib.CvOpts()
     lib.rrr_cv_opts_default(_lib.ctypes.byref(o))
-    _fit_opts(o.fit, **options)
+    _fit_opts(o.fit, "cv", options)
     rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
     lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
     if rk.ndim != 1 or lm.ndim != 1 or not np.array_equal(rk, np.atleast_1d(ranks)):
@@ -507,11 +609,12 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
                                  _lib.ctypes.byref(res), _lib.ctypes.byref(m),
                                  _lib.ctypes.byref(info)))
             table = _cv_table(res.contents)
-            return _from_c(m, _info_dict(info.contents), info), table
-        except BaseException:
-            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
-            raise
+            model = _from_c(m, _record_of(ctx, m, info))
         finally:
+            lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
             lib.rrr_cv_result_destroy(_lib.ctypes.byref(res))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
+        model.y_1d = np.ndim(Y) == 1
+        _warn_fit(ctx, model.info, "rrr.cv")
+        return model, table

@@ -149,6 +149,11 @@ _proto = {
     "rrr_cv_result_destroy": (None, [_P(_P(CvResult))]),
     "rrr_cv_write": (ctypes.c_int, [ctypes.c_void_p, _P(CvResult), ctypes.c_char_p]),
     "rrr_sizeof": (ctypes.c_size_t, [ctypes.c_char_p]),
+    "rrr_fit_info_json": (ctypes.c_int, [ctypes.c_void_p, _P(Model), _P(FitInfo),
+                                         _P(ctypes.c_void_p)]),
+    "rrr_model_write_record": (ctypes.c_int, [ctypes.c_void_p, _P(Model), ctypes.c_char_p,
+                                              ctypes.c_char_p]),
+    "rrr_free": (None, [ctypes.c_void_p]),
 }
 for _name, (_res, _args) in _proto.items():
     _f = getattr(lib, _name)

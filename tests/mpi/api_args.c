@@ -143,6 +143,16 @@ int main(int argc, char **argv)
     mm = *m;
     mm.U = u;
     expect("rrr_model_write(NaN in U)", rrr_model_write(ctx, &mm, NULL, path), RRR_EINVAL);
+    expect("rrr_model_write_record(not JSON)",
+           rrr_model_write_record(ctx, m, "{\"solver\": gd}", path), RRR_EINVAL);
+    expect("rrr_model_write_record(an array, not an object)",
+           rrr_model_write_record(ctx, m, "[1]", path), RRR_EINVAL);
+    expect("rrr_model_write_record(NaN in U)", rrr_model_write_record(ctx, &mm, "{}", path),
+           RRR_EINVAL);
+    char *text = NULL;
+    expect("rrr_fit_info_json(NULL output)", rrr_fit_info_json(ctx, m, NULL, NULL), RRR_EINVAL);
+    expect("rrr_fit_info_json(NULL model)", rrr_fit_info_json(ctx, NULL, NULL, &text),
+           RRR_EINVAL);
     expect("rrr_model_read(NULL dir)", rrr_model_read(ctx, NULL, &m2), RRR_EINVAL);
     expect("rrr_model_read(NULL output)", rrr_model_read(ctx, path, NULL), RRR_EINVAL);
     /* scores, cv, gradcheck */

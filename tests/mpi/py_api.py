@@ -121,3 +121,67 @@ raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, folds=3,
        "folds and fold_ids exclude each other", "cv: folds and fold_ids")
 raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, rule="max"),
        rrr.InvalidInputError, 2, "expected min, 1se", "cv: bad rule")
+
+# the record: fit's info = the model.json the CLI writes for the same fit (every member but
+# the timings, the version and the directory's own), None where model.json has null
+skip = {"files", "format", "ranks", "threads_per_rank", "blas_core", "rrr_version", "inputs"}
+diff = [k for k in js if k not in skip and m.info.get(k, "absent") != js[k]]
+check(not diff and m.info["certificate"] == js["certificate"],
+      f"fit's info holds model.json's members (differing: {diff})")
+check(mi.info["gradient_norm_initial"] is None and mi.info["condition_before"] is None,
+      "exact's not-applicable fields are None (model.json's null)")
+mr2 = rrr.read_model(f"{d}/gd{np_}", comm)
+mr2.save(f"{d}/resaved{np_}", comm)
+js3 = json.load(open(f"{d}/resaved{np_}/model.json"))
+check(all(js3.get(k) == js[k] for k in js if k != "files"),
+      "read_model(...).save keeps the CLI's record")
+
+# plain data: pickle, deepcopy and copy keep the model and its record
+import copy
+import pickle
+import warnings
+mp = pickle.loads(pickle.dumps(m))
+mp.save(f"{d}/pickled{np_}", comm)
+js4 = json.load(open(f"{d}/pickled{np_}/model.json"))
+check(np.array_equal(mp.U, m.U) and js4 == js2, "a pickled model saves the same model.json")
+c = copy.copy(m)
+del c
+md = copy.deepcopy(m)
+md.save(f"{d}/copied{np_}", comm)
+check(json.load(open(f"{d}/copied{np_}/model.json")) == js2 and m.info == md.info,
+      "copies are independent of the original")
+m3 = copy.deepcopy(m)
+m3.U, m3.V = m3.U[:, :1].copy(), m3.V[:, :1].copy()
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    m3.save(f"{d}/changed{np_}", comm)
+js5 = json.load(open(f"{d}/changed{np_}/model.json"))
+check(js5["rank"] == 1 and "objective" not in js5 and any("rank" in str(x.message) for x in w),
+      "a model changed after its fit is saved without the old record, with a warning")
+
+# warnings, 1-D y, masked arrays, argument types
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    rrr.fit(Xl, Yl, rank=2, lam=0.5, comm=comm, solver="gd", max_iter=3)
+conv = [x for x in w if issubclass(x.category, rrr.ConvergenceWarning)]
+said = any("did not converge" in str(x.message) for x in conv)
+check(said if me == 0 else not conv, "a fit that did not converge warns (rank 0 only)")
+m1 = rrr.fit(Xl, Yl[:, 0], rank=1, lam=0.5, comm=comm)
+check(m1.predict(Xl, comm).shape == (nloc,) and m1.coef_.shape == (X.shape[1],) and
+      isinstance(m1.intercept_, float), "a 1-D y gives 1-D predictions, coef_ (p,)")
+Xm = np.ma.masked_array(Xl, mask=np.zeros_like(Xl, dtype=bool))
+if me == 0 and nloc > 0:
+    Xm.mask[0, 0] = True
+raises(lambda: rrr.fit(Xm, Yl, rank=1, lam=1, comm=comm), rrr.InvalidInputError, 2,
+       "masked values", "a masked array with masked values")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam="a", comm=comm), rrr.InvalidInputError, 2,
+       "lam 'a': expected a number", "lam as a string")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, fit_intercept="no"),
+       rrr.InvalidInputError, 2, "expected True or False", "fit_intercept as a string")
+try:
+    rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, alpha=1)
+    check(False, "an unknown option: no exception")
+except TypeError as e:
+    check("alpha" in str(e) and "_fit_opts" not in str(e), f"an unknown option: {e}")
+check(t["lambda"] == cj["lambda"] and t["algebra_flops_per_rank"] == cj["algebra_flops_per_rank"],
+      "cv's table has cv.json's names (lambda, algebra_flops_per_rank)")

@@ -22,6 +22,32 @@ static rrr_status look(const char *doc, const char *path, rrr_jval *v)
     return rrr_json_lookup(doc, strlen(doc), path, v, "t.json", &e);
 }
 
+/* rrr_json_members' callback: "key=member text" entries joined by '|' */
+static void collect(const char *key, size_t klen, const char *start, const char *end, void *arg)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s%.*s=%.*s", n ? "|" : "", (int)klen, key,
+             (int)(end - start), start);
+}
+
+static void test_json_members(void)
+{
+    char out[512] = "";
+    rrr_err e = { RRR_OK, "" };
+    const char *doc = "{ \"a\" : 1, \"b\": {\"c\": [1, {}], \"d\": \"}\\\"\"}, \"e\": {},"
+                      "\"f\": [], \"g\": [[\"x\"]], \"h\": null }";
+    CHECK(rrr_json_members(doc, strlen(doc), collect, out, "t", &e) == RRR_OK &&
+              strcmp(out, "a=\"a\" : 1|b=\"b\": {\"c\": [1, {}], \"d\": \"}\\\"\"}|e=\"e\": {}|"
+                          "f=\"f\": []|g=\"g\": [[\"x\"]]|h=\"h\": null") == 0,
+          "json: the top-level members, nested containers and strings with braces whole");
+    out[0] = '\0';
+    CHECK(rrr_json_members("{}", 2, collect, out, "t", &e) == RRR_OK && out[0] == '\0',
+          "json: an empty object has no members");
+    CHECK(rrr_json_members("{\"a\": 1,}", 9, collect, out, "t", &e) == RRR_EINVAL &&
+              out[0] == '\0', "json: invalid text: refused before any member is reported");
+}
+
 static void test_json(void)
 {
     rrr_jval v;
@@ -225,6 +251,7 @@ static void test_scan(void)
 int main(void)
 {
     test_json();
+    test_json_members();
     test_folds();
     test_grids();
     test_topk();
