@@ -64,6 +64,13 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
  * gives its global row and column, as for a file). */
 rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, double *a,
                           rrr_block **out);
+/* The same for rows that are not rrr_partition's: a holds the nloc rows from global row r0
+ * (r0 + nloc <= n). For rrr_predict and the scores, which work row by row and need only
+ * that the ranks' rows together are the n rows, each once (the caller's to ensure: an
+ * exclusive prefix sum of nloc is such an r0); rrr_fit and rrr_cv refuse blocks that are not
+ * the partition's. Local. RRR_EINVAL as rrr_block_wrap, or rows beyond n. */
+rrr_status rrr_block_wrap_at(rrr_ctx *ctx, size_t n, size_t ncols, size_t r0, size_t nloc,
+                             double *a, rrr_block **out);
 /* Local. NULL-safe; sets *B = NULL. */
 void rrr_block_destroy(rrr_block **B);
 /* Write a distributed matrix to a .npy file, or to a new HDF5 file holding the float64

@@ -17,6 +17,18 @@ rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, dou
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: rank %d owns %zu of the %zu rows "
                         "(rows [%zu, %zu), rrr_partition), not %zu", ctx->rank, mine, n, r0,
                         r0 + mine, nloc);
+    return rrr_block_wrap_at(ctx, n, ncols, r0, nloc, a, out);
+}
+
+rrr_status rrr_block_wrap_at(rrr_ctx *ctx, size_t n, size_t ncols, size_t r0, size_t nloc,
+                             double *a, rrr_block **out)
+{
+    if (ctx == NULL || out == NULL)
+        return RRR_EINVAL;
+    *out = NULL;
+    if (r0 > n || nloc > n - r0)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap_at: rows [%zu, %zu + %zu) are not "
+                        "within the %zu rows", r0, r0, nloc, n);
     if (nloc > 0 && (a == NULL || ncols == 0))
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_wrap: no data for %zu rows", nloc);
     if (ncols > 0 && nloc > SIZE_MAX / sizeof(double) / ncols)

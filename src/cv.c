@@ -96,6 +96,10 @@ static rrr_status assign_folds(rrr_cv_run *cv, rrr_cv_result *res)
     rrr_partition(pb->n, ctx->size, ctx->rank, &r0, &nloc);
     rrr_status st = RRR_OK;
     double kmax = 0;
+    if (F != NULL && (F->r0 != r0 || F->nloc != nloc)) /* a block of rrr_block_wrap_at */
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: rank %d holds fold ids of rows [%zu, %zu), "
+                      "but owns [%zu, %zu) (rrr_partition)", ctx->rank, F->r0, F->r0 + F->nloc,
+                      r0, r0 + nloc);
     for (size_t il = 0; il < pb->nloc && st == RRR_OK; il++) {
         if (F == NULL) {
             cv->fold[il] = rrr_fold_of(r0 + il, pb->n, cv->o->folds, cv->o->fold_seed);

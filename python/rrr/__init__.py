@@ -163,9 +163,10 @@ def _rows(a, what):
 class _Blocks:
     """Wrap each rank's rows of one or more matrices as rrr_blocks (borrowed, no copy).
     Checks on every rank that the ranks agree on the column counts, and that each holds
-    its rows of the partition (the library's message names the rows it expected)."""
+    its rows of the partition (the library's message names the rows it expected); with
+    any_split (predict, score: row by row), any number of rows per rank, in rank order."""
 
-    def __init__(self, ctx, arrays, names):
+    def __init__(self, ctx, arrays, names, any_split=False):
         self.arrays, self.ptrs, err = [], [], None
         for a, nm in zip(arrays, names):
             try:
@@ -185,12 +186,18 @@ class _Blocks:
                 raise InvalidInputError(f"{nm}: the ranks hold rows of {sorted(cols)} columns; "
                                         "every rank must pass the same columns", _lib.EINVAL)
         err = None
+        me = ctx.comm.Get_rank()
         for k, a in enumerate(self.arrays):
             n = sum(s[k][0] for s in shapes)
+            r0 = sum(s[k][0] for s in shapes[:me])  # my rows' first, in rank order
             ptr = _lib.ctypes.POINTER(_lib.Block)()
-            if err is None and lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0],
-                                                  a.ctypes.data_as(_lib.c_double_p),
-                                                  _lib.ctypes.byref(ptr)) != _lib.OK:
+            data = a.ctypes.data_as(_lib.c_double_p)
+            st = _lib.OK if err is not None else (
+                lib.rrr_block_wrap_at(ctx.ptr, n, a.shape[1], r0, a.shape[0], data,
+                                      _lib.ctypes.byref(ptr)) if any_split else
+                lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0], data,
+                                   _lib.ctypes.byref(ptr)))
+            if st != _lib.OK:
                 msg = lib.rrr_ctx_errmsg(ctx.ptr).decode()  # e.g. a NaN, with its global row
                 err = f"{names[k]}: {msg.removeprefix('rrr_block_wrap: ')}"
             self.ptrs.append(ptr)
@@ -510,9 +517,10 @@ def read_model(path, comm=None):
 
 
 def predict(model, X, comm=None):
-    """My rows of YHAT = X U V^T (+ intercept): nloc x q. Collective."""
+    """My rows of YHAT = X U V^T (+ intercept): nloc x q (nloc for a model of a 1-D y),
+    for any rows X on each rank (not only the partition's). Collective."""
     with _Context(comm) as ctx:
-        blocks = _Blocks(ctx, [X], ["X"])
+        blocks = _Blocks(ctx, [X], ["X"], any_split=True)
         out = _lib.ctypes.POINTER(_lib.Block)()
         try:
             m = model._c()
@@ -531,7 +539,7 @@ def score(Y, Y_pred, comm=None):
     over all entries), r2_mean (the mean of the per-output R^2, scikit-learn's
     r2_score default), mse_per_output and r2_per_output (arrays of q). Collective."""
     with _Context(comm) as ctx:
-        blocks = _Blocks(ctx, [Y, Y_pred], ["Y", "Y_pred"])
+        blocks = _Blocks(ctx, [Y, Y_pred], ["Y", "Y_pred"], any_split=True)
         try:
             q = blocks.arrays[0].shape[1]
             mse, r2, r2_mean = (_lib.ctypes.c_double() for _ in range(3))

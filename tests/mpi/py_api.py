@@ -185,3 +185,17 @@ except TypeError as e:
     check("alpha" in str(e) and "_fit_opts" not in str(e), f"an unknown option: {e}")
 check(t["lambda"] == cj["lambda"] and t["algebra_flops_per_rank"] == cj["algebra_flops_per_rank"],
       "cv's table has cv.json's names (lambda, algebra_flops_per_rank)")
+
+# predict and score work row by row: any rows per rank (rank 0 all, or an uneven split)
+mine = X[:7] if me == 0 else X[:0]
+ym = rrr.predict(m, mine, comm)
+check(ym.shape == (mine.shape[0], Y.shape[1]) and
+      np.allclose(ym, (mine @ m.U) @ m.V.T, rtol=1e-12, atol=1e-12),
+      "predict: rank 0's rows only (the others none)")
+cut = [0] + [min(n, (k + 1) * (k + 2) * 7) for k in range(np_ - 1)] + [n]
+lo, hi = cut[me], max(cut[me], cut[me + 1])
+yfull = rrr.predict(m, X, comm=MPI.COMM_SELF)
+s_uneven = rrr.score(Y[lo:hi], yfull[lo:hi], comm)
+s_part = rrr.score(Yl, yfull[r0:r0 + nloc], comm)
+check(abs(s_uneven["mse"] - s_part["mse"]) <= 1e-12 * s_part["mse"] and
+      abs(s_uneven["r2_mean"] - s_part["r2_mean"]) <= 1e-12, "score: an uneven split of the rows")
