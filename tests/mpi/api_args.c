@@ -73,6 +73,10 @@ int main(int argc, char **argv)
     rrr_partition(big, K, rrr_ctx_rank(ctx), &a0, &mine);
     expect("rrr_block_wrap(nloc * ncols overflows)", rrr_block_wrap(ctx, big, big, mine, x, &B),
            RRR_EINVAL);
+    expect("rrr_block_wrap_at(rows beyond n)", rrr_block_wrap_at(ctx, n, p, n, 1, x, &B),
+           RRR_EINVAL);
+    expect("rrr_block_wrap_at(r0 + nloc wraps around)",
+           rrr_block_wrap_at(ctx, n, p, 2, SIZE_MAX, x, &B), RRR_EINVAL);
     expect("rrr_block_read(NULL path)", rrr_block_read(ctx, NULL, &B), RRR_EINVAL);
     expect("rrr_block_write(NULL block)", rrr_block_write(ctx, NULL, dir), RRR_EINVAL);
     /* fit options a C caller can set out of range */
