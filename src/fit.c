@@ -269,8 +269,8 @@ static rrr_status evaluate_stream(rrr_ctx *ctx, const rrr_stats_req *rq, const d
 
 /* Collective. The reported objective and gradient are recomputed at the returned
  * (canonical) U, V, whatever the solver tracked internally: from the rows in memory (gd),
- * from the pilot's quadratic accumulated with the statistics (exact, als: no second pass),
- * or by a streamed direct pass. */
+ * from the pilot's quadratic accumulated with the statistics or the QR's (exact, als: no
+ * further pass), or by a streamed direct pass. */
 static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rrr_stats_req *rq,
                                    const rrr_gram *gr, rrr_model *m, rrr_fit_info *info)
 {
@@ -282,7 +282,7 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rr
     st = rrr_agree(ctx, st);
     if (st == RRR_OK && gr == NULL)
         st = rrr_evaluate(ctx, pb, m->U, m->V, &info->objective, g, g + pd);
-    else if (st == RRR_OK && gr->have_pilot)
+    else if (st == RRR_OK && (gr->have_pilot || gr->T != NULL)) /* an exact quadratic */
         st = rrr_agree(ctx, rrr_gram_evaluate(ctx, gr, pb->d, m->U, m->V, &info->objective, g,
                                               g + pd));
     else if (st == RRR_OK)

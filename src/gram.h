@@ -48,6 +48,10 @@ typedef struct {
     int d;
     double *U0, *V0, *C2; /* p x d, q x d, p x q; owned                                 */
     double f0;
+    /* the QR of [Xc Yc; sqrt(lambda) I 0] (replicated regime, ill-conditioned X: stats_qr.c):
+     * R holds R11, C = R11^T T, and f(B) = rr + ||T - R11 B||_F^2 replaces the pilot's */
+    double *T;      /* p x q, the whitened X^T Y; NULL without the QR                    */
+    double rr;      /* ||R22||_F^2, the ridge residual                                   */
     /* grid regime (grid == 1) */
     rrr_grid *g;
     rrr_dmat Rd;    /* p x p: upper Cholesky factor of G + lambda I                      */
@@ -96,6 +100,26 @@ rrr_status rrr_check_scale(rrr_err *e, size_t n, double xmax, double ymax);
  * from the pilot's quadratic: no pass over the data (the same numbers on every rank). */
 rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
                              const double *V, double *f, double *gU, double *gV);
+
+/* Above this estimate of cond(R D^{-1}) (R the Cholesky factor of G + lambda I, D its
+ * column norms) the normal equations lose more than ~4 of f's digits (eps cond^2 > 1e-4):
+ * rrr_gram_create redoes the statistics by QR (stats_qr.c), when p + q <= RRR_QR_MAX_COLS
+ * (two (p + q)^2 triangles per rank: 0.6 GB at the limit). */
+#define RRR_QR_COND 1e6
+#define RRR_QR_MAX_COLS 6000
+
+/* Local, replicated. Whether gr's Cholesky factor is ill-conditioned past RRR_QR_COND. */
+int rrr_gram_ill(const rrr_gram *gr);
+
+/* Collective (replicated regime, after a pass that found the means). A second pass over
+ * rq's rows: the QR of [Xc Yc; sqrt(lambda) I 0] replaces R, C, yy and the pilot in gr
+ * (gr->T, gr->rr set). RRR_ENUMERIC if X's columns are dependent to working precision
+ * (lambda = 0), RRR_EINTERNAL (memory). */
+rrr_status rrr_gram_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr);
+
+/* Local, replicated (gr->T). rrr_gram_evaluate from the QR: f = rr + ||T - R11 U V^T||^2. */
+rrr_status rrr_gram_evaluate_qr(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                                const double *V, double *f, double *gU, double *gV);
 
 /* Collective (frees BLACS grids in the grid regime). NULL-safe; sets *gr = NULL. */
 void rrr_gram_destroy(rrr_gram **gr);

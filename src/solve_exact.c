@@ -58,9 +58,13 @@ static rrr_status topd_transposed(rrr_ctx *ctx, rrr_gram *gr, int d, double *U, 
     double *Tt = rrr_malloc(gr->p * gr->q, sizeof(double));
     if (Tt == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d)", q, p);
-    rrr_transpose(gr->p, gr->q, gr->C, Tt);
-    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, q, p, 1.0,
-                gr->R, p, Tt, q);
+    if (gr->T != NULL) { /* the QR's whitened X^T Y */
+        rrr_transpose(gr->p, gr->q, gr->T, Tt);
+    } else {
+        rrr_transpose(gr->p, gr->q, gr->C, Tt);
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, q, p,
+                    1.0, gr->R, p, Tt, q);
+    }
     rrr_status st = rrr_topk_pt(gr->p, gr->q, d, Tt, U, V, w, &ctx->err);
     free(Tt);
     return st;
@@ -80,18 +84,20 @@ rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *
                         1.0, gr->R, p, U, p);
         return st;
     }
-    double *T = keep_C ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
+    const int copy = keep_C || gr->T != NULL; /* the QR's T is kept for the evaluation */
+    double *T = copy ? rrr_malloc(gr->p * gr->q, sizeof(double)) : gr->C;
     if (T == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory (%d x %d)", p, q);
-    if (keep_C)
-        memcpy(T, gr->C, gr->p * gr->q * sizeof(double));
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, q, 1.0, gr->R,
-                p, T, p);
+    if (copy)
+        memcpy(T, gr->T != NULL ? gr->T : gr->C, gr->p * gr->q * sizeof(double));
+    if (gr->T == NULL)
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, q, 1.0,
+                    gr->R, p, T, p);
     rrr_status st = rrr_topk(route, gr->p, gr->q, d, T, U, V, w, &ctx->err);
     if (st == RRR_OK) /* U = R^{-1} A = B_R W */
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, d, 1.0,
                     gr->R, p, U, p);
-    if (keep_C)
+    if (copy)
         free(T);
     return st;
 }

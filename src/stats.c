@@ -829,12 +829,39 @@ static rrr_status factor(rrr_ctx *ctx, rrr_gram *gr)
 static void drop_sums(rrr_gram *gr)
 {
     free(gr->R);
+    free(gr->T);
     free(gr->C2);
     free(gr->xm);
     free(gr->ym);
-    gr->R = gr->C = gr->C2 = gr->xm = gr->ym = NULL;
+    gr->R = gr->C = gr->C2 = gr->T = gr->xm = gr->ym = NULL;
     rrr_dmat_free(&gr->Rd);
     rrr_dmat_free(&gr->Cd);
+}
+
+/* Collective. After the Cholesky factor (st its status): when X is too ill-conditioned
+ * for the normal equations, or G + lambda I was singular to working precision, the QR of
+ * [X Y] instead (replicated regime, p + q <= RRR_QR_MAX_COLS; stats_qr.c). */
+static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr,
+                              rrr_status st)
+{
+    if (gr->grid || rq->p + rq->q > RRR_QR_MAX_COLS || (st != RRR_OK && st != RRR_ENUMERIC))
+        return st;
+    const rrr_err first = ctx->err; /* the Cholesky's verdict, the more specific one */
+    if (st == RRR_ENUMERIC) {
+        rrr_info(ctx, "stats: %s; a second pass factors [X Y] by QR, which keeps the digits "
+                 "the normal equations lose", rrr_ctx_errmsg(ctx));
+        ctx->err = (rrr_err){ .st = RRR_OK };
+    } else if (rrr_gram_ill(gr)) {
+        rrr_info(ctx, "stats: X^T X + lambda I has condition > %.0e after column scaling: a "
+                 "second pass factors [X Y] by QR, which keeps the digits the normal equations "
+                 "lose", RRR_QR_COND);
+    } else {
+        return RRR_OK;
+    }
+    st = rrr_gram_qr(ctx, rq, gr);
+    if (st == RRR_ENUMERIC && first.st == RRR_ENUMERIC)
+        ctx->err = first;
+    return st;
 }
 
 rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int use_grid, rrr_gram **out)
@@ -885,6 +912,7 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int use_grid, 
         if (st == RRR_OK)
             rrr_info(ctx, "stats: Cholesky of X^T X + lambda I (p = %zu) in %.3f s", rq->p,
                      rrr_phase_begin() - t0);
+        st = refactor_qr(ctx, rq, gr, st);
     }
     if (st != RRR_OK)
         rrr_gram_destroy(&gr);
@@ -945,6 +973,8 @@ void rrr_gram_destroy(rrr_gram **gr)
 rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
                              const double *V, double *f, double *gU, double *gV)
 {
+    if (gr->T != NULL)
+        return rrr_gram_evaluate_qr(ctx, gr, d, U, V, f, gU, gV);
     const size_t p = gr->p, q = gr->q, pq = p * q, d1 = (size_t)d, d0 = (size_t)gr->d;
     const size_t k2 = d1 + d0;
     const int pi = (int)p, qi = (int)q, k = (int)k2;

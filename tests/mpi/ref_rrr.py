@@ -13,6 +13,14 @@
           optimal_objective (if present) against f*; with INTERCEPT the means files.
       cmp|NAME|OUTDIR1|OUTDIR2|TOLF|TOLB
           two fits agree: objective to TOLF and U V^T to TOLB (relative).
+      svd|NAME|X|Y|D|LAMBDA|INTERCEPT|OUTDIR|TOL
+          for ill-conditioned X: the optimum from an SVD of the column-scaled [Xc; sqrt(l) I]
+          (no normal equations), f at OUTDIR's U, V in long double; the fit's true gap, its
+          reported objective and optimal_objective within TOL, certificate PASSED, converged.
+  ref_rrr.py ill DIR          write DIR/lX.npy, lY.npy (n = 3000, p = 120, 4 latent factors,
+                              columns over 6 decades: cond 2e7 after column scaling) and
+                              DIR/cX.npy, cY.npy (n = 300, p = 8 near-collinear columns over
+                              9 decades, relative noise 1e-8)
   Prints PASS: NAME / FAIL: NAME (reason) per check; exit 0 iff all pass.
 """
 import json
@@ -38,6 +46,73 @@ def prep(d):
     Xd = X.copy()
     Xd[:, 1] = Xd[:, 0]
     np.save(os.path.join(d, "Xdup.npy"), Xd)
+
+
+def ill(d):
+    rng = np.random.default_rng(47)
+    n, p, q, k = 3000, 120, 6, 4
+    F = rng.standard_normal((n, k))
+    X = (F @ rng.standard_normal((k, p)) + 1e-6 * rng.standard_normal((n, p))) \
+        * 10 ** rng.uniform(-3, 3, p)
+    Y = F @ rng.standard_normal((k, q)) + 0.5 * rng.standard_normal((n, q))
+    np.save(os.path.join(d, "lX.npy"), X)
+    np.save(os.path.join(d, "lY.npy"), Y)
+    rng = np.random.default_rng(0)
+    n, p, q = 300, 8, 5
+    F = rng.standard_normal((n, 2))
+    sc = np.logspace(-3, 6, p)
+    X = (F @ rng.standard_normal((2, p)) + 1e-8 * rng.standard_normal((n, p))) * sc
+    Y = X @ (rng.standard_normal((p, 2)) @ rng.standard_normal((2, q)) / sc[:, None]) \
+        + 0.1 * rng.standard_normal((n, q))
+    np.save(os.path.join(d, "cX.npy"), X)
+    np.save(os.path.join(d, "cY.npy"), Y)
+
+
+def centred(X, Y, intercept):
+    return (X - X.mean(axis=0), Y - Y.mean(axis=0)) if intercept else (X, Y)
+
+
+def optimum_svd(X, Y, d, lam, intercept):
+    """B* from the SVD of the column-scaled augmented [Xc; sqrt(lam) I]: accurate where
+    X^T X has lost its digits."""
+    Xc, Yc = centred(X, Y, intercept)
+    p, q = Xc.shape[1], Yc.shape[1]
+    D = np.sqrt((Xc ** 2).sum(axis=0) + lam)
+    D[D == 0] = 1.0
+    Xt, Yt = Xc / D, Yc
+    if lam > 0:
+        Xt = np.vstack([Xt, np.diag(np.sqrt(lam) / D)])
+        Yt = np.vstack([Yc, np.zeros((p, q))])
+    P, s, Qt = np.linalg.svd(Xt, full_matrices=False)
+    PY = P.T @ Yt
+    W = np.linalg.svd(PY, full_matrices=False)[2][:d].T
+    return (Qt.T @ (PY / s[:, None]) @ W @ W.T) / D[:, None]
+
+
+def f_long(X, Y, B, lam, intercept):
+    """f(B) in long double (the residual itself)."""
+    L = np.longdouble
+    Xc, Yc = centred(X.astype(L), Y.astype(L), intercept)
+    B = B.astype(L)
+    R = Xc @ B - Yc
+    return float((R * R).sum() + L(lam) * (B * B).sum())
+
+
+def check_svd(f):
+    name, xp, yp, d, lam, icpt, out, tol = f
+    d, lam, icpt, tol = int(d), float(lam), int(icpt), float(tol)
+    X, Y = np.load(xp), np.load(yp)
+    fs = f_long(X, Y, optimum_svd(X, Y, d, lam, icpt), lam, icpt)
+    B, m = load_fit(out)
+    fb = f_long(X, Y, B, lam, icpt)
+    gap, er, eo = (fb - fs) / fs, abs(m["objective"] - fb) / fb, \
+        abs(m["optimal_objective"] - fs) / fs
+    errs = [w for ok, w in ((gap <= tol, "true gap %.3g" % gap),
+                            (er <= tol, "reported objective off by %.3g" % er),
+                            (eo <= tol, "optimal_objective off by %.3g" % eo),
+                            (m["certificate"] == "PASSED", "certificate %s" % m["certificate"]),
+                            (m["converged"], "not converged")) if not ok]
+    return errs, "gap %.1e objective %.1e f* %.1e" % (gap, er, eo)
 
 
 _cache = {}
@@ -108,8 +183,8 @@ def check_cmp(f):
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "prep":
-        prep(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] in ("prep", "ill"):
+        (prep if sys.argv[1] == "prep" else ill)(sys.argv[2])
         return 0
     if len(sys.argv) != 3 or sys.argv[1] != "check":
         print(__doc__, file=sys.stderr)
@@ -122,7 +197,7 @@ def main():
                 continue
             kind, name = f[0], f[1]
             try:
-                errs, info = check_fit(f[1:]) if kind == "fit" else check_cmp(f[1:])
+                errs, info = {"fit": check_fit, "svd": check_svd}.get(kind, check_cmp)(f[1:])
             except Exception as e:  # missing file, bad JSON: a failure, not a crash
                 errs, info = ["%s: %s" % (type(e).__name__, e)], ""
             if errs:

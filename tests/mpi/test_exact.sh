@@ -111,4 +111,28 @@ for spec in "exact 1" "als 3" "exact 4 --grid-min-p 1"; do
         fail "$name (exit $rc: $(grep error "$W/sing.log"))"
 done
 
+# ill-conditioned X (raw scales, nearly collinear): the normal equations lose their digits,
+# the QR of [X Y] keeps them; against an SVD of the scaled [Xc; sqrt(l) I] in long double
+mkdir -p "$W/ill" && $PY "$REF" ill "$W/ill"
+: >"$W/ill.man"
+for spec in "exact 1 lX lY 1e-8 0" "exact 2 lX lY 1e-8 0" "exact 3 lX lY 0 1" "als 2 lX lY 1e-8 0" \
+            "auto 4 lX lY 1e-8 1" "exact 1 cX cY 1e-6 0" "als 3 cX cY 1e-6 1"; do
+    set -- $spec
+    name="ill-conditioned $3: $1 np=$2 lambda=$5 intercept=$6"
+    out="$W/ill/$1-$2-$3-$6"
+    ic=(); [[ $6 == 1 ]] && ic=(--intercept)
+    if rrr "$2" fit --x "$W/ill/$3.npy" --y "$W/ill/$4.npy" --rank 2 --lambda "$5" --solver "$1" \
+        "${ic[@]}" --out "$out" >"$W/ill.log" 2>&1; then
+        grep -q "a second pass factors \[X Y\] by QR" "$W/ill.log" &&
+            pass "$name: says it factors [X Y] by QR" || fail "$name: no QR pass"
+        echo "svd|$name|$W/ill/$3.npy|$W/ill/$4.npy|2|$5|$6|$out|1e-10" >>"$W/ill.man"
+    else
+        fail "$name (exit $?: $(grep error "$W/ill.log"))"
+    fi
+done
+$PY "$REF" check "$W/ill.man" >"$W/ill.res"
+while IFS= read -r line; do
+    case $line in PASS:*) pass "${line#PASS: }" ;; FAIL:*) fail "${line#FAIL: }" ;; esac
+done <"$W/ill.res"
+
 summary
