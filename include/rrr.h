@@ -262,6 +262,8 @@ typedef struct {
     char method[32];           /* "statistics" (one pass) or "gd" (large p)               */
     double flops;              /* of the per-fold algebra, per rank                       */
     long gd_iterations;        /* method gd: the iterations of all its fits               */
+    long gd_not_converged;     /* method gd: of its K x nranks x nlambdas fits, those that
+                                  stopped at max_iter before their stopping rule held     */
 } rrr_cv_result;
 
 /* K-fold cross-validation over the grid, then the fit of all rows at the choice (README

@@ -550,10 +550,12 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     rrr_json_num(&j, "cv_mse_min", res->cv_mse_min);
     rrr_json_num(&j, "cv_mse_choice", res->cv_mse_choice);
     rrr_json_str(&j, "method", res->method);
-    if (strcmp(res->method, "gd") == 0) /* each iteration is a pass or two over the data */
+    if (strcmp(res->method, "gd") == 0) { /* each iteration is a pass or two over the data */
         rrr_json_int(&j, "gd_iterations", res->gd_iterations);
-    else
+        rrr_json_int(&j, "gd_fits_not_converged", res->gd_not_converged);
+    } else {
         rrr_json_int(&j, "passes", res->passes);
+    }
     rrr_json_num(&j, "algebra_flops_per_rank", res->flops);
     rrr_json_end(&j);
     free(ranks);

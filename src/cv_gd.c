@@ -168,9 +168,10 @@ static rrr_status validation_sse(rrr_cv_run *cv, gd_cv_ws *w, const rrr_problem 
 }
 
 /* Collective. One gd fit of the training problem at (d, lambda), warm-started from w->U,
- * w->V when warm; its U, V (p x d, q x d) left in w->U, w->V. */
+ * w->V when warm; its U, V (p x d, q x d) left in w->U, w->V; count[0] += its iterations,
+ * count[1] += 1 if it did not converge. */
 static rrr_status train(rrr_cv_run *cv, gd_cv_ws *w, const rrr_problem *pt, int d, double lambda,
-                        int warm, long *iterations)
+                        int warm, long count[2])
 {
     rrr_ctx *ctx = cv->ctx;
     rrr_fit_opts fo = cv->o->fit;
@@ -200,7 +201,8 @@ static rrr_status train(rrr_cv_run *cv, gd_cv_ws *w, const rrr_problem *pt, int 
     if (st == RRR_OK) {
         memcpy(w->U, m->U, p.p * (size_t)d * sizeof(double));
         memcpy(w->V, m->V, p.q * (size_t)d * sizeof(double));
-        *iterations += info->iterations;
+        count[0] += info->iterations;
+        count[1] += !info->converged;
     }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
@@ -210,7 +212,7 @@ static rrr_status train(rrr_cv_run *cv, gd_cv_ws *w, const rrr_problem *pt, int 
 /* Collective. Fold k (my first mk rows): for each rank, gd along the lambda path from the
  * largest lambda, warm-started, and the fold's error at each. */
 static rrr_status fold(rrr_cv_run *cv, gd_cv_ws *w, int k, size_t mk, size_t nk,
-                       long *iterations)
+                       long count[2])
 {
     rrr_ctx *ctx = cv->ctx;
     const rrr_problem *pb = cv->pb;
@@ -233,7 +235,7 @@ static rrr_status fold(rrr_cv_run *cv, gd_cv_ws *w, int k, size_t mk, size_t nk,
     double *sse = cv->sse + (size_t)k * (size_t)nr * (size_t)nl;
     for (int r = 0; r < nr && st == RRR_OK; r++)
         for (int l = nl - 1; l >= 0 && st == RRR_OK; l--) {
-            st = train(cv, w, &pt, cv->o->ranks[r], cv->o->lambdas[l], l < nl - 1, iterations);
+            st = train(cv, w, &pt, cv->o->ranks[r], cv->o->lambdas[l], l < nl - 1, count);
             pv.d = cv->o->ranks[r];
             if (st == RRR_OK)
                 st = validation_sse(cv, w, &pv, &sse[(size_t)r * nl + l]);
@@ -248,7 +250,7 @@ rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res)
     rrr_ctx *ctx = cv->ctx;
     const rrr_problem *pb = cv->pb;
     gd_cv_ws w = { 0 };
-    long iterations = 0;
+    long count[2] = { 0, 0 }; /* iterations, fits that did not converge */
     double t0 = rrr_elapsed(ctx);
     rrr_status st = sort_rows(cv, &w);
     if (st != RRR_OK) {
@@ -261,14 +263,14 @@ rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res)
     double *X = (double *)pb->Xt, *Y = (double *)pb->Yt;
     int k = 0;
     for (; k < cv->K && st == RRR_OK; k++) {
-        st = fold(cv, &w, k, w.mk[k], (size_t)res->fold_sizes[k], &iterations);
+        st = fold(cv, &w, k, w.mk[k], (size_t)res->fold_sizes[k], count);
         rotate_rows(X, Y, pb->p, pb->q, pb->nloc, w.mk[k], w.row); /* fold k + 1 first */
         rrr_flags fl = rrr_flags_agree(ctx, RRR_OK);
         if (st == RRR_OK && fl.stop)
             st = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "cv: stopped by a signal; nothing was written");
         if (st == RRR_OK)
             rrr_info(ctx, "cv: fold %d of %d done by gd (%d ranks x %d lambdas, %ld iterations "
-                     "so far), %.2f s", k + 1, cv->K, res->nranks, res->nlambdas, iterations,
+                     "so far), %.2f s", k + 1, cv->K, res->nranks, res->nlambdas, count[0],
                      rrr_elapsed(ctx) - t0);
     }
     for (; k < cv->K; k++) /* after a failure: the rotations complete the cycle */
@@ -276,7 +278,14 @@ rrr_status rrr_cv_gd_search(rrr_cv_run *cv, rrr_cv_result *res)
     permute_rows(X, Y, pb->p, pb->q, w.inv, pb->nloc, w.seen, w.row, w.row2);
     res->passes = 0;
     snprintf(res->method, sizeof res->method, "gd");
-    res->gd_iterations = iterations;
+    res->gd_iterations = count[0];
+    res->gd_not_converged = count[1];
+    if (st == RRR_OK && count[1] > 0)
+        rrr_warn(ctx, "cv: %ld of the %ld gd fits stopped at --max-iter %ld before converging: "
+                 "their validation errors, and so the table and the choice, are those of "
+                 "unfinished fits (cv.json gd_fits_not_converged); raise --max-iter, or use "
+                 "--cv-method statistics", count[1],
+                 (long)cv->K * res->nranks * res->nlambdas, cv->o->fit.max_iter);
     ws_free(&w);
     return st;
 }

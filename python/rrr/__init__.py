@@ -572,7 +572,8 @@ def _cv_table(r):
             "rank": r.rank, "lambda": r.lambda_, "lam": r.lambda_,
             "cv_mse_min": r.cv_mse_min, "cv_mse_choice": r.cv_mse_choice,
             "method": r.method.decode(), "passes": r.passes,
-            "algebra_flops_per_rank": r.flops, "gd_iterations": r.gd_iterations}
+            "algebra_flops_per_rank": r.flops, "gd_iterations": r.gd_iterations,
+            "gd_fits_not_converged": r.gd_not_converged}
 
 
 def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=0, rule="min",

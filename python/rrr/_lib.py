@@ -80,7 +80,8 @@ class CvResult(ctypes.Structure):
                 ("rank", ctypes.c_int), ("lambda_", ctypes.c_double),
                 ("cv_mse_min", ctypes.c_double), ("cv_mse_choice", ctypes.c_double),
                 ("passes", ctypes.c_int), ("method", ctypes.c_char * 32),
-                ("flops", ctypes.c_double), ("gd_iterations", ctypes.c_long)]
+                ("flops", ctypes.c_double), ("gd_iterations", ctypes.c_long),
+                ("gd_not_converged", ctypes.c_long)]
 
 
 def _candidates():

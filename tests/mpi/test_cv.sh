@@ -67,6 +67,14 @@ for np in 1 3; do
     check "cv by gd np=$np: data restored, final model = rrr fit (bitwise)" cmp "$W/gd$np/U.npy" "$W/fgd$np/U.npy"
 done
 check "gd method says so in cv.json" grep -q '"method": "gd"' "$W/gd3/cv.json"
+check "cv by gd: its fits converged (cv.json gd_fits_not_converged 0)" \
+    grep -q '"gd_fits_not_converged": 0,' "$W/gd3/cv.json"
+rrr 2 cv --x "$W/a/X.npy" --y "$W/a/Y.npy" --rank 2:3 --lambda 0.1,1 --folds 3 --cv-method gd \
+    --max-iter 2 --out "$W/gdu" >"$W/out" 2>"$W/err"
+grep -q "12 of the 12 gd fits stopped at --max-iter 2 before converging" "$W/err" &&
+    grep -q '"gd_fits_not_converged": 12,' "$W/gdu/cv.json" &&
+    pass "cv by gd with fits cut short: says so (stderr and cv.json)" ||
+    { fail "cv by gd, unconverged fits"; grep warning "$W/err"; }
 
 # user folds (<i8 and <f8 ids)
 cvrun 3 a u3 --rank 2,3,8 --lambda 0.5,5 --fold-ids "$W/a/ids.npy" &&
