@@ -386,8 +386,10 @@ rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
     if (st == RRR_OK && select_rows(&h, B->ncols, B->r0, B->nloc) != RRR_OK)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: cannot select my rows", name);
     st = rrr_agree(ctx, st); /* everyone enters the collective write, or no one */
-    if (st == RRR_OK &&
-        H5Dwrite(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl, B->a) < 0)
+    static const double none = 0; /* no rows here: HDF5 refuses a NULL buffer even then */
+    if (st == RRR_OK && B->n * B->ncols > 0 && /* an empty dataset has nothing to write */
+        H5Dwrite(h.dset, H5T_NATIVE_DOUBLE, h.mspace, h.fspace, h.dxpl,
+                 B->a != NULL ? B->a : &none) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot write my rows", name);
     if (h5_close(&h) < 0 && st == RRR_OK)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed (disk full?)", file);

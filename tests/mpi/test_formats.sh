@@ -81,6 +81,13 @@ rrr 4 predict --model "$W/npy1" --x "$W/data.h5:/X" --out "$W/yhat.h5:/pred/Yhat
 rrr 1 predict --model "$W/npy1" --x "$W/XF.npy" --out "$W/yhat1.h5:/Yhat" 2>/dev/null
 rrr 4 predict --model "$W/tinym" --x "$W/tiny.h5:/X" --out "$W/tiny4.h5:/Yhat" 2>/dev/null
 rrr 3 predict --model "$W/tinym" --x "$W/tiny/XF.npy" --out "$W/tiny3.npy" 2>/dev/null
+$PYTHON -c "import numpy as np; np.save('$W/X0.npy', np.zeros((0, np.load('$W/tiny/X.npy').shape[1])))"
+for np in 1 3; do
+    rrr $np predict --model "$W/tinym" --x "$W/X0.npy" --out "$W/empty$np.h5:/Yhat" >/dev/null 2>&1 &&
+        $PYTHON -c "import h5py; assert h5py.File('$W/empty$np.h5')['Yhat'].shape[0] == 0" &&
+        pass "predict of 0 rows to FILE.h5:/dset: an empty dataset (np=$np)" ||
+        fail "predict of 0 rows to HDF5 (np=$np)"
+done
 cp -r "$W/npy1" "$W/npy1F"
 $PYTHON -c "
 import numpy as np
