@@ -249,14 +249,14 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
  * X.npy, a model directory holding them) or another output of the same command (a
  * --report named DIR/U.npy or CKPT/checkpoint.bin); without --out the model is not kept:
  * say so. cv also writes (or, with --fold-ids, removes a stale) DIR/fold_ids.npy, unless
- * that is the --fold-ids file itself (ids). */
+ * that is the --fold-ids file itself (ids); fit removes a stale search's cv files. */
 static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
-                                    const char *checkpoint, const char *const inputs[3], int cv,
+                                    const char *checkpoint, const char *const inputs[3],
                                     const char *ids)
 {
     static const char *const names[] = { "U.npy", "V.npy", "x_mean.npy", "y_mean.npy",
                                          "model.json", "cv.json", "cv.csv", "fold_ids.npy" };
-    const int nnames = cv ? 8 : 5;
+    const int nnames = 8; /* fit removes a stale search's cv.json, cv.csv, fold_ids.npy */
     rrr_status st = RRR_OK;
     char files[8][PATH_MAX], ckpt[PATH_MAX], whose[PATH_MAX + 32];
     const char *outs[8] = { NULL }, *ck[1] = { NULL };
@@ -295,6 +295,21 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     return st;
 }
 
+/* Collective. fit into the directory of an earlier search: its cv.json, cv.csv and
+ * fold_ids.npy would describe another model than model.json's, so they go in the same
+ * commit (as stale means do). */
+static rrr_status remove_stale_search(rrr_ctx *ctx, rrr_outset *o, const char *dir)
+{
+    static const char *const names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
+    char path[PATH_MAX];
+    rrr_status st = RRR_OK;
+    for (int k = 0; k < 3 && st == RRR_OK; k++)
+        st = snprintf(path, sizeof path, "%s/%s", dir, names[k]) < (int)sizeof path
+                 ? rrr_outset_remove(ctx, o, path)
+                 : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    return st;
+}
+
 /* Collective. After a fit (or cv's final fit): a signal that came late still stops it
  * (exit 5, nothing written); the report, the model and (cv) the search's files in one
  * commit: all appear, or none; then the summary. ids: cv's --fold-ids file, or NULL. */
@@ -309,6 +324,8 @@ static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info
         st = rrr_model_stage(ctx, &o, m, info, out);
     if (st == RRR_OK && out != NULL && cv != NULL)
         st = rrr_cv_stage(ctx, &o, cv, ids, out);
+    if (st == RRR_OK && out != NULL && cv == NULL)
+        st = remove_stale_search(ctx, &o, out);
     if (st == RRR_OK && report != NULL)
         st = rrr_report_stage(ctx, &o, m, info, report);
     st = rrr_outset_finish(ctx, &o, st);
@@ -376,7 +393,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;
     const char *inputs[3] = { xp, yp, NULL };
-    st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs, 0, NULL);
+    st = check_fit_outputs(ctx, out, report, o.checkpoint, inputs, NULL);
     if (st == RRR_OK)
         st = open_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
@@ -406,7 +423,7 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     int *rk = NULL;
     double *lam = NULL;
     const char *inputs[3] = { xp, yp, ids };
-    rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs, 1, ids);
+    rrr_status st = check_fit_outputs(ctx, out, report, NULL, inputs, ids);
     if (st == RRR_OK)
         st = open_xy(ctx, xp, yp, &X, &Y);
     size_t p = st == RRR_OK ? rrr_input_cols(X) : 0, q = st == RRR_OK ? rrr_input_cols(Y) : 0;

@@ -70,6 +70,13 @@ rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/./m5//" \
     pass "a report in a new DIR named another way (./m5// and m5/../m5/R.json)" ||
     fail "fit --out ./m5// --report m5/../m5/R.json"
 
+# fit into the directory of a search: its cv.json, cv.csv, fold_ids.npy go with the old model
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 3 --quiet --out "$W/c3" >/dev/null 2>&1
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 5 --quiet --out "$W/c3" >/dev/null 2>&1 &&
+    [[ -s $W/c3/model.json && ! -e $W/c3/cv.json && ! -e $W/c3/cv.csv && ! -e $W/c3/fold_ids.npy ]] &&
+    pass "fit into a search's directory removes its stale cv.json, cv.csv, fold_ids.npy" ||
+    fail "fit into a cv directory: $(ls "$W/c3" | tr '\n' ' ')"
+
 # cv: random folds, then --fold-ids into the same directory: the old fold_ids.npy goes
 rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 5 --quiet --out "$W/c2" >/dev/null 2>&1
 rrr 3 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/folds.npy" --quiet --out "$W/c2" \
