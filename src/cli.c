@@ -66,11 +66,13 @@ static int parse_value(const opt_spec *o, const char *s)
             return 0;
         errno = 0;
         double x = strtod(s, &end);
-        /* ERANGE also flags underflow (1e-310 is subnormal, 1e-400 rounds to 0): those are
-         * numbers; only an overflow (+-HUGE_VAL) is refused, by isfinite */
-        if ((errno != 0 && errno != ERANGE) || *end != '\0' || end == s || !isfinite(x))
+        /* ERANGE also flags underflow: 1e-310 (subnormal) is a number, but 1e-400 would be
+         * taken as 0, which the user did not write; an overflow (+-HUGE_VAL) is refused by
+         * isfinite */
+        if ((errno != 0 && errno != ERANGE) || *end != '\0' || end == s || !isfinite(x) ||
+            (errno == ERANGE && x == 0))
             return 0;
-        *(double *)o->dst = x;
+        *(double *)o->dst = x + 0.0; /* -0 is 0 */
         return 1;
     }
     case OPT_FLAG:
@@ -82,7 +84,7 @@ static int parse_value(const opt_spec *o, const char *s)
 static const char *kind_name(opt_kind k)
 {
     switch (k) {
-    case OPT_DOUBLE: return "a finite number";
+    case OPT_DOUBLE: return "a finite number (within double's range: 1e-400 would be 0)";
     case OPT_STR: return "a value";
     default: return "a non-negative integer";
     }

@@ -25,7 +25,8 @@ static int parse_int(const char *s, const char *end, long *v)
     return 1;
 }
 
-/* Local. A finite number filling [s, end) (subnormals included). */
+/* Local. A finite number filling [s, end) (subnormals included; one that underflows to 0
+ * is refused). */
 static int parse_num(const char *s, const char *end, double *v)
 {
     char buf[64], *e;
@@ -34,8 +35,9 @@ static int parse_num(const char *s, const char *end, double *v)
         return 0;
     memcpy(buf, s, n);
     buf[n] = '\0';
+    errno = 0;
     double x = strtod(buf, &e);
-    if (e != buf + n || !isfinite(x))
+    if (e != buf + n || !isfinite(x) || (errno == ERANGE && x == 0)) /* 1e-400 is not 0 */
         return 0;
     *v = x;
     return 1;
@@ -143,7 +145,8 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
         long m;
         if (c2 == NULL || !parse_num(s, c1, &lo) || !parse_num(c1 + 1, c2, &hi) ||
             !parse_int(c2 + 1, c2 + strlen(c2), &m))
-            return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N", s);
+            return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N "
+                            "(numbers within double's range)", s);
         if (!(lo > 0) || !(lo < hi))
             return RRR_FAIL(e, RRR_EINVAL, "--lambda %s: LO:HI:N needs 0 < LO < HI", s);
         if (hi > RRR_LAMBDA_MAX)
@@ -165,7 +168,7 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
             v[k] = k == 0 ? lo : k == m - 1 ? hi : strtod(t, NULL);
         }
         *out = v;
-        *n = (int)m;
+        *n = unique_dbl(v, (int)m); /* points closer than double's spacing are one */
         return RRR_OK;
     }
     int m = items(s), k = 0;
@@ -177,7 +180,8 @@ rrr_status rrr_cv_parse_lambdas(const char *s, double **out, int *n, rrr_err *e)
         const char *end = c ? c : p + strlen(p);
         if (!parse_num(p, end, &v[k])) {
             free(v);
-            return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N", s);
+            return RRR_FAIL(e, RRR_EINVAL, "--lambda '%s': expected L, L1,L2,... or LO:HI:N "
+                            "(numbers within double's range)", s);
         }
         if (v[k] < 0 || v[k] > RRR_LAMBDA_MAX) {
             double bad = v[k];

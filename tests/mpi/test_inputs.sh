@@ -114,6 +114,17 @@ for np in 1 3; do
         --rank 2 --lambda 1e-310 --quiet
 done
 expect_exit 2 "--lambda 1e999 (overflow) is refused" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e999
+expect_exit 2 "--lambda 1e-400 (rounds to 0, which the user did not write) is refused" 2 fit \
+    --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e-400
+expect_exit 2 "cv --lambda 1e-400 is refused" 2 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e-400
+rrr 1 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda -0 --quiet --out "$W/mz" >/dev/null 2>&1 &&
+    grep -q '"lambda": 0,' "$W/mz/model.json" && pass "--lambda -0 is 0 in model.json" ||
+    fail "--lambda -0"
+rrr 2 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1:1.0000000001:100000 --quiet \
+    --out "$W/cz" >/dev/null 2>&1 && $PYTHON -c "
+import json; l = json.load(open('$W/cz/cv.json'))['lambdas']; assert l == sorted(set(l)) and len(l) < 100000, len(l)" &&
+    pass "cv LO:HI:N with points closer than double's spacing: the repeats dropped" ||
+    fail "cv LO:HI:N grid with repeats"
 
 # --- crafted checkpoints (valid checksum, bad contents): exit 2 ------------------------------
 CK=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 1 --solver gd --tol 0 --quiet)
