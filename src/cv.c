@@ -107,8 +107,8 @@ static rrr_status assign_folds(rrr_cv_run *cv, rrr_cv_result *res)
         }
         double v = F->a[il];
         if (!(v >= 0) || v != floor(v) || v > 1e6)
-            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-ids: row %zu holds %g: fold ids must be "
-                          "integers 0 .. K-1", r0 + il, v);
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-ids: row %zu holds %.17g: fold ids must "
+                          "be integers 0 .. K-1 (K at most 1000001)", r0 + il, v);
         else
             cv->fold[il] = (int)v;
         kmax = fmax(kmax, v);

@@ -410,6 +410,18 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     return st;
 }
 
+/* Local (the message is agreed: every rank rewrites it alike). "--fold-ids: row 3 ..." from
+ * the library, which sees a block, becomes "--fold-ids F.npy: row 3 ...". */
+static void name_ids_file(rrr_ctx *ctx, const char *ids)
+{
+    static const char tag[] = "--fold-ids:";
+    char msg[sizeof ctx->err.msg];
+    if (strncmp(ctx->err.msg, tag, sizeof tag - 1) != 0)
+        return;
+    snprintf(msg, sizeof msg, "--fold-ids %s:%s", ids, ctx->err.msg + sizeof tag - 1);
+    memcpy(ctx->err.msg, msg, sizeof msg);
+}
+
 /* Collective. cv once its options are parsed: the data, the grids, the search, the files. */
 static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const char *yp,
                          const char *ranks, const char *lambdas, const char *ids,
@@ -442,6 +454,8 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     }
     if (st == RRR_OK)
         st = rrr_cv_inputs(ctx, X, Y, o, &res, &m, &info);
+    if (st == RRR_EINVAL && ids != NULL) /* the library's "--fold-ids: ..." names the file */
+        name_ids_file(ctx, ids);
     if (st == RRR_OK) {
         info->x_source = xp;
         info->y_source = yp;
