@@ -99,13 +99,18 @@ double rrr_fit_info_gap(const rrr_fit_info *info)
 {
     if (info == NULL || isnan(info->fstar))
         return NAN;
-    return (info->objective - info->fstar) / gap_scale(info);
+    const double diff = info->objective - info->fstar, scale = gap_scale(info);
+    if (scale == 0) /* Y = 0 (after centring): f* = 0, and f = 0 is the optimum exactly */
+        return diff == 0 ? 0.0 : diff > 0 ? (double)INFINITY : -(double)INFINITY;
+    return diff / scale;
 }
 
 double rrr_fit_info_gap_tolerance(const rrr_fit_info *info)
 {
     if (info == NULL || isnan(info->fstar))
         return NAN;
+    if (gap_scale(info) == 0)
+        return RRR_GAP_THRESHOLD;
     /* f* is known to +- RRR_GAP_ABS_EPS eps ||Yc||^2 (and f to far better): a fit at f*
      * to rounding must not FAIL because f* itself is tiny */
     return RRR_GAP_THRESHOLD + RRR_GAP_ABS_EPS * DBL_EPSILON * info->yy / gap_scale(info);

@@ -116,6 +116,14 @@ done
 expect_exit 2 "--lambda 1e999 (overflow) is refused" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e999
 expect_exit 2 "--lambda 1e-400 (rounds to 0, which the user did not write) is refused" 2 fit \
     --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e-400
+$PYTHON -c "import numpy as np; np.save('$W/Yzero.npy', np.zeros(np.load('$W/Y.npy').shape))"
+for s in exact gd; do
+    rrr 2 fit --x "$W/X.npy" --y "$W/Yzero.npy" --rank 1 --lambda 1 --solver $s --out "$W/mz$s" \
+        2>/dev/null | grep -q "optimality gap 0.000e+00 PASSED" &&
+        grep -q '"certificate": "PASSED"' "$W/mz$s/model.json" &&
+        pass "Y = 0: B = 0 is certified optimal ($s), not left without a verdict" ||
+        fail "Y = 0: certificate ($s)"
+done
 expect_exit 2 "cv --lambda 1e-400 is refused" 2 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1e-400
 rrr 1 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda -0 --quiet --out "$W/mz" >/dev/null 2>&1 &&
     grep -q '"lambda": 0,' "$W/mz/model.json" && pass "--lambda -0 is 0 in model.json" ||
