@@ -34,6 +34,7 @@ typedef struct {
     double *Q, *lam, *Ct, *T, *Gv, *Cv, *A, *Bv, *U, *E, *F, *H, *S, *mu, *s, *dx, *dy;
     double *M, *N, *K; /* the p x p route: C~ C~^T, C_k C~^T, diag(s) M diag(s)        */
     double yyv;
+    int graded; /* the training G's eigenpairs from eig_graded (positive definite) */
 } fold_ws;
 
 static void ws_free(fold_ws *w)
@@ -126,10 +127,63 @@ double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk)
 }
 
 /* Local. G_-k = Q Lambda Q^T in place (dsyevd); Lambda clamped at 0 (rounding). */
+void dgesvj_(const char *joba, const char *jobu, const char *jobv, const int *m, const int *n,
+             double *a, const int *lda, double *sva, const int *mv, double *v, const int *ldv,
+             double *work, const int *lwork, int *info, fstrlen, fstrlen, fstrlen);
+
+/* Local. G = Q diag(lam) Q^T (ascending) from the SVD of G's Cholesky factor R by one-sided
+ * Jacobi (dgesvj), whose singular values and vectors keep their relative accuracy when R
+ * is badly scaled but R D^{-1} is not (columns of X in different units): dsyevd's
+ * eigenvalues of G itself are accurate only to eps lam_max, so a column 1e8 smaller than
+ * another was lost. 0 when G is not positive definite to working precision by the scaled
+ * pivot test (then dsyevd's stand). G: p x p (upper); Q and lam written on success only. */
+static int eig_graded(size_t p, const double *G, fold_ws *w)
+{
+    const int n = (int)p, lwork = n > 3 ? 2 * n : 6;
+    double *R = rrr_malloc(2 * p * p + p + (size_t)lwork, sizeof *R);
+    int info = 0;
+    if (R == NULL)
+        return 0;
+    double *V = R + p * p, *sva = V + p * p, *work = sva + p;
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i < p; i++)
+            R[i + j * p] = i <= j ? G[i + j * p] : 0;
+    dpotrf_("U", &n, R, &n, &info, 1);
+    for (size_t i = 0; info == 0 && i < p; i++) /* the scaled pivots (stats.c's test) */
+        if (!(R[i + i * p] * R[i + i * p] > (double)p * DBL_EPSILON * G[i + i * p]))
+            info = 1;
+    if (info == 0) {
+        int mv = 0;
+        work[0] = 1; /* no user-given precision */
+        dgesvj_("U", "N", "V", &n, &n, R, &n, sva, &mv, V, &n, work, &lwork, &info, 1, 1, 1);
+    }
+    for (size_t i = 1; info == 0 && i < p; i++) /* descending, as dgesvj sorts them */
+        if (!(sva[i] <= sva[i - 1]))
+            info = 1;
+    if (info == 0) { /* sigma = work[0] sva; lam = sigma^2 ascending, Q = V reversed */
+        const double scale = work[0];
+        for (size_t j = 0; j < p; j++) {
+            w->lam[j] = scale * sva[p - 1 - j] * scale * sva[p - 1 - j];
+            memcpy(w->Q + j * p, V + (p - 1 - j) * p, p * sizeof *V);
+        }
+    }
+    free(R);
+    return info == 0;
+}
+
+/* Local. The training G (in Q, upper) = Q diag(lam) Q^T, lam ascending: dsyevd, whose
+ * small eigenvalues are accurate only to eps lam_max; when they are below GRADED_SPREAD
+ * lam_max (columns in different units, or nearly collinear), one-sided Jacobi on the
+ * Cholesky factor instead (eig_graded), which is slower but keeps them. */
+#define GRADED_SPREAD 1e-8
 static rrr_status eig_training(size_t p, fold_ws *w, rrr_err *e)
 {
     int n = (int)p, info = 0, lwork = -1, liwork = -1, iwq = 0;
-    double wq = 0;
+    double wq = 0, *G = rrr_malloc(p * p, sizeof *G);
+    if (G == NULL)
+        return RRR_FAIL(e, RRR_EINTERNAL, "cv: out of memory (%zu x %zu)", p, p);
+    memcpy(G, w->Q, p * p * sizeof *G);
+    w->graded = 0;
     dsyevd_("V", "U", &n, w->Q, &n, w->lam, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
     lwork = (int)wq;
     liwork = iwq;
@@ -142,9 +196,12 @@ static rrr_status eig_training(size_t p, fold_ws *w, rrr_err *e)
         dsyevd_("V", "U", &n, w->Q, &n, w->lam, work, &lwork, iwork, &liwork, &info, 1, 1);
     if (st == RRR_OK && info != 0)
         st = RRR_FAIL(e, RRR_ENUMERIC, "cv: dsyevd failed (info=%d)", info);
+    if (st == RRR_OK && !(w->lam[0] > GRADED_SPREAD * w->lam[p - 1]))
+        w->graded = eig_graded(p, G, w);
     for (size_t i = 0; st == RRR_OK && i < p; i++)
         if (w->lam[i] < 0)
             w->lam[i] = 0;
+    free(G);
     free(work);
     free(iwork);
     return st;
@@ -277,7 +334,7 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
         training_and_validation(cv, &f, &tot, &w);
         st = eig_training(p, &w, e);
     }
-    if (st == RRR_OK && cv->o->lambdas[0] == 0 &&
+    if (st == RRR_OK && cv->o->lambdas[0] == 0 && !w.graded &&
         !(w.lam[0] > (double)p * DBL_EPSILON * w.lam[p - 1]))
         st = RRR_FAIL(e, RRR_ENUMERIC, "cv: X^T X of the training rows of fold %d is singular "
                       "to working precision (rank-deficient X): lambda 0 needs it positive "

@@ -132,6 +132,35 @@ for np in 1 3; do
     expect_exit 2 "--checkpoint refused" $np "${A[@]}" --rank 2 --lambda 1 --checkpoint "$W/ck"
 done
 [[ ! -e $W/never ]] && pass "nothing written after refused grids" || fail "output after a refused grid"
+# lambda 0 with X's columns in units 1e10 apart (cond 1.4 once scaled): the per-fold
+# eigenpairs by Jacobi on the Cholesky factor, against least squares on the scaled columns
+mkdir -p "$W/units" && $PYTHON -c "
+import numpy as np
+rng = np.random.default_rng(31); n, p, q = 200, 6, 4; sc = np.logspace(-5, 5, p)
+X = rng.standard_normal((n, p)) * sc
+np.save('$W/units/X.npy', X)
+np.save('$W/units/Y.npy', X @ (rng.standard_normal((p, q)) / sc[:, None]) + 0.5 * rng.standard_normal((n, q)))
+np.save('$W/units/F.npy', (np.arange(n) % 4).reshape(-1, 1))"
+for np in 1 3; do
+    rrr $np cv --x "$W/units/X.npy" --y "$W/units/Y.npy" --rank 1,2 --lambda 0 \
+        --fold-ids "$W/units/F.npy" --quiet --out "$W/units/c$np" >"$W/out" 2>"$W/err" &&
+        check "cv lambda 0, columns 1e10 apart (np=$np): SSE = scaled least squares to 1e-10" \
+            $PYTHON -c "
+import json, numpy as np
+X, Y = np.load('$W/units/X.npy'), np.load('$W/units/Y.npy'); F = np.load('$W/units/F.npy').ravel()
+j = json.load(open('$W/units/c$np/cv.json')); sse = np.array(j['sse'])
+for k in range(4):
+    t, v = F != k, F == k
+    D = np.linalg.norm(X[t], axis=0)
+    BR = np.linalg.lstsq(X[t] / D, Y[t], rcond=None)[0] / D[:, None]
+    W = np.linalg.svd(X[t] @ BR, full_matrices=False)[2]
+    for r, d in enumerate(j['ranks']):
+        B = BR @ W[:d].T @ W[:d]
+        ref = ((Y[v] - X[v] @ B) ** 2).sum()
+        assert abs(sse[k][r][0] - ref) <= 1e-10 * ref, (k, d, sse[k][r][0], ref)" ||
+        { fail "cv lambda 0, columns 1e10 apart (np=$np)"; cat "$W/err"; }
+done
+
 # singular training X^T X with lambda 0: exit 4; lambda 0 with fewer training rows than p: exit 2
 expect_exit 4 "lambda 0, duplicated column" 2 cv --x "$W/a/Xdup.npy" --y "$W/a/Y.npy" --rank 2 --lambda 0,1 --out "$W/never"
 mk mid --n 12 --p 10 --q 3 --rank 1 --seed 8
