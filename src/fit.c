@@ -302,6 +302,13 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rr
 static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
 {
     double gap = rrr_fit_info_gap(info);
+    if (info->converged && rrr_fit_info_passed(info) < 0 && info->solver == RRR_SOLVER_GD &&
+        info->condition_before >= 1e8) /* no verdict, and a small gradient proves little */
+        rrr_warn(ctx, "gd stopped on a small gradient, which bounds the gap to the optimum only "
+                 "up to cond(X^T X + lambda I) (%s%.1e here): with no certificate its "
+                 "convergence is unverified; rerun with --certificate, or --solver exact",
+                 isinf(info->condition_before) ? "singular to working precision, " : ">= ",
+                 isinf(info->condition_before) ? 1 / DBL_EPSILON : info->condition_before);
     if (!info->converged || rrr_fit_info_passed(info) != 0)
         return;
     rrr_warn(ctx, "%s stopped (%s) at a relative gap of %.2e to the optimum, above the "

@@ -136,6 +136,17 @@ check "exact records no preconditioner" $PYTHON -c "
 import json; j = json.load(open('$W/ex/model.json'))
 assert j['precond'] == 'none' and j['precond_rank'] == 0 and j['condition_before'] is None, j"
 expect_exit 2 "--precond bogus" 2 fit --x "$W/latent/X.npy" --y "$W/latent/Y.npy" --rank 3 --lambda 1 --precond bogus
+# no certificate on ill-conditioned X: a converged gd says that its gap is unverified
+rrr 2 fit --x "$W/latent5/X.npy" --y "$W/latent5/Y.npy" --rank 3 --lambda 1e-8 --solver gd \
+    --no-certificate --out "$W/nocert" >/dev/null 2>"$W/nocert.err"
+grep -q "with no certificate its convergence is unverified" "$W/nocert.err" &&
+    pass "gd without the certificate on cond >= 1e8: warns that convergence is unverified" ||
+    fail "no warning without the certificate: $(grep -E 'warn|result' "$W/nocert.err")"
+rrr 2 fit --x "$W/latent5/X.npy" --y "$W/latent5/Y.npy" --rank 3 --lambda 1e-8 --solver gd \
+    --out "$W/cert" >/dev/null 2>"$W/cert.err"
+! grep -q "convergence is unverified" "$W/cert.err" && pass "... and not with it" ||
+    fail "unverified warning with the certificate"
+
 expect_exit 2 "--precond-rank above p" 2 fit --x "$W/latent/X.npy" --y "$W/latent/Y.npy" --rank 3 --lambda 1 \
     --solver gd --precond-rank 81
 expect_exit 2 "--precond-rank negative" 3 fit --x "$W/latent/X.npy" --y "$W/latent/Y.npy" --rank 3 --lambda 1 \
