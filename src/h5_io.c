@@ -207,6 +207,31 @@ static rrr_status select_rows(h5_handles *h, size_t cols, size_t r0, size_t nloc
     return RRR_OK;
 }
 
+/* Local (the file's metadata: the same on every rank). Every filter the dataset's chunks
+ * went through is one this HDF5 can undo: h5py's compression="lzf" (a plugin filter) read
+ * as "cannot read rows" otherwise. */
+static rrr_status check_filters(rrr_ctx *ctx, hid_t dset, const char *name)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    int nf = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    rrr_status st = RRR_OK;
+    for (int i = 0; i < nf && st == RRR_OK; i++) {
+        unsigned flags = 0, config = 0;
+        size_t nelem = 0;
+        char fname[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL, sizeof fname,
+                                         fname, &config);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: its chunks are encoded with HDF5 filter %d "
+                          "(%s), which this HDF5 library does not have: rewrite the dataset "
+                          "uncompressed or with gzip (h5py: compression=\"gzip\")", name, (int)id,
+                          fname[0] ? fname : "unnamed");
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
 /* Collective. Open file and dataset dset and check what it holds. */
 static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
                                const char *dset, const char *name, int ids, size_t *n,
@@ -219,14 +244,19 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     h->fapl = mpio_fapl(ctx);
     if (h->fapl >= 0)
         h->file = H5Fopen(file, H5F_ACC_RDONLY, h->fapl);
+    /* check_file read its signature: a file HDF5 then cannot open is damaged (truncated?) */
     if (h->file < 0)
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot open with HDF5's MPI-IO driver", file);
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: an HDF5 file that HDF5 cannot open "
+                      "(truncated or damaged?)", file);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
     h->dset = H5Dopen2(h->file, dset, H5P_DEFAULT);
     if (h->dset < 0)
         return rrr_agree(ctx, open_failed(ctx, h->file, dset, name)); /* same on all ranks */
+    st = rrr_agree(ctx, check_filters(ctx, h->dset, name));
+    if (st != RRR_OK)
+        return st;
     h->type = H5Dget_type(h->dset);
     h->fspace = H5Dget_space(h->dset);
     if (h->type < 0 || h->fspace < 0)

@@ -140,6 +140,16 @@ expect_msg 2 "data.h5:/X_nan: non-finite value nan at row 80, column 3" "HDF5 Na
 expect_msg 2 "name the dataset inside the HDF5 file" "HDF5 file without a dataset" 2 fit --x "$W/data.h5" "${Y[@]}"
 cp "$W/X.npy" "$W/X_npy.h5"
 expect_msg 2 "not an HDF5 file" ".npy named .h5" 2 fit --x "$W/X_npy.h5:/X" "${Y[@]}"
+$PYTHON -c "
+import h5py, numpy as np, os
+X = np.load('$W/X.npy')
+with h5py.File('$W/lzf.h5', 'w') as f: f.create_dataset('X', data=X, chunks=(16, X.shape[1]), compression='lzf')
+with open('$W/data.h5', 'rb') as f: b = f.read()
+open('$W/trunc.h5', 'wb').write(b[:len(b) - 500])"
+expect_msg 2 "filter 32000 (lzf), which this HDF5 library does not have" \
+    "a dataset in a filter libhdf5 lacks (h5py's lzf): says which" 2 fit --x "$W/lzf.h5:/X" "${Y[@]}"
+expect_msg 2 "truncated or damaged" "a truncated HDF5 file: exit 2, as a truncated .npy" 2 fit \
+    --x "$W/trunc.h5:/X" "${Y[@]}"
 cp "$W/data.h5" "$W/data_h5.npy"
 expect_msg 2 "an HDF5 file: name its dataset as FILE.h5:/path" "HDF5 file named .npy" 2 fit --x "$W/data_h5.npy" "${Y[@]}"
 $PYTHON -c "
