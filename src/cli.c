@@ -81,12 +81,22 @@ static int parse_value(const opt_spec *o, const char *s)
     return 0;
 }
 
+int rrr_cli_given(const opt_spec *specs, const char *name)
+{
+    for (; specs->name != NULL; specs++)
+        if (strcmp(specs->name, name) == 0)
+            return specs->seen;
+    return 0;
+}
+
 static const char *kind_name(opt_kind k)
 {
     switch (k) {
     case OPT_DOUBLE: return "a finite number (within double's range: 1e-400 would be 0)";
     case OPT_STR: return "a value";
-    default: return "a non-negative integer";
+    case OPT_INT: return "a non-negative integer (at most 2147483647)";
+    case OPT_LONG: return "a non-negative integer (at most 9223372036854775807)";
+    default: return "a non-negative integer (at most 18446744073709551615)";
     }
 }
 

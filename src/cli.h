@@ -28,5 +28,7 @@ int rrr_cli_decimal(const char *s, size_t n, int integer);
  * RRR_EINVAL with a message in e. Every rank parses the same argv, so all agree. */
 rrr_status rrr_cli_parse(int argc, char **argv, int first, opt_spec *specs, int *help,
                          rrr_err *e);
+/* Local, pure. After rrr_cli_parse: whether the option name was given. */
+int rrr_cli_given(const opt_spec *specs, const char *name);
 
 #endif

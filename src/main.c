@@ -526,6 +526,9 @@ static rrr_status cmd_cv(rrr_ctx *ctx, int argc, char **argv)
                         method);
     if (ids != NULL && nfolds >= 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--folds and --fold-ids exclude each other");
+    if (ids != NULL && rrr_cli_given(specs, "--fold-seed"))
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--fold-seed and --fold-ids exclude each other "
+                        "(the seed draws random folds; the ids are the folds)");
     if (nfolds >= 0)
         o.folds = nfolds; /* 0 and 1 are refused with the other checks of rrr_cv */
 
@@ -626,11 +629,11 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
         return st;
     }
     rrr_ctx_set_quiet(ctx, quiet);
+    if (scores != NULL && yp == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--scores needs --y Y.npy to score against");
     if (out == NULL && yp == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "predict needs --out YHAT.npy (the predictions), "
                         "--y Y.npy (their scores), or both");
-    if (scores != NULL && yp == NULL)
-        return RRR_FAIL(&ctx->err, RRR_EINVAL, "--scores needs --y Y.npy to score against");
     rrr_model *m = NULL;
     rrr_block *X = NULL, *Y = NULL, *Yhat = NULL;
     rrr_scores *sc = NULL;

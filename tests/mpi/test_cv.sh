@@ -125,6 +125,8 @@ for np in 1 3; do
     expect_exit 2 "--folds > n" $np "${A[@]}" --rank 2 --lambda 1 --folds 501 --out "$W/never"
     expect_exit 2 "unknown rule" $np "${A[@]}" --rank 2 --lambda 1 --rule max --out "$W/never"
     expect_exit 2 "--folds with --fold-ids" $np "${A[@]}" --rank 2 --lambda 1 --folds 3 --fold-ids "$W/a/ids.npy"
+    expect_exit 2 "--fold-seed with --fold-ids (the seed would be ignored)" $np "${A[@]}" --rank 2 \
+        --lambda 1 --fold-seed 3 --fold-ids "$W/a/ids.npy"
     for bad in ids_bad ids_gap ids_short; do
         expect_exit 2 "fold ids $bad" $np "${A[@]}" --rank 2 --lambda 1 --fold-ids "$W/a/$bad.npy" --out "$W/never"
         grep -q "$bad.npy" "$W/err" || fail "message for $bad names the file: $(cat "$W/err")"
