@@ -34,7 +34,7 @@ from ._lib import lib
 __version__ = "0.9.0"
 __all__ = ["fit", "predict", "score", "read_model", "cv", "partition", "Model", "RRRError",
            "InternalError", "InvalidInputError", "IOFailureError", "NumericalError",
-           "StoppedError", "ConvergenceWarning", "library_version"]
+           "StoppedError", "ConvergenceWarning", "ReducedRankRidge", "library_version"]
 
 
 # ---- errors -----------------------------------------------------------------------------
@@ -93,9 +93,15 @@ def library_version():
 # ---- the context: one per call, on a duplicate of comm ---------------------------------
 
 def _comm(comm):
-    if comm is None:
+    """comm, or MPI.COMM_WORLD for None and "world", MPI.COMM_SELF for "self" (names that a
+    deep copy keeps: scikit-learn's clone deep-copies an estimator's parameters)."""
+    if comm is None or isinstance(comm, str):
         from mpi4py import MPI
-        comm = MPI.COMM_WORLD
+        names = {"world": MPI.COMM_WORLD, "self": MPI.COMM_SELF}
+        if comm is not None and comm not in names:
+            raise InvalidInputError(f"comm {comm!r}: expected a communicator, 'world' or "
+                                    "'self'", _lib.EINVAL)
+        comm = names.get(comm, MPI.COMM_WORLD)
     return comm
 
 
@@ -627,3 +633,58 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
         model.y_1d = np.ndim(Y) == 1
         _warn_fit(ctx, model.info, "rrr.cv")
         return model, table
+
+
+# ---- a scikit-learn style estimator -------------------------------------------------------
+
+class ReducedRankRidge:
+    """`fit` as a scikit-learn estimator: ReducedRankRidge(rank=2, lam=1.0).fit(X, Y) fits
+    (collectively over comm, each rank its rows as for `fit`) and keeps the Model as
+    model_; predict, score, coef_, intercept_ as Model's. get_params/set_params make it
+    usable with sklearn.base.clone, Pipeline and GridSearchCV (with comm="self" for
+    searches run by one process: clone deep-copies parameters, which a communicator object
+    does not allow; `cv` searches rank and lam in one pass instead)."""
+
+    _PARAMS = ("rank", "lam", "fit_intercept", "solver", "max_iter", "tol", "seed",
+               "certificate", "precond", "comm")
+
+    def __init__(self, rank=1, lam=1.0, fit_intercept=False, solver="auto", max_iter=10000,
+                 tol=1e-10, seed=0, certificate="auto", precond="auto", comm=None):
+        self.rank, self.lam, self.fit_intercept, self.solver = rank, lam, fit_intercept, solver
+        self.max_iter, self.tol, self.seed = max_iter, tol, seed
+        self.certificate, self.precond, self.comm = certificate, precond, comm
+
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"ReducedRankRidge: unknown parameter {k!r}; they are "
+                                 f"{', '.join(self._PARAMS)}")
+            setattr(self, k, v)
+        return self
+
+    def fit(self, X, Y):
+        opts = {k: getattr(self, k) for k in self._PARAMS if k not in ("rank", "lam", "comm")}
+        self.model_ = fit(X, Y, self.rank, self.lam, self.comm, **opts)
+        return self
+
+    def _model(self):
+        if not hasattr(self, "model_"):
+            raise AttributeError("ReducedRankRidge: call fit before predict or score")
+        return self.model_
+
+    coef_ = property(lambda self: self._model().coef_)
+    intercept_ = property(lambda self: self._model().intercept_)
+
+    def predict(self, X):
+        return self._model().predict(X, self.comm)
+
+    def score(self, X, Y):
+        """The mean per-output R^2 (scikit-learn's score)."""
+        return self._model().score(X, Y, self.comm)
+
+    def __repr__(self):
+        return "ReducedRankRidge(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self._PARAMS
+                                               if getattr(self, k) is not None) + ")"

@@ -199,3 +199,18 @@ s_uneven = rrr.score(Y[lo:hi], yfull[lo:hi], comm)
 s_part = rrr.score(Yl, yfull[r0:r0 + nloc], comm)
 check(abs(s_uneven["mse"] - s_part["mse"]) <= 1e-12 * s_part["mse"] and
       abs(s_uneven["r2_mean"] - s_part["r2_mean"]) <= 1e-12, "score: an uneven split of the rows")
+
+# the scikit-learn estimator: clone, GridSearchCV (one process per search: COMM_SELF)
+try:
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    est = rrr.ReducedRankRidge(rank=2, lam=0.5, comm="self", solver="exact")
+    m_ref = rrr.fit(X, Y, rank=2, lam=0.5, comm=MPI.COMM_SELF, solver="exact")
+    check(np.array_equal(clone(est).fit(X, Y).predict(X), m_ref.predict(X, MPI.COMM_SELF)),
+          "ReducedRankRidge: clone().fit().predict() = rrr.fit's predictions")
+    g = GridSearchCV(rrr.ReducedRankRidge(comm="self", solver="exact"),
+                     {"rank": [1, 2, 3], "lam": [0.1, 10.0]}, cv=3).fit(X, Y)
+    check(g.best_params_["rank"] in (1, 2, 3) and np.isfinite(g.best_score_),
+          f"ReducedRankRidge in GridSearchCV: best {g.best_params_}")
+except ImportError:
+    check(True, "scikit-learn not installed: the estimator's sklearn checks skipped")
