@@ -379,10 +379,42 @@ def _record_of(ctx, m, ci):
     return info
 
 
+_GENERIC_CORES = ("Prescott", "Core2", "Nehalem", "Sandybridge")
+_kernel_warned = False
+
+
+def _better_kernel():
+    """SkylakeX or Haswell when this CPU has AVX-512F or AVX2 (Linux), else None."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((ln.split() for ln in f if ln.startswith("flags")), [])
+    except OSError:
+        return None
+    return "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
+
+
+def _warn_kernel(info):
+    """Once per process: OpenBLAS chose its generic kernel (the CLI re-execs itself with a
+    better one, which a Python process, with OpenBLAS already loaded, cannot)."""
+    global _kernel_warned
+    core = info.get("blas_core")
+    if _kernel_warned or core not in _GENERIC_CORES:
+        return
+    _kernel_warned = True
+    better = _better_kernel()
+    if better:
+        warnings.warn(f"OpenBLAS runs its generic '{core}' kernel in this process on a CPU "
+                      f"that supports {better}: set OPENBLAS_CORETYPE={better} in the "
+                      "environment before starting Python for much faster fits (README "
+                      "\"OpenBLAS kernel\")", RuntimeWarning, stacklevel=4)
+
+
 def _warn_fit(ctx, info, what):
-    """The command's warnings about a fit (rank 0 only): not converged, certificate FAILED."""
+    """The command's warnings about a fit (rank 0 only): not converged, certificate FAILED;
+    a generic BLAS kernel, once."""
     if ctx.comm.Get_rank() != 0:
         return
+    _warn_kernel(info)
     if not info.get("converged", True):
         warnings.warn(f"{what}: {info.get('solver')} did not converge "
                       f"({info.get('stop_reason')}); the result is not a minimiser: raise "

@@ -29,6 +29,19 @@ for np in 1 2 3; do
     T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
     if [[ $rc -ne 0 || $p -eq 0 ]]; then fail "python at np=$np (exit $rc)"; tail -n 20 "$W/py$np.log"; fi
 done
+# the BLAS kernel: a generic one is said once (a Python process cannot re-exec as the CLI does)
+env -u OPENBLAS_CORETYPE $PYTHON -c "
+import warnings, numpy as np, rrr
+X = np.random.default_rng(0).random((40, 4)); Y = X @ np.ones((4, 2))
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    m = rrr.fit(X, Y, rank=1, lam=1); rrr.fit(X, Y, rank=1, lam=1)
+said = [x for x in w if 'generic' in str(x.message)]
+generic = m.info['blas_core'] in ('Prescott', 'Core2', 'Nehalem', 'Sandybridge')
+assert len(said) == (1 if generic and rrr._better_kernel() else 0), (m.info['blas_core'], said)
+print(m.info['blas_core'], len(said))" >"$W/kern.log" 2>&1 &&
+    pass "a generic OpenBLAS kernel is warned about once ($(tail -n 1 "$W/kern.log"))" ||
+    { fail "the generic-kernel warning"; tail -n 3 "$W/kern.log"; }
 check "CLI predict reads the model Python saved, and predicts as Python does" \
     rrr 2 predict --model "$W/pysaved2" --x "$W/X.npy" --out "$W/yhat_saved.npy"
 check "... bitwise" $PYTHON -c "
