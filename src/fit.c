@@ -318,6 +318,16 @@ static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
     snprintf(info->stop_reason, sizeof info->stop_reason, "certificate gap %.1e", gap);
 }
 
+/* Local (replicated). auto chose gd by its cost model, and gd ended unconverged (its
+ * iteration cap, or a certificate that failed) where the statistics fit in memory: exact
+ * can still answer. */
+static int gd_gave_up(const rrr_fit_opts *o, const rrr_plan *plan, const rrr_fit_info *info)
+{
+    return o->solver == RRR_SOLVER_AUTO && plan->solver == RRR_SOLVER_GD && !info->converged &&
+           plan->stats_bytes <= RRR_PLAN_STATS_FRACTION * plan->mach.mem_per_rank &&
+           o->checkpoint == NULL;
+}
+
 /* Collective. gd iterates over its rows: they are read into memory (or are there), when the
  * plan found room for them; else exit 1 before anything n-sized is allocated. */
 static rrr_status gd_rows(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_plan *plan,
@@ -464,6 +474,30 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     if (st == RRR_OK)
         honest_convergence(ctx, info);
     st = rrr_agree(ctx, st);
+    if (st == RRR_OK && gd_gave_up(o, &plan, info)) {
+        /* auto promised an answer: the closed form, which needs no iterations */
+        rrr_warn(ctx, "auto: gd did not converge (%s after %ld iterations): exact instead",
+                 info->stop_reason, info->iterations);
+        snprintf(plan.solver_why, sizeof plan.solver_why, "gd, by the cost model, did not "
+                 "converge (%s after %ld iterations): exact", info->stop_reason,
+                 info->iterations);
+        plan.solver = RRR_SOLVER_EXACT;
+        free(xm);
+        free(ym);
+        xm = ym = NULL;
+        rrr_fit_info_destroy(&info);
+        pb = (rrr_problem){ .n = pb.n, .p = pb.p, .q = pb.q, .d = pb.d, .lambda = pb.lambda,
+                            .nloc = pb.nloc };
+        st = rrr_fit_info_new(ctx, &plan, 0.0, &info);
+        if (st == RRR_OK) {
+            info->opts = *o;
+            info->opts.checkpoint = NULL;
+            st = solve(ctx, X, Y, &pb, o, &plan, sums, warn, m, info, &xm, &ym);
+        }
+        if (st == RRR_OK)
+            honest_convergence(ctx, info);
+        st = rrr_agree(ctx, st);
+    }
     if (st == RRR_OK && o->intercept) {
         m->x_mean = xm;
         m->y_mean = ym;

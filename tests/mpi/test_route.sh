@@ -91,4 +91,15 @@ else
     [[ $rc -eq 1 ]] && grep -q '20000 x 20000' "$W/err" && pass "the q x q route does not fit under that limit (exit 1)" ||
         { fail "q x q route under the limit: exit $rc"; tail -n 3 "$W/err"; }
 fi
+
+# auto's gd that ends unconverged (here its cap of 3 iterations): the closed form instead
+rrr 2 gen --n 200 --p 800 --q 10 --rank 2 --seed 1 --out "$W/wd" >/dev/null 2>&1
+rrr 2 fit --x "$W/wd/X.npy" --y "$W/wd/Y.npy" --rank 2 --lambda 1 --max-iter 3 --out "$W/fb" \
+    >"$W/fb.out" 2>"$W/fb.err"
+grep -q "auto: chose gd" "$W/fb.err" && grep -q "auto: gd did not converge.*exact instead" "$W/fb.err" &&
+    grep -q "optimality gap .* PASSED" "$W/fb.out" && $PYTHON -c "
+import json; j = json.load(open('$W/fb/model.json'))
+assert j['solver'] == 'exact' and j['converged'] and 'did not converge' in j['solver_why'], j" &&
+    pass "auto: gd unconverged -> exact, said and recorded (solver_why)" ||
+    { fail "auto's fallback to exact"; tail -n 3 "$W/fb.err"; }
 summary
