@@ -536,6 +536,7 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     if (ranks != NULL)
         rrr_json_ints(&j, "ranks", ranks, (size_t)res->nranks);
     rrr_json_int(&j, "folds", res->folds);
+    rrr_json_str(&j, "folds_from", res->random_folds ? "seed" : "ids"); /* fold_ids.npy ours? */
     rrr_json_ints(&j, "fold_sizes", res->fold_sizes, (size_t)res->folds);
     table_json(&j, "cv_mse", res->cv_mse, res->nranks, res->nlambdas);
     table_json(&j, "cv_se", res->cv_se, res->nranks, res->nlambdas);

@@ -295,18 +295,47 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     return st;
 }
 
-/* Collective. fit into the directory of an earlier search: its cv.json, cv.csv and
- * fold_ids.npy would describe another model than model.json's, so they go in the same
- * commit (as stale means do). */
+/* Local (rank 0). What of DIR an earlier `rrr cv` wrote: bit 0 cv.json and cv.csv (DIR/cv.json
+ * is an rrr cv.json), bit 1 also fold_ids.npy (its folds were drawn from the seed, not read
+ * from a --fold-ids file, which may be that very file). 0 for anything else. */
+static int stale_search(const char *dir)
+{
+    char path[PATH_MAX], buf[65536];
+    rrr_err e = { .st = RRR_OK };
+    rrr_jval fmt, from;
+    if (snprintf(path, sizeof path, "%s/cv.json", dir) >= (int)sizeof path)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    size_t len = f != NULL ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    if (len == 0 || len == sizeof buf ||
+        rrr_json_lookup(buf, len, "format", &fmt, path, &e) != RRR_OK ||
+        rrr_json_lookup(buf, len, "folds_from", &from, path, &e) != RRR_OK)
+        return 0;
+    char s[32];
+    if (!rrr_json_string(&fmt, s, sizeof s) || strcmp(s, "rrr-cv-1") != 0)
+        return 0;
+    return 1 | (rrr_json_string(&from, s, sizeof s) && strcmp(s, "seed") == 0) << 1;
+}
+
+/* Collective. fit into the directory of an earlier search: its cv.json and cv.csv, and the
+ * fold_ids.npy it drew, would describe another model than model.json's, so they go in the
+ * same commit (as stale means do); files that are not such a search's stay. */
 static rrr_status remove_stale_search(rrr_ctx *ctx, rrr_outset *o, const char *dir)
 {
     static const char *const names[3] = { "cv.json", "cv.csv", "fold_ids.npy" };
     char path[PATH_MAX];
+    int which = ctx->rank == 0 ? stale_search(dir) : 0;
+    MPI_Bcast(&which, 1, MPI_INT, 0, ctx->comm);
     rrr_status st = RRR_OK;
-    for (int k = 0; k < 3 && st == RRR_OK; k++)
+    for (int k = 0; k < 3 && st == RRR_OK; k++) {
+        if (!(which & (k < 2 ? 1 : 2)))
+            continue;
         st = snprintf(path, sizeof path, "%s/%s", dir, names[k]) < (int)sizeof path
                  ? rrr_outset_remove(ctx, o, path)
                  : RRR_FAIL(&ctx->err, RRR_EIO, "--out %s: path too long", dir);
+    }
     return st;
 }
 

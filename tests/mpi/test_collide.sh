@@ -76,6 +76,18 @@ rrr 2 fit "${XY[@]}" --rank 2 --lambda 5 --quiet --out "$W/c3" >/dev/null 2>&1 &
     [[ -s $W/c3/model.json && ! -e $W/c3/cv.json && ! -e $W/c3/cv.csv && ! -e $W/c3/fold_ids.npy ]] &&
     pass "fit into a search's directory removes its stale cv.json, cv.csv, fold_ids.npy" ||
     fail "fit into a cv directory: $(ls "$W/c3" | tr '\n' ' ')"
+mkdir -p "$W/c4" "$W/c5" && cp "$W/folds.npy" "$W/c4/fold_ids.npy"
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --fold-ids "$W/c4/fold_ids.npy" --quiet \
+    --out "$W/c4" >/dev/null 2>&1
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 5 --quiet --out "$W/c4" >/dev/null 2>&1 &&
+    cmp -s "$W/folds.npy" "$W/c4/fold_ids.npy" && [[ ! -e $W/c4/cv.json ]] &&
+    pass "... but keeps a fold_ids.npy that was the search's --fold-ids input" ||
+    fail "fit removed the user's fold ids: $(ls "$W/c4" | tr '\n' ' ')"
+echo "my notes" >"$W/c5/cv.csv" && cp "$W/folds.npy" "$W/c5/fold_ids.npy"
+rrr 2 fit "${XY[@]}" --rank 2 --lambda 5 --quiet --out "$W/c5" >/dev/null 2>&1 &&
+    [[ -s $W/c5/cv.csv && -s $W/c5/fold_ids.npy ]] &&
+    pass "... and files of those names that no search wrote" ||
+    fail "fit removed files no search wrote: $(ls "$W/c5" | tr '\n' ' ')"
 
 # cv: random folds, then --fold-ids into the same directory: the old fold_ids.npy goes
 rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 5 --quiet --out "$W/c2" >/dev/null 2>&1
