@@ -103,18 +103,20 @@ rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const doub
 
 /* Above this estimate of cond(R D^{-1}) (R the Cholesky factor of G + lambda I, D its
  * column norms) the normal equations lose more than ~4 of f's digits (eps cond^2 > 1e-4):
- * rrr_gram_create redoes the statistics by QR (stats_qr.c), when p + q <= RRR_QR_MAX_COLS
- * (two (p + q)^2 triangles per rank: 0.6 GB at the limit). */
+ * rrr_gram_create redoes the statistics by QR (stats_qr.c), when its
+ * rrr_gram_qr_doubles(p, q) fit in half the memory per rank. */
 #define RRR_QR_COND 1e6
-#define RRR_QR_MAX_COLS 6000
+
+/* Local, pure. Doubles per rank that rrr_gram_qr allocates (~4(p^2 + pq) + 256(p + q)). */
+size_t rrr_gram_qr_doubles(size_t p, size_t q);
 
 /* Local, replicated. Whether gr's Cholesky factor is ill-conditioned past RRR_QR_COND. */
 int rrr_gram_ill(const rrr_gram *gr);
 
 /* Collective (replicated regime, after a pass that found the means). A second pass over
- * rq's rows: the QR of [Xc Yc; sqrt(lambda) I 0] replaces R, C, yy and the pilot in gr
- * (gr->T, gr->rr set). RRR_ENUMERIC if X's columns are dependent to working precision
- * (lambda = 0), RRR_EINTERNAL (memory). */
+ * rq's rows: the QR of [Xc; sqrt(lambda) I], applied to [Yc; 0] as it goes, replaces R, C,
+ * yy and the pilot in gr (gr->T, gr->rr set). RRR_ENUMERIC if X's columns are dependent to
+ * working precision (lambda = 0); RRR_EINTERNAL (memory) leaves gr as it was. */
 rrr_status rrr_gram_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr);
 
 /* Local, replicated (gr->T). rrr_gram_evaluate from the QR: f = rr + ||T - R11 U V^T||^2. */

@@ -390,6 +390,32 @@ rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what)
     return RRR_OK;
 }
 
+/* Local, pure. s is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code points
+ * above U+10FFFF), as a JSON text must be for its readers (Python's json among them). */
+static int utf8_ok(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s++, n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
+                                            : (c >> 3) == 30 ? 3 : 4;
+        if (n == 4)
+            return 0;
+        unsigned u = n == 0 ? c : c & (0x3fu >> n);
+        for (unsigned k = 0; k < n; k++, s++) {
+            if ((*s & 0xc0) != 0x80)
+                return 0;
+            u = u << 6 | (*s & 0x3fu);
+        }
+        if ((n == 1 && u < 0x80) || (n == 2 && (u < 0x800 || (u >= 0xd800 && u < 0xe000))) ||
+            (n == 3 && (u < 0x10000 || u > 0x10ffff)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The longest record rrr_model_write_record takes: rrr_model_read reads model.json files
+ * of up to 64 KiB, the arrays' members and checksums included. */
+#define RECORD_MAX 60000
+
 /* Collective. rrr_model_write and rrr_model_write_record: the arguments, then the files. */
 static rrr_status write_model(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                               const char *record, const char *dir, const char *fn)
@@ -400,6 +426,11 @@ static rrr_status write_model(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_in
     rrr_jval v;
     rrr_status st = dir != NULL ? rrr_model_check(&ctx->err, m, fn)
                                 : RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: no directory", fn);
+    if (st == RRR_OK && record != NULL && strlen(record) > RECORD_MAX)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: the record is %zu bytes, more than model.json "
+                      "holds (%d)", fn, strlen(record), RECORD_MAX);
+    if (st == RRR_OK && record != NULL && !utf8_ok((const unsigned char *)record))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: the record is not UTF-8", fn);
     if (st == RRR_OK && record != NULL)
         st = rrr_json_lookup(record, strlen(record), "", &v, fn, &ctx->err);
     st = rrr_agree(ctx, st); /* the record is rank 0's: another rank's may differ */

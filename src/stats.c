@@ -43,6 +43,7 @@
 #include "fortran.h"
 #include "gram.h"
 #include "linalg.h"
+#include "plan.h"
 
 /* Rows of the pilot over all ranks: its closed form is then within p / (rows - p) of the
  * optimum's residual (a quarter more at 4(p + 1)), and it costs 4(p + 1)(p^2 + 2pq) flops,
@@ -844,8 +845,17 @@ static void drop_sums(rrr_gram *gr)
 static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr,
                               rrr_status st)
 {
-    if (gr->grid || rq->p + rq->q > RRR_QR_MAX_COLS || (st != RRR_OK && st != RRR_ENUMERIC))
+    if (gr->grid || (st != RRR_OK && st != RRR_ENUMERIC))
         return st;
+    const double need = 8.0 * (double)rrr_gram_qr_doubles(rq->p, rq->q);
+    if (need > RRR_PLAN_STATS_FRACTION * ctx->mem_per_rank) {
+        if (st == RRR_OK && rrr_gram_ill(gr))
+            rrr_warn(ctx, "stats: X^T X + lambda I has condition > %.0e after column scaling, "
+                     "but the QR that would keep its digits needs %.3g GB per rank: the normal "
+                     "equations stand (the certificate's tolerance says what they are worth)",
+                     RRR_QR_COND, need / 1e9);
+        return st;
+    }
     const rrr_err first = ctx->err; /* the Cholesky's verdict, the more specific one */
     if (st == RRR_ENUMERIC) {
         rrr_info(ctx, "stats: %s; a second pass factors [X Y] by QR, which keeps the digits "
@@ -858,10 +868,17 @@ static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *g
     } else {
         return RRR_OK;
     }
-    st = rrr_gram_qr(ctx, rq, gr);
-    if (st == RRR_ENUMERIC && first.st == RRR_ENUMERIC)
+    rrr_status qst = rrr_gram_qr(ctx, rq, gr);
+    if (qst == RRR_EINTERNAL && st == RRR_OK) { /* no memory for it: gr is as it was */
+        rrr_warn(ctx, "stats: %s: the normal equations stand", rrr_ctx_errmsg(ctx));
+        ctx->err = (rrr_err){ .st = RRR_OK };
+        return RRR_OK;
+    }
+    if (qst != RRR_OK && first.st == RRR_ENUMERIC) { /* the Cholesky's verdict stands */
         ctx->err = first;
-    return st;
+        return first.st;
+    }
+    return qst;
 }
 
 rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int use_grid, rrr_gram **out)

@@ -35,6 +35,10 @@ enum { QR_ROWS = 256, QR_NB = 32 };
 
 void dtpqrt_(const int *m, const int *n, const int *l, const int *nb, double *a, const int *lda,
              double *b, const int *ldb, double *t, const int *ldt, double *work, int *info);
+void dtpmqrt_(const char *side, const char *trans, const int *m, const int *n, const int *k,
+              const int *l, const int *nb, const double *v, const int *ldv, const double *t,
+              const int *ldt, double *a, const int *lda, double *b, const int *ldb, double *work,
+              int *info, fstrlen, fstrlen);
 void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n, const double *a,
              const int *lda, double *rcond, double *work, int *iwork, int *info, fstrlen,
              fstrlen, fstrlen);
@@ -65,118 +69,158 @@ int rrr_gram_ill(const rrr_gram *gr)
     return info == 0 && !(rcond * RRR_QR_COND > 1);
 }
 
-/* Local. [A; B] -> its R in A: A (m x m upper triangle, ld m), B (rows x m, ld ldb, l of
- * them the trapezoid of a triangle: dtpqrt's L); w: 2 QR_NB m doubles. */
-static int qr_stack(int m, int rows, int l, double *A, double *B, int ldb, double *w)
+/* The running factorization of one rank's rows: R (p x p upper), T = Q1^T [Yc; 0] (p x q)
+ * and rr, the squared norm of what Q's other columns took of Y, packed as one buffer of
+ * p^2 + pq + 1 doubles (the reduction's datatype). */
+typedef struct {
+    int p, q;
+    double *R, *T, *rr;
+} qr_state;
+
+static qr_state qr_at(double *buf, size_t p, size_t q)
 {
-    int nb = QR_NB < m ? QR_NB : m, info = 0;
-    if (rows > 0)
-        dtpqrt_(&rows, &m, &l, &nb, A, &m, B, &ldb, w, &nb, w + (size_t)nb * (size_t)m, &info);
+    return (qr_state){ (int)p, (int)q, buf, buf + p * p, buf + p * p + p * q };
+}
+
+/* Local. Stack rows of [X | Y] under the state: B (rows x p, ld rows) and Y part Yb (rows x
+ * q, ld rows), l of B's rows the trapezoid of a triangle (dtpqrt's L); B and Yb are
+ * overwritten; w: QR_NB (p + 1 + p + q) doubles. */
+static int qr_stack(qr_state *s, int rows, int l, double *B, double *Yb, double *w)
+{
+    const int p = s->p, q = s->q, nb = QR_NB < p ? QR_NB : p;
+    int info = 0;
+    if (rows == 0)
+        return 0;
+    double *Tf = w, *work = w + (size_t)nb * (size_t)p;
+    dtpqrt_(&rows, &p, &l, &nb, s->R, &p, B, &rows, Tf, &nb, work, &info);
+    if (info == 0 && q > 0) /* [T; Yb] <- Q_b^T [T; Yb]: what falls below T is residual */
+        dtpmqrt_("L", "T", &rows, &q, &p, &l, &nb, B, &rows, Tf, &nb, s->T, &p, Yb, &rows, work,
+                 &info, 1, 1);
+    for (size_t k = 0; info == 0 && k < (size_t)rows * (size_t)q; k++)
+        *s->rr += Yb[k] * Yb[k];
     return info;
 }
 
-/* The reduction's operation: inout = the R of [in; inout] (both m x m upper triangles,
- * packed as one datatype of m^2 doubles). The order of the ranks' triangles changes R only
- * in the signs of its rows (made positive at the end). */
-static int qr_m; /* the order of the triangles being reduced (set around MPI_Reduce) */
-
-static void qr_op(void *in, void *inout, int *len, MPI_Datatype *type)
-{
-    (void)type;
-    const int m = qr_m;
-    double *w = rrr_malloc(2 * (size_t)QR_NB * (size_t)m, sizeof *w);
-    for (int k = 0; k < *len && w != NULL; k++) {
-        double *a = (double *)inout + (size_t)k * m * m, *b = (double *)in + (size_t)k * m * m;
-        qr_stack(m, m, m, a, b, m, w);
-    }
-    free(w);
-}
-
-/* Local. Rows [i0, i0 + rows) of the panel into B (rows x m, column-major), centred. */
+/* Local. Rows [i0, i0 + rows) of the panel into B (rows x p) and Yb (rows x q), centred. */
 static void panel_rows(const rrr_panel *pn, size_t i0, int rows, size_t p, size_t q,
-                       const double *xm, const double *ym, double *B)
+                       const double *xm, const double *ym, double *B, double *Yb)
 {
     for (int r = 0; r < rows; r++) {
         const double *x = pn->X + (i0 + (size_t)r) * p, *y = pn->Y + (i0 + (size_t)r) * q;
         for (size_t j = 0; j < p; j++)
             B[(size_t)r + j * (size_t)rows] = x[j] - (xm ? xm[j] : 0.0);
         for (size_t j = 0; j < q; j++)
-            B[(size_t)r + (p + j) * (size_t)rows] = y[j] - (ym ? ym[j] : 0.0);
+            Yb[(size_t)r + j * (size_t)rows] = y[j] - (ym ? ym[j] : 0.0);
     }
 }
 
-/* Collective. My rows' triangle Rl (m x m, zeroed by the caller): a pass over the stream,
+/* The reduction's operation: inout = the factorization of in's rows and inout's together.
+ * MPI gives in as input only, so its triangle and T are copied into qr_ws first (set with
+ * qr_p, qr_q around MPI_Reduce: an operation has no context argument). The order of the
+ * ranks' rows changes R only in the signs of its rows (made positive at the end). */
+static size_t qr_p, qr_q;
+static double *qr_ws; /* p^2 + pq copies, then qr_stack's workspace */
+static int qr_failed;
+
+static void qr_op(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    const size_t p = qr_p, q = qr_q, one = p * p + p * q + 1;
+    for (int k = 0; k < *len; k++) {
+        qr_state a = qr_at((double *)inout + k * one, p, q);
+        const double *b = (const double *)in + k * one;
+        double *Rb = qr_ws, *Tb = qr_ws + p * p;
+        memcpy(Rb, b, (p * p + p * q) * sizeof *Rb);
+        *a.rr += b[p * p + p * q];
+        qr_failed |= qr_stack(&a, (int)p, (int)p, Rb, Tb, qr_ws + p * p + p * q) != 0;
+    }
+}
+
+/* Collective. My rows' factorization into s (zeroed by the caller): a pass over the stream,
  * QR_ROWS rows at a time; rank 0 adds the sqrt(lambda) I rows. */
-static rrr_status local_triangle(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_gram *gr,
-                                 double *Rl, double *B, double *w)
+static rrr_status local_qr(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_gram *gr,
+                           qr_state *s, double *B, double *Yb, double *w)
 {
     const size_t p = rq->p, q = rq->q;
-    const int m = (int)(p + q);
-    rrr_stream *s = NULL;
+    rrr_stream *st_ = NULL;
     rrr_stream_facts facts = { 0, 0, 0, NULL };
     rrr_panel pn;
     int info = 0;
-    rrr_status st = rrr_stream_open(ctx, rq->X, rq->Y, 0, &s);
-    for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(s); k++) {
-        st = rrr_stream_next(s, info == 0 ? RRR_OK : RRR_EINTERNAL, &pn);
+    rrr_status st = rrr_stream_open(ctx, rq->X, rq->Y, 0, &st_);
+    for (size_t k = 0; st == RRR_OK && k < rrr_stream_count(st_); k++) {
+        st = rrr_stream_next(st_, info == 0 ? RRR_OK : RRR_EINTERNAL, &pn);
         double t0 = rrr_phase_begin();
         for (size_t i0 = 0; st == RRR_OK && i0 < pn.m && info == 0; i0 += QR_ROWS) {
             int rows = (int)(pn.m - i0 < QR_ROWS ? pn.m - i0 : QR_ROWS);
-            panel_rows(&pn, i0, rows, p, q, gr->xm, gr->ym, B);
-            info = qr_stack(m, rows, 0, Rl, B, rows, w);
-            rrr_stream_poll(s);
+            panel_rows(&pn, i0, rows, p, q, gr->xm, gr->ym, B, Yb);
+            info = qr_stack(s, rows, 0, B, Yb, w);
+            rrr_stream_poll(st_);
         }
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
     }
-    st = rrr_stream_close(&s, st == RRR_OK && info != 0 ? RRR_EINTERNAL : st, &facts);
+    st = rrr_stream_close(&st_, st == RRR_OK && info != 0 ? RRR_EINTERNAL : st, &facts);
     if (st == RRR_OK && ctx->rank == 0 && gr->lambda > 0) { /* [sqrt(lambda) I, 0] */
-        memset(B, 0, p * (size_t)m * sizeof *B);
+        memset(B, 0, p * p * sizeof *B);
+        memset(Yb, 0, p * q * sizeof *Yb);
         for (size_t j = 0; j < p; j++)
             B[j + j * p] = sqrt(gr->lambda);
-        info = qr_stack(m, (int)p, 0, Rl, B, (int)p, w);
+        info = qr_stack(s, (int)p, 0, B, Yb, w);
         st = info == 0 ? RRR_OK : RRR_EINTERNAL;
     }
     if (st == RRR_EINTERNAL && info != 0)
-        RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: dtpqrt: illegal argument %d", -info);
+        RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: dtpqrt/dtpmqrt: illegal argument %d", -info);
     return rrr_agree(ctx, st);
 }
 
-/* Collective. The ranks' triangles into one, on every rank (reduced to rank 0, which
- * broadcasts it: every rank then holds the same bits). */
-static rrr_status reduce_triangles(rrr_ctx *ctx, size_t m, double *Rl, double *Rt)
+/* Collective. The ranks' factorizations into one, on every rank (reduced to rank 0, which
+ * broadcasts it: every rank then holds the same bits). ws: p^2 + pq + QR_NB (2p + 1 + q). */
+static rrr_status reduce_qr(rrr_ctx *ctx, size_t p, size_t q, double *mine, double *all,
+                            double *ws)
 {
-    MPI_Datatype tri;
+    MPI_Datatype one;
     MPI_Op op;
-    MPI_Type_contiguous((int)(m * m), MPI_DOUBLE, &tri);
-    MPI_Type_commit(&tri);
+    MPI_Type_contiguous((int)(p * p + p * q + 1), MPI_DOUBLE, &one);
+    MPI_Type_commit(&one);
     MPI_Op_create(qr_op, 0, &op);
-    qr_m = (int)m;
-    int rc = MPI_Reduce(Rl, Rt, 1, tri, op, 0, ctx->comm);
+    qr_p = p;
+    qr_q = q;
+    qr_ws = ws;
+    qr_failed = 0;
+    int rc = MPI_Reduce(mine, all, 1, one, op, 0, ctx->comm);
+    int bad = rc != MPI_SUCCESS || qr_failed;
     if (rc == MPI_SUCCESS)
-        rc = MPI_Bcast(Rt, 1, tri, 0, ctx->comm);
+        rc = MPI_Bcast(all, 1, one, 0, ctx->comm);
+    MPI_Bcast(&bad, 1, MPI_INT, 0, ctx->comm);
     MPI_Op_free(&op);
-    MPI_Type_free(&tri);
-    return rc == MPI_SUCCESS ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: MPI_Reduce failed");
+    MPI_Type_free(&one);
+    qr_ws = NULL;
+    return rc == MPI_SUCCESS && !bad ? RRR_OK
+                                     : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: the reduction "
+                                                "of the ranks' QR factors failed");
 }
 
-/* Local. Rows of Rt with positive diagonals (R is unique up to their signs), then R11, T,
- * ||R22||^2 into gr: R11 over gr->R, C = R11^T T over gr->C, T new. */
-static rrr_status take_triangle(rrr_gram *gr, double *Rt, size_t m, rrr_err *e)
+/* Local. Rows of R (and T) with positive diagonals (R is unique up to their signs), then
+ * R11 over gr->R, C = R11^T T over gr->C, T and rr into gr. */
+static rrr_status take_qr(rrr_gram *gr, qr_state *s, rrr_err *e)
 {
     const size_t p = gr->p, q = gr->q;
-    for (size_t i = 0; i < m; i++)
-        if (Rt[i + i * m] < 0)
-            for (size_t j = i; j < m; j++)
-                Rt[i + j * m] = -Rt[i + j * m];
-    /* pivots at rounding level: a column X cannot carry (lambda = 0; with lambda > 0 the
-     * sqrt(lambda) rows keep R11 nonsingular, and the QR is backward stable however small
-     * lambda is next to X^T X) */
+    for (size_t i = 0; i < p; i++)
+        if (s->R[i + i * p] < 0) {
+            for (size_t j = i; j < p; j++)
+                s->R[i + j * p] = -s->R[i + j * p];
+            for (size_t j = 0; j < q; j++)
+                s->T[i + j * p] = -s->T[i + j * p];
+        }
+    /* a pivot at rounding level next to its column: a column X cannot carry (lambda = 0;
+     * with lambda > 0 the sqrt(lambda) rows keep R11 nonsingular, and the QR is backward
+     * stable however small lambda is next to X^T X). Not squared, as the Cholesky's test
+     * must be: QR resolves cond(X) up to ~1/eps. */
     for (size_t j = 0; j < p; j++) {
         double c = 0;
         for (size_t i = 0; i <= j; i++)
-            c += Rt[i + j * m] * Rt[i + j * m];
-        const double tiny = gr->lambda > 0 ? 0 : (double)p * DBL_EPSILON * c;
-        if (!(Rt[j + j * m] * Rt[j + j * m] > tiny) || !isfinite(c))
+            c += s->R[i + j * p] * s->R[i + j * p];
+        const double tiny = gr->lambda > 0 ? 0 : (double)p * DBL_EPSILON * sqrt(c);
+        if (!(s->R[j + j * p] > tiny) || !isfinite(c))
             return RRR_FAIL(e, RRR_ENUMERIC, "X^T X%s is singular to working precision (QR of "
                             "X: column %zu, 0-based, is a combination of the previous ones)%s",
                             gr->lambda > 0 ? " + lambda I" : "", j,
@@ -185,57 +229,58 @@ static rrr_status take_triangle(rrr_gram *gr, double *Rt, size_t m, rrr_err *e)
     double *T = rrr_malloc(p * q, sizeof *T);
     if (T == NULL)
         return RRR_FAIL(e, RRR_EINTERNAL, "stats: out of memory (%zu x %zu)", p, q);
-    double rr = 0, tt = 0;
+    double tt = 0;
+    for (size_t k = 0; k < p * q; k++)
+        tt += s->T[k] * s->T[k];
+    memcpy(T, s->T, p * q * sizeof *T);
     for (size_t j = 0; j < p; j++)
         for (size_t i = 0; i < p; i++)
-            gr->R[i + j * p] = i <= j ? Rt[i + j * m] : 0;
-    for (size_t j = 0; j < q; j++) {
-        for (size_t i = 0; i < p; i++) {
-            T[i + j * p] = Rt[i + (p + j) * m];
-            tt += T[i + j * p] * T[i + j * p];
-        }
-        for (size_t i = p; i <= p + j; i++)
-            rr += Rt[i + (p + j) * m] * Rt[i + (p + j) * m];
-    }
+            gr->R[i + j * p] = i <= j ? s->R[i + j * p] : 0;
     memcpy(gr->C, T, p * q * sizeof *T); /* C = R11^T T = Xc^T Yc */
     cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)p, (int)q,
                 1.0, gr->R, (int)p, gr->C, (int)p);
     free(gr->T);
     gr->T = T;
-    gr->rr = rr;
-    gr->yy = rr + tt;
+    gr->rr = *s->rr;
+    gr->yy = *s->rr + tt;
     return RRR_OK;
+}
+
+size_t rrr_gram_qr_doubles(size_t p, size_t q)
+{
+    const size_t rows = QR_ROWS > p ? QR_ROWS : p, nb = QR_NB;
+    return 3 * (p * p + p * q + 1) + rows * (p + q) + nb * (2 * p + 1 + q) + p * q;
 }
 
 rrr_status rrr_gram_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr)
 {
-    const size_t p = rq->p, q = rq->q, m = p + q;
+    const size_t p = rq->p, q = rq->q, one = p * p + p * q + 1;
     const size_t rows = QR_ROWS > p ? QR_ROWS : p;
-    double *Rl = rrr_calloc(m * m, sizeof *Rl), *Rt = rrr_calloc(m * m, sizeof *Rt);
-    double *B = rrr_malloc(rows * m + 2 * (size_t)QR_NB * m, sizeof *B);
-    rrr_status st = Rl && Rt && B ? RRR_OK
-                                  : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for "
-                                             "the QR of [X Y] (%zu x %zu triangles)", m, m);
+    /* mine | all | the operation's copies and workspace | B | Yb */
+    double *buf = rrr_calloc(rrr_gram_qr_doubles(p, q) - p * q, sizeof *buf);
+    rrr_status st = buf ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory for "
+                                            "the QR of X (%zu x %zu and %zu x %zu)", p, p, p, q);
     st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        return st;
+    double *ws = buf + 2 * one, *B = ws + one + (size_t)QR_NB * (2 * p + 1 + q);
+    double *Yb = B + rows * p, *w = ws + p * p + p * q;
+    qr_state mine = qr_at(buf, p, q), all = qr_at(buf + one, p, q);
     double t0 = rrr_phase_begin();
+    st = local_qr(ctx, rq, gr, &mine, B, Yb, w);
     if (st == RRR_OK)
-        st = local_triangle(ctx, rq, gr, Rl, B, B + rows * m);
+        st = reduce_qr(ctx, p, q, buf, buf + one, ws);
     if (st == RRR_OK)
-        st = reduce_triangles(ctx, m, Rl, Rt);
-    if (st == RRR_OK)
-        st = rrr_agree(ctx, take_triangle(gr, Rt, m, &ctx->err));
+        st = rrr_agree(ctx, take_qr(gr, &all, &ctx->err));
     if (st == RRR_OK) {
-        /* the pilot's quadratic is replaced by the exact one above */
-        gr->have_pilot = 0;
-        double n = (double)rq->n, dm = (double)m;
+        gr->have_pilot = 0; /* the pilot's quadratic is replaced by the exact one above */
+        double n = (double)rq->n, dp = (double)p, dq = (double)q;
         double dt = rrr_phase_begin() - t0;
-        rrr_info(ctx, "stats: QR of [X Y] over %zu rows in %.3f s (%.1f GFLOP/s per rank): "
-                 "R, the whitened X^T Y and the residual without X^T X", rq->n, dt,
-                 dt > 0 ? 2 * n * dm * dm / ctx->size / dt * 1e-9 : 0.0);
+        rrr_info(ctx, "stats: QR of X (and Q^T Y) over %zu rows in %.3f s (%.1f GFLOP/s per "
+                 "rank): R, the whitened X^T Y and the residual without X^T X", rq->n, dt,
+                 dt > 0 ? n * (2 * dp * dp + 4 * dp * dq) / ctx->size / dt * 1e-9 : 0.0);
     }
-    free(Rl);
-    free(Rt);
-    free(B);
+    free(buf);
     return st;
 }
 

@@ -20,6 +20,7 @@ ctypes: no compiled extension, any Python 3 with NumPy and mpi4py.
 Arrays that are C-contiguous float64 are used in place (no copy); anything else (float32,
 Fortran order, slices with strides) is converted to a C-contiguous float64 copy first.
 """
+import hashlib
 import json
 import math
 import operator
@@ -205,7 +206,8 @@ class _Blocks:
                                    _lib.ctypes.byref(ptr)))
             if st != _lib.OK:
                 msg = lib.rrr_ctx_errmsg(ctx.ptr).decode()  # e.g. a NaN, with its global row
-                err = f"{names[k]}: {msg.removeprefix('rrr_block_wrap: ')}"
+                msg = msg.removeprefix("rrr_block_wrap_at: ").removeprefix("rrr_block_wrap: ")
+                err = f"{names[k]}: {msg}"
             self.ptrs.append(ptr)
         bad = [e for e in ctx.comm.allgather(err) if e]
         if bad:
@@ -306,22 +308,36 @@ class Model:
         """R^2 averaged over the outputs (scikit-learn's estimator.score). Collective."""
         return score(Y, predict(self, X, comm), comm)["r2_mean"]
 
+    def _fingerprint(self):
+        """A digest of what the record describes: the arrays, lam and n."""
+        h = hashlib.sha256(repr((self.lam, self.n, self.U.shape, self.V.shape)).encode())
+        for a in (self.U, self.V, self.x_mean, self.y_mean):
+            h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    def _own_record(self):
+        """Mark info as the record of these arrays (fit, cv, read_model)."""
+        self._record_of = self._fingerprint()
+        return self
+
     def _record(self):
         """The record for model.json as JSON text: info, when it is the record of this
-        model's fit (its rank, lambda, n, p, q and intercept are the model's); None for a
-        model built by hand, or one changed since its fit (with a warning: its record
-        describes another model)."""
+        model as it is (the arrays, lam and n it was made for); None for a model built by
+        hand, or one changed since (with a warning: its record describes another model)."""
         info = {k: v for k, v in self.info.items() if k not in _PYTHON_ONLY}
         if "solver" not in info:
             return None
-        own = {"rank": self.rank, "lambda": self.lam, "n": self.n, "p": self.p, "q": self.q,
-               "intercept": self.fit_intercept}
-        changed = [k for k, v in own.items() if k in info and info[k] != v]
-        if changed:
-            warnings.warn(f"Model.save: the model's {', '.join(changed)} differ from its fit's "
-                          "record, which is not saved", UserWarning, stacklevel=3)
+        mark = getattr(self, "_record_of", None)
+        if mark is not None and mark != self._fingerprint():
+            warnings.warn("Model.save: U, V, the means, lam or n changed since the fit that "
+                          "info records, which is not saved", UserWarning, stacklevel=3)
             return None
-        return json.dumps(_finite_or_none(info), allow_nan=False)
+        text = json.dumps(_finite_or_none(info), allow_nan=False)
+        if len(text) > _RECORD_MAX:
+            warnings.warn(f"Model.save: the record is {len(text)} bytes, more than model.json "
+                          f"holds ({_RECORD_MAX}): not saved", UserWarning, stacklevel=3)
+            return None
+        return text
 
     def save(self, path, comm=None):
         """Write the model directory as `rrr fit --out` does (U.npy, V.npy, model.json with
@@ -335,8 +351,10 @@ class Model:
                 None if record is None else record.encode(), os.fsencode(path)))
 
 
-# info's members that model.json does not hold (a fit in this process adds them)
+# info's members that model.json does not hold (a fit in this process adds them), and the
+# most a record may take (rrr_model_read reads model.json files of up to 64 KiB)
 _PYTHON_ONLY = ("objective_history", "time_solve")
+_RECORD_MAX = 60000
 
 
 def _finite_or_none(v):
@@ -345,11 +363,22 @@ def _finite_or_none(v):
         return {k: _finite_or_none(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_finite_or_none(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _finite_or_none(v.tolist())
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
     if isinstance(v, (float, np.floating)):
         return float(v) if math.isfinite(v) else None
     if isinstance(v, np.integer):
         return int(v)
     return v
+
+
+def _set_y_1d(model, one_d):
+    """A model of a 1-D y predicts 1-D rows; model.json keeps it as y_ndim (saved)."""
+    model.y_1d = bool(one_d)
+    if one_d:
+        model.info["y_ndim"] = 1
 
 
 def _from_c(m, info=None):
@@ -534,9 +563,9 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
             lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
-        model.y_1d = np.ndim(Y) == 1
+        _set_y_1d(model, np.ndim(Y) == 1)
         _warn_fit(ctx, model.info, "rrr.fit")
-        return model
+        return model._own_record()
 
 
 def read_model(path, comm=None):
@@ -549,7 +578,9 @@ def read_model(path, comm=None):
                 info = json.load(f)
             for k in ("format", "files"):  # the directory's, not the fit's
                 info.pop(k, None)
-            return _from_c(m, info)
+            model = _from_c(m, info)
+            model.y_1d = info.get("y_ndim") == 1
+            return model._own_record()
         finally:
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
 
@@ -662,9 +693,9 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
             lib.rrr_cv_result_destroy(_lib.ctypes.byref(res))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
-        model.y_1d = np.ndim(Y) == 1
+        _set_y_1d(model, np.ndim(Y) == 1)
         _warn_fit(ctx, model.info, "rrr.cv")
-        return model, table
+        return model._own_record(), table
 
 
 # ---- a scikit-learn style estimator -------------------------------------------------------

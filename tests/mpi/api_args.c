@@ -151,6 +151,8 @@ int main(int argc, char **argv)
            rrr_model_write_record(ctx, m, "{\"solver\": gd}", path), RRR_EINVAL);
     expect("rrr_model_write_record(an array, not an object)",
            rrr_model_write_record(ctx, m, "[1]", path), RRR_EINVAL);
+    expect("rrr_model_write_record(not UTF-8)",
+           rrr_model_write_record(ctx, m, "{\"a\": \"\xc3\x28\"}", path), RRR_EINVAL);
     expect("rrr_model_write_record(NaN in U)", rrr_model_write_record(ctx, &mm, "{}", path),
            RRR_EINVAL);
     char *text = NULL;

@@ -156,8 +156,29 @@ with warnings.catch_warnings(record=True) as w:
     warnings.simplefilter("always")
     m3.save(f"{d}/changed{np_}", comm)
 js5 = json.load(open(f"{d}/changed{np_}/model.json"))
-check(js5["rank"] == 1 and "objective" not in js5 and any("rank" in str(x.message) for x in w),
+check(js5["rank"] == 1 and "objective" not in js5 and any("changed" in str(x.message) for x in w),
       "a model changed after its fit is saved without the old record, with a warning")
+m6 = copy.deepcopy(m)
+m6.U = m6.U * 3
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    m6.save(f"{d}/scaled{np_}", comm)
+check("objective" not in json.load(open(f"{d}/scaled{np_}/model.json")) and
+      any("changed" in str(x.message) for x in w), "... U scaled in place of its shape too")
+m7 = copy.deepcopy(m)
+m7.info["flag"], m7.info["arr"] = np.bool_(True), np.arange(3)
+m7.save(f"{d}/npvals{np_}", comm)
+j7 = json.load(open(f"{d}/npvals{np_}/model.json"))
+check(j7["flag"] is True and j7["arr"] == [0, 1, 2] and j7["objective"] == js2["objective"],
+      "NumPy values in info are saved as JSON's")
+m8 = copy.deepcopy(m)
+m8.info["note"] = "x" * 70000
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    m8.save(f"{d}/bignote{np_}", comm)
+check("objective" not in json.load(open(f"{d}/bignote{np_}/model.json")) and
+      rrr.read_model(f"{d}/bignote{np_}", comm).rank == m.rank and
+      any("bytes" in str(x.message) for x in w), "a record too large for model.json: not saved, said")
 
 # warnings, 1-D y, masked arrays, argument types
 with warnings.catch_warnings(record=True) as w:
@@ -169,6 +190,9 @@ check(said if me == 0 else not conv, "a fit that did not converge warns (rank 0 
 m1 = rrr.fit(Xl, Yl[:, 0], rank=1, lam=0.5, comm=comm)
 check(m1.predict(Xl, comm).shape == (nloc,) and m1.coef_.shape == (X.shape[1],) and
       isinstance(m1.intercept_, float), "a 1-D y gives 1-D predictions, coef_ (p,)")
+m1.save(f"{d}/y1d{np_}", comm)
+check(rrr.read_model(f"{d}/y1d{np_}", comm).predict(Xl, comm).shape == (nloc,),
+      "... kept through save and read_model (model.json y_ndim)")
 Xm = np.ma.masked_array(Xl, mask=np.zeros_like(Xl, dtype=bool))
 if me == 0 and nloc > 0:
     Xm.mask[0, 0] = True
