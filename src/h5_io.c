@@ -244,10 +244,20 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     h->fapl = mpio_fapl(ctx);
     if (h->fapl >= 0)
         h->file = H5Fopen(file, H5F_ACC_RDONLY, h->fapl);
-    /* check_file read its signature: a file HDF5 then cannot open is damaged (truncated?) */
-    if (h->file < 0)
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: an HDF5 file that HDF5 cannot open "
-                      "(truncated or damaged?)", file);
+    /* check_file read its signature: a file that no driver opens is damaged (truncated?);
+     * one that only the sequential driver opens meets a file-system problem (locking) */
+    int failed = h->file < 0;
+    MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, ctx->comm);
+    if (failed && ctx->rank == 0) { /* rank 0's verdict, the only failure agreed below */
+        hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0)
+            H5Fclose(f);
+        st = f < 0 ? RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: an HDF5 file that HDF5 cannot open "
+                              "(truncated or damaged?)", file)
+                   : RRR_FAIL(&ctx->err, RRR_EIO, "%s: HDF5's MPI-IO driver cannot open it on "
+                              "every rank, its sequential one can (file locking on this file "
+                              "system? HDF5_USE_FILE_LOCKING=FALSE)", file);
+    }
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         return st;
