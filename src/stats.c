@@ -841,7 +841,7 @@ static void drop_sums(rrr_gram *gr)
 
 /* Collective. After the Cholesky factor (st its status): when X is too ill-conditioned
  * for the normal equations, or G + lambda I was singular to working precision, the QR of
- * [X Y] instead (replicated regime, p + q <= RRR_QR_MAX_COLS; stats_qr.c). */
+ * X (applied to Y) instead (replicated regime, when it fits in memory; stats_qr.c). */
 static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr,
                               rrr_status st)
 {
