@@ -7,19 +7,22 @@
  * their digits. When the column-scaled Cholesky factor says so (rrr_gram_ill), a second
  * streamed pass over the rows factors the augmented matrix instead,
  *
- *     A = [ Xc         Yc ]  = Q [ R11  T   ]      R11: p x p, T: p x q, R22: q x q,
- *         [ sqrt(l) I   0 ]      [  0   R22 ]      all upper triangular but T,
+ *     [ Xc         Yc ]  = Q [ R11  T   ]      R11: p x p upper triangular, T: p x q,
+ *     [ sqrt(l) I   0 ]      [  0   R22 ]      rr = ||R22||_F^2,
  *
- * one panel at a time (LAPACK dtpqrt: the QR of a triangle stacked on a panel), then the
- * ranks' triangles pairwise (MPI_Reduce with the same kernel as its operation). Then, with
- * no product of X with itself anywhere, R11^T R11 = Xc^T Xc + lambda I, T = the whitened
- * X^T Y (R11^{-T} C), and for every B
+ * as the QR of the X part alone, its reflectors carried through the Y part: per block of
+ * rows, dtpqrt (the QR of the running triangle stacked on the block) and dtpmqrt (Q_b^T
+ * applied to [T; Y block], whose part below T is orthogonal to everything that follows:
+ * its squared norm goes into rr). The ranks' (R11, T, rr) are combined pairwise by the same
+ * two kernels, as the operation of an MPI_Reduce. Then, with no product of X with itself
+ * anywhere, R11^T R11 = Xc^T Xc + lambda I, T = the whitened X^T Y (R11^{-T} C), and for
+ * every B
  *
- *     f(B) = ||R22||_F^2 + ||T - R11 B||_F^2,      grad_B f = -2 R11^T (T - R11 B),
+ *     f(B) = rr + ||T - R11 B||_F^2,      grad_B f = -2 R11^T (T - R11 B),
  *
  * exactly: the closed form, f*, the objective and the gradient at the returned U, V keep
- * the digits that the data carry. Costs 2 n (p + q)^2 flops (about twice the first pass)
- * and (p + q)^2 doubles twice per rank; not taken beyond RRR_QR_MAX_COLS columns. */
+ * the digits that the data carry. Costs 2 n p^2 + 4 n p q flops (about twice the first
+ * pass) and rrr_gram_qr_doubles(p, q) ~ 4 (p^2 + pq) doubles per rank. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
