@@ -127,10 +127,6 @@ double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk)
 }
 
 /* Local. G_-k = Q Lambda Q^T in place (dsyevd); Lambda clamped at 0 (rounding). */
-void dgesvj_(const char *joba, const char *jobu, const char *jobv, const int *m, const int *n,
-             double *a, const int *lda, double *sva, const int *mv, double *v, const int *ldv,
-             double *work, const int *lwork, int *info, fstrlen, fstrlen, fstrlen);
-
 /* Local. G = Q diag(lam) Q^T (ascending) from the SVD of G's Cholesky factor R by one-sided
  * Jacobi (dgesvj), whose singular values and vectors keep their relative accuracy when R
  * is badly scaled but R D^{-1} is not (columns of X in different units): dsyevd's

@@ -400,6 +400,57 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
     return st;
 }
 
+/* Collective. auto promised an answer and its gd ended unconverged: the closed form, which
+ * needs no iterations, from plan0 (the plan as made). Its result replaces gd's (*m, *info,
+ * the means) when it succeeds; else gd's stands, with a warning (a stop by a signal stops). */
+static rrr_status exact_instead(rrr_ctx *ctx, rrr_input *X, rrr_input *Y,
+                                const rrr_problem *pb, const rrr_fit_opts *o,
+                                const rrr_plan *plan0, const rrr_sums *sums, rrr_model **m,
+                                rrr_fit_info **info, double **xm, double **ym)
+{
+    rrr_warn(ctx, "auto: gd did not converge (%s after %ld iterations): exact instead",
+             (*info)->stop_reason, (*info)->iterations);
+    rrr_plan ex = *plan0;
+    ex.solver = RRR_SOLVER_EXACT;
+    snprintf(ex.solver_why, sizeof ex.solver_why, "gd, by the cost model, did not converge "
+             "(%s after %ld iterations): exact", (*info)->stop_reason, (*info)->iterations);
+    rrr_problem pe = { .n = pb->n, .p = pb->p, .q = pb->q, .d = pb->d, .lambda = pb->lambda,
+                       .nloc = pb->nloc };
+    rrr_model *me = NULL;
+    rrr_fit_info *ie = NULL;
+    double *xe = NULL, *ye = NULL;
+    rrr_status st = rrr_model_new(ctx, pe.n, pe.p, pe.q, pe.d, o->lambda, o->intercept, &me);
+    if (st == RRR_OK)
+        st = rrr_fit_info_new(ctx, &ex, 0.0, &ie);
+    if (st == RRR_OK) {
+        ie->opts = *o;
+        ie->opts.checkpoint = NULL;
+        st = solve(ctx, X, Y, &pe, o, &ex, sums, 0, me, ie, &xe, &ye); /* warnings said */
+    }
+    if (st == RRR_OK)
+        honest_convergence(ctx, ie);
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK) {
+        ie->solve_seconds += (*info)->solve_seconds; /* gd's time was spent too */
+        rrr_model_destroy(m);
+        rrr_fit_info_destroy(info);
+        free(*xm);
+        free(*ym);
+        *m = me, *info = ie, *xm = xe, *ym = ye;
+        return RRR_OK;
+    }
+    rrr_model_destroy(&me);
+    rrr_fit_info_destroy(&ie);
+    free(xe);
+    free(ye);
+    if (st == RRR_ESTOPPED)
+        return st;
+    rrr_warn(ctx, "auto: exact failed too (%s): gd's unconverged result stands",
+             rrr_ctx_errmsg(ctx));
+    ctx->err = (rrr_err){ .st = RRR_OK };
+    return RRR_OK;
+}
+
 rrr_status rrr_fit(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rrr_fit_opts *o,
                    rrr_model **out, rrr_fit_info **info_out)
 {
@@ -454,6 +505,7 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     rrr_machine mach = rrr_machine_of(ctx);
     mach.resident = rrr_input_in_memory(X) && rrr_input_in_memory(Y);
     rrr_plan_make(&mach, pb.n, pb.p, pb.q, pb.d, o, &plan);
+    const rrr_plan plan0 = plan; /* as made: the solvers update theirs */
     st = rrr_model_new(ctx, pb.n, pb.p, pb.q, pb.d, o->lambda, o->intercept, &m);
     if (st == RRR_OK)
         st = rrr_fit_info_new(ctx, &plan, 0.0, &info);
@@ -474,30 +526,8 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     if (st == RRR_OK)
         honest_convergence(ctx, info);
     st = rrr_agree(ctx, st);
-    if (st == RRR_OK && gd_gave_up(o, &plan, info)) {
-        /* auto promised an answer: the closed form, which needs no iterations */
-        rrr_warn(ctx, "auto: gd did not converge (%s after %ld iterations): exact instead",
-                 info->stop_reason, info->iterations);
-        snprintf(plan.solver_why, sizeof plan.solver_why, "gd, by the cost model, did not "
-                 "converge (%s after %ld iterations): exact", info->stop_reason,
-                 info->iterations);
-        plan.solver = RRR_SOLVER_EXACT;
-        free(xm);
-        free(ym);
-        xm = ym = NULL;
-        rrr_fit_info_destroy(&info);
-        pb = (rrr_problem){ .n = pb.n, .p = pb.p, .q = pb.q, .d = pb.d, .lambda = pb.lambda,
-                            .nloc = pb.nloc };
-        st = rrr_fit_info_new(ctx, &plan, 0.0, &info);
-        if (st == RRR_OK) {
-            info->opts = *o;
-            info->opts.checkpoint = NULL;
-            st = solve(ctx, X, Y, &pb, o, &plan, sums, warn, m, info, &xm, &ym);
-        }
-        if (st == RRR_OK)
-            honest_convergence(ctx, info);
-        st = rrr_agree(ctx, st);
-    }
+    if (st == RRR_OK && gd_gave_up(o, &plan, info))
+        st = exact_instead(ctx, X, Y, &pb, o, &plan0, sums, &m, &info, &xm, &ym);
     if (st == RRR_OK && o->intercept) {
         m->x_mean = xm;
         m->y_mean = ym;

@@ -110,8 +110,9 @@ rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const doub
 /* Local, pure. Doubles per rank that rrr_gram_qr allocates (~4(p^2 + pq) + 256(p + q)). */
 size_t rrr_gram_qr_doubles(size_t p, size_t q);
 
-/* Local, replicated. Whether gr's Cholesky factor is ill-conditioned past RRR_QR_COND. */
-int rrr_gram_ill(const rrr_gram *gr);
+/* Collective (replicated regime). Whether gr's Cholesky factor is ill-conditioned past
+ * RRR_QR_COND: one verdict on every rank (0 where a rank lacks memory for the estimate). */
+int rrr_gram_ill(rrr_ctx *ctx, const rrr_gram *gr);
 
 /* Collective (replicated regime, after a pass that found the means). A second pass over
  * rq's rows: the QR of [Xc; sqrt(lambda) I], applied to [Yc; 0] as it goes, replaces R, C,

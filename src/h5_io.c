@@ -237,8 +237,8 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
                                const char *dset, const char *name, int ids, size_t *n,
                                size_t *p, size_t *itemsize)
 {
-    rrr_status st = ctx->rank == 0 ? check_file(ctx, file) : RRR_OK;
-    st = rrr_agree(ctx, st);
+    /* every rank: a path that some rank cannot see would hang the collective open below */
+    rrr_status st = rrr_agree(ctx, check_file(ctx, file));
     if (st != RRR_OK)
         return st;
     h->fapl = mpio_fapl(ctx);
@@ -254,9 +254,9 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
             H5Fclose(f);
         st = f < 0 ? RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: an HDF5 file that HDF5 cannot open "
                               "(truncated or damaged?)", file)
-                   : RRR_FAIL(&ctx->err, RRR_EIO, "%s: HDF5's MPI-IO driver cannot open it on "
-                              "every rank, its sequential one can (file locking on this file "
-                              "system? HDF5_USE_FILE_LOCKING=FALSE)", file);
+                   : RRR_FAIL(&ctx->err, RRR_EIO, "%s: HDF5's sequential driver opens it, its "
+                              "MPI-IO driver does not on every rank (a file system without "
+                              "MPI-IO support?)", file);
     }
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)

@@ -22,5 +22,17 @@ void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau,
              const int *lwork, int *info);
 void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda,
              const double *tau, double *work, const int *lwork, int *info);
+void dtpqrt_(const int *m, const int *n, const int *l, const int *nb, double *a, const int *lda,
+             double *b, const int *ldb, double *t, const int *ldt, double *work, int *info);
+void dtpmqrt_(const char *side, const char *trans, const int *m, const int *n, const int *k,
+              const int *l, const int *nb, const double *v, const int *ldv, const double *t,
+              const int *ldt, double *a, const int *lda, double *b, const int *ldb, double *work,
+              int *info, fstrlen, fstrlen);
+void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n, const double *a,
+             const int *lda, double *rcond, double *work, int *iwork, int *info, fstrlen,
+             fstrlen, fstrlen);
+void dgesvj_(const char *joba, const char *jobu, const char *jobv, const int *m, const int *n,
+             double *a, const int *lda, double *sva, const int *mv, double *v, const int *ldv,
+             double *work, const int *lwork, int *info, fstrlen, fstrlen, fstrlen);
 
 #endif

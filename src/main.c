@@ -300,23 +300,27 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
  * from a --fold-ids file, which may be that very file). 0 for anything else. */
 static int stale_search(const char *dir)
 {
-    char path[PATH_MAX], buf[65536];
+    char path[PATH_MAX], s[32];
     rrr_err e = { .st = RRR_OK };
     rrr_jval fmt, from;
     if (snprintf(path, sizeof path, "%s/cv.json", dir) >= (int)sizeof path)
         return 0;
     FILE *f = fopen(path, "rb");
-    size_t len = f != NULL ? fread(buf, 1, sizeof buf, f) : 0;
+    long size = f != NULL && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    /* a search's cv.json grows with its grid (73 KB at 5 ranks x 100 lambdas) */
+    char *buf = size > 0 && size <= (64L << 20) && fseek(f, 0, SEEK_SET) == 0
+                    ? malloc((size_t)size) : NULL;
+    size_t len = buf != NULL ? fread(buf, 1, (size_t)size, f) : 0;
     if (f != NULL)
         fclose(f);
-    if (len == 0 || len == sizeof buf ||
-        rrr_json_lookup(buf, len, "format", &fmt, path, &e) != RRR_OK ||
-        rrr_json_lookup(buf, len, "folds_from", &from, path, &e) != RRR_OK)
-        return 0;
-    char s[32];
-    if (!rrr_json_string(&fmt, s, sizeof s) || strcmp(s, "rrr-cv-1") != 0)
-        return 0;
-    return 1 | (rrr_json_string(&from, s, sizeof s) && strcmp(s, "seed") == 0) << 1;
+    int which = 0;
+    if (len == (size_t)size && len > 0 &&
+        rrr_json_lookup(buf, len, "format", &fmt, path, &e) == RRR_OK &&
+        rrr_json_lookup(buf, len, "folds_from", &from, path, &e) == RRR_OK &&
+        rrr_json_string(&fmt, s, sizeof s) && strcmp(s, "rrr-cv-1") == 0)
+        which = 1 | (rrr_json_string(&from, s, sizeof s) && strcmp(s, "seed") == 0) << 1;
+    free(buf);
+    return which;
 }
 
 /* Collective. fit into the directory of an earlier search: its cv.json and cv.csv, and the

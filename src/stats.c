@@ -61,18 +61,19 @@ static size_t block_rows(size_t p, size_t q)
 /* ---- the replicated pass ----------------------------------------------------------- */
 
 /* One rank's sums, laid out for one allreduce: G (p x p, upper) | C (p x q) | yy | Sx (p)
- * | Sr (q), with the rows shifted by s (or not) and, with a pilot, R0 in place of Y. */
+ * | Sr (q) | Sy (q), with the rows shifted by s (or not) and, with a pilot, R0 in place of
+ * Y; Sy sums the shifted y themselves (the mean of Y without the pilot's cancellation). */
 typedef struct {
     size_t p, q, rb;
     int d;
-    double *buf, *G, *C, *yy, *Sx, *Sr;
+    double *buf, *G, *C, *yy, *Sx, *Sr, *Sy;
     const double *s;           /* shift of x (p) and y (q), or NULL                     */
     const double *U0, *V0;     /* the pilot, or NULL                                    */
     double *xb, *yb, *ab;      /* one block of shifted rows, and U0^T x for it          */
     double *Ct;                /* q > p: C^T (q x p) accumulates here (see add_cross)   */
 } sums_t;
 
-static size_t sums_len(size_t p, size_t q) { return p * p + p * q + 1 + p + q; }
+static size_t sums_len(size_t p, size_t q) { return p * p + p * q + 1 + p + 2 * q; }
 
 static void sums_free(sums_t *a)
 {
@@ -111,6 +112,7 @@ static rrr_status sums_new(rrr_ctx *ctx, size_t p, size_t q, int d, const double
     a->yy = a->C + p * q;
     a->Sx = a->yy + 1;
     a->Sr = a->Sx + p;
+    a->Sy = a->Sr + q;
     return RRR_OK;
 }
 
@@ -186,8 +188,10 @@ static void add_rows(sums_t *a, const double *X, const double *Y, double *Yw, si
             const double *y = y0 + r * q;
             double *yd = a->yb + r * q;
             if (a->s != NULL)
-                for (size_t j = 0; j < q; j++)
+                for (size_t j = 0; j < q; j++) {
                     yd[j] = y[j] - a->s[p + j];
+                    a->Sy[j] += yd[j];
+                }
             else
                 memcpy(yd, y, q * sizeof *yd);
         }
@@ -369,7 +373,7 @@ static int remove_shift(const rrr_stats_req *rq, rrr_gram *gr, sums_t *a, const 
                         double *yy)
 {
     const size_t p = rq->p, q = rq->q;
-    const int pi = (int)p, qi = (int)q, d = rq->d;
+    const int pi = (int)p, qi = (int)q;
     const double nn = (double)rq->n;
     double *G = a->buf, gmax = 0, rr = 0;
     int lost = 0;
@@ -388,18 +392,12 @@ static int remove_shift(const rrr_stats_req *rq, rrr_gram *gr, sums_t *a, const 
     gr->ym = rrr_malloc(q, sizeof(double));
     if (gr->xm == NULL || gr->ym == NULL)
         return lost;
-    /* xm = s_x + Sx/n; ym = s_y + (Sr + B0^T Sx)/n, since R0 = (y - s_y) - B0^T (x - s_x) */
+    /* xm = s_x + Sx/n, ym = s_y + Sy/n: from the shifted rows themselves (ym from the
+     * pilot's residuals, s_y + (Sr + B0^T Sx)/n, cancels when B0 is large) */
     for (size_t j = 0; j < p; j++)
         gr->xm[j] = shift[j] + a->Sx[j] / nn;
     for (size_t j = 0; j < q; j++)
-        gr->ym[j] = a->Sr[j];
-    if (gr->have_pilot) {
-        cblas_dgemv(CblasColMajor, CblasTrans, pi, d, 1.0, gr->U0, pi, a->Sx, 1, 0.0, a->ab, 1);
-        cblas_dgemv(CblasColMajor, CblasNoTrans, qi, d, 1.0, gr->V0, qi, a->ab, 1, 1.0, gr->ym,
-                    1);
-    }
-    for (size_t j = 0; j < q; j++)
-        gr->ym[j] = shift[p + j] + gr->ym[j] / nn;
+        gr->ym[j] = shift[p + j] + a->Sy[j] / nn;
     return lost;
 }
 
@@ -849,7 +847,7 @@ static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *g
         return st;
     const double need = 8.0 * (double)rrr_gram_qr_doubles(rq->p, rq->q);
     if (need > RRR_PLAN_STATS_FRACTION * ctx->mem_per_rank) {
-        if (st == RRR_OK && rrr_gram_ill(gr))
+        if (st == RRR_OK && rrr_gram_ill(ctx, gr))
             rrr_warn(ctx, "stats: X^T X + lambda I has condition > %.0e after column scaling, "
                      "but the QR that would keep its digits needs %.3g GB per rank: the normal "
                      "equations stand (the certificate's tolerance says what they are worth)",
@@ -861,7 +859,7 @@ static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *g
         rrr_info(ctx, "stats: %s; a second pass factors [X Y] by QR, which keeps the digits "
                  "the normal equations lose", rrr_ctx_errmsg(ctx));
         ctx->err = (rrr_err){ .st = RRR_OK };
-    } else if (rrr_gram_ill(gr)) {
+    } else if (rrr_gram_ill(ctx, gr)) {
         rrr_info(ctx, "stats: X^T X + lambda I has condition > %.0e after column scaling: a "
                  "second pass factors [X Y] by QR, which keeps the digits the normal equations "
                  "lose", RRR_QR_COND);

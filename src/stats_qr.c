@@ -33,20 +33,8 @@
 #include "gram.h"
 #include "lapack.h"
 
-/* Rows of each dtpqrt call (a transposed, centred copy of that many rows) and its block. */
-enum { QR_ROWS = 256, QR_NB = 32 };
-
-void dtpqrt_(const int *m, const int *n, const int *l, const int *nb, double *a, const int *lda,
-             double *b, const int *ldb, double *t, const int *ldt, double *work, int *info);
-void dtpmqrt_(const char *side, const char *trans, const int *m, const int *n, const int *k,
-              const int *l, const int *nb, const double *v, const int *ldv, const double *t,
-              const int *ldt, double *a, const int *lda, double *b, const int *ldb, double *work,
-              int *info, fstrlen, fstrlen);
-void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n, const double *a,
-             const int *lda, double *rcond, double *work, int *iwork, int *info, fstrlen,
-             fstrlen, fstrlen);
-
-int rrr_gram_ill(const rrr_gram *gr)
+/* Local. rrr_gram_ill on this rank's copy of the (replicated) factor; 0 without memory. */
+static int ill_local(const rrr_gram *gr)
 {
     const size_t p = gr->p;
     const int pi = (int)p;
@@ -70,6 +58,17 @@ int rrr_gram_ill(const rrr_gram *gr)
     free(Rs);
     free(iw);
     return info == 0 && !(rcond * RRR_QR_COND > 1);
+}
+
+/* Rows of each dtpqrt call (a transposed, centred copy of that many rows) and its block. */
+enum { QR_ROWS = 256, QR_NB = 32 };
+
+int rrr_gram_ill(rrr_ctx *ctx, const rrr_gram *gr)
+{
+    int ill = ill_local(gr);
+    /* one verdict: a rank without memory for the estimate says 0, and so do all */
+    MPI_Allreduce(MPI_IN_PLACE, &ill, 1, MPI_INT, MPI_MIN, ctx->comm);
+    return ill;
 }
 
 /* The running factorization of one rank's rows: R (p x p upper), T = Q1^T [Yc; 0] (p x q)

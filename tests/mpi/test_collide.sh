@@ -71,7 +71,8 @@ rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/./m5//" \
     fail "fit --out ./m5// --report m5/../m5/R.json"
 
 # fit into the directory of a search: its cv.json, cv.csv, fold_ids.npy go with the old model
-rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 0.1,1 --folds 3 --quiet --out "$W/c3" >/dev/null 2>&1
+# (a grid of 1000 lambdas: a cv.json of 300 KB, past any fixed read buffer)
+rrr 2 cv "${XY[@]}" --rank 1:2 --lambda 1e-3:1e3:1000 --folds 3 --quiet --out "$W/c3" >/dev/null 2>&1
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 5 --quiet --out "$W/c3" >/dev/null 2>&1 &&
     [[ -s $W/c3/model.json && ! -e $W/c3/cv.json && ! -e $W/c3/cv.csv && ! -e $W/c3/fold_ids.npy ]] &&
     pass "fit into a search's directory removes its stale cv.json, cv.csv, fold_ids.npy" ||

@@ -130,6 +130,16 @@ for spec in "exact 1 lX lY 1e-8 0" "exact 2 lX lY 1e-8 0" "exact 3 lX lY 0 1" "a
         fail "$name (exit $?: $(grep error "$W/ill.log"))"
     fi
 done
+# ($W/out is a fit's directory here, so not through check)
+$PY -c "
+import numpy as np
+Y = np.load('$W/ill/lY.npy')
+for o in ('exact-3-lX-1', 'auto-4-lX-1'):
+    ym = np.load('$W/ill/' + o + '/y_mean.npy').ravel()
+    err = np.abs(ym - Y.mean(axis=0)).max() / Y.std(axis=0).min()
+    assert err < 1e-14, (o, err)" >"$W/ym.log" 2>&1 &&
+    pass "ill-conditioned X with --intercept: y_mean = Y's column means to 1e-14 of their spread" ||
+    fail "y_mean on ill-conditioned X: $(tail -n 1 "$W/ym.log")"
 $PY "$REF" check "$W/ill.man" >"$W/ill.res"
 while IFS= read -r line; do
     case $line in PASS:*) pass "${line#PASS: }" ;; FAIL:*) fail "${line#FAIL: }" ;; esac
