@@ -109,6 +109,8 @@ rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const doub
 
 /* Local, pure. Doubles per rank that rrr_gram_qr allocates (~4(p^2 + pq) + 256(p + q)). */
 size_t rrr_gram_qr_doubles(size_t p, size_t q);
+/* Local (replicated). They fit in half the memory per rank. */
+int rrr_gram_qr_fits(const rrr_ctx *ctx, size_t p, size_t q);
 
 /* Collective (replicated regime). Whether gr's Cholesky factor is ill-conditioned past
  * RRR_QR_COND: one verdict on every rank (0 where a rank lacks memory for the estimate). */

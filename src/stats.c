@@ -845,13 +845,12 @@ static rrr_status refactor_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *g
 {
     if (gr->grid || (st != RRR_OK && st != RRR_ENUMERIC))
         return st;
-    const double need = 8.0 * (double)rrr_gram_qr_doubles(rq->p, rq->q);
-    if (need > RRR_PLAN_STATS_FRACTION * ctx->mem_per_rank) {
+    if (!rrr_gram_qr_fits(ctx, rq->p, rq->q)) {
         if (st == RRR_OK && rrr_gram_ill(ctx, gr))
             rrr_warn(ctx, "stats: X^T X + lambda I has condition > %.0e after column scaling, "
                      "but the QR that would keep its digits needs %.3g GB per rank: the normal "
                      "equations stand (the certificate's tolerance says what they are worth)",
-                     RRR_QR_COND, need / 1e9);
+                     RRR_QR_COND, 8e-9 * (double)rrr_gram_qr_doubles(rq->p, rq->q));
         return st;
     }
     const rrr_err first = ctx->err; /* the Cholesky's verdict, the more specific one */

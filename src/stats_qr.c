@@ -32,6 +32,7 @@
 #include "alloc.h"
 #include "gram.h"
 #include "lapack.h"
+#include "plan.h"
 
 /* Local. rrr_gram_ill on this rank's copy of the (replicated) factor; 0 without memory. */
 static int ill_local(const rrr_gram *gr)
@@ -252,6 +253,11 @@ size_t rrr_gram_qr_doubles(size_t p, size_t q)
 {
     const size_t rows = QR_ROWS > p ? QR_ROWS : p, nb = QR_NB;
     return 3 * (p * p + p * q + 1) + rows * (p + q) + nb * (2 * p + 1 + q) + p * q;
+}
+
+int rrr_gram_qr_fits(const rrr_ctx *ctx, size_t p, size_t q)
+{
+    return 8.0 * (double)rrr_gram_qr_doubles(p, q) <= RRR_PLAN_STATS_FRACTION * ctx->mem_per_rank;
 }
 
 rrr_status rrr_gram_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr)
