@@ -126,7 +126,6 @@ double rrr_cv_yy_shift(size_t q, const double *dy, const double *fsy, double nk)
     return -2.0 * rrr_dot(q, dy, fsy) + nk * rrr_dot(q, dy, dy);
 }
 
-/* Local. G_-k = Q Lambda Q^T in place (dsyevd); Lambda clamped at 0 (rounding). */
 /* Local. G = Q diag(lam) Q^T (ascending) from the SVD of G's Cholesky factor R by one-sided
  * Jacobi (dgesvj), whose singular values and vectors keep their relative accuracy when R
  * is badly scaled but R D^{-1} is not (columns of X in different units): dsyevd's
@@ -167,7 +166,8 @@ static int eig_graded(size_t p, const double *G, fold_ws *w)
     return info == 0;
 }
 
-/* Local. The training G (in Q, upper) = Q diag(lam) Q^T, lam ascending: dsyevd, whose
+/* Local. The training G_-k (in Q, upper) = Q diag(lam) Q^T in place, lam ascending and
+ * clamped at 0 (rounding): dsyevd, whose
  * small eigenvalues are accurate only to eps lam_max; when they are below GRADED_SPREAD
  * lam_max (columns in different units, or nearly collinear), one-sided Jacobi on the
  * Cholesky factor instead (eig_graded), which is slower but keeps them. */
