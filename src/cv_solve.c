@@ -167,10 +167,10 @@ static int eig_graded(size_t p, const double *G, fold_ws *w)
 }
 
 /* Local. The training G_-k (in Q, upper) = Q diag(lam) Q^T in place, lam ascending and
- * clamped at 0 (rounding): dsyevd, whose
- * small eigenvalues are accurate only to eps lam_max; when they are below GRADED_SPREAD
- * lam_max (columns in different units, or nearly collinear), one-sided Jacobi on the
- * Cholesky factor instead (eig_graded), which is slower but keeps them. */
+ * clamped at 0 (rounding): dsyevd, whose small eigenvalues are accurate only to
+ * eps lam_max; when they are below GRADED_SPREAD lam_max (columns in different units, or
+ * nearly collinear), one-sided Jacobi on the Cholesky factor instead (eig_graded), which
+ * is slower but keeps them. */
 #define GRADED_SPREAD 1e-8
 static rrr_status eig_training(size_t p, fold_ws *w, rrr_err *e)
 {
