@@ -245,7 +245,7 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     if (h->fapl >= 0)
         h->file = H5Fopen(file, H5F_ACC_RDONLY, h->fapl);
     /* check_file read its signature: a file that no driver opens is damaged (truncated?);
-     * one that only the sequential driver opens meets a file-system problem (locking) */
+     * one that only the sequential driver opens meets a file system without MPI-IO */
     int failed = h->file < 0;
     MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, ctx->comm);
     if (failed && ctx->rank == 0) { /* rank 0's verdict, the only failure agreed below */
