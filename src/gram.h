@@ -77,10 +77,11 @@ typedef struct {
     const double *xm, *ym;
 } rrr_sums;
 
-/* Collective. The replicated statistics from given sums instead of a pass, factored as
- * rrr_gram_create does (no pilot). */
-rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size_t q,
-                              double lambda, rrr_route route, rrr_gram **out);
+/* Collective. The replicated statistics of rq's rows from given sums instead of a pass,
+ * factored as rrr_gram_create does (no pilot), the QR pass over rq's rows included when
+ * the sums are singular or ill-conditioned. */
+rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, const rrr_stats_req *rq,
+                              rrr_gram **out);
 
 /* Collective. The 2-D grid of the grid regime (block size by p). *out is new. */
 rrr_status rrr_gram_grid_new(rrr_ctx *ctx, size_t p, rrr_grid **out);

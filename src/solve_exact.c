@@ -219,20 +219,9 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_
     double fstar = NAN;
     (void)o;
     *keep = NULL;
-    const int totals = sums != NULL && !plan->grid; /* cv's final fit */
-    const int qr = totals && rrr_gram_qr_fits(ctx, rq->p, rq->q); /* a re-pass can do better */
-    rrr_status st = totals
-                        ? rrr_gram_from_sums(ctx, sums, rq->p, rq->q, rq->lambda, plan->route, &gr)
+    rrr_status st = sums != NULL && !plan->grid /* cv's final fit, from its totals */
+                        ? rrr_gram_from_sums(ctx, sums, rq, &gr)
                         : rrr_gram_create(ctx, rq, plan->grid, &gr);
-    if (qr && (st == RRR_ENUMERIC || (st == RRR_OK && rrr_gram_ill(ctx, gr)))) {
-        /* cv's totals are normal equations: singular or ill-conditioned, a pass of its own
-         * (with the QR of X, stats_qr.c) instead */
-        rrr_info(ctx, "exact: the search's totals are %s: the statistics once more from the "
-                 "rows", st == RRR_OK ? "ill-conditioned" : "singular to working precision");
-        rrr_gram_destroy(&gr);
-        ctx->err = (rrr_err){ .st = RRR_OK };
-        st = rrr_gram_create(ctx, rq, plan->grid, &gr);
-    }
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, rq->d, 0, m->U, m->V, &fstar);
     if (st == RRR_OK)

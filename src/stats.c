@@ -934,9 +934,10 @@ rrr_status rrr_gram_create(rrr_ctx *ctx, const rrr_stats_req *rq, int use_grid, 
     return st;
 }
 
-rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size_t q,
-                              double lambda, rrr_route route, rrr_gram **out)
+rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, const rrr_stats_req *rq,
+                              rrr_gram **out)
 {
+    const size_t p = rq->p, q = rq->q;
     rrr_gram *gr = rrr_calloc(1, sizeof *gr);
     double *buf = rrr_malloc(p * p + p * q + 1, sizeof(double));
     double *xm = sums->xm ? rrr_malloc(p, sizeof *xm) : NULL;
@@ -958,9 +959,10 @@ rrr_status rrr_gram_from_sums(rrr_ctx *ctx, const rrr_sums *sums, size_t p, size
         memcpy(xm, sums->xm, p * sizeof *xm);
     if (ym != NULL)
         memcpy(ym, sums->ym, q * sizeof *ym);
-    *gr = (rrr_gram){ .p = p, .q = q, .lambda = lambda, .yy = sums->yy, .route = route,
-                      .R = buf, .C = buf + p * p, .xm = xm, .ym = ym };
-    st = factor(ctx, gr);
+    *gr = (rrr_gram){ .p = p, .q = q, .n = rq->n, .lambda = rq->lambda, .yy = sums->yy,
+                      .route = rq->route, .d = rq->d, .R = buf, .C = buf + p * p, .xm = xm,
+                      .ym = ym };
+    st = refactor_qr(ctx, rq, gr, factor(ctx, gr));
     if (st != RRR_OK)
         rrr_gram_destroy(&gr);
     *out = gr;
