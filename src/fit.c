@@ -400,6 +400,25 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
     return st;
 }
 
+/* Collective. One solve by plan into a new *m and *info (the means in *xm, *ym), with the
+ * honest figures; on failure the caller frees what was made. */
+static rrr_status attempt(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *pb,
+                          const rrr_fit_opts *o, rrr_plan *plan, const rrr_sums *sums, int warn,
+                          rrr_model **m, rrr_fit_info **info, double **xm, double **ym)
+{
+    rrr_status st = rrr_model_new(ctx, pb->n, pb->p, pb->q, pb->d, o->lambda, o->intercept, m);
+    if (st == RRR_OK)
+        st = rrr_fit_info_new(ctx, plan, 0.0, info);
+    if (st != RRR_OK)
+        return st;
+    (*info)->opts = *o; /* for model.json; the caller's checkpoint string may not outlive it */
+    (*info)->opts.checkpoint = NULL;
+    st = solve(ctx, X, Y, pb, o, plan, sums, warn, *m, *info, xm, ym);
+    if (st == RRR_OK)
+        honest_convergence(ctx, *info);
+    return rrr_agree(ctx, st);
+}
+
 /* Collective. auto promised an answer and its gd ended unconverged: the closed form, which
  * needs no iterations, from plan0 (the plan as made). Its result replaces gd's (*m, *info,
  * the means) when it succeeds; else gd's stands, with a warning (a stop by a signal stops). */
@@ -419,17 +438,7 @@ static rrr_status exact_instead(rrr_ctx *ctx, rrr_input *X, rrr_input *Y,
     rrr_model *me = NULL;
     rrr_fit_info *ie = NULL;
     double *xe = NULL, *ye = NULL;
-    rrr_status st = rrr_model_new(ctx, pe.n, pe.p, pe.q, pe.d, o->lambda, o->intercept, &me);
-    if (st == RRR_OK)
-        st = rrr_fit_info_new(ctx, &ex, 0.0, &ie);
-    if (st == RRR_OK) {
-        ie->opts = *o;
-        ie->opts.checkpoint = NULL;
-        st = solve(ctx, X, Y, &pe, o, &ex, sums, 0, me, ie, &xe, &ye); /* warnings said */
-    }
-    if (st == RRR_OK)
-        honest_convergence(ctx, ie);
-    st = rrr_agree(ctx, st);
+    rrr_status st = attempt(ctx, X, Y, &pe, o, &ex, sums, 0, &me, &ie, &xe, &ye); /* warned */
     if (st == RRR_OK) {
         ie->solve_seconds += (*info)->solve_seconds; /* gd's time was spent too */
         rrr_model_destroy(m);
@@ -506,13 +515,6 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     mach.resident = rrr_input_in_memory(X) && rrr_input_in_memory(Y);
     rrr_plan_make(&mach, pb.n, pb.p, pb.q, pb.d, o, &plan);
     const rrr_plan plan0 = plan; /* as made: the solvers update theirs */
-    st = rrr_model_new(ctx, pb.n, pb.p, pb.q, pb.d, o->lambda, o->intercept, &m);
-    if (st == RRR_OK)
-        st = rrr_fit_info_new(ctx, &plan, 0.0, &info);
-    if (st != RRR_OK)
-        goto done;
-    info->opts = *o; /* for model.json; the caller's checkpoint string may not outlive it */
-    info->opts.checkpoint = NULL;
     if (o->solver == RRR_SOLVER_AUTO)
         rrr_info(ctx, "auto: chose %s (%s)", rrr_solver_name(plan.solver), plan.solver_why);
     rrr_plan_log(ctx, &plan);
@@ -522,10 +524,7 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
     rrr_info(ctx, "fit: n=%zu p=%zu q=%zu d=%d lambda=%g solver=%s ranks=%d%s", pb.n, pb.p,
              pb.q, pb.d, pb.lambda, rrr_solver_name(plan.solver), ctx->size,
              o->intercept ? " intercept" : "");
-    st = solve(ctx, X, Y, &pb, o, &plan, sums, warn, m, info, &xm, &ym);
-    if (st == RRR_OK)
-        honest_convergence(ctx, info);
-    st = rrr_agree(ctx, st);
+    st = attempt(ctx, X, Y, &pb, o, &plan, sums, warn, &m, &info, &xm, &ym);
     if (st == RRR_OK && gd_gave_up(o, &plan, info))
         st = exact_instead(ctx, X, Y, &pb, o, &plan0, sums, &m, &info, &xm, &ym);
     if (st == RRR_OK && o->intercept) {
@@ -533,7 +532,6 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
         m->y_mean = ym;
         xm = ym = NULL;
     }
-done:
     free(xm);
     free(ym);
     if (st != RRR_OK || info_out == NULL)
