@@ -5,7 +5,8 @@
  *
  * With Z = U V^T and G = 2 X^T (X Z - Y) + 2 lambda Z: grad_U f = G V, grad_V f = G^T U.
  * Rows of X and Y are split in contiguous blocks over the ranks of the context's
- * communicator (rrr_partition); U, V are replicated.
+ * communicator, in rank order (rrr_partition's split, or any other: rrr_block_wrap_at);
+ * U, V are replicated.
  *
  * "Collective" functions are entered by every rank of the context with the same (global)
  * arguments and return the same status on every rank; their arguments are checked by the
@@ -65,10 +66,10 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out);
 rrr_status rrr_block_wrap(rrr_ctx *ctx, size_t n, size_t ncols, size_t nloc, double *a,
                           rrr_block **out);
 /* The same for rows that are not rrr_partition's: a holds the nloc rows from global row r0
- * (r0 + nloc <= n). For rrr_predict and the scores, which work row by row and need only
- * that the ranks' rows together are the n rows, each once (the caller's to ensure: an
- * exclusive prefix sum of nloc is such an r0); rrr_fit and rrr_cv refuse blocks that are not
- * the partition's. Local. RRR_EINVAL as rrr_block_wrap, or rows beyond n. */
+ * (r0 + nloc <= n). Every call takes such blocks as long as the ranks' rows, in rank order,
+ * are the n rows, each once: r0 is the exclusive prefix sum of nloc (rrr_fit and rrr_cv
+ * check it, and that X, Y and the fold ids hold the same rows, RRR_EINVAL otherwise).
+ * Local. RRR_EINVAL as rrr_block_wrap, or rows beyond n. */
 rrr_status rrr_block_wrap_at(rrr_ctx *ctx, size_t n, size_t ncols, size_t r0, size_t nloc,
                              double *a, rrr_block **out);
 /* Local. NULL-safe; sets *B = NULL. */

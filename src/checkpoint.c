@@ -33,9 +33,8 @@ typedef struct {
  * mod 2^64 of a hash of (global position, bits) over all entries. */
 static uint64_t data_hash(rrr_ctx *ctx, const rrr_problem *pb)
 {
-    size_t r0 = 0, nloc = 0;
+    const size_t r0 = pb->r0;
     uint64_t h = 0;
-    rrr_partition(pb->n, ctx->size, ctx->rank, &r0, &nloc);
     for (size_t il = 0; il < pb->nloc; il++) {
         uint64_t i = r0 + il;
         for (size_t j = 0; j < pb->p; j++) {

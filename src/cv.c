@@ -92,14 +92,13 @@ static rrr_status assign_folds(rrr_cv_run *cv, rrr_cv_result *res)
     rrr_ctx *ctx = cv->ctx;
     const rrr_problem *pb = cv->pb;
     const rrr_block *F = cv->o->fold_ids;
-    size_t r0 = 0, nloc = 0;
-    rrr_partition(pb->n, ctx->size, ctx->rank, &r0, &nloc);
+    const size_t r0 = pb->r0, nloc = pb->nloc;
     rrr_status st = RRR_OK;
     double kmax = 0;
-    if (F != NULL && (F->r0 != r0 || F->nloc != nloc)) /* a block of rrr_block_wrap_at */
+    if (F != NULL && (F->r0 != r0 || F->nloc != nloc))
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "cv: rank %d holds fold ids of rows [%zu, %zu), "
-                      "but owns [%zu, %zu) (rrr_partition)", ctx->rank, F->r0, F->r0 + F->nloc,
-                      r0, r0 + nloc);
+                      "but rows [%zu, %zu) of X and Y: each rank must hold the ids of its rows",
+                      ctx->rank, F->r0, F->r0 + F->nloc, r0, r0 + nloc);
     for (size_t il = 0; il < pb->nloc && st == RRR_OK; il++) {
         if (F == NULL) {
             cv->fold[il] = rrr_fold_of(r0 + il, pb->n, cv->o->folds, cv->o->fold_seed);
@@ -463,8 +462,9 @@ rrr_status rrr_cv_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_cv_
         return st;
     rrr_problem pb = { .n = rrr_input_rows(X), .p = rrr_input_cols(X), .q = rrr_input_cols(Y),
                        .d = o->ranks[o->nranks - 1], .lambda = o->lambdas[0] };
-    size_t r0 = 0;
-    rrr_partition(pb.n, ctx->size, ctx->rank, &r0, &pb.nloc);
+    st = rrr_input_share(ctx, X, Y, &pb.r0, &pb.nloc);
+    if (st != RRR_OK)
+        return st;
     double *tot = NULL, *means = rrr_calloc(pb.p + pb.q, sizeof *means);
     rrr_cv_result *res = NULL;
     st = rrr_agree(ctx, means ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));

@@ -91,20 +91,6 @@ static rrr_status check_opts(rrr_err *e, size_t nx, size_t p, size_t ny, size_t 
     return RRR_OK;
 }
 
-/* Collective. A block in memory must be this rank's share of the rows (rrr_partition). */
-static rrr_status check_share(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y)
-{
-    size_t r0 = 0, nloc = 0;
-    rrr_partition(X->n, ctx->size, ctx->rank, &r0, &nloc);
-    rrr_status st = RRR_OK;
-    if (X->r0 != r0 || X->nloc != nloc || Y->r0 != r0 || Y->nloc != nloc ||
-        (nloc > 0 && (X->a == NULL || Y->a == NULL)))
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d holds rows [%zu, %zu) of X and [%zu, %zu) "
-                      "of Y, but owns [%zu, %zu) (rrr_partition)", ctx->rank, X->r0,
-                      X->r0 + X->nloc, Y->r0, Y->r0 + Y->nloc, r0, r0 + nloc);
-    return rrr_agree(ctx, st);
-}
-
 uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny, size_t q)
 {
     const uint64_t v[] = { nx, p, ny, q, (uint64_t)o->d, (uint64_t)o->solver,
@@ -146,10 +132,7 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
                                         "rrr_fit_opts (and warm start)");
     if (st == RRR_OK)
         st = check_opts(&ctx->err, X->n, X->ncols, Y->n, Y->ncols, o);
-    st = rrr_agree(ctx, st);
-    if (st != RRR_OK)
-        return st;
-    return check_share(ctx, X, Y);
+    return rrr_agree(ctx, st);
 }
 
 rrr_status rrr_column_stats(rrr_ctx *ctx, rrr_problem *pb, int intercept, int warn,
@@ -506,7 +489,9 @@ rrr_status rrr_fit_inputs(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, const rrr_fi
         return st; /* replicated: the same on every rank */
     rrr_problem pb = { .n = rrr_input_rows(X), .p = rrr_input_cols(X), .q = rrr_input_cols(Y),
                        .d = o->d, .lambda = o->lambda };
-    rrr_partition(pb.n, ctx->size, ctx->rank, &(size_t){ 0 }, &pb.nloc);
+    st = rrr_input_share(ctx, X, Y, &pb.r0, &pb.nloc);
+    if (st != RRR_OK)
+        return st;
     double *xm = NULL, *ym = NULL;
     rrr_model *m = NULL;
     rrr_fit_info *info = NULL;

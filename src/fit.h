@@ -13,9 +13,9 @@ uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny
  * it covers), on every rank: before any rank judges its arguments alone. */
 rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what);
 
-/* Collective (fit.c). The arguments of rrr_fit (and of rrr_cv's final fit): the same on
- * every rank (rrr_same_everywhere), then RRR_EINVAL with a message; a block that is not
- * this rank's share of the rows is a local finding, agreed. */
+/* Collective (fit.c). The arguments of rrr_fit: the same on every rank
+ * (rrr_same_everywhere), then RRR_EINVAL with a message. (How the rows are split is
+ * rrr_input_share's to check.) */
 rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
                               const rrr_fit_opts *o);
 

@@ -9,6 +9,7 @@
  * Y - 1 ym^T without forming them. */
 typedef struct {
     size_t n, p, q, nloc;
+    size_t r0;        /* the global index of my first row (rrr_input_share)           */
     int d;
     double lambda;
     const double *Xt; /* p x nloc, column-major (= my rows of X, row-major); borrowed */

@@ -672,8 +672,10 @@ static rrr_status stats_grid(rrr_ctx *ctx, const rrr_stats_req *rq, const double
 rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_grid *g,
                               rrr_dmat *G, rrr_dmat *C, double *yy)
 {
-    rrr_block bx = { .n = pb->n, .ncols = pb->p, .nloc = pb->nloc, .a = (double *)pb->Xt };
-    rrr_block by = { .n = pb->n, .ncols = pb->q, .nloc = pb->nloc, .a = (double *)pb->Yt };
+    rrr_block bx = { .n = pb->n, .ncols = pb->p, .r0 = pb->r0, .nloc = pb->nloc,
+                     .a = (double *)pb->Xt };
+    rrr_block by = { .n = pb->n, .ncols = pb->q, .r0 = pb->r0, .nloc = pb->nloc,
+                     .a = (double *)pb->Yt };
     rrr_input *X = NULL, *Y = NULL;
     rrr_stream_facts facts = { 0, 0, 0, NULL };
     const size_t p = pb->p, q = pb->q;

@@ -133,6 +133,49 @@ rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
     return st;
 }
 
+/* Local. My rows of one input: its block's, or rrr_partition's for a file. */
+static void rows_of(const rrr_ctx *ctx, const rrr_input *in, size_t *r0, size_t *nloc)
+{
+    if (in->B != NULL) {
+        *r0 = in->B->r0;
+        *nloc = in->B->nloc;
+    } else {
+        rrr_partition(in->n, ctx->size, ctx->rank, r0, nloc);
+    }
+}
+
+rrr_status rrr_input_share(rrr_ctx *ctx, const rrr_input *X, const rrr_input *Y, size_t *r0,
+                           size_t *nloc)
+{
+    size_t yr0 = 0, ynloc = 0;
+    rows_of(ctx, X, r0, nloc);
+    if (Y != NULL)
+        rows_of(ctx, Y, &yr0, &ynloc);
+    /* the rows before mine, and all of them: an exclusive prefix sum and a total */
+    unsigned long long mine = *nloc, before = 0, all = 0;
+    MPI_Exscan(&mine, &before, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, ctx->comm);
+    MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, ctx->comm);
+    if (ctx->rank == 0)
+        before = 0; /* MPI_Exscan leaves rank 0's undefined */
+    rrr_status st = RRR_OK;
+    if (Y != NULL && (yr0 != *r0 || ynloc != *nloc))
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d holds rows [%zu, %zu) of X but [%zu, %zu) "
+                      "of Y: each rank must hold the same rows of both", ctx->rank, *r0,
+                      *r0 + *nloc, yr0, yr0 + ynloc);
+    else if (before != *r0 || all != X->n)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d holds rows [%zu, %zu) of %zu, but the ranks "
+                      "before it hold %llu rows and all ranks %llu: the ranks' rows must be the "
+                      "n rows in rank order, each once", ctx->rank, *r0, *r0 + *nloc, X->n,
+                      before, all);
+    for (int j = 0; j < 2 && st == RRR_OK; j++) {
+        const rrr_input *in = j == 0 ? X : Y;
+        if (in != NULL && in->B != NULL && in->B->nloc > 0 && in->B->a == NULL)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "rank %d: the block of %s holds %zu rows but "
+                          "no values (NULL)", ctx->rank, j == 0 ? "X" : "Y", in->B->nloc);
+    }
+    return rrr_agree(ctx, st);
+}
+
 size_t rrr_stream_panel_rows(size_t p, size_t q)
 {
     const char *e = getenv("RRR_PANEL_ROWS");

@@ -46,6 +46,14 @@ int rrr_input_in_memory(const rrr_input *in);
  * by the input and freed with it). *B is borrowed. */
 rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B);
 
+/* Collective. My rows [*r0, *r0 + *nloc) of X and of Y (Y may be NULL): a block's own,
+ * rrr_partition's for a file. Any split will do, as long as the ranks' rows are the n rows
+ * in rank order, each once, and the same rows of X and Y (RRR_EINVAL otherwise, agreed):
+ * the solvers only sum over rows, and what depends on a row's global position (the folds,
+ * the checksum, messages) takes it from *r0. */
+rrr_status rrr_input_share(rrr_ctx *ctx, const rrr_input *X, const rrr_input *Y, size_t *r0,
+                           size_t *nloc);
+
 /* Local. The rows of a panel for an n x p, n x q pair: RRR_STREAM_PANEL_BYTES of X and Y
  * (at least 64 rows), or RRR_PANEL_ROWS from the environment (tests, measurements). The
  * same on every rank and for every kind of input, so a pass sums in the same order

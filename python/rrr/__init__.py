@@ -2,12 +2,13 @@
 
     minimize  ||Y - X U V^T||_F^2 + lam ||U V^T||_F^2     X: n x p, Y: n x q, rank d
 
-Each rank passes its own rows of X and Y as NumPy arrays (rank r holds rows
-[r*b, min((r+1)*b, n)), b = ceil(n / size): see `partition`), inside an mpi4py program:
+Each rank passes its own rows of X and Y as NumPy arrays, inside an mpi4py program. Any
+split will do (np.array_split's, `partition`'s, or rows as they were read), as long as the
+ranks' rows, taken in rank order, are the n rows, each once:
 
     from mpi4py import MPI
     import rrr
-    r0, nloc = rrr.partition(n, MPI.COMM_WORLD)
+    r0, nloc = rrr.partition(n, MPI.COMM_WORLD)        # one such split
     model = rrr.fit(X[r0:r0 + nloc], Y[r0:r0 + nloc], rank=5, lam=0.1, comm=MPI.COMM_WORLD)
     Yhat = rrr.predict(model, X[r0:r0 + nloc])          # my rows of X U V^T
     s = rrr.score(Y[r0:r0 + nloc], Yhat)                # mse, r2, r2_mean, per output
@@ -169,11 +170,10 @@ def _rows(a, what):
 
 class _Blocks:
     """Wrap each rank's rows of one or more matrices as rrr_blocks (borrowed, no copy).
-    Checks on every rank that the ranks agree on the column counts, and that each holds
-    its rows of the partition (the library's message names the rows it expected); with
-    any_split (predict, score: row by row), any number of rows per rank, in rank order."""
+    Checks on every rank that the ranks agree on the column counts; each rank may hold
+    any number of rows: its rows are the ones after those of the ranks before it."""
 
-    def __init__(self, ctx, arrays, names, any_split=False):
+    def __init__(self, ctx, arrays, names):
         self.arrays, self.ptrs, err = [], [], None
         for a, nm in zip(arrays, names):
             try:
@@ -199,11 +199,8 @@ class _Blocks:
             r0 = sum(s[k][0] for s in shapes[:me])  # my rows' first, in rank order
             ptr = _lib.ctypes.POINTER(_lib.Block)()
             data = a.ctypes.data_as(_lib.c_double_p)
-            st = _lib.OK if err is not None else (
-                lib.rrr_block_wrap_at(ctx.ptr, n, a.shape[1], r0, a.shape[0], data,
-                                      _lib.ctypes.byref(ptr)) if any_split else
-                lib.rrr_block_wrap(ctx.ptr, n, a.shape[1], a.shape[0], data,
-                                   _lib.ctypes.byref(ptr)))
+            st = _lib.OK if err is not None else lib.rrr_block_wrap_at(
+                ctx.ptr, n, a.shape[1], r0, a.shape[0], data, _lib.ctypes.byref(ptr))
             if st != _lib.OK:
                 msg = lib.rrr_ctx_errmsg(ctx.ptr).decode()  # e.g. a NaN, with its global row
                 msg = msg.removeprefix("rrr_block_wrap_at: ").removeprefix("rrr_block_wrap: ")
@@ -538,7 +535,7 @@ def _fill_opts(o, *, fit_intercept=False, solver="auto", max_iter=10000, tol=1e-
 
 def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
     """Fit U (p x d), V (q x d) minimising ||Y - X U V^T||^2 + lam ||U V^T||^2 on the rows
-    each rank holds (X: nloc x p, Y: nloc x q, this rank's rows per `partition`).
+    each rank holds (X: nloc x p, Y: nloc x q: any rows, the n rows in rank order).
     Collective. The options are `rrr fit`'s, with its defaults: fit_intercept=False
     (--intercept), solver="auto", max_iter=10000, tol=1e-10, seed=0, checkpoint=None,
     checkpoint_every=100, resume=False, grid_min_p=0 (the library's default, 4096),
@@ -589,7 +586,7 @@ def predict(model, X, comm=None):
     """My rows of YHAT = X U V^T (+ intercept): nloc x q (nloc for a model of a 1-D y),
     for any rows X on each rank (not only the partition's). Collective."""
     with _Context(comm) as ctx:
-        blocks = _Blocks(ctx, [X], ["X"], any_split=True)
+        blocks = _Blocks(ctx, [X], ["X"])
         out = _lib.ctypes.POINTER(_lib.Block)()
         try:
             m = model._c()
@@ -608,7 +605,7 @@ def score(Y, Y_pred, comm=None):
     over all entries), r2_mean (the mean of the per-output R^2, scikit-learn's
     r2_score default), mse_per_output and r2_per_output (arrays of q). Collective."""
     with _Context(comm) as ctx:
-        blocks = _Blocks(ctx, [Y, Y_pred], ["Y", "Y_pred"], any_split=True)
+        blocks = _Blocks(ctx, [Y, Y_pred], ["Y", "Y_pred"])
         try:
             q = blocks.arrays[0].shape[1]
             mse, r2, r2_mean = (_lib.ctypes.c_double() for _ in range(3))

@@ -118,6 +118,32 @@ int main(int argc, char **argv)
         rrr_cv_result *rd = NULL;
         expect("rrr_cv(ranks differ between ranks)", rrr_cv(ctx, X, Y, &cd, &rd, &m2, &i2),
                RRR_EINVAL);
+        /* splits of the rows: any one in rank order, each row once, the same for X and Y */
+        cd.nranks = 2;
+        const int me = rrr_ctx_rank(ctx);
+        rrr_block *Xs = NULL, *Ys = NULL;
+        rrr_block_wrap_at(ctx, n, p, me == 0 ? 0 : n, me == 0 ? n : 0, x, &Xs);
+        rrr_block_wrap_at(ctx, n, q, me == 0 ? 0 : n, me == 0 ? n : 0, y, &Ys);
+        expect("rrr_fit(rank 0 holds all rows)", rrr_fit(ctx, Xs, Ys, &o, &m2, &i2), RRR_OK);
+        rrr_model_destroy(&m2);
+        rrr_fit_info_destroy(&i2);
+        expect("rrr_cv(rank 0 holds all rows)", rrr_cv(ctx, Xs, Ys, &cd, &rd, &m2, &i2), RRR_OK);
+        rrr_model_destroy(&m2);
+        rrr_fit_info_destroy(&i2);
+        rrr_cv_result_destroy(&rd);
+        expect("rrr_fit(X split otherwise than Y)", rrr_fit(ctx, Xs, Y, &o, &m2, &i2), RRR_EINVAL);
+        expect("rrr_cv(X split otherwise than Y)", rrr_cv(ctx, X, Ys, &cd, &rd, &m2, &i2),
+               RRR_EINVAL);
+        rrr_block_destroy(&Xs);
+        rrr_block_destroy(&Ys);
+        /* every rank the first rows: n rows in all, but row 0 K times and the last never */
+        rrr_block_wrap_at(ctx, n, p, 0, nloc, x, &Xs);
+        rrr_block_wrap_at(ctx, n, q, 0, nloc, y, &Ys);
+        expect("rrr_fit(rows not in rank order)", rrr_fit(ctx, Xs, Ys, &o, &m2, &i2), RRR_EINVAL);
+        expect("rrr_cv(rows not in rank order)", rrr_cv(ctx, Xs, Ys, &cd, &rd, &m2, &i2),
+               RRR_EINVAL);
+        rrr_block_destroy(&Xs);
+        rrr_block_destroy(&Ys);
     }
     /* models: predict and write check what they are given */
     rrr_block *Yh = NULL;

@@ -83,10 +83,8 @@ raises(lambda: rrr.fit(Xl, Yl, rank=0, lam=1, comm=comm), rrr.InvalidInputError,
        "rank 0 out of range", "bad rank")
 raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=-1, comm=comm), ValueError, 2,
        "lambda -1: must be a finite number >= 0", "bad lambda")
-if np_ > 1:
-    bad = X[:nloc + 1] if me == 0 else Xl
-    raises(lambda: rrr.fit(bad, Y[:bad.shape[0]], rank=1, lam=1, comm=comm),
-           rrr.InvalidInputError, 2, "rrr_partition", "rows not split as rrr_partition")
+raises(lambda: rrr.fit(Xl, Y[r0:r0 + nloc - 1] if me == np_ - 1 and nloc > 0 else Yl, rank=1,
+                       lam=1, comm=comm), rrr.InvalidInputError, 2, "rows", "X and Y of different rows")
 if np_ > 1:
     odd = Xl[:, :, None] if me == np_ - 1 else Xl
     raises(lambda: rrr.fit(odd, Yl, rank=1, lam=1, comm=comm), rrr.InvalidInputError, 2,
@@ -223,6 +221,35 @@ s_uneven = rrr.score(Y[lo:hi], yfull[lo:hi], comm)
 s_part = rrr.score(Yl, yfull[r0:r0 + nloc], comm)
 check(abs(s_uneven["mse"] - s_part["mse"]) <= 1e-12 * s_part["mse"] and
       abs(s_uneven["r2_mean"] - s_part["r2_mean"]) <= 1e-12, "score: an uneven split of the rows")
+
+# fit and cv take any split of the rows in rank order: np.array_split's, and rank 0 all
+# rows (the sums over rows are grouped by rank, so equal to rounding, bitwise at 1 rank)
+for how, (lo, hi) in (("np.array_split", (sum(len(a) for a in np.array_split(np.arange(n), np_)[:me]),
+                                           sum(len(a) for a in np.array_split(np.arange(n), np_)[:me + 1]))),
+                      ("rank 0 all rows", (0, n) if me == 0 else (n, n))):
+    for solver in ("gd", "exact"):
+        ms = rrr.fit(X[lo:hi], Y[lo:hi], rank=3, lam=0.7, comm=comm, solver=solver)
+        ref = m if solver == "gd" else rrr.fit(Xl, Yl, rank=3, lam=0.7, comm=comm, solver="exact")
+        B, Bref = ms.U @ ms.V.T, ref.U @ ref.V.T
+        check(np.abs(B - Bref).max() <= 1e-9 * np.abs(Bref).max() and
+              abs(ms.info["objective"] - ref.info["objective"]) <= 1e-11 * ref.info["objective"],
+              f"fit ({solver}) on {how}: the partition's model, to rounding")
+    ids = (np.arange(n) % 3).astype(float)
+    cs, ts = rrr.cv(X[lo:hi], Y[lo:hi], ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm,
+                    fold_ids=ids[lo:hi])
+    cp, tp = rrr.cv(Xl, Yl, ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm,
+                    fold_ids=ids[r0:r0 + nloc])
+    cr, tr = rrr.cv(X[lo:hi], Y[lo:hi], ranks=[1, 2, 3], lambdas=[0.1, 1, 10], comm=comm,
+                    folds=4, fold_seed=3, rule="1se")
+    check(ts["rank"] == tp["rank"] and ts["lam"] == tp["lam"] and
+          np.allclose(ts["cv_mse"], tp["cv_mse"], rtol=1e-10, atol=0) and
+          tr["rank"] == t["rank"] and tr["lam"] == t["lam"] and
+          np.allclose(tr["cv_mse"], t["cv_mse"], rtol=1e-10, atol=0),
+          f"cv on {how}: the partition's table (fold ids, and the seed's folds)")
+    if np_ > 1 and how == "rank 0 all rows":
+        raises(lambda: rrr.cv(X[lo:hi], Y[lo:hi], ranks=[1], lambdas=[1], comm=comm,
+                              fold_ids=ids[r0:r0 + nloc]),
+               rrr.InvalidInputError, 2, "fold ids", f"cv on {how}: fold ids of other rows")
 
 # the scikit-learn estimator: clone, GridSearchCV (one process per search: COMM_SELF)
 try:
