@@ -46,6 +46,13 @@ int rrr_ctx_rank(const rrr_ctx *ctx);
 int rrr_ctx_size(const rrr_ctx *ctx);
 /* Quiet: no progress lines (warnings and errors still go to stderr). Local. */
 void rrr_ctx_set_quiet(rrr_ctx *ctx, int quiet);
+/* Ask the fits running in this process to stop, as SIGTERM does for the rrr command: at
+ * the next iteration boundary (gd, als, cv's gd method) the ranks agree on it, write the
+ * checkpoint the fit was given, and return RRR_ESTOPPED; a one-pass solver runs to its end.
+ * Async-signal-safe: for a signal handler, or another thread while a fit runs (python/rrr's
+ * Ctrl-C). rrr_stop_clear withdraws the request (before the next fit). Local. */
+void rrr_stop_request(void);
+void rrr_stop_clear(void);
 
 /* The library version ("MAJOR.MINOR.PATCH"), as compiled in and as linked. Local. */
 #define RRR_VERSION_STRING "0.9.0"

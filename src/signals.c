@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "rrr.h"
 #include "signals.h"
 
 volatile sig_atomic_t rrr_stop_requested = 0;
@@ -22,4 +23,14 @@ void rrr_signals_install(void)
     sa.sa_flags = SA_RESTART; /* slow syscalls (file I/O) resume instead of failing */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+}
+
+void rrr_stop_request(void)
+{
+    rrr_stop_requested = 1;
+}
+
+void rrr_stop_clear(void)
+{
+    rrr_stop_requested = 0;
 }

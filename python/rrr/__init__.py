@@ -130,6 +130,54 @@ class _Context:
         if st != _lib.OK:
             _raise(st, lib.rrr_ctx_errmsg(self.ptr).decode())
 
+    def interruptible(self, call):
+        """The status of call(), a library call that may iterate for long, run so that Ctrl-C
+        stops it: in a worker thread while this (main) thread waits; a KeyboardInterrupt
+        here asks the library to stop at its next iteration boundary (rrr_stop_request:
+        every rank then returns RRR_ESTOPPED), and is raised again by interrupted() once
+        the call has returned and its results are freed. Directly, without Ctrl-C, off the
+        main thread or where MPI does not allow calls from another thread (below
+        MPI_THREAD_SERIALIZED)."""
+        import threading
+        from mpi4py import MPI
+        self.interrupted = False
+        if (threading.current_thread() is not threading.main_thread()
+                or MPI.Query_thread() < MPI.THREAD_SERIALIZED):
+            return call()
+        box, done = {}, threading.Event()
+
+        def run():
+            try:
+                box["st"] = call()
+            except BaseException as e:  # ctypes errors: re-raised in the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
+
+        lib.rrr_stop_clear()
+        worker = threading.Thread(target=run, name="rrr", daemon=True)
+        worker.start()
+        # wait on an Event, not Thread.join: a join interrupted by KeyboardInterrupt can
+        # leave is_alive() False while the thread still runs (CPython 3.11); never leave
+        # while the call runs, since the context and the wrapped arrays would go with us
+        while not done.is_set():
+            try:
+                done.wait(0.05)
+            except KeyboardInterrupt:
+                self.interrupted = True
+                lib.rrr_stop_request()
+        worker.join()
+        lib.rrr_stop_clear()
+        if "error" in box:
+            raise box["error"]
+        return box["st"]
+
+    def raise_interrupt(self):
+        """A Ctrl-C arrived during interruptible(): raise it now (the call's results are freed)."""
+        if getattr(self, "interrupted", False):
+            raise KeyboardInterrupt("rrr: stopped by Ctrl-C (at an iteration boundary, or "
+                                    "after a one-pass solver finished)")
+
     def agree(self, st):
         """Agree on a local status (every rank calls), then check it."""
         self.check(lib.rrr_ctx_agree(self.ptr, st))
@@ -553,13 +601,17 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
         m = _lib.ctypes.POINTER(_lib.Model)()
         info = _lib.ctypes.POINTER(_lib.FitInfo)()
         try:
-            ctx.check(lib.rrr_fit(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
-                                  _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
-            model = _from_c(m, _record_of(ctx, m, info))
+            st = ctx.interruptible(lambda: lib.rrr_fit(
+                ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
+                _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
+            if not ctx.interrupted:
+                ctx.check(st)
+                model = _from_c(m, _record_of(ctx, m, info))
         finally:
             lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
+        ctx.raise_interrupt()
         _set_y_1d(model, np.ndim(Y) == 1)
         _warn_fit(ctx, model.info, "rrr.fit")
         return model._own_record()
@@ -680,16 +732,19 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
         m = _lib.ctypes.POINTER(_lib.Model)()
         info = _lib.ctypes.POINTER(_lib.FitInfo)()
         try:
-            ctx.check(lib.rrr_cv(ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
-                                 _lib.ctypes.byref(res), _lib.ctypes.byref(m),
-                                 _lib.ctypes.byref(info)))
-            table = _cv_table(res.contents)
-            model = _from_c(m, _record_of(ctx, m, info))
+            st = ctx.interruptible(lambda: lib.rrr_cv(
+                ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
+                _lib.ctypes.byref(res), _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
+            if not ctx.interrupted:
+                ctx.check(st)
+                table = _cv_table(res.contents)
+                model = _from_c(m, _record_of(ctx, m, info))
         finally:
             lib.rrr_fit_info_destroy(_lib.ctypes.byref(info))
             lib.rrr_cv_result_destroy(_lib.ctypes.byref(res))
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
+        ctx.raise_interrupt()
         _set_y_1d(model, np.ndim(Y) == 1)
         _warn_fit(ctx, model.info, "rrr.cv")
         return model._own_record(), table

@@ -158,6 +158,8 @@ _proto = {
     "rrr_model_write_record": (ctypes.c_int, [ctypes.c_void_p, _P(Model), ctypes.c_char_p,
                                               ctypes.c_char_p]),
     "rrr_free": (None, [ctypes.c_void_p]),
+    "rrr_stop_request": (None, []),
+    "rrr_stop_clear": (None, []),
 }
 for _name, (_res, _args) in _proto.items():
     _f = getattr(lib, _name)

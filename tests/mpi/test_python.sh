@@ -42,6 +42,14 @@ assert len(said) == (1 if generic and rrr._better_kernel() else 0), (m.info['bla
 print(m.info['blas_core'], len(said))" >"$W/kern.log" 2>&1 &&
     pass "a generic OpenBLAS kernel is warned about once ($(tail -n 1 "$W/kern.log"))" ||
     { fail "the generic-kernel warning"; tail -n 3 "$W/kern.log"; }
+# Ctrl-C: rrr.fit runs in a worker thread so that the main thread can take it
+for np in 1 2; do
+    $MPIRUN -np $np $PYTHON -W ignore tests/mpi/py_interrupt.py >"$W/int$np.log" 2>&1
+    p=$(grep -c '^PASS' "$W/int$np.log"); f=$(grep -c '^FAIL' "$W/int$np.log")
+    grep -E '^(PASS|FAIL)' "$W/int$np.log" | sed "s/\$/ (np=$np)/"
+    T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
+    [[ $p -eq 2 ]] || { fail "Ctrl-C at np=$np"; tail -n 5 "$W/int$np.log"; }
+done
 check "CLI predict reads the model Python saved, and predicts as Python does" \
     rrr 2 predict --model "$W/pysaved2" --x "$W/X.npy" --out "$W/yhat_saved.npy"
 check "... bitwise" $PYTHON -c "
