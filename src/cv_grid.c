@@ -296,6 +296,9 @@ static rrr_status fold_sse(rrr_cv_run *cv, const rrr_grid *g, const gfold *f, co
     pdgemm_("T", "N", &p, &q, &p, &a1, w->Q.a, &one, &one, w->Q.desc, w->Ct.a, &one, &one,
             w->Ct.desc, &b0, w->T.a, &one, &one, w->T.desc, 1, 1); /* C~ = Q^T C */
     memcpy(w->Ct.a, w->T.a, rrr_dmat_len(&w->T) * sizeof(double));
+    for (int i = 0; i < p; i++) /* null directions: C~ is rounding there (cv_solve.c) */
+        w->s[i] = w->lam[i] > (double)p * DBL_EPSILON * w->lam[p - 1] ? 1.0 : 0.0;
+    rrr_dmat_scale_rows(g, &w->Ct, w->s);
     for (int l = 0; l < nl && st == RRR_OK; l++)
         st = one_lambda(cv, g, w, cv->o->lambdas[l], sse + l, nl);
     cv->flops += rrr_cv_flops(cv->pb->p, cv->pb->q, cv->D, nl, 0) / ctx->size;

@@ -301,6 +301,21 @@ static void route_p_products(size_t p, size_t q, fold_ws *w)
                 0.0, w->N, pi);
 }
 
+/* Local. Directions in which the training rows are null to working precision (p > the
+ * training rows, or collinear columns: lam_i <= p eps lam_max, the accuracy of dsyevd's
+ * eigenvalues): C~ = Q^T C is 0 there in exact arithmetic (C = X^T Y lies in the row space
+ * of X) and rounding in floating point, which s = (lam_i + lambda)^{-1/2} would amplify by
+ * 1/lambda into B and the held-out rows' errors (cv_mse off by 0.4 at lambda = 1e-10 with
+ * p = 300 > 160 training rows), so it is set to 0. Jacobi's eigenpairs (w->graded) are
+ * of a positive definite G: none. */
+static void null_directions(size_t p, size_t q, fold_ws *w)
+{
+    const double tol = (double)p * DBL_EPSILON * w->lam[p - 1];
+    for (size_t i = 0; !w->graded && i < p && w->lam[i] <= tol; i++) /* lam ascending */
+        for (size_t j = 0; j < q; j++)
+            w->Ct[IDX(i, j, p)] = 0.0;
+}
+
 double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)
 {
     double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
@@ -339,6 +354,7 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)p, 1.0, w.Q,
                     (int)p, w.Ct, (int)p, 0.0, w.T, (int)p); /* C~ = Q^T C, into Ct below */
         memcpy(w.Ct, w.T, p * q * sizeof(double));
+        null_directions(p, q, &w);
         if (cv->route == RRR_ROUTE_P)
             route_p_products(p, q, &w);
     }

@@ -35,11 +35,14 @@ def optimum(X, Y, lam, d, intercept):
     if intercept:
         X = X - X.mean(axis=0)
         Y = Y - Y.mean(axis=0)
-    p = X.shape[1]
-    G = X.T @ X + lam * np.eye(p)
-    C = X.T @ Y
-    BR = np.linalg.solve(G, C)
-    M = C.T @ BR
+    # by an SVD of X, not the normal equations: accurate where X^T X is singular or nearly
+    # (p > n with a tiny lambda); directions of X null to working precision are left out
+    Ux, s, Vt = np.linalg.svd(X, full_matrices=False)
+    keep = s > max(X.shape) * np.finfo(float).eps * (s[0] if s.size else 0)
+    filt = np.where(keep, s / np.where(keep, s * s + lam, 1.0), 0.0)
+    UtY = Ux.T @ Y
+    BR = Vt.T @ (filt[:, None] * UtY)
+    M = UtY.T @ ((s * filt)[:, None] * UtY)
     M = (M + M.T) / 2
     w, W = np.linalg.eigh(M)
     W = W[:, ::-1][:, :d]

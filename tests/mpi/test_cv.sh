@@ -53,6 +53,17 @@ for np in 2 3 4; do
     cvrun $np wq wqg$np --rank 1:6 --lambda 0.1,1 --folds 3 --grid-min-p 1 &&
         ref "cv on the grid, q > p (p x p route) np=$np" wq wqg$np || { fail "cv grid q > p np=$np"; cat "$W/err"; }
 done
+# p > the training rows with lambdas down to 1e-10: C~ in the null directions of the
+# training X^T X is rounding that 1/lambda amplified (cv_mse off by 0.4, the choice
+# depending on the rank count) until it was set to 0
+mk pn --n 60 --p 80 --q 10 --rank 3 --seed 8
+for np in 1 2 3; do
+    cvrun $np pn pn$np --rank 1:4 --lambda 1e-10:1:6 --folds 3 --fold-seed 2 --intercept &&
+        ref "cv np=$np, p = 80 > 40 training rows, lambda from 1e-10: refits (SVD)" pn pn$np --intercept ||
+        { fail "cv p > n np=$np"; cat "$W/err"; }
+    cvrun $np pn png$np --rank 1:4 --lambda 1e-10:1:6 --folds 3 --fold-seed 2 --intercept --grid-min-p 1 &&
+        ref "... and on the 2-D grid" pn png$np --intercept || { fail "cv grid p > n np=$np"; cat "$W/err"; }
+done
 check "grid regime says so in cv.json" grep -q '"method": "statistics on the 2-D grid"' "$W/g3/cv.json"
 
 # large p: gd fits of every training set, warm-started along the lambda path; the rows are
