@@ -272,6 +272,10 @@ typedef struct {
     long gd_iterations;        /* method gd: the iterations of all its fits               */
     long gd_not_converged;     /* method gd: of its K x nranks x nlambdas fits, those that
                                   stopped at max_iter before their stopping rule held     */
+    double *cv_mse_rounding;   /* an estimate of cv_mse's rounding error: the statistics
+                                  method's ||Y_k||^2 - 2 <C_k, B> + <B, G_k B> cancels down
+                                  to ~eps ||Y_k||^2 (nearly exact fits); 0 for gd's, which
+                                  sums the held-out residuals themselves                   */
 } rrr_cv_result;
 
 /* K-fold cross-validation over the grid, then the fit of all rows at the choice (README

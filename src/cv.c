@@ -4,6 +4,7 @@
  * (fold, lambda, rank) error follows from statistics alone (cv_solve.c). Folds are spread
  * over the ranks for that algebra; one allreduce gathers the table. Then the rule picks
  * (lambda, d), and the model is fitted on all rows exactly as `rrr fit` fits it. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ void rrr_cv_result_destroy(rrr_cv_result **res)
     free((*res)->cv_mse);
     free((*res)->cv_se);
     free((*res)->sse);
+    free((*res)->cv_mse_rounding);
     free(*res);
     *res = NULL;
 }
@@ -207,6 +209,7 @@ static rrr_status search(rrr_cv_run *cv, rrr_cv_result *res)
     if (st == RRR_OK) {
         size_t len = (size_t)cv->K * (size_t)res->nranks * (size_t)res->nlambdas;
         rrr_allreduce_sum(ctx, cv->sse, len);
+        rrr_allreduce_sum(ctx, cv->sse_mag, len);
         MPI_Allreduce(MPI_IN_PLACE, &cv->flops, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
         res->flops = cv->flops;
     }
@@ -214,16 +217,22 @@ static rrr_status search(rrr_cv_run *cv, rrr_cv_result *res)
 }
 
 /* Local. cv_mse and cv_se from the SSE table: cv_mse = sum_k SSE_k / (n q), cv_se = the
- * sample standard deviation (K - 1 in the denominator) of SSE_k / (n_k q), over sqrt(K). */
-static void summarise(const rrr_problem *pb, rrr_cv_result *res)
+ * sample standard deviation (K - 1 in the denominator) of SSE_k / (n_k q), over sqrt(K);
+ * cv_mse's rounding, 4 eps of the magnitudes the SSE_k cancelled (a few eps of ||Y_k||^2
+ * was measured), from mag. */
+static void summarise(const rrr_problem *pb, const double *mag, rrr_cv_result *res)
 {
     const int nr = res->nranks, nl = res->nlambdas, K = res->folds;
     const double q = (double)pb->q;
     for (int r = 0; r < nr; r++)
         for (int l = 0; l < nl; l++) {
             double sum = 0, m = 0, ss = 0;
-            for (int k = 0; k < K; k++)
+            double round = 0;
+            for (int k = 0; k < K; k++) {
                 sum += res->sse[((size_t)k * nr + r) * nl + l];
+                round += mag[((size_t)k * nr + r) * nl + l];
+            }
+            res->cv_mse_rounding[(size_t)r * nl + l] = 4 * DBL_EPSILON * round / ((double)pb->n * q);
             for (int k = 0; k < K; k++)
                 m += res->sse[((size_t)k * nr + r) * nl + l] / ((double)res->fold_sizes[k] * q);
             m /= K;
@@ -235,6 +244,28 @@ static void summarise(const rrr_problem *pb, rrr_cv_result *res)
             res->cv_mse[(size_t)r * nl + l] = sum / ((double)pb->n * q);
             res->cv_se[(size_t)r * nl + l] = sqrt(ss / (K - 1)) / sqrt((double)K);
         }
+}
+
+/* Local (replicated). Say so when cv_mse is at the rounding level of the sums it came from
+ * (a nearly exact fit: the chosen cell's value not 3 digits above its rounding, or a
+ * value at or below its own, negative even): the table cannot tell those candidates apart. */
+static void warn_rounding(rrr_ctx *ctx, const rrr_cv_result *res)
+{
+    const size_t cells = (size_t)res->nranks * (size_t)res->nlambdas;
+    size_t low = 0, at = 0;
+    for (size_t c = 0; c < cells; c++) {
+        low += res->cv_mse[c] <= res->cv_mse_rounding[c];
+        if (res->ranks[c / (size_t)res->nlambdas] == res->rank &&
+            res->lambdas[c % (size_t)res->nlambdas] == res->lambda)
+            at = c;
+    }
+    if (low == 0 && !(res->cv_mse_rounding[at] > 1e-3 * res->cv_mse[at]))
+        return;
+    rrr_warn(ctx, "cv: cv_mse is at the rounding level of the fold sums it is computed from "
+             "(a nearly exact fit: %.3g at the choice, rounding ~%.1g; %zu of %zu values at or "
+             "below theirs): candidates whose cv_mse differ by less are not told apart, and "
+             "the choice among them is arbitrary (cv.json cv_mse_rounding)",
+             res->cv_mse[at], res->cv_mse_rounding[at], low, cells);
 }
 
 /* Local. The rules of README "cv". min: the smallest cv_mse, ties to the larger lambda,
@@ -305,10 +336,12 @@ static rrr_status result_new(rrr_ctx *ctx, const rrr_cv_opts *o, rrr_cv_result *
         res->lambdas = rrr_malloc((size_t)o->nlambdas, sizeof *res->lambdas);
         res->cv_mse = rrr_calloc(cells, sizeof *res->cv_mse);
         res->cv_se = rrr_calloc(cells, sizeof *res->cv_se);
+        res->cv_mse_rounding = rrr_calloc(cells, sizeof *res->cv_mse_rounding);
         snprintf(res->method, sizeof res->method, "statistics");
     }
     rrr_status st = RRR_OK;
-    if (res == NULL || !res->ranks || !res->lambdas || !res->cv_mse || !res->cv_se) {
+    if (res == NULL || !res->ranks || !res->lambdas || !res->cv_mse || !res->cv_se ||
+        !res->cv_mse_rounding) {
         rrr_cv_result_destroy(&res);
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: out of memory for the results");
     } else {
@@ -373,8 +406,9 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
     if (st == RRR_OK) {
         size_t len = (size_t)cv.K * (size_t)res->nranks * (size_t)res->nlambdas;
         res->sse = cv.sse = rrr_calloc(len, sizeof(double));
-        st = rrr_agree(ctx, res->sse ? RRR_OK
-                                      : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
+        cv.sse_mag = rrr_calloc(len, sizeof(double));
+        st = rrr_agree(ctx, res->sse && cv.sse_mag
+                                ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
     }
     char why[256];
     int method = rrr_plan_cv_method(&plan, cv.K, o->method, why, sizeof why);
@@ -392,8 +426,9 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
              : plan.grid         ? rrr_cv_grid_search(&cv, res)
                                  : search(&cv, res);
     if (st == RRR_OK) {
-        summarise(pb, res);
+        summarise(pb, cv.sse_mag, res);
         choose(res);
+        warn_rounding(ctx, res);
     }
     *totals = NULL;
     if (st == RRR_OK && method == RRR_CV_STATISTICS && !plan.grid) { /* keep them: no pass */
@@ -406,6 +441,7 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
     free(cv.fold);
     free(cv.stats);
     free(cv.shift);
+    free(cv.sse_mag);
     return st;
 }
 
@@ -540,6 +576,7 @@ static void write_cv_json(FILE *f, const rrr_cv_result *res)
     rrr_json_ints(&j, "fold_sizes", res->fold_sizes, (size_t)res->folds);
     table_json(&j, "cv_mse", res->cv_mse, res->nranks, res->nlambdas);
     table_json(&j, "cv_se", res->cv_se, res->nranks, res->nlambdas);
+    table_json(&j, "cv_mse_rounding", res->cv_mse_rounding, res->nranks, res->nlambdas);
     rrr_json_arr_begin(&j, "sse");
     for (int k = 0; k < res->folds; k++)
         table_json(&j, NULL, res->sse + (size_t)k * res->nranks * res->nlambdas, res->nranks,

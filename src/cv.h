@@ -53,6 +53,7 @@ typedef struct {
     double *stats;             /* group regions of fold sums (fold k0 first), then the
                                   totals                                                */
     double *sse;               /* [K][nranks][nlambdas]                                 */
+    double *sse_mag;           /* ... the magnitudes their sums cancelled (rounding)    */
     double flops;              /* of the per-fold algebra on this rank                  */
 } rrr_cv_run;
 
@@ -73,7 +74,8 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
 /* Local (cv_solve.c). SSE_k(d) for every candidate rank d from U (p x D), E = C_k V and
  * F = G_k U (p x D), V (q x D), columns by descending singular value: H = U^T F (D x D)
  * and S = V^T V (D x D) are formed in the buffers given (with V NULL, S holds V^T V
- * already); out[r * stride] for rank r. */
+ * already); out[r * stride] for rank r, a place in cv->sse, and the magnitude of its terms
+ * (yy + 2 |lin| + |quad|: their rounding) at the same place in cv->sse_mag. */
 void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, const double *F,
                       const double *V, double yyv, double *H, double *S, double *out, int stride);
 

@@ -220,8 +220,11 @@ void rrr_cv_sse_ranks(const rrr_cv_run *cv, const double *U, const double *E, co
         for (int j = 0; j < i; j++)
             cross += H[IDX(i, j, D)] * S[IDX(i, j, D)];
         quad += H[IDX(i, i, D)] * S[IDX(i, i, D)] + 2.0 * cross;
-        if (cv->o->ranks[r] == d)
-            out[(size_t)(r++) * (size_t)stride] = yyv - 2.0 * lin + quad;
+        if (cv->o->ranks[r] == d) {
+            const size_t at = (size_t)r++ * (size_t)stride;
+            out[at] = yyv - 2.0 * lin + quad;
+            cv->sse_mag[(size_t)(out - cv->sse) + at] = yyv + 2.0 * fabs(lin) + fabs(quad);
+        }
     }
 }
 

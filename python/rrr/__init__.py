@@ -685,6 +685,7 @@ def _cv_table(r):
     return {"ranks": arr(r.ranks, (nr,)), "lambdas": arr(r.lambdas, (nl,)),
             "folds": k, "fold_sizes": arr(r.fold_sizes, (k,)),
             "cv_mse": arr(r.cv_mse, (nr, nl)), "cv_se": arr(r.cv_se, (nr, nl)),
+            "cv_mse_rounding": arr(r.cv_mse_rounding, (nr, nl)),
             "sse": arr(r.sse, (k, nr, nl)),
             "rule": "1se" if r.rule == 1 else "min",
             "rank": r.rank, "lambda": r.lambda_, "lam": r.lambda_,

@@ -81,7 +81,7 @@ class CvResult(ctypes.Structure):
                 ("cv_mse_min", ctypes.c_double), ("cv_mse_choice", ctypes.c_double),
                 ("passes", ctypes.c_int), ("method", ctypes.c_char * 32),
                 ("flops", ctypes.c_double), ("gd_iterations", ctypes.c_long),
-                ("gd_not_converged", ctypes.c_long)]
+                ("gd_not_converged", ctypes.c_long), ("cv_mse_rounding", c_double_p)]
 
 
 def _candidates():

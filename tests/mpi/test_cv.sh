@@ -64,6 +64,17 @@ for np in 1 2 3; do
     cvrun $np pn png$np --rank 1:4 --lambda 1e-10:1:6 --folds 3 --fold-seed 2 --intercept --grid-min-p 1 &&
         ref "... and on the 2-D grid" pn png$np --intercept || { fail "cv grid p > n np=$np"; cat "$W/err"; }
 done
+# a nearly exact fit: SSE_k from the sums cancels to a few eps ||Y_k||^2; cv says so, and
+# cv.json's cv_mse_rounding bounds the error (the cancellation is absent on ordinary data)
+mk ne --n 200 --p 6 --q 4 --rank 2 --seed 9 --noise 1e-8
+cvrun 2 ne ne2 --rank 1:3 --lambda 0,1e-8,1 --folds 4 --intercept; cp "$W/err" "$W/ne2.err"
+check "a nearly exact fit: cv warns that cv_mse is at its rounding level" grep -q "rounding level" "$W/ne2.err"
+check "... and cv.json bounds each cv_mse's error (cv_mse_rounding)" $PYTHON -c "
+import json, numpy as np
+j = json.load(open('$W/ne2/cv.json')); m, r = np.array(j['cv_mse']), np.array(j['cv_mse_rounding'])
+assert r.shape == m.shape and (r > 0).all() and (m <= 1e3 * r).any(), (m, r)"
+cvrun 2 a arnd --rank 1:8 --lambda 0,0.1,10 --folds 5 --intercept; cp "$W/err" "$W/arnd.err"
+check "no such warning on ordinary data" bash -c "! grep -q 'rounding level' '$W/arnd.err' && test -s '$W/arnd/cv.json'"
 check "grid regime says so in cv.json" grep -q '"method": "statistics on the 2-D grid"' "$W/g3/cv.json"
 
 # large p: gd fits of every training set, warm-started along the lambda path; the rows are
