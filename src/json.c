@@ -11,17 +11,38 @@ static void sep(rrr_json *j, const char *key)
         fprintf(j->f, "\"%s\": ", key); /* keys are our own identifiers: no escaping */
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF), 0 if there is none. */
+static int utf8_len(const unsigned char *s)
+{
+    const unsigned c = s[0];
+    int k = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3
+          : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    for (int i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || /* overlong; surrogate */
+        (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))   /* overlong; > 10FFFF */
+        return 0;
+    return k;
+}
+
+/* A string as JSON: a byte that is not part of well-formed UTF-8 (a path's, say: file
+ * names are bytes) is written as the lone surrogate U+DC00 + byte, as Python's
+ * surrogateescape does, so the text stays valid JSON and os.fsencode gives the bytes back. */
 static void str(FILE *f, const char *s)
 {
+    const unsigned char *u = (const unsigned char *)s;
     fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
+    while (*u) {
+        const int k = utf8_len(u);
+        if (*u == '"' || *u == '\\')
+            fprintf(f, "\\%c", *u);
+        else if (*u < 0x20 || k == 0)
+            fprintf(f, "\\u%04x", k == 0 ? 0xdc00u + *u : (unsigned)*u);
         else
-            fputc(c, f);
+            fwrite(u, 1, (size_t)k, f);
+        u += k > 0 ? k : 1;
     }
     fputc('"', f);
 }

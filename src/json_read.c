@@ -308,8 +308,13 @@ int rrr_json_string(const rrr_jval *v, char *out, size_t cap)
                 unsigned u = (unsigned)strtoul((char[5]){ v->s[i + 1], v->s[i + 2], v->s[i + 3],
                                                           v->s[i + 4], 0 }, NULL, 16);
                 i += 4;
-                if (!put_utf8(out, cap, &n, u))
+                if (u >= 0xdc80 && u <= 0xdcff) { /* a byte json.c escaped (not UTF-8) */
+                    if (n + 1 >= cap)
+                        return 0;
+                    out[n++] = (char)(u & 0xff);
+                } else if (!put_utf8(out, cap, &n, u)) {
                     return 0;
+                }
                 continue;
             }
             const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";

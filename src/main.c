@@ -169,7 +169,10 @@ static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
             print_usage(ctx, usage_gen);
         return st;
     }
+    static const char *const made[] = { "X.npy", "Y.npy", "U_true.npy", "V_true.npy" };
     st = rrr_output_check(ctx, out, 1, "--out");
+    if (st == RRR_OK)
+        st = rrr_output_names_check(ctx, out, made, 4, "--out");
     if (st == RRR_OK)
         st = rrr_gen(ctx, n, p, q, d, noise, seed, out);
     if (st == RRR_OK)
@@ -260,10 +263,13 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     rrr_status st = RRR_OK;
     char files[8][PATH_MAX], ckpt[PATH_MAX], whose[PATH_MAX + 32];
     const char *outs[8] = { NULL }, *ck[1] = { NULL };
+    static const char *const ckname[] = { "checkpoint.bin" };
     if (out != NULL)
         st = rrr_output_check(ctx, out, 1, "--out");
     else
         rrr_warn(ctx, "no --out: the fitted model will not be kept");
+    if (st == RRR_OK && out != NULL)
+        st = rrr_output_names_check(ctx, out, names, nnames, "--out");
     for (int k = 0; out != NULL && k < nnames && st == RRR_OK; k++) {
         if (snprintf(files[k], PATH_MAX, "%s/%s", out, names[k]) >= PATH_MAX)
             continue;
@@ -287,6 +293,8 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
         st = rrr_output_check(ctx, report, 0, "--report");
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
+    if (st == RRR_OK && checkpoint != NULL)
+        st = rrr_output_names_check(ctx, checkpoint, ckname, 1, "--checkpoint");
     if (st == RRR_OK && report != NULL && checkpoint != NULL &&
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", checkpoint) < (int)sizeof ckpt) {
         ck[0] = ckpt;

@@ -435,20 +435,67 @@ static rrr_status probe_dir(rrr_ctx *ctx, const char *dir, const char *what, con
     return RRR_OK;
 }
 
+/* Local (rank 0). What stands at a file's final name may be replaced by rename: nothing, a
+ * regular file, or a symbolic link to one or to nothing (the link itself is replaced, never
+ * written through). A device, FIFO or socket, or a link to one (/dev/null, /dev/stdout),
+ * would be turned into a regular file (as root, /dev/null itself), and a loop of links
+ * cannot be judged: refused before any work. */
+static rrr_status replaceable(rrr_err *e, const char *path, const char *what)
+{
+    struct stat lb, sb;
+    if (lstat(path, &lb) != 0)
+        return RRR_OK; /* nothing there, or a parent that the directory's probe judges */
+    const int link = S_ISLNK(lb.st_mode), target = stat(path, &sb) == 0;
+    if (!target && errno == ELOOP)
+        return RRR_FAIL(e, RRR_EIO, "%s %s: a loop of symbolic links", what, path);
+    const struct stat *s = !link ? &lb : target ? &sb : NULL;
+    if (s != NULL && !S_ISREG(s->st_mode) && !S_ISDIR(s->st_mode))
+        return RRR_FAIL(e, RRR_EIO, "%s %s: %s a device, FIFO or socket, which rrr would replace "
+                        "by a regular file (outputs are written under a temporary name and "
+                        "renamed into place): give the name of a file", what, path,
+                        link ? "links to" : "is");
+    return RRR_OK;
+}
+
+rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,
+                                  int count, const char *what)
+{
+    rrr_status st = RRR_OK;
+    for (int k = 0; ctx->rank == 0 && k < count && st == RRR_OK; k++) {
+        char path[PATH_MAX];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[k]) >= (int)sizeof path)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: path too long", what, dir);
+        else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: is a directory, where rrr writes a file",
+                          what, path);
+        else
+            st = replaceable(&ctx->err, path, what);
+    }
+    return rrr_agree(ctx, st);
+}
+
 rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const char *what)
 {
     rrr_status st = RRR_OK;
     if (ctx->rank == 0) {
-        struct stat sb;
+        struct stat sb, lb;
         char dir[PATH_MAX];
-        int exists = stat(path, &sb) == 0;
+        const int exists = stat(path, &sb) == 0, err = errno;
+        const int dangling = !exists && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
         if (!parent_of(path, dir))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s '%s': not a usable path", what, path);
-        else if (exists && is_dir && !S_ISDIR(sb.st_mode))
+        else if (is_dir && dangling) /* mkdir would fail only after the work */
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a symbolic link to %s: create the "
+                          "directory it names, or remove the link", what, path,
+                          err == ELOOP ? "itself (a loop)" : "nothing");
+        else if (!is_dir)
+            st = replaceable(&ctx->err, path, what);
+        if (st == RRR_OK && exists && is_dir && !S_ISDIR(sb.st_mode))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: exists and is not a directory", what, path);
-        else if (exists && !is_dir && S_ISDIR(sb.st_mode))
+        else if (st == RRR_OK && exists && !is_dir && S_ISDIR(sb.st_mode))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: is a directory", what, path);
-        else
+        else if (st == RRR_OK)
             st = probe_dir(ctx, exists && is_dir ? path : dir, what, path);
     }
     return rrr_agree(ctx, st);

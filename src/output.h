@@ -87,6 +87,11 @@ int rrr_outset_sweep(const char *dst);
  * a writable directory. Writable means an exclusive probe file could be created and
  * removed there. what names the option in the message. RRR_EIO, agreed. */
 rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const char *what);
+/* Collective. The files rrr will write into directory dir (names, count): none is a
+ * directory, a device, a FIFO or a socket, or a link to one (what rename would replace
+ * or cannot), checked before any work. RRR_EIO, agreed. */
+rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,
+                                  int count, const char *what);
 
 /* Local. Open an input for reading without blocking on a FIFO or device: O_NONBLOCK,
  * fstat, then only a regular file is read (blocking again). *size: its size. NULL with

@@ -1,5 +1,5 @@
-/* src/signals.c: SIGTERM/SIGUSR1 only set a flag (async-signal-safe); solvers agree on it at
- * the next iteration boundary, checkpoint, and exit with code 5. */
+/* src/signals.c: SIGTERM/SIGUSR1/SIGINT only set a flag (async-signal-safe); solvers agree on
+ * it at the next iteration boundary, checkpoint, and exit with code 5. */
 #include <signal.h>
 #include <string.h>
 
@@ -10,7 +10,10 @@ volatile sig_atomic_t rrr_stop_requested = 0;
 
 static void on_stop(int sig)
 {
-    (void)sig;
+    if (sig == SIGINT && rrr_stop_requested) { /* Ctrl-C twice: die as Ctrl-C does */
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
     rrr_stop_requested = 1;
 }
 
@@ -23,6 +26,7 @@ void rrr_signals_install(void)
     sa.sa_flags = SA_RESTART; /* slow syscalls (file I/O) resume instead of failing */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL); /* Ctrl-C of a run without mpirun (mpirun takes its own) */
 }
 
 void rrr_stop_request(void)

@@ -118,4 +118,12 @@ kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
 [[ $rc -eq 5 ]] && grep -q 'nothing was written' "$W/e5" && pass "SIGTERM without --checkpoint: exit 5, nothing saved" \
     || { fail "SIGTERM without --checkpoint (exit $rc)"; tail -3 "$W/e5"; }
 [[ ! -e $W/o5 ]] && pass "SIGTERM: no output" || fail "SIGTERM: output written"
+
+# 7. SIGINT (Ctrl-C) to the ranks, as a run without mpirun gets it: the same clean stop
+setsid $BGRUN -np 2 "$RRR_BIN" "${BASE[@]}" --max-iter 1000000 --out "$W/o7" >/dev/null 2>"$W/e7" &
+BG=$!; watchdog
+for _ in $(seq 1 200); do grep -q 'iter      9' "$W/e7" && break; sleep 0.05; done
+kill -INT $(pgrep -P $BG); wait $BG; rc=$?
+[[ $rc -eq 5 ]] && grep -q 'nothing was written' "$W/e7" && [[ ! -e $W/o7 ]] &&
+    pass "SIGINT: exit 5, nothing written" || { fail "SIGINT (exit $rc)"; tail -3 "$W/e7"; }
 summary

@@ -4,7 +4,8 @@
 # previous build would have used for its temporaries (NAME.tmp.PID for the next PIDs) and at
 # every final name; afterwards the victim must be unchanged, every output a regular file
 # with the right contents, and no temporary left. At 1 and 2 ranks: fit --out --report
-# --checkpoint, gen --out, predict --out.
+# --checkpoint, gen --out, predict --out. Then FIFOs, device links, dangling links and loops
+# at output names: refused before any work.
 cd "$(dirname "$0")/../.." && source tests/mpi/lib.sh
 W=$WORK
 printf 'precious\n' >"$W/victim"
@@ -69,4 +70,39 @@ for np in 1 2; do
     check "predict among planted links writes YHAT (np=$np)" $PYTHON tests/mpi/check.py predict \
         --x "$W/X.npy" --model "$M" --yhat "$W/p$np/yh.npy"
 done
+
+# what rename would replace or cannot judge is refused before any work (exit 3, the node
+# intact): a FIFO or a link to a device as an output file, and in a directory rrr writes
+# into; a dangling link or a loop of links as --out or --checkpoint (mkdir failed only
+# after the fit)
+mkdir -p "$W/nodes/ck" "$W/nodes/g"
+mkfifo "$W/nodes/fifo" "$W/nodes/ck/checkpoint.bin" "$W/nodes/g/X.npy"
+ln -s /dev/null "$W/nodes/null"
+ln -s "$W/nodes/nothing" "$W/nodes/dangling"
+ln -s "$W/nodes/loop" "$W/nodes/loop"
+FIT=(fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 1)
+for np in 1 2; do
+    expect_exit 3 "predict --out a FIFO (np=$np)" $np predict --model "$M" --x "$W/X.npy" --out "$W/nodes/fifo"
+    expect_exit 3 "predict --out a link to /dev/null (np=$np)" $np predict --model "$M" --x "$W/X.npy" --out "$W/nodes/null"
+    expect_exit 3 "fit --report a FIFO (np=$np)" $np "${FIT[@]}" --report "$W/nodes/fifo"
+    expect_exit 3 "gen --out DIR with a FIFO at DIR/X.npy (np=$np)" $np gen --n 20 --p 3 --q 2 --rank 1 --out "$W/nodes/g"
+    expect_exit 3 "fit --checkpoint DIR with a FIFO at checkpoint.bin (np=$np)" $np "${FIT[@]}" --solver gd --checkpoint "$W/nodes/ck"
+    expect_exit 3 "fit --out a dangling link (np=$np)" $np "${FIT[@]}" --out "$W/nodes/dangling"
+    expect_exit 3 "fit --out a loop of links (np=$np)" $np "${FIT[@]}" --out "$W/nodes/loop"
+    expect_exit 3 "fit --checkpoint a dangling link (np=$np)" $np "${FIT[@]}" --solver gd --checkpoint "$W/nodes/dangling"
+done
+check "the FIFOs and the device are still what they were" \
+    test -p "$W/nodes/fifo" -a -p "$W/nodes/ck/checkpoint.bin" -a -p "$W/nodes/g/X.npy" -a -c /dev/null
+check "no output directory was made through the dangling link" test ! -e "$W/nodes/nothing"
+
+# file names are bytes: an input path that is not UTF-8 is escaped in model.json and the
+# report as Python's surrogateescape does (the JSON stays valid, os.fsencode gives it back)
+B="$W/$(printf 'bad\xff\x01\xc3\xa9.npy')"
+cp "$W/X.npy" "$B"
+check "fit with an input path that is not UTF-8" rrr 2 "${FIT[@]/#$W\/X.npy/$B}" --out "$W/nu" --report "$W/nu.json"
+check "... model.json and the report are JSON, and the path comes back as its bytes" $PYTHON -c "
+import json, os
+j = json.load(open('$W/nu/model.json')); json.load(open('$W/nu.json'))
+assert os.fsencode(j['inputs']['x']['path']) == os.fsencode('$W') + b'/bad\xff\x01\xc3\xa9.npy', j['inputs']['x']"
+check "... and predict reads that model" rrr 1 predict --model "$W/nu" --x "$B" --out "$W/nu.npy"
 summary
