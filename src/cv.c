@@ -254,7 +254,7 @@ static void warn_rounding(rrr_ctx *ctx, const rrr_cv_result *res)
     const size_t cells = (size_t)res->nranks * (size_t)res->nlambdas;
     size_t low = 0, at = 0;
     for (size_t c = 0; c < cells; c++) {
-        low += res->cv_mse[c] <= res->cv_mse_rounding[c];
+        low += res->cv_mse_rounding[c] > 0 && res->cv_mse[c] <= res->cv_mse_rounding[c];
         if (res->ranks[c / (size_t)res->nlambdas] == res->rank &&
             res->lambdas[c % (size_t)res->nlambdas] == res->lambda)
             at = c;
