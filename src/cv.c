@@ -227,12 +227,12 @@ static void summarise(const rrr_problem *pb, const double *mag, rrr_cv_result *r
     for (int r = 0; r < nr; r++)
         for (int l = 0; l < nl; l++) {
             double sum = 0, m = 0, ss = 0;
-            double round = 0;
+            double cancelled = 0;
             for (int k = 0; k < K; k++) {
                 sum += res->sse[((size_t)k * nr + r) * nl + l];
-                round += mag[((size_t)k * nr + r) * nl + l];
+                cancelled += mag[((size_t)k * nr + r) * nl + l];
             }
-            res->cv_mse_rounding[(size_t)r * nl + l] = 4 * DBL_EPSILON * round / ((double)pb->n * q);
+            res->cv_mse_rounding[(size_t)r * nl + l] = 4 * DBL_EPSILON * cancelled / ((double)pb->n * q);
             for (int k = 0; k < K; k++)
                 m += res->sse[((size_t)k * nr + r) * nl + l] / ((double)res->fold_sizes[k] * q);
             m /= K;

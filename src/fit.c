@@ -417,7 +417,7 @@ static rrr_status exact_instead(rrr_ctx *ctx, rrr_input *X, rrr_input *Y,
     snprintf(ex.solver_why, sizeof ex.solver_why, "gd, by the cost model, did not converge "
              "(%s after %ld iterations): exact", (*info)->stop_reason, (*info)->iterations);
     rrr_problem pe = { .n = pb->n, .p = pb->p, .q = pb->q, .d = pb->d, .lambda = pb->lambda,
-                       .nloc = pb->nloc };
+                       .nloc = pb->nloc, .r0 = pb->r0 };
     rrr_model *me = NULL;
     rrr_fit_info *ie = NULL;
     double *xe = NULL, *ye = NULL;

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "gradient.h"
 #include "rng.h"
+#include "stream.h"
 
 /* Local. max(a, b) that keeps a NaN (fmax drops it: a NaN error must not read as 0). */
 static double nan_max(double a, double b)
@@ -52,8 +53,18 @@ rrr_status rrr_gradcheck(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, i
         st = rrr_check_int_sizes(&ctx->err, X->ncols, Y->ncols, d);
     if (st != RRR_OK)
         return rrr_agree(ctx, st); /* replicated facts: the same verdict on every rank */
-    rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .nloc = X->nloc, .d = d,
-                       .lambda = lambda, .Xt = X->a, .Yt = Y->a };
+    rrr_problem pb = { .n = X->n, .p = X->ncols, .q = Y->ncols, .d = d, .lambda = lambda,
+                       .Xt = X->a, .Yt = Y->a };
+    rrr_input *IX = NULL, *IY = NULL; /* the rows' split checked as rrr_fit checks it */
+    st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, rrr_input_mem(ctx, Y, &IY));
+    if (st == RRR_OK)
+        st = rrr_input_share(ctx, IX, IY, &pb.r0, &pb.nloc);
+    rrr_input_close(&IX);
+    rrr_input_close(&IY);
+    if (st != RRR_OK)
+        return st;
     size_t pd = pb.p * (size_t)d, qd = pb.q * (size_t)d, m = pd + qd;
     double *x = rrr_malloc(m, sizeof *x);         /* the point (U | V)           */
     double *g = rrr_malloc(m, sizeof *g);         /* analytic (gU | gV)           */

@@ -288,9 +288,12 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     }
     if (st == RRR_OK && report != NULL)
         st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
-    /* a report inside --out DIR: DIR's check covers it (fit creates DIR first) */
+    /* a report inside --out DIR: DIR's check covers its directory (fit creates DIR first),
+     * not what already stands at its name */
     if (st == RRR_OK && report != NULL && !(out != NULL && rrr_path_in_dir(report, out)))
         st = rrr_output_check(ctx, report, 0, "--report");
+    else if (st == RRR_OK && report != NULL)
+        st = rrr_output_replaceable(ctx, report, "--report");
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
     if (st == RRR_OK && checkpoint != NULL)

@@ -457,6 +457,11 @@ static rrr_status replaceable(rrr_err *e, const char *path, const char *what)
     return RRR_OK;
 }
 
+rrr_status rrr_output_replaceable(rrr_ctx *ctx, const char *path, const char *what)
+{
+    return rrr_agree(ctx, ctx->rank == 0 ? replaceable(&ctx->err, path, what) : RRR_OK);
+}
+
 rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,
                                   int count, const char *what)
 {
@@ -480,9 +485,13 @@ rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const ch
     rrr_status st = RRR_OK;
     if (ctx->rank == 0) {
         struct stat sb, lb;
-        char dir[PATH_MAX];
+        char dir[PATH_MAX], bare[PATH_MAX]; /* bare: without trailing slashes, which lstat
+                                               would follow through a link */
+        snprintf(bare, sizeof bare, "%s", path);
+        for (size_t n = strlen(bare); n > 1 && bare[n - 1] == '/'; n--)
+            bare[n - 1] = '\0';
         const int exists = stat(path, &sb) == 0, err = errno;
-        const int dangling = !exists && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode);
+        const int dangling = !exists && lstat(bare, &lb) == 0 && S_ISLNK(lb.st_mode);
         if (!parent_of(path, dir))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s '%s': not a usable path", what, path);
         else if (is_dir && dangling) /* mkdir would fail only after the work */
@@ -490,7 +499,7 @@ rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const ch
                           "directory it names, or remove the link", what, path,
                           err == ELOOP ? "itself (a loop)" : "nothing");
         else if (!is_dir)
-            st = replaceable(&ctx->err, path, what);
+            st = replaceable(&ctx->err, bare, what);
         if (st == RRR_OK && exists && is_dir && !S_ISDIR(sb.st_mode))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: exists and is not a directory", what, path);
         else if (st == RRR_OK && exists && !is_dir && S_ISDIR(sb.st_mode))

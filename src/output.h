@@ -92,6 +92,8 @@ rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const ch
  * or cannot), checked before any work. RRR_EIO, agreed. */
 rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,
                                   int count, const char *what);
+/* Collective. The same test for one file's name (path): RRR_EIO, agreed. */
+rrr_status rrr_output_replaceable(rrr_ctx *ctx, const char *path, const char *what);
 
 /* Local. Open an input for reading without blocking on a FIFO or device: O_NONBLOCK,
  * fstat, then only a regular file is read (blocking again). *size: its size. NULL with

@@ -132,18 +132,28 @@ class _Context:
 
     def interruptible(self, call):
         """The status of call(), a library call that may iterate for long, run so that Ctrl-C
-        stops it: in a worker thread while this (main) thread waits; a KeyboardInterrupt
-        here asks the library to stop at its next iteration boundary (rrr_stop_request:
-        every rank then returns RRR_ESTOPPED), and is raised again by interrupted() once
-        the call has returned and its results are freed. Directly, without Ctrl-C, off the
-        main thread or where MPI does not allow calls from another thread (below
-        MPI_THREAD_SERIALIZED)."""
+        stops it: in a worker thread while this (main) thread waits. Any exception raised
+        here meanwhile (KeyboardInterrupt, or one a signal handler raises) asks the library
+        to stop at its next iteration boundary (rrr_stop_request: every rank then returns
+        RRR_ESTOPPED) and is kept; we never leave while the call runs, since the context and
+        the wrapped arrays would go with us. A second Ctrl-C kills the process, as it does
+        the rrr command. Then the ranks agree whether any was interrupted (one allreduce);
+        raise_interrupt() raises it, once the call's results are freed. Directly, without
+        Ctrl-C, off the main thread or where MPI does not allow calls from another thread
+        (below MPI_THREAD_SERIALIZED)."""
+        import signal
         import threading
         from mpi4py import MPI
-        self.interrupted = False
+        self.pending, self.any_interrupted = None, False
         if (threading.current_thread() is not threading.main_thread()
                 or MPI.Query_thread() < MPI.THREAD_SERIALIZED):
-            return call()
+            st = call()
+        else:
+            st = self._in_worker(call, signal, threading)
+        self.any_interrupted = self.comm.allreduce(self.pending is not None, op=MPI.LOR)
+        return st
+
+    def _in_worker(self, call, signal, threading):
         box, done = {}, threading.Event()
 
         def run():
@@ -154,29 +164,52 @@ class _Context:
             finally:
                 done.set()
 
+        def keep(e):
+            if isinstance(e, KeyboardInterrupt) and isinstance(self.pending, KeyboardInterrupt):
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C twice: die
+                os.kill(os.getpid(), signal.SIGINT)
+            if self.pending is None:
+                self.pending = e
+            lib.rrr_stop_request()
+
         lib.rrr_stop_clear()
         worker = threading.Thread(target=run, name="rrr", daemon=True)
-        worker.start()
-        # wait on an Event, not Thread.join: a join interrupted by KeyboardInterrupt can
-        # leave is_alive() False while the thread still runs (CPython 3.11); never leave
-        # while the call runs, since the context and the wrapped arrays would go with us
-        while not done.is_set():
-            try:
-                done.wait(0.05)
-            except KeyboardInterrupt:
-                self.interrupted = True
-                lib.rrr_stop_request()
-        worker.join()
-        lib.rrr_stop_clear()
+        try:
+            worker.start()  # an interrupt here comes after the thread was made
+        except RuntimeError:
+            raise  # no thread: nothing runs
+        except BaseException as e:
+            keep(e)
+        try:
+            # wait on an Event, not Thread.join: a join interrupted by KeyboardInterrupt can
+            # leave is_alive() False while the thread still runs (CPython 3.11)
+            while not done.is_set():
+                try:
+                    done.wait(0.05)
+                except BaseException as e:
+                    keep(e)
+            while worker.is_alive():  # the call has returned: only the thread's exit is left
+                try:
+                    worker.join(0.05)
+                except BaseException as e:
+                    keep(e)
+        finally:
+            lib.rrr_stop_clear()
         if "error" in box:
             raise box["error"]
         return box["st"]
 
     def raise_interrupt(self):
-        """A Ctrl-C arrived during interruptible(): raise it now (the call's results are freed)."""
-        if getattr(self, "interrupted", False):
-            raise KeyboardInterrupt("rrr: stopped by Ctrl-C (at an iteration boundary, or "
-                                    "after a one-pass solver finished)")
+        """After interruptible(), once the call's results are freed: this rank's exception
+        (KeyboardInterrupt for Ctrl-C), or, where another rank was interrupted, StoppedError,
+        so that every rank leaves the collective call alike."""
+        if getattr(self, "pending", None) is not None:
+            if isinstance(self.pending, KeyboardInterrupt):
+                raise KeyboardInterrupt("rrr: stopped by Ctrl-C (at an iteration boundary, or "
+                                        "after a one-pass solver finished)")
+            raise self.pending
+        if getattr(self, "any_interrupted", False):
+            raise StoppedError("stopped: another rank was interrupted (Ctrl-C)", _lib.ESTOPPED)
 
     def agree(self, st):
         """Agree on a local status (every rank calls), then check it."""
@@ -604,7 +637,7 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
             st = ctx.interruptible(lambda: lib.rrr_fit(
                 ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
                 _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
-            if not ctx.interrupted:
+            if not ctx.any_interrupted:
                 ctx.check(st)
                 model = _from_c(m, _record_of(ctx, m, info))
         finally:
@@ -736,7 +769,7 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
             st = ctx.interruptible(lambda: lib.rrr_cv(
                 ctx.ptr, blocks.ptrs[0], blocks.ptrs[1], _lib.ctypes.byref(o),
                 _lib.ctypes.byref(res), _lib.ctypes.byref(m), _lib.ctypes.byref(info)))
-            if not ctx.interrupted:
+            if not ctx.any_interrupted:
                 ctx.check(st)
                 table = _cv_table(res.contents)
                 model = _from_c(m, _record_of(ctx, m, info))

@@ -132,6 +132,11 @@ int main(int argc, char **argv)
         rrr_fit_info_destroy(&i2);
         rrr_cv_result_destroy(&rd);
         expect("rrr_fit(X split otherwise than Y)", rrr_fit(ctx, Xs, Y, &o, &m2, &i2), RRR_EINVAL);
+        double gerr = 0;
+        expect("rrr_gradcheck(X split otherwise than Y)",
+               rrr_gradcheck(ctx, Xs, Y, 1, 0.1, 1, &gerr), RRR_EINVAL);
+        expect("rrr_gradcheck(rank 0 holds all rows)", rrr_gradcheck(ctx, Xs, Ys, 1, 0.1, 1, &gerr),
+               RRR_OK);
         expect("rrr_cv(X split otherwise than Y)", rrr_cv(ctx, X, Ys, &cd, &rd, &m2, &i2),
                RRR_EINVAL);
         rrr_block_destroy(&Xs);

@@ -88,6 +88,8 @@ for np in 1 2; do
     expect_exit 3 "gen --out DIR with a FIFO at DIR/X.npy (np=$np)" $np gen --n 20 --p 3 --q 2 --rank 1 --out "$W/nodes/g"
     expect_exit 3 "fit --checkpoint DIR with a FIFO at checkpoint.bin (np=$np)" $np "${FIT[@]}" --solver gd --checkpoint "$W/nodes/ck"
     expect_exit 3 "fit --out a dangling link (np=$np)" $np "${FIT[@]}" --out "$W/nodes/dangling"
+    expect_exit 3 "fit --out a dangling link/ (np=$np)" $np "${FIT[@]}" --out "$W/nodes/dangling/"
+    expect_exit 3 "fit --report a FIFO inside --out DIR (np=$np)" $np "${FIT[@]}" --out "$W/nodes/ck" --report "$W/nodes/ck/checkpoint.bin"
     expect_exit 3 "fit --out a loop of links (np=$np)" $np "${FIT[@]}" --out "$W/nodes/loop"
     expect_exit 3 "fit --checkpoint a dangling link (np=$np)" $np "${FIT[@]}" --solver gd --checkpoint "$W/nodes/dangling"
 done
