@@ -20,6 +20,7 @@
 /* Every handle of one dataset access; negative means not open. Closed by h5_close. */
 typedef struct {
     hid_t fapl, file, dset, type, fspace, mspace, dxpl, lcpl;
+    int independent;   /* reads in independent mode (a dataset with chunks never written) */
     H5E_auto2_t efunc; /* HDF5's error printer, off while rrr is in HDF5 (one message) */
     void *edata;
 } h5_handles;
@@ -27,6 +28,7 @@ typedef struct {
 static void h5_begin(h5_handles *h)
 {
     h->fapl = h->file = h->dset = h->type = h->fspace = h->mspace = h->dxpl = h->lcpl = -1;
+    h->independent = 0;
     H5Eget_auto2(H5E_DEFAULT, &h->efunc, &h->edata);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
@@ -202,7 +204,8 @@ static rrr_status select_rows(h5_handles *h, size_t cols, size_t r0, size_t nloc
     if (rc >= 0 && !(nloc > 0 && cols > 0))
         rc = H5Sselect_none(h->mspace);
     h->dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (rc < 0 || h->dxpl < 0 || H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+    if (rc < 0 || h->dxpl < 0 ||
+        H5Pset_dxpl_mpio(h->dxpl, h->independent ? H5FD_MPIO_INDEPENDENT : H5FD_MPIO_COLLECTIVE) < 0)
         return RRR_EINTERNAL;
     return RRR_OK;
 }
@@ -230,6 +233,30 @@ static rrr_status check_filters(rrr_ctx *ctx, hid_t dset, const char *name)
     if (dcpl >= 0)
         H5Pclose(dcpl);
     return st;
+}
+
+/* Local (the file's metadata: the same on every rank). How the dataset is stored: a
+ * virtual dataset (h5py's create_virtual_dataset) is one parallel HDF5 does not read
+ * ("cannot read rows" otherwise); a chunked one whose chunks were only partly written
+ * (created with a shape and filled in part, or resized past its rows) is read in
+ * independent mode, as the fill value where nothing was written, as h5py reads it: the
+ * collective read failed on the ranks whose rows touched an unwritten chunk and left the
+ * others waiting inside it (a hang at 2 ranks and more). */
+static rrr_status check_storage(rrr_ctx *ctx, h5_handles *h, const char *name)
+{
+    hid_t dcpl = H5Dget_create_plist(h->dset);
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    H5D_space_status_t space = H5D_SPACE_STATUS_ERROR;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (layout == H5D_VIRTUAL)
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: a virtual dataset, which parallel HDF5 "
+                        "cannot read: copy it into an ordinary one (h5py: f['X2'] = "
+                        "f['X'][...]) and name that", name);
+    if (H5Dget_space_status(h->dset, &space) < 0)
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read how the dataset is stored", name);
+    h->independent = layout == H5D_CHUNKED && space == H5D_SPACE_STATUS_PART_ALLOCATED;
+    return RRR_OK;
 }
 
 /* Collective. Open file and dataset dset and check what it holds. */
@@ -265,6 +292,8 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     if (h->dset < 0)
         return rrr_agree(ctx, open_failed(ctx, h->file, dset, name)); /* same on all ranks */
     st = rrr_agree(ctx, check_filters(ctx, h->dset, name));
+    if (st == RRR_OK)
+        st = rrr_agree(ctx, check_storage(ctx, h, name));
     if (st != RRR_OK)
         return st;
     h->type = H5Dget_type(h->dset);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blas_env.h"
 #include "mpi_env.h"
@@ -656,6 +657,17 @@ static rrr_status read_predict_inputs(rrr_ctx *ctx, const rrr_model *m, const ch
     return st; /* replicated facts: the same on every rank */
 }
 
+
+/* Local (rank 0 says it). predict --out FILE.h5:/dset writes a new FILE holding only that
+ * dataset (atomically, by rename): an existing FILE's other datasets go with it. */
+static void warn_h5_replaced(rrr_ctx *ctx, const char *out)
+{
+    char file[PATH_MAX];
+    const char *dset;
+    if (rrr_path_h5(out, file, sizeof file, &dset) == 1 && access(file, F_OK) == 0)
+        rrr_warn(ctx, "--out %s: %s exists and is replaced by a file that holds only %s (rrr "
+                 "does not add datasets to an existing file)", out, file, dset);
+}
 static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
 {
     const char *model = NULL, *xp = NULL, *out = NULL, *yp = NULL, *scores = NULL;
@@ -696,6 +708,8 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
         st = rrr_output_file_check(ctx, out, "--out");
     if (st == RRR_OK && out != NULL)
         st = rrr_output_not_input(ctx, out, "--out", inputs, 7);
+    if (st == RRR_OK && out != NULL)
+        warn_h5_replaced(ctx, out);
     if (st == RRR_OK && scores != NULL)
         st = rrr_output_check(ctx, scores, 0, "--scores");
     if (st == RRR_OK && scores != NULL)

@@ -183,7 +183,8 @@ static const char *member(cursor *c, dict *d)
             return "malformed header: duplicate key 'descr'";
         skip_ws(c);
         if (c->p < c->end && *c->p == '[')
-            return "unsupported dtype: structured arrays are not supported";
+            return "unsupported dtype: a structured (record) array; save numpy.lib."
+                   "recfunctions.structured_to_unstructured(a).astype('<f8') instead";
         if (!string_lit(c, &d->descr))
             return "malformed header: 'descr' is not a string";
     } else if (span_is(key, "fortran_order")) {

@@ -150,6 +150,31 @@ expect_msg 2 "filter 32000 (lzf), which this HDF5 library does not have" \
     "a dataset in a filter libhdf5 lacks (h5py's lzf): says which" 2 fit --x "$W/lzf.h5:/X" "${Y[@]}"
 expect_msg 2 "truncated or damaged" "a truncated HDF5 file: exit 2, as a truncated .npy" 2 fit \
     --x "$W/trunc.h5:/X" "${Y[@]}"
+# chunks never written (a dataset created with a shape and filled in part, one resized past
+# its rows, gzip'ed): read as h5py reads them (the fill value there), at every rank count;
+# the collective read hung at 2 ranks and more. A virtual dataset: exit 2 with the fix.
+$PYTHON -c "
+import h5py, numpy as np
+X = np.load('$W/X.npy'); n, p = X.shape
+with h5py.File('$W/part.h5', 'w') as f:
+    d = f.create_dataset('X', shape=(n, p), dtype='f8', chunks=(13, p)); d[: n // 2] = X[: n // 2]
+    g = f.create_dataset('G', shape=(n, p), dtype='f8', chunks=(17, p), compression='gzip'); g[n // 3:] = X[n // 3:]
+    r = f.create_dataset('R', shape=(n // 4, p), maxshape=(None, p), dtype='f8', chunks=(11, p))
+    r[:] = X[: n // 4]; r.resize((n, p))
+    for k in ('X', 'G', 'R'): np.save('$W/part_' + k + '.npy', f[k][...])
+with h5py.File('$W/src.h5', 'w') as f: f['X'] = X
+lay = h5py.VirtualLayout(shape=X.shape, dtype='f8'); lay[:] = h5py.VirtualSource('$W/src.h5', 'X', shape=X.shape)
+with h5py.File('$W/vds.h5', 'w') as f: f.create_virtual_dataset('X', lay)"
+for k in X G R; do
+    for np in 1 2 3; do
+        rrr $np fit --x "$W/part.h5:/$k" --y "$W/Y.npy" --rank 2 --lambda 1 --solver exact --quiet --out "$W/ph$k$np" >/dev/null 2>"$W/ph.err" &&
+            rrr $np fit --x "$W/part_$k.npy" --y "$W/Y.npy" --rank 2 --lambda 1 --solver exact --quiet --out "$W/pn$k$np" >/dev/null 2>&1 &&
+            check "HDF5 with chunks never written ($k, np=$np) = h5py's read of it (U, V bitwise)" \
+                bash -c "cmp '$W/ph$k$np/U.npy' '$W/pn$k$np/U.npy' && cmp '$W/ph$k$np/V.npy' '$W/pn$k$np/V.npy'" ||
+            { fail "HDF5 with chunks never written ($k, np=$np)"; cat "$W/ph.err"; }
+    done
+done
+expect_msg 2 "a virtual dataset, which parallel HDF5 cannot read" "an HDF5 virtual dataset: exit 2 with the fix" 2 fit --x "$W/vds.h5:/X" "${Y[@]}"
 cp "$W/data.h5" "$W/data_h5.npy"
 expect_msg 2 "an HDF5 file: name its dataset as FILE.h5:/path" "HDF5 file named .npy" 2 fit --x "$W/data_h5.npy" "${Y[@]}"
 $PYTHON -c "

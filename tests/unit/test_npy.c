@@ -316,7 +316,8 @@ static void test_dicts_rejected(void)
         { D("<f8", "false", "(3, 4)"), "'fortran_order' is not True or False" },
         { D("<f8", "Falsey", "(3, 4)"), "'fortran_order' is not True or False" },
         { "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3, 4), }",
-          "unsupported dtype: structured arrays are not supported" },
+          "unsupported dtype: a structured (record) array; save numpy.lib.recfunctions."
+          "structured_to_unstructured(a).astype('<f8') instead" },
         { "{'descr': 8, 'fortran_order': False, 'shape': (3, 4), }", "'descr' is not a string" },
         /* keys */
         { "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), 'foo': 1}",
