@@ -71,6 +71,11 @@ rrr_status rrr_cv_stats(rrr_cv_run *cv, int k0, int k1);
  * singular training X^T X, RRR_EINVAL when a training set has fewer rows than p. */
 rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
 
+/* Local (cv_solve.c). The eigenvalue of a training X^T X (lam: p, ascending) at or below
+ * which a direction is null to working precision, p eps lam_max, dsyevd's accuracy: lambda
+ * 0 needs lam_0 above it, and C~ is set to 0 in the directions below it. */
+double rrr_cv_null_level(size_t p, const double *lam);
+
 /* Local (cv_solve.c). SSE_k(d) for every candidate rank d from U (p x D), E = C_k V and
  * F = G_k U (p x D), V (q x D), columns by descending singular value: H = U^T F (D x D)
  * and S = V^T V (D x D) are formed in the buffers given (with V NULL, S holds V^T V

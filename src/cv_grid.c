@@ -9,7 +9,6 @@
  * the order-m eigenproblem of the rescaled T (pdsyev), U, V and the products C_k V, G_k U
  * (p x D, q x D: small, gathered) that give the errors. No rank holds anything p x p. */
 #include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,7 +285,7 @@ static rrr_status fold_sse(rrr_cv_run *cv, const rrr_grid *g, const gfold *f, co
     rrr_status st = rrr_dmat_syev(ctx, p, &w->Gt, &w->Q, w->lam); /* G_-k = Q Lambda Q^T */
     if (st != RRR_OK)
         return st;
-    if (cv->o->lambdas[0] == 0 && !(w->lam[0] > (double)p * DBL_EPSILON * w->lam[p - 1]))
+    if (cv->o->lambdas[0] == 0 && !(w->lam[0] > rrr_cv_null_level((size_t)p, w->lam)))
         return RRR_FAIL(&ctx->err, RRR_ENUMERIC, "cv: X^T X of the training rows of fold %d is "
                         "singular to working precision (rank-deficient X): lambda 0 needs it "
                         "positive definite; use lambdas > 0", k);
@@ -297,7 +296,7 @@ static rrr_status fold_sse(rrr_cv_run *cv, const rrr_grid *g, const gfold *f, co
             w->Ct.desc, &b0, w->T.a, &one, &one, w->T.desc, 1, 1); /* C~ = Q^T C */
     memcpy(w->Ct.a, w->T.a, rrr_dmat_len(&w->T) * sizeof(double));
     for (int i = 0; i < p; i++) /* null directions: C~ is rounding there (cv_solve.c) */
-        w->s[i] = w->lam[i] > (double)p * DBL_EPSILON * w->lam[p - 1] ? 1.0 : 0.0;
+        w->s[i] = w->lam[i] > rrr_cv_null_level((size_t)p, w->lam) ? 1.0 : 0.0;
     rrr_dmat_scale_rows(g, &w->Ct, w->s);
     for (int l = 0; l < nl && st == RRR_OK; l++)
         st = one_lambda(cv, g, w, cv->o->lambdas[l], sse + l, nl);

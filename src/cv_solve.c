@@ -311,9 +311,14 @@ static void route_p_products(size_t p, size_t q, fold_ws *w)
  * 1/lambda into B and the held-out rows' errors (cv_mse off by 0.4 at lambda = 1e-10 with
  * p = 300 > 160 training rows), so it is set to 0. Jacobi's eigenpairs (w->graded) are
  * of a positive definite G: none. */
+double rrr_cv_null_level(size_t p, const double *lam)
+{
+    return (double)p * DBL_EPSILON * lam[p - 1];
+}
+
 static void null_directions(size_t p, size_t q, fold_ws *w)
 {
-    const double tol = (double)p * DBL_EPSILON * w->lam[p - 1];
+    const double tol = rrr_cv_null_level(p, w->lam);
     for (size_t i = 0; !w->graded && i < p && w->lam[i] <= tol; i++) /* lam ascending */
         for (size_t j = 0; j < q; j++)
             w->Ct[IDX(i, j, p)] = 0.0;
@@ -349,7 +354,7 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
         st = eig_training(p, &w, e);
     }
     if (st == RRR_OK && cv->o->lambdas[0] == 0 && !w.graded &&
-        !(w.lam[0] > (double)p * DBL_EPSILON * w.lam[p - 1]))
+        !(w.lam[0] > rrr_cv_null_level(p, w.lam)))
         st = RRR_FAIL(e, RRR_ENUMERIC, "cv: X^T X of the training rows of fold %d is singular "
                       "to working precision (rank-deficient X): lambda 0 needs it positive "
                       "definite; use lambdas > 0", k);
