@@ -174,6 +174,8 @@ typedef struct {
     double gradient_ratio;     /* gd, als: the gradient ratio the stopping test compared
                                   with sqrt(tol) at the last iterate, in the iterates'
                                   gauge (README "Stopping"); NaN for exact             */
+    double fstar_error;        /* bound on fstar's absolute error, which widens the
+                                  certificate's tolerance; NaN without fstar           */
 } rrr_fit_info;
 
 /* Fit U, V minimising ||Y - X U V^T||_F^2 + lambda ||U V^T||_F^2. Collective.

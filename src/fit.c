@@ -376,8 +376,7 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
     rrr_gram_destroy(&gr);
     if (st == RRR_OK && isnan(info->fstar)) { /* gd: the certificate's pass, over its rows */
         rrr_plan_certificate_after(plan, info->iterations);
-        rq.pilot = 0;
-        st = rrr_optimal_value(ctx, &rq, plan, &info->fstar);
+        st = rrr_optimal_value(ctx, &rq, plan, &info->fstar, &info->fstar_error);
         *info->plan = *plan;
     }
     return st;

@@ -145,10 +145,14 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
  * T = R^{-T} C, M = T^T T = C^T (G + lambda I)^{-1} C (q x q), W = top-d eigenvectors of M
  * (eigenvalues mu_1 >= ... >= mu_d), B* = R^{-1} T W W^T, as U (p x d), V (q x d) with
  * B* = U V^T (by gr->route: U = R^{-1} T W, V = W; or U = R^{-1} u, V = T^T u for the top
- * eigenvectors u of T T^T; topk.h), both replicated, and f* = yy - sum_{i<=d} mu_i
- * (*fstar). keep_C = 0 lets it overwrite C. RRR_ENUMERIC if the eigensolver fails. */
+ * eigenvectors u of T T^T; topk.h), both replicated, and the optimal value *fstar with a
+ * bound *fstar_err on its absolute error (may be NULL): f = yy - sum_{i<=d} mu_i, which
+ * cancels to a few eps yy, or, where gr holds an exact quadratic (the pilot's or the QR's),
+ * f at U V^T evaluated from it, which cancels nothing against yy (used when it lies within
+ * the first's error band). keep_C = 0 lets it overwrite C. RRR_ENUMERIC if the eigensolver
+ * fails. */
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
-                          double *fstar);
+                          double *fstar, double *fstar_err);
 /* Local (solve_exact.c). The same in the replicated regime, without logging: U, V and the
  * top d eigenvalues w (the pilot's closed form). */
 rrr_status rrr_gram_topd(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,

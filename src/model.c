@@ -69,6 +69,7 @@ rrr_status rrr_fit_info_new(rrr_ctx *ctx, const rrr_plan *plan, double yy, rrr_f
         if (plan->requested == RRR_SOLVER_AUTO)
             snprintf(info->solver_why, sizeof info->solver_why, "%s", plan->solver_why);
         info->fstar = NAN;
+        info->fstar_error = NAN;
         info->gradient_ratio = NAN; /* set by the iterative solvers */
         info->yy = yy;
         info->ranks = plan->mach.ranks;
@@ -105,15 +106,23 @@ double rrr_fit_info_gap(const rrr_fit_info *info)
     return diff / scale;
 }
 
+double rrr_fit_info_fstar_error(const rrr_fit_info *info)
+{
+    if (info == NULL || isnan(info->fstar))
+        return NAN;
+    /* a record without the bound (yy - sum mu): RRR_GAP_ABS_EPS eps ||Yc||^2 */
+    return isnan(info->fstar_error) ? RRR_GAP_ABS_EPS * DBL_EPSILON * info->yy
+                                    : info->fstar_error;
+}
+
 double rrr_fit_info_gap_tolerance(const rrr_fit_info *info)
 {
     if (info == NULL || isnan(info->fstar))
         return NAN;
     if (gap_scale(info) == 0)
         return RRR_GAP_THRESHOLD;
-    /* f* is known to +- RRR_GAP_ABS_EPS eps ||Yc||^2 (and f to far better): a fit at f*
-     * to rounding must not FAIL because f* itself is tiny */
-    return RRR_GAP_THRESHOLD + RRR_GAP_ABS_EPS * DBL_EPSILON * info->yy / gap_scale(info);
+    /* a fit at f* to rounding must not FAIL because f* itself is tiny */
+    return RRR_GAP_THRESHOLD + rrr_fit_info_fstar_error(info) / gap_scale(info);
 }
 
 int rrr_fit_info_passed(const rrr_fit_info *info)

@@ -31,14 +31,18 @@ rrr_status rrr_model_check(rrr_err *e, const rrr_model *m, const char *what);
 double rrr_fit_info_gap(const rrr_fit_info *info);
 
 /* The certificate (README "Certificate"): a fit PASSES when
- *     f - f* <= RRR_GAP_THRESHOLD max(f*, eps ||Yc||^2) + RRR_GAP_ABS_EPS eps ||Yc||^2,
- * the second term being the closed form's own absolute error (f* = ||Yc||^2 - sum mu_i
- * cancels; measured |f - f*| <= 3 eps ||Yc||^2 on fits at the optimum). Relative to the
- * gap's scale that is rrr_fit_info_gap_tolerance: RRR_GAP_THRESHOLD unless f* is within a
- * few thousand eps ||Yc||^2 of zero. NaN without f*. */
+ *     f - f* <= RRR_GAP_THRESHOLD max(f*, eps ||Yc||^2) + fstar_error,
+ * the second term being f*'s own absolute error: RRR_GAP_ABS_EPS eps ||Yc||^2 when
+ * f* = ||Yc||^2 - sum mu_i (which cancels; measured |f - f*| <= 3 eps ||Yc||^2 on fits at
+ * the optimum), RRR_GAP_ABS_EPS eps (f* + f0) when f* is evaluated at the closed form from
+ * an exact quadratic (rrr_gram_exact). Relative to the gap's scale that is
+ * rrr_fit_info_gap_tolerance: RRR_GAP_THRESHOLD unless f* is within a few thousand times
+ * its error of zero. NaN without f*. */
 #define RRR_GAP_THRESHOLD 1e-6
 #define RRR_GAP_ABS_EPS 64.0
 double rrr_fit_info_gap_tolerance(const rrr_fit_info *info);
+/* Local. The bound on f*'s absolute error that the tolerance allows for; NaN without f*. */
+double rrr_fit_info_fstar_error(const rrr_fit_info *info);
 /* Local. 1 PASSED, 0 FAILED, -1 no certificate. */
 int rrr_fit_info_passed(const rrr_fit_info *info);
 

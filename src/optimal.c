@@ -2,7 +2,9 @@
  * the optimality certificate of every solver.
  *
  * f* = yy - sum_{i<=d} mu_i(M) from one statistics pass (solve_exact.c explains the formula
- * and its accuracy: absolute error a few eps * yy). Cost: n (p^2 + 2pq) / K flops per rank
+ * and its accuracy: absolute error a few eps * yy), or, with the pilot that pass carries in
+ * the replicated regime, f evaluated at the closed form (rrr_gram_exact), which keeps the
+ * digits yy - sum mu cancels. Cost: n (p^2 + 2pq) / K flops per rank
  * for the pass, then the dense algebra of the regime in use (replicated or 2-D grid).
  * "Affordable" (the plan decides, plan.c): the statistics fit in memory, i.e. the per-rank
  * need of the regime that would be used is at most half the memory per rank:
@@ -19,11 +21,11 @@
 #include "solvers.h"
 
 rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
-                             double *fstar)
+                             double *fstar, double *fstar_err)
 {
     double *U = NULL, *V = NULL;
     rrr_gram *gr = NULL;
-    *fstar = NAN;
+    *fstar = *fstar_err = NAN;
     if (!plan->certificate) {
         if (strcmp(plan->certificate_why, "--no-certificate") != 0)
             rrr_warn(ctx, "certificate: skipped (%s)", plan->certificate_why);
@@ -38,7 +40,7 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pl
     if (st == RRR_OK)
         st = rrr_gram_create(ctx, rq, plan->grid, &gr);
     if (st == RRR_OK)
-        st = rrr_gram_exact(ctx, gr, rq->d, 0, U, V, fstar);
+        st = rrr_gram_exact(ctx, gr, rq->d, 0, U, V, fstar, fstar_err);
     rrr_gram_destroy(&gr);
     free(U);
     free(V);
@@ -47,7 +49,7 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pl
         rrr_warn(ctx, "certificate: no closed-form optimum (%s)", ctx->err.msg);
         ctx->err.st = RRR_OK;
         ctx->err.msg[0] = '\0';
-        *fstar = NAN;
+        *fstar = *fstar_err = NAN;
     }
     return RRR_OK;
 }

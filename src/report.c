@@ -65,9 +65,9 @@ void rrr_fit_summary(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info)
          * error when f* is near zero (model.h): then say so */
         printf("optimality gap %.3e %s", gap, rrr_fit_info_passed(info) ? "PASSED" : "FAILED");
         if (tol > 2 * RRR_GAP_THRESHOLD)
-            printf(" (tolerance %.3g: f* = %.3g = %.3g eps ||Yc||^2 is known to +-%.0f eps "
-                   "||Yc||^2)", tol, info->fstar, info->fstar / (DBL_EPSILON * info->yy),
-                   RRR_GAP_ABS_EPS);
+            printf(" (tolerance %.3g: f* = %.3g is known to +-%.3g = %.3g eps ||Yc||^2)", tol,
+                   info->fstar, rrr_fit_info_fstar_error(info),
+                   rrr_fit_info_fstar_error(info) / (DBL_EPSILON * info->yy));
         printf("\n");
         fflush(stdout);
     }

@@ -248,7 +248,8 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_proble
         share(ctx, &w);
     /* Certificate: f* from the same statistics (U, V scratch: the work arrays T and Q). */
     if (st == RRR_OK && plan->certificate)
-        st = rrr_gram_exact(ctx, w.gr, pb->d, 1, w.T, w.Q, &info->fstar);
+        st = rrr_gram_exact(ctx, w.gr, pb->d, 1, w.T, w.Q, &info->fstar,
+                            &info->fstar_error);
     ws_free(&w);
     if (st == RRR_OK)
         *keep = w.gr; /* its means, the pilot's quadratic for the final evaluation */

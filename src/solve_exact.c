@@ -37,6 +37,7 @@
  *               (pdsyev: about m^2/K + O(m nb)); nothing n-sized, no full p x p array.
  *               als: (p^2 + pq)/K + the panels once, then O((p + q) d) per iteration. */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@
 #include "fortran.h"
 #include "gram.h"
 #include "linalg.h"
+#include "model.h"
 #include "solvers.h"
 #include "topk.h"
 
@@ -172,12 +174,38 @@ done:
     return st;
 }
 
+/* Collective. f* from the exact quadratic of gr (the pilot's or the QR's) at the
+ * closed form U V^T, in place of *fstar = yy - sum mu_i when it lies within that one's error
+ * band *err (a closed form computed from poor statistics could sit above the optimum);
+ * *err becomes the evaluation's own rounding: f(B) = f0 - 2 <C2, B - B0> + ||R (B - B0)||^2
+ * cancels at most f0 (the pilot's f, within a small factor of f*), rr + ||T - R11 B||^2
+ * nothing. Without a quadratic, or when it fails (memory), both stay. */
+static void evaluated_fstar(rrr_ctx *ctx, rrr_gram *gr, int d, const double *U,
+                            const double *V, double *fstar, double *err)
+{
+    double fe = NAN;
+    if (gr->grid || (!gr->have_pilot && gr->T == NULL))
+        return;
+    rrr_status st = rrr_agree(ctx, rrr_gram_evaluate(ctx, gr, d, U, V, &fe, NULL, NULL));
+    if (st != RRR_OK) { /* agreed, so every rank clears the same recorded failure */
+        ctx->err.st = RRR_OK;
+        ctx->err.msg[0] = '\0';
+        return;
+    }
+    if (!isfinite(fe) || fe > *fstar + *err)
+        return;
+    *fstar = fe > 0 ? fe : 0.0;
+    *err = RRR_GAP_ABS_EPS * DBL_EPSILON * (*fstar + (gr->T != NULL ? 0.0 : fabs(gr->f0)));
+}
+
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,
-                          double *fstar)
+                          double *fstar, double *fstar_err)
 {
     rrr_status st = RRR_OK;
-    double *w = rrr_malloc((size_t)d, sizeof *w);
+    double *w = rrr_malloc((size_t)d, sizeof *w), err = NAN;
     *fstar = NAN;
+    if (fstar_err != NULL)
+        *fstar_err = NAN;
     if (w == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "exact: out of memory");
     st = rrr_agree(ctx, st);
@@ -196,10 +224,20 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
             s += w[k] > 0 ? w[k] : 0.0;
         double f = gr->yy - s;
         *fstar = f > 0 ? f : 0.0;
+        err = RRR_GAP_ABS_EPS * DBL_EPSILON * gr->yy;
+        const double fs = *fstar;
+        evaluated_fstar(ctx, gr, d, U, V, fstar, &err);
         gr->numerical_rank = rrr_topk_rank(d, w, gr->route == RRR_ROUTE_P ? gr->p : gr->q);
-        rrr_info(ctx, "exact: closed form (%s eigenproblem) in %.3f s; f* = %.10g from the "
-                 "statistics (||Y||^2 = %.10g, mu_1 = %.6g, mu_d = %.6g)",
-                 gr->route == RRR_ROUTE_P ? "p x p" : "q x q", dt, *fstar, gr->yy, w[0], w[d - 1]);
+        if (*fstar != fs)
+            rrr_info(ctx, "exact: closed form (%s eigenproblem) in %.3f s; f* = %.10g at it "
+                     "(||Y||^2 - sum mu = %.10g, mu_1 = %.6g, mu_d = %.6g)",
+                     gr->route == RRR_ROUTE_P ? "p x p" : "q x q", dt, *fstar, fs, w[0],
+                     w[d - 1]);
+        else
+            rrr_info(ctx, "exact: closed form (%s eigenproblem) in %.3f s; f* = %.10g from the "
+                     "statistics (||Y||^2 = %.10g, mu_1 = %.6g, mu_d = %.6g)",
+                     gr->route == RRR_ROUTE_P ? "p x p" : "q x q", dt, *fstar, gr->yy, w[0],
+                     w[d - 1]);
         if (gr->numerical_rank < d && w[0] > 0)
             rrr_warn(ctx, "exact: mu_%d / mu_1 = %.1e is at rounding level: the whitened X^T Y "
                      "has numerical rank %d < d = %d, so the fit is exact to rounding and its "
@@ -207,6 +245,8 @@ rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double 
                      w[gr->numerical_rank] / w[0], gr->numerical_rank, d,
                      d - gr->numerical_rank);
     }
+    if (fstar_err != NULL)
+        *fstar_err = err;
     free(w);
     return st;
 }
@@ -216,14 +256,14 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_
                            rrr_fit_info *info, rrr_gram **keep)
 {
     rrr_gram *gr = NULL;
-    double fstar = NAN;
+    double fstar = NAN, fstar_err = NAN;
     (void)o;
     *keep = NULL;
     rrr_status st = sums != NULL && !plan->grid /* cv's final fit, from its totals */
                         ? rrr_gram_from_sums(ctx, sums, rq, &gr)
                         : rrr_gram_create(ctx, rq, plan->grid, &gr);
     if (st == RRR_OK)
-        st = rrr_gram_exact(ctx, gr, rq->d, 0, m->U, m->V, &fstar);
+        st = rrr_gram_exact(ctx, gr, rq->d, 0, m->U, m->V, &fstar, &fstar_err);
     if (st == RRR_OK)
         info->numerical_rank = gr->numerical_rank;
     if (st != RRR_OK) {
@@ -235,6 +275,7 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_
     snprintf(info->stop_reason, sizeof info->stop_reason, "closed form");
     info->gradient_norm_initial = NAN; /* no starting point: null in model.json */
     info->fstar = fstar;
+    info->fstar_error = fstar_err;
     *keep = gr; /* its means, the pilot's quadratic for the final evaluation */
     return RRR_OK;
 }

@@ -26,8 +26,9 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_
 
 /* Collective. The optimal value f* from the closed form for the certificate, when the
  * plan affords it (NaN otherwise, with a warning saying why): one statistics pass over the
- * rows of rq (gd's, in memory). */
+ * rows of rq (gd's, in memory), with the pilot where rq asks for it (rrr_gram_exact:
+ * *fstar_err, the bound on its error). */
 rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
-                             double *fstar);
+                             double *fstar, double *fstar_err);
 
 #endif

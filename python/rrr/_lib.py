@@ -59,7 +59,7 @@ class FitInfo(ctypes.Structure):
                 ("precond", ctypes.c_int), ("precond_why", ctypes.c_char * 256),
                 ("precond_rank", ctypes.c_int), ("condition_before", ctypes.c_double),
                 ("condition_after", ctypes.c_double), ("precond_seconds", ctypes.c_double),
-                ("gradient_ratio", ctypes.c_double)]
+                ("gradient_ratio", ctypes.c_double), ("fstar_error", ctypes.c_double)]
 
 
 class CvOpts(ctypes.Structure):
