@@ -430,6 +430,28 @@ static void explain(const sketch *s, const rrr_fit_opts *o, int deficient, rrr_p
 
 /* Collective. jacobi, or nystrom and auto: the diagonal pass, the sketch, the choice and
  * the factor. */
+/* Local (replicated). At lambda = 0 a zero column of Xc, or fewer rows than columns,
+ * leaves part of U undetermined by the data: f is flat there and gd keeps what its start
+ * (and the sketch) put in, so B differs with --seed and the number of ranks. Say so once.
+ * rank: the plan's bound on rank(Xc) when below p, else 0. */
+static void undetermined(rrr_ctx *ctx, const rrr_problem *pb, const sketch *s, size_t rank)
+{
+    if (pb->lambda != 0)
+        return;
+    size_t j = 0;
+    while (j < pb->p && s->diag[j] > 0)
+        j++;
+    if (j < pb->p)
+        rrr_warn(ctx, "gd: column %zu (0-based) of X is zero%s: with lambda 0 its coefficients "
+                 "are not determined by the data, and gd leaves them where its start put them "
+                 "(they vary with --seed and the number of ranks); drop the column or use "
+                 "--lambda > 0", j, pb->xm != NULL ? " after centring (constant)" : "");
+    else if (rank > 0)
+        rrr_warn(ctx, "gd: X has rank <= %zu < p = %zu: with lambda 0 part of B is not "
+                 "determined by the data, and gd leaves it where its start put it (it varies "
+                 "with --seed and the number of ranks); use --lambda > 0", rank, pb->p);
+}
+
 static rrr_status build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                         const rrr_plan *plan, rrr_pc *pc)
 {
@@ -442,6 +464,7 @@ static rrr_status build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         return st;
     column_norms(ctx, pb, &s);
     pc->passes = 1;
+    undetermined(ctx, pb, &s, deficient ? plan->rank_bound : 0);
     if (!(s.tr > 0)) { /* Xc = 0: nothing to precondition */
         snprintf(pc->why, sizeof pc->why, "none: X^T X = 0");
         goto done;

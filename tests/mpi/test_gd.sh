@@ -110,4 +110,18 @@ assert r['bytes_read'] == 500*(30+8)*8
 # the one-off X^T Y pass is not in the per-iteration time
 assert 0 < r['time_setup'] < r['time_solve']
 assert abs(r['time_per_iteration'] * 3 + r['time_setup'] - r['time_solve']) < 1e-9 * r['time_solve'] + 1e-12"
+# lambda 0 with a zero column of X: f is flat in that column's coefficients, which gd
+# cannot determine; it says so (and not at lambda > 0, where ridge determines them)
+mkdir -p "$WORK/zc" && $PYTHON -c "
+import numpy as np
+rng = np.random.default_rng(4); X = rng.standard_normal((150, 6)); X[:, 2] = 0
+np.save('$WORK/zc/X.npy', X); np.save('$WORK/zc/Y.npy', X @ rng.standard_normal((6, 5)))"
+for lam in 0 1; do
+    rrr 2 fit --x "$WORK/zc/X.npy" --y "$WORK/zc/Y.npy" --rank 2 --lambda $lam --solver gd \
+        --out "$WORK/zc/m$lam" >"$WORK/zc/log" 2>&1
+    n=$(grep -c "column 2 (0-based) of X is zero: with lambda 0 its coefficients are not determined" "$WORK/zc/log")
+    [[ $n -eq $((1 - lam)) ]] && pass "zero column, lambda $lam: undetermined coefficients said $n time(s)" ||
+        fail "zero column, lambda $lam: said $n times"
+done
+
 summary
