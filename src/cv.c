@@ -269,18 +269,24 @@ static void warn_rounding(rrr_ctx *ctx, const rrr_cv_result *res)
 }
 
 /* Local. The rules of README "cv". min: the smallest cv_mse, ties to the larger lambda,
- * then the smaller rank. 1se: among the pairs within one standard error of that minimum,
- * the smallest rank, and for it the largest lambda. */
+ * then the smaller rank, where values closer than their rounding (cv_mse_rounding: a tie
+ * in exact arithmetic comes out a few ulps apart) are ties. 1se: among the pairs within one
+ * standard error of that minimum, the smallest rank, and for it the largest lambda. */
 static void choose(rrr_cv_result *res)
 {
     const int nr = res->nranks, nl = res->nlambdas;
     int br = 0, bl = nl - 1;
-    for (int l = nl - 1; l >= 0; l--)
-        for (int r = 0; r < nr; r++)
-            if (res->cv_mse[(size_t)r * nl + l] < res->cv_mse[(size_t)br * nl + bl]) {
+    for (int l = nl - 1; l >= 0; l--) /* the preferred candidates first */
+        for (int r = 0; r < nr; r++) {
+            const size_t c = (size_t)r * nl + l, b = (size_t)br * nl + bl;
+            double tie = fmax(res->cv_mse_rounding[c], res->cv_mse_rounding[b]);
+            if (!(tie > 0))
+                tie = 0;
+            if (res->cv_mse[c] < res->cv_mse[b] - tie) {
                 br = r;
                 bl = l;
             }
+        }
     res->cv_mse_min = res->cv_mse[(size_t)br * nl + bl];
     if (res->rule == RRR_CV_1SE) {
         double thr = res->cv_mse_min + res->cv_se[(size_t)br * nl + bl];
@@ -316,7 +322,7 @@ static void print_table(const rrr_ctx *ctx, const rrr_cv_result *res)
         for (int r = 0; r < nr; r++) {
             double m = res->cv_mse[(size_t)r * nl + l], se = res->cv_se[(size_t)r * nl + l];
             int chosen = res->ranks[r] == res->rank && res->lambdas[l] == res->lambda;
-            int least = m == res->cv_mse_min;
+            int least = res->rule == RRR_CV_1SE && m == res->cv_mse_min;
             fprintf(stderr, " %10.6g +- %7.2g%c", m, se, chosen ? '*' : least ? '<' : ' ');
         }
         fputc('\n', stderr);

@@ -1158,10 +1158,10 @@ double rrr_local_yy(const rrr_problem *pb)
 
 /* Local (replicated sums). How many of m columns have |mean| > standard deviation, i.e.
  * 2 mean^2 > mean of squares; *constant is set when one is constant and non-zero (a column
- * of ones: the user's own intercept), as far as the sums can tell: a variance below 1e-14
- * of the mean square (sd < 1e-7 |mean|; a constant column's is 0 or rounding), so that a
- * real variable on a large offset (times in epoch seconds: sd ~ 1e-6 |mean|) is not
- * taken for one. */
+ * of ones: the user's own intercept), as far as the sums can tell: a variance at the
+ * rounding level of the mean square (16 eps: sd < 6e-8 |mean|; a column of ones gives 0
+ * exactly), so that a real variable on a large offset (times in epoch seconds: sd ~ 1e-6
+ * |mean|) is not taken for one. */
 static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
                              int *constant)
 {
@@ -1170,7 +1170,7 @@ static size_t offset_columns(const double *sum, const double *sq, size_t m, doub
         double mu = sum[j] / n, ms = sq[j] / n;
         if (2 * mu * mu > ms)
             count++;
-        if (mu != 0 && ms - mu * mu <= 1e-14 * ms)
+        if (mu != 0 && ms - mu * mu <= 16 * DBL_EPSILON * ms)
             *constant = 1;
     }
     return count;

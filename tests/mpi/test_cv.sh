@@ -224,4 +224,17 @@ rc=$?
 kill $WD 2>/dev/null
 [[ $rc -eq 5 && ! -e $W/sig ]] && grep -q 'nothing was written' "$W/sig.err" &&
     pass "SIGTERM during cv: exit 5, nothing in DIR" || { fail "SIGTERM during cv (exit $rc)"; tail -n 3 "$W/sig.err"; }
+# a tie in exact arithmetic (each training set is one centred row: B = 0 in every cell)
+# comes out a few ulps apart; the tie rule decides it: the larger lambda, then the smaller d
+mkdir -p "$W/tie" && $PYTHON -c "
+import numpy as np
+rng = np.random.default_rng(15); rng.standard_normal((3, 3)); rng.standard_normal((3, 2))
+np.save('$W/tie/X.npy', rng.standard_normal((2, 3))); np.save('$W/tie/Y.npy', rng.standard_normal((2, 2)))"
+for np_ in 1 2; do
+    rrr $np_ cv --x "$W/tie/X.npy" --y "$W/tie/Y.npy" --rank 1:2 --lambda 0.1,1 --folds 2 \
+        --intercept --out "$W/tie/o$np_" >"$W/tie/log" 2>&1
+    grep -q "chose rank 1, lambda 1 " "$W/tie/log" && pass "tie at rounding level: rank 1, lambda 1 (np=$np_)" ||
+        fail "tie at rounding level (np=$np_): $(grep chose "$W/tie/log")"
+done
+
 summary
