@@ -8,10 +8,12 @@
  *       a pending signal: checkpoint, exit 5;  every K iterations: checkpoint
  *       stop, or step to iterate k + 1         (the solver)
  *
- * A checkpoint at iterate k is written after its evaluation and the verdict to go on: it
- * holds the solver's state at k, f_0 .. f_k and the initial gradient norm. A resumed run
- * takes f_k and the verdict from it, lets the solver rebuild what its step needs from the
- * state, and steps: it continues bitwise as the uninterrupted run would. */
+ * A checkpoint at iterate k is written after its evaluation and verdict: it holds the
+ * solver's state at k, f_0 .. f_k and the initial gradient norm. A resumed run takes f_k
+ * from it, lets the solver rebuild what its step needs from the state, judges iterate k
+ * again under its own options (the last iterate of a finished run stops there; a larger
+ * --max-iter continues it), and steps: it continues bitwise as the uninterrupted run
+ * would. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +219,31 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
     }
 }
 
+/* Collective. A decided iterate judged again under this run's options: a run's last
+ * iterate is checkpointed too (so that a finished run can be continued with a larger
+ * --max-iter), and a resume may change --max-iter or --tol. f_k and f_{k-1} come from the
+ * checkpoint's history, the gradient norm from the rebuild (gd's is a function of the
+ * state), and convergence is confirmed on fresh sums, as in boundary(). */
+static rrr_status rejudge(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_ops *ops,
+                          void *s, engine *e, rrr_status *lst, rrr_eval *ev, const char **why,
+                          int *conv)
+{
+    const double fk = e->fprev, fprev = e->nhist >= 2 ? e->hist[e->nhist - 2] : (double)INFINITY;
+    for (int refresh = 0;; refresh = 1) {
+        if (refresh) {
+            rrr_status st = evaluate(ctx, ops, s, e, 1, lst, ev);
+            ev->f = fk;
+            if (st != RRR_OK)
+                return st;
+        }
+        e->ratio = e->g0 > 0 ? ev->g / e->g0 : (double)NAN;
+        *why = rrr_stop_rule(o, e->k, fk, ev->comparable ? fprev : (double)INFINITY, ev->g,
+                             e->g0, ev->floor, conv);
+        if (!(*why != NULL && *conv && !ev->fresh))
+            return RRR_OK;
+    }
+}
+
 /* Collective. A decided iterate from the checkpoint: the solver rebuilds what its step
  * needs (its own f and g are not used: the checkpoint's are the run's). */
 static rrr_status rebuild(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, engine *e,
@@ -241,6 +268,8 @@ rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *
         int conv = 0;
         if (e.decided) {
             st = rebuild(ctx, ops, s, &e, &lst, &ev);
+            if (st == RRR_OK)
+                st = rejudge(ctx, o, ops, s, &e, &lst, &ev, &why, &conv);
         } else {
             st = boundary(ctx, o, ops, s, &e, &lst, &ev, &why, &conv);
             if (st == RRR_OK && !record(&e, ev.f))

@@ -179,7 +179,9 @@ done:
  * band *err (a closed form computed from poor statistics could sit above the optimum);
  * *err becomes the evaluation's own rounding: f(B) = f0 - 2 <C2, B - B0> + ||R (B - B0)||^2
  * cancels at most f0 (the pilot's f, within a small factor of f*), rr + ||T - R11 B||^2
- * nothing. Without a quadratic, or when it fails (memory), both stay. */
+ * nothing, and a sum of squared residuals r = y - x b, each known to ~eps |y|, is known to
+ * ~eps sqrt(f yy) (what matters when f* is far below yy). Without a quadratic, or when it
+ * fails (memory), both stay. */
 static void evaluated_fstar(rrr_ctx *ctx, rrr_gram *gr, int d, const double *U,
                             const double *V, double *fstar, double *err)
 {
@@ -195,7 +197,8 @@ static void evaluated_fstar(rrr_ctx *ctx, rrr_gram *gr, int d, const double *U,
     if (!isfinite(fe) || fe > *fstar + *err)
         return;
     *fstar = fe > 0 ? fe : 0.0;
-    *err = RRR_GAP_ABS_EPS * DBL_EPSILON * (*fstar + (gr->T != NULL ? 0.0 : fabs(gr->f0)));
+    const double f = *fstar + (gr->T != NULL ? 0.0 : fabs(gr->f0));
+    *err = RRR_GAP_ABS_EPS * DBL_EPSILON * (f + sqrt(f * gr->yy));
 }
 
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,

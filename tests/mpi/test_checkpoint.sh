@@ -126,4 +126,18 @@ for _ in $(seq 1 200); do grep -q 'iter      9' "$W/e7" && break; sleep 0.05; do
 kill -INT $(pgrep -P $BG); wait $BG; rc=$?
 [[ $rc -eq 5 ]] && grep -q 'nothing was written' "$W/e7" && [[ ! -e $W/o7 ]] &&
     pass "SIGINT: exit 5, nothing written" || { fail "SIGINT (exit $rc)"; tail -3 "$W/e7"; }
+# the last iterate of a finished run is checkpointed too (here 60, a multiple of
+# --checkpoint-every); a resume judges it again: under the same options it stops there (it
+# stepped to 61 before), to the same bits, and below its --max-iter it stops at once
+SHORT=("${BASE[@]}" --max-iter 60 --checkpoint "$W/ck60" --checkpoint-every 20 --quiet)
+rrr 2 "${SHORT[@]}" --out "$W/s1" 2>/dev/null
+rrr 2 "${SHORT[@]}" --resume --out "$W/s2" 2>/dev/null
+it=$(grep -o '"iterations": [0-9]*' "$W/s2/model.json" | grep -o '[0-9]*$')
+same "$W/s1" "$W/s2" && [[ $it -eq 60 ]] && pass "resume of a finished run: 60 iterations, bitwise" ||
+    fail "resume of a finished run: $it iterations, same bits: $(same "$W/s1" "$W/s2" && echo yes || echo no)"
+rrr 2 "${BASE[@]}" --max-iter 30 --checkpoint "$W/ck60" --resume --quiet --out "$W/s3" 2>/dev/null
+it=$(grep -o '"iterations": [0-9]*' "$W/s3/model.json" | grep -o '[0-9]*$')
+same "$W/s1" "$W/s3" && [[ $it -eq 60 ]] && pass "resume with --max-iter below the checkpoint's iteration: stops at it" ||
+    fail "resume with a lower --max-iter: $it iterations"
+
 summary
