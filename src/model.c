@@ -587,6 +587,16 @@ static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
     mm->have_sums = st == RRR_OK && v.kind != RRR_JNONE;
     for (int k = 0; k < (mm->intercept ? 4 : 2) && st == RRR_OK && mm->have_sums; k++)
         st = json_sum(&ctx->err, buf, len, path, array_names[k], &mm->sum[k]);
+    for (int k = 2; k < 4 && st == RRR_OK && mm->have_sums && !mm->intercept; k++) {
+        /* a fit writes the means only with an intercept: a record that says both was edited */
+        char key[32];
+        snprintf(key, sizeof key, "files.%s", array_names[k]);
+        st = rrr_json_lookup(buf, len, key, &v, path, &ctx->err);
+        if (st == RRR_OK && v.kind != RRR_JNONE)
+            st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: \"intercept\" is false but \"files\" lists "
+                          "%s: the record contradicts itself (edited by hand?); refit, or set "
+                          "\"intercept\" back to true", path, array_names[k]);
+    }
     return st;
 }
 

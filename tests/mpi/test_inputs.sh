@@ -175,4 +175,13 @@ for np in 1 2; do
     grep -q 'format byte 0x1b' "$WORK/err" && ! grep -q $'\x1b' "$WORK/err" &&
         pass "the format byte is printed in hex, not raw (np=$np)" || fail "format byte message"
 done
+# a model.json edited to "intercept": false that still lists the means it was fitted with:
+# refused (predict would have dropped the intercept silently)
+rrr 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 1 --intercept --out "$W/mi" --quiet 2>/dev/null
+sed -i 's/"intercept": true/"intercept": false/' "$W/mi/model.json"
+expect_bounded 2 "model.json: intercept false with the means listed" 2 predict --model "$W/mi" \
+    --x "$W/X.npy" --out "$W/yhi.npy"
+grep -q 'contradicts itself' "$WORK/err" && [[ ! -e $W/yhi.npy ]] &&
+    pass "... says so, nothing written" || fail "intercept contradiction message"
+
 summary
