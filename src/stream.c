@@ -13,11 +13,17 @@
  * Panel boundaries depend only on p, q (and RRR_PANEL_ROWS), never on the kind of input,
  * so the sums a pass forms are bitwise the same whether the rows come from a file, from
  * another file format or from memory (the Python package passes memory, the CLI files). */
+#define _DEFAULT_SOURCE /* madvise (Linux) */
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "comm.h"
@@ -233,6 +239,10 @@ struct rrr_stream {
     double amax[2];
     uint64_t hash;
     double *mom;               /* RRR_STREAM_MOMENTS: sums (p, q), then squares (p, q)    */
+    const double *map[2];      /* my rows of a mapped file (map_rows), or NULL           */
+    void *mbase[2];
+    size_t mlen[2], pg;
+    int mapped;                /* every file input mapped, on every rank                 */
 };
 
 size_t rrr_stream_count(const rrr_stream *s) { return s->count; }
@@ -258,6 +268,118 @@ static void start(rrr_stream *s, int j, size_t k)
         s->started[j] = rrr_h5_reader_read(s->ctx, s->h5[j], s->r0 + i0, m, b);
 }
 
+/* The mapped files of this process. A file that shrinks under its mapping (truncated by
+ * another program during the pass) raises SIGBUS on the next page touched: one message
+ * naming it and exit 3, like a failed read, instead of a crash; a SIGBUS elsewhere keeps
+ * its default action. */
+enum { MAX_MAPS = 8 };
+static struct {
+    const char *path;
+    uintptr_t a, b;
+} maps[MAX_MAPS];
+static int nmaps;
+static struct sigaction bus_before;
+
+static void bus_say(const char *t)
+{
+    ssize_t r = write(STDERR_FILENO, t, strlen(t));
+    (void)r;
+}
+
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    const uintptr_t x = (uintptr_t)si->si_addr;
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (maps[i].path != NULL && x >= maps[i].a && x < maps[i].b) {
+            bus_say("rrr: error: ");
+            bus_say(maps[i].path);
+            bus_say(": the file changed size while it was being read (SIGBUS on its mapping);"
+                    " rerun on a file that stays put while rrr reads it\n");
+            _exit(RRR_EIO);
+        }
+    sigaction(sig, &bus_before, NULL); /* not ours: returning re-raises it as before */
+}
+
+/* Local. Track [a, a + len) as mapping path (the handler is installed with the first). 0
+ * when the table is full. */
+static int maps_add(const char *path, const void *a, size_t len)
+{
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (maps[i].path == NULL) {
+            maps[i].a = (uintptr_t)a;
+            maps[i].b = (uintptr_t)a + len;
+            maps[i].path = path;
+            if (nmaps++ == 0) {
+                struct sigaction sa;
+                memset(&sa, 0, sizeof sa);
+                sa.sa_sigaction = on_bus;
+                sa.sa_flags = SA_SIGINFO;
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGBUS, &sa, &bus_before);
+            }
+            return 1;
+        }
+    return 0;
+}
+
+static void maps_remove(const void *a)
+{
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (maps[i].path != NULL && maps[i].a == (uintptr_t)a) {
+            maps[i].path = NULL;
+            if (--nmaps == 0)
+                sigaction(SIGBUS, &bus_before, NULL);
+        }
+}
+
+/* Local. Map my rows of input j read-only when it is a C-order <f8 .npy and RRR_MMAP is
+ * not 0: the panels then point into the page cache, with no copy at all (README "Data
+ * bigger than memory"); 0 when not, or when mapping fails (the MPI-IO reader takes over). */
+static int map_rows(rrr_stream *s, int j)
+{
+    const rrr_input *in = s->in[j];
+    const char *e = getenv("RRR_MMAP");
+    if ((e != NULL && strcmp(e, "0") == 0) || in->kind != IN_NPY || in->h.fortran ||
+        in->h.itemsize != 8 || in->h.integer || s->nloc == 0)
+        return 0;
+    int fd = open(in->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t off = in->h.data_offset + s->r0 * in->cols * sizeof(double);
+    const size_t lead = off % pg, len = lead + s->nloc * in->cols * sizeof(double);
+    void *b = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)(off - lead));
+    close(fd);
+    if (b == MAP_FAILED)
+        return 0;
+    if (!maps_add(in->path, b, len)) {
+        munmap(b, len);
+        return 0;
+    }
+    (void)madvise(b, len, MADV_SEQUENTIAL);
+    s->pg = pg;
+    s->mbase[j] = b;
+    s->mlen[j] = len;
+    s->map[j] = (const double *)((const char *)b + lead);
+    return 1;
+}
+
+/* Local. Advice on rows [i0, i0 + m) of mapped input j (whole pages inside only). */
+static void advise(rrr_stream *s, int j, size_t i0, size_t m, int advice)
+{
+    const size_t c = s->in[j]->cols * sizeof(double);
+    uintptr_t a = (uintptr_t)(s->map[j]) + i0 * c, b = a + m * c, base = (uintptr_t)s->mbase[j];
+    if (advice == MADV_WILLNEED) { /* the pages touching the range */
+        a -= (a - base) % s->pg;
+    } else { /* the pages inside it */
+        a += (s->pg - (a - base) % s->pg) % s->pg;
+        b -= (b - base) % s->pg;
+    }
+    if (b > a)
+        (void)madvise((void *)a, b - a, advice);
+}
+
 rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
                            rrr_stream **out)
 {
@@ -281,11 +403,23 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
     } else {
         rrr_partition(X->n, ctx->size, ctx->rank, &s->r0, &s->nloc);
     }
+    int mapped = 1; /* all ranks map, or none: the readers' calls are collective */
+    for (int j = 0; j < s->nin; j++)
+        mapped &= s->in[j]->B == NULL && (s->nloc == 0 || map_rows(s, j));
+    MPI_Allreduce(MPI_IN_PLACE, &mapped, 1, MPI_INT, MPI_MIN, ctx->comm);
+    s->mapped = mapped;
+    for (int j = 0; j < s->nin && !mapped; j++)
+        if (s->mbase[j] != NULL) {
+            maps_remove(s->mbase[j]);
+            munmap(s->mbase[j], s->mlen[j]);
+            s->mbase[j] = NULL;
+            s->map[j] = NULL;
+        }
     for (int j = 0; j < s->nin; j++) {
         const rrr_input *in = s->in[j];
         if (in->B != NULL && (in->B->r0 != s->r0 || in->B->nloc != s->nloc))
             st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stream: X and Y hold different rows");
-        if (in->B != NULL)
+        if (in->B != NULL || mapped)
             continue;
         size_t cap = s->nloc < s->rows ? s->nloc : s->rows;
         for (int slot = 0; slot < 2; slot++) {
@@ -307,7 +441,7 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
     st = rrr_agree(ctx, st);
     for (int j = 0; j < s->nin && st == RRR_OK; j++) {
         rrr_input *in = s->in[j];
-        if (in->B != NULL)
+        if (in->B != NULL || mapped)
             continue;
         if (in->kind == IN_NPY)
             st = rrr_npy_reader_open(ctx, in->path, &in->h, s->rows, &s->npy[j]);
@@ -356,6 +490,21 @@ rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
         rrr_input *in = s->in[j];
         if (in->B != NULL) {
             a[j] = in->B->a + i0 * in->cols;
+            continue;
+        }
+        if (s->mapped) {
+            a[j] = s->map[j] != NULL ? s->map[j] + i0 * in->cols : NULL;
+            if (s->map[j] != NULL) {
+                size_t p0, pm;
+                if (k > 0) { /* done with the panel before: out of my resident set */
+                    panel_of(s, k - 1, &p0, &pm);
+                    advise(s, j, p0, pm, MADV_DONTNEED);
+                }
+                panel_of(s, k + 1, &p0, &pm); /* read ahead while this one is used */
+                if (pm > 0)
+                    advise(s, j, p0, pm, MADV_WILLNEED);
+            }
+            ctx->bytes_read += m * in->cols * in->h.itemsize;
             continue;
         }
         a[j] = s->buf[j][k & 1];
@@ -427,9 +576,14 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
             rrr_allreduce_sum(ctx, facts->moments, len);
         }
     }
-    for (int j = 0; j < 2; j++)
+    for (int j = 0; j < 2; j++) {
         for (int slot = 0; slot < 2; slot++)
             free(s->buf[j][slot]);
+        if (s->mbase[j] != NULL) {
+            maps_remove(s->mbase[j]);
+            munmap(s->mbase[j], s->mlen[j]);
+        }
+    }
     free(s->mom);
     free(s);
     *sp = NULL;
