@@ -24,6 +24,7 @@ struct rrr_ctx {
     MPI_Comm comm; /* private duplicate: our collectives never match a user's */
     int rank, size;
     int quiet;
+    int nested;    /* inside rrr cv's many fits: what each fit would warn, cv says once */
     rrr_err err;                /* this rank's first failure, or the agreed one      */
     double t[RRR_T_COUNT];      /* seconds per phase on this rank                    */
     double t_start;             /* MPI_Wtime at creation                             */

@@ -263,8 +263,8 @@ static void warn_rounding(rrr_ctx *ctx, const rrr_cv_result *res)
         return;
     rrr_warn(ctx, "cv: cv_mse is at the rounding level of the fold sums it is computed from "
              "(a nearly exact fit: %.3g at the choice, rounding ~%.1g; %zu of %zu values at or "
-             "below theirs): candidates whose cv_mse differ by less are not told apart, and "
-             "the choice among them is arbitrary (cv.json cv_mse_rounding)",
+             "below theirs): candidates whose cv_mse differ by less are not told apart (the "
+             "rule's tie-break decides among them; cv.json cv_mse_rounding)",
              res->cv_mse[at], res->cv_mse_rounding[at], low, cells);
 }
 
@@ -427,10 +427,33 @@ static rrr_status cross_validate(rrr_ctx *ctx, rrr_problem *pb, rrr_input *X, rr
                             o->fit.intercept, means);
         cv.warned = 1; /* rrr_column_stats warned */
     }
+    /* the gd method sorts the rows by fold in place: a private copy of the caller's (the
+     * library's blocks are borrowed, read-only memory maps among them, and Y may be X) */
+    const double *cx = pb->Xt, *cy = pb->Yt;
+    double *own = NULL;
+    if (st == RRR_OK && method == RRR_CV_GD && mach.resident) {
+        const size_t nx = pb->nloc * pb->p, ny = pb->nloc * pb->q;
+        own = rrr_malloc(nx + ny > 0 ? nx + ny : 1, sizeof *own);
+        st = rrr_agree(ctx, own ? RRR_OK
+                                : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "cv: out of memory for a copy of "
+                                           "my rows (%zu x %zu), which the gd method reorders",
+                                           pb->nloc, pb->p + pb->q));
+        if (st == RRR_OK) {
+            memcpy(own, cx, nx * sizeof *own);
+            memcpy(own + nx, cy, ny * sizeof *own);
+            pb->Xt = own;
+            pb->Yt = own + nx;
+        }
+    }
     if (st == RRR_OK)
         st = method == RRR_CV_GD ? rrr_cv_gd_search(&cv, res)
              : plan.grid         ? rrr_cv_grid_search(&cv, res)
                                  : search(&cv, res);
+    if (own != NULL) {
+        pb->Xt = cx;
+        pb->Yt = cy;
+        free(own);
+    }
     if (st == RRR_OK) {
         summarise(pb, cv.sse_mag, res);
         choose(res);

@@ -194,9 +194,10 @@ static rrr_status train(rrr_cv_run *cv, gd_cv_ws *w, const rrr_problem *pt, int 
         st = rrr_fit_info_new(ctx, &plan, p.yy, &info);
     if (st == RRR_OK) {
         int quiet = ctx->quiet;
-        ctx->quiet = 1; /* K x ranks x lambdas fits: progress per fold instead */
+        ctx->quiet = ctx->nested = 1; /* K x ranks x lambdas fits: progress per fold instead */
         st = rrr_solve_gd(ctx, &p, &fo, &plan, m, info);
         ctx->quiet = quiet;
+        ctx->nested = 0;
     }
     if (st == RRR_OK) {
         memcpy(w->U, m->U, p.p * (size_t)d * sizeof(double));

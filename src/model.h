@@ -34,10 +34,10 @@ double rrr_fit_info_gap(const rrr_fit_info *info);
  *     f - f* <= RRR_GAP_THRESHOLD max(f*, eps ||Yc||^2) + fstar_error,
  * the second term being f*'s own absolute error: RRR_GAP_ABS_EPS eps ||Yc||^2 when
  * f* = ||Yc||^2 - sum mu_i (which cancels; measured |f - f*| <= 3 eps ||Yc||^2 on fits at
- * the optimum), RRR_GAP_ABS_EPS eps (f + sqrt(f ||Yc||^2)), f = f* + f0, when f* is
- * evaluated at the closed form from an exact quadratic (rrr_gram_exact). Relative to the gap's scale that is
- * rrr_fit_info_gap_tolerance: RRR_GAP_THRESHOLD unless f* is within a few thousand times
- * its error of zero. NaN without f*. */
+ * the optimum), RRR_GAP_ABS_EPS eps (f + sqrt(f ||Yc||^2)), f = f* (+ f0 with the pilot),
+ * when f* is evaluated at the closed form from an exact quadratic (rrr_gram_exact).
+ * Relative to the gap's scale that is rrr_fit_info_gap_tolerance: RRR_GAP_THRESHOLD unless
+ * f* is below ~1e6 times its error. NaN without f*. */
 #define RRR_GAP_THRESHOLD 1e-6
 #define RRR_GAP_ABS_EPS 64.0
 double rrr_fit_info_gap_tolerance(const rrr_fit_info *info);

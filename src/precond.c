@@ -432,8 +432,9 @@ static void explain(const sketch *s, const rrr_fit_opts *o, int deficient, rrr_p
  * the factor. */
 /* Local (replicated). At lambda = 0 a zero column of Xc, or fewer rows than columns,
  * leaves part of U undetermined by the data: f is flat there and gd keeps what its start
- * (and the sketch) put in, so B differs with --seed and the number of ranks. Say so once.
- * rank: the plan's bound on rank(Xc) when below p, else 0. */
+ * (and the sketch) put in, so B differs with --seed and the number of ranks. Said once, from
+ * the column norms the preconditioner computes anyway (so not with --precond none, which
+ * skips them). rank: the plan's bound on rank(Xc) when below p, else 0. */
 static void undetermined(rrr_ctx *ctx, const rrr_problem *pb, const sketch *s, size_t rank)
 {
     if (pb->lambda != 0)
@@ -464,7 +465,8 @@ static rrr_status build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
         return st;
     column_norms(ctx, pb, &s);
     pc->passes = 1;
-    undetermined(ctx, pb, &s, deficient ? plan->rank_bound : 0);
+    if (!ctx->nested)
+        undetermined(ctx, pb, &s, deficient ? plan->rank_bound : 0);
     if (!(s.tr > 0)) { /* Xc = 0: nothing to precondition */
         snprintf(pc->why, sizeof pc->why, "none: X^T X = 0");
         goto done;

@@ -176,7 +176,8 @@ done:
 
 /* Collective. f* from the exact quadratic of gr (the pilot's or the QR's) at the
  * closed form U V^T, in place of *fstar = yy - sum mu_i when it lies within that one's error
- * band *err (a closed form computed from poor statistics could sit above the optimum);
+ * band *err (a closed form computed from poor statistics could sit above the optimum) and
+ * its own bound is the smaller;
  * *err becomes the evaluation's own rounding: f(B) = f0 - 2 <C2, B - B0> + ||R (B - B0)||^2
  * cancels at most f0 (the pilot's f, within a small factor of f*), rr + ||T - R11 B||^2
  * nothing, and a sum of squared residuals r = y - x b, each known to ~eps |y|, is known to
@@ -194,11 +195,12 @@ static void evaluated_fstar(rrr_ctx *ctx, rrr_gram *gr, int d, const double *U,
         ctx->err.msg[0] = '\0';
         return;
     }
-    if (!isfinite(fe) || fe > *fstar + *err)
-        return;
+    const double f = (fe > 0 ? fe : 0.0) + (gr->T != NULL ? 0.0 : fabs(gr->f0));
+    const double fe_err = RRR_GAP_ABS_EPS * DBL_EPSILON * (f + sqrt(f * gr->yy));
+    if (!isfinite(fe) || fe > *fstar + *err || !(fe_err < *err))
+        return; /* (a pilot far off the optimum, f0 >> yy, is no better) */
     *fstar = fe > 0 ? fe : 0.0;
-    const double f = *fstar + (gr->T != NULL ? 0.0 : fabs(gr->f0));
-    *err = RRR_GAP_ABS_EPS * DBL_EPSILON * (f + sqrt(f * gr->yy));
+    *err = fe_err;
 }
 
 rrr_status rrr_gram_exact(rrr_ctx *ctx, rrr_gram *gr, int d, int keep_C, double *U, double *V,

@@ -1161,7 +1161,9 @@ double rrr_local_yy(const rrr_problem *pb)
  * of ones: the user's own intercept), as far as the sums can tell: a variance at the
  * rounding level of the mean square (16 eps: sd < 6e-8 |mean|; a column of ones gives 0
  * exactly), so that a real variable on a large offset (times in epoch seconds: sd ~ 1e-6
- * |mean|) is not taken for one. */
+ * |mean|) is not taken for one. A constant that is not a small integer (0.1) sums with
+ * rounding of ~n eps and gets the advice all the same, which then still holds: the rank-d
+ * term fits the means, the user's column or not. */
 static size_t offset_columns(const double *sum, const double *sq, size_t m, double n,
                              int *constant)
 {
