@@ -125,6 +125,27 @@ class _Context:
         lib.rrr_ctx_destroy(_lib.ctypes.byref(self.ptr))
         return False
 
+    def agreed(self, make):
+        """make() on every rank (the argument checks done here in Python), its result; an
+        exception on any rank is raised on every rank (elsewhere as the same type, naming
+        the first rank that raised), never on one alone while the others wait in the
+        library's collective call (they would hang there)."""
+        err = None
+        try:
+            out = make()
+        except (RRRError, TypeError, ValueError) as e:
+            err = e
+        bad = self.comm.allgather(None if err is None else (type(err), str(err)))
+        if err is not None:
+            raise err
+        for r, b in enumerate(bad):
+            if b is not None:
+                cls, msg = b
+                if issubclass(cls, RRRError):
+                    raise cls(f"rank {r}: {msg}", _lib.EINVAL)
+                raise cls(f"rank {r}: {msg}")
+        return out
+
     def check(self, st):
         """st is agreed (the same on every rank): raise it with its message."""
         if st != _lib.OK:
@@ -420,7 +441,8 @@ class Model:
     def save(self, path, comm=None):
         """Write the model directory as `rrr fit --out` does (U.npy, V.npy, model.json with
         the fit's record, and the means), atomically; `rrr predict --model path` reads it.
-        Collective."""
+        Other files are left alone: unlike `rrr fit --out`, an earlier `rrr cv` search's
+        cv.json, cv.csv and fold_ids.npy there are not removed. Collective."""
         record = self._record()
         with _Context(comm) as ctx:
             m = self._c()
@@ -625,11 +647,15 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
     precond="auto" ("none", "jacobi", "nystrom"), precond_rank=0 (adaptive). verbose
     prints the progress lines on rank 0's stderr. Returns a Model; raises RRRError; warns
     (ConvergenceWarning, rank 0) when the fit did not converge or its certificate FAILED."""
-    o = _lib.FitOpts()
-    lib.rrr_fit_opts_default(_lib.ctypes.byref(o))
-    _fit_opts(o, "fit", options)
-    o.d, o.lambda_ = _int(rank, "rank"), _float(lam, "lam")
+    def opts():
+        o = _lib.FitOpts()
+        lib.rrr_fit_opts_default(_lib.ctypes.byref(o))
+        _fit_opts(o, "fit", options)
+        o.d, o.lambda_ = _int(rank, "rank"), _float(lam, "lam")
+        return o
+
     with _Context(comm, verbose) as ctx:
+        o = ctx.agreed(opts)
         blocks = _Blocks(ctx, [X, Y], ["X", "Y"])
         m = _lib.ctypes.POINTER(_lib.Model)()
         info = _lib.ctypes.POINTER(_lib.FitInfo)()
@@ -736,25 +762,29 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
     "statistics" or "gd"; the other options are fit's (the final fit's). Collective.
     Returns (Model, table): table is a dict with cv.json's fields (cv_mse and cv_se
     nranks x nlambdas, sse folds x nranks x nlambdas, the choice rank and lam)."""
-    o = _lib.CvOpts()
-    lib.rrr_cv_opts_default(_lib.ctypes.byref(o))
-    _fit_opts(o.fit, "cv", options)
-    rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
-    lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
-    if rk.ndim != 1 or lm.ndim != 1 or not np.array_equal(rk, np.atleast_1d(ranks)):
-        raise InvalidInputError("ranks and lambdas: expected lists of integers and of "
-                                "numbers", _lib.EINVAL)
-    o.ranks = rk.ctypes.data_as(_lib.ctypes.POINTER(_lib.ctypes.c_int))
-    o.lambdas = lm.ctypes.data_as(_lib.c_double_p)
-    o.nranks, o.nlambdas = len(rk), len(lm)
-    if folds is not None and fold_ids is not None:
-        raise InvalidInputError("folds and fold_ids exclude each other", _lib.EINVAL)
-    if folds is not None:
-        o.folds = _int(folds, "folds")
-    o.fold_seed = _int(fold_seed, "fold_seed", hi=_U64_MAX)
-    o.rule = _choice(_RULES, rule, "rule")
-    o.method = _choice(_METHODS, method, "method")
+    def opts():
+        o = _lib.CvOpts()
+        lib.rrr_cv_opts_default(_lib.ctypes.byref(o))
+        _fit_opts(o.fit, "cv", options)
+        rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
+        lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
+        if rk.ndim != 1 or lm.ndim != 1 or not np.array_equal(rk, np.atleast_1d(ranks)):
+            raise InvalidInputError("ranks and lambdas: expected lists of integers and of "
+                                    "numbers", _lib.EINVAL)
+        o.ranks = rk.ctypes.data_as(_lib.ctypes.POINTER(_lib.ctypes.c_int))
+        o.lambdas = lm.ctypes.data_as(_lib.c_double_p)
+        o.nranks, o.nlambdas = len(rk), len(lm)
+        if folds is not None and fold_ids is not None:
+            raise InvalidInputError("folds and fold_ids exclude each other", _lib.EINVAL)
+        if folds is not None:
+            o.folds = _int(folds, "folds")
+        o.fold_seed = _int(fold_seed, "fold_seed", hi=_U64_MAX)
+        o.rule = _choice(_RULES, rule, "rule")
+        o.method = _choice(_METHODS, method, "method")
+        return o, rk, lm  # the grids' arrays live as long as o points into them
+
     with _Context(comm, verbose) as ctx:
+        o, rk, lm = ctx.agreed(opts)
         arrays, names = [X, Y], ["X", "Y"]
         if fold_ids is not None:
             arrays.append(fold_ids)  # converted by _Blocks: a bad one is agreed, not raised alone

@@ -119,6 +119,30 @@ raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, folds=3,
        "folds and fold_ids exclude each other", "cv: folds and fold_ids")
 raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm, rule="max"),
        rrr.InvalidInputError, 2, "expected min, 1se", "cv: bad rule")
+# an option that is bad on one rank only: raised on every rank (the others named it), not
+# raised there alone while the rest wait in the library's collective call
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm,
+                       solver="foo" if me == np_ - 1 else "auto"), rrr.InvalidInputError, 2,
+       "solver 'foo'", "a bad option on one rank: raised on all")
+raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm,
+                      rule="max" if me == 0 else "min"), rrr.InvalidInputError, 2,
+       "rule 'max'", "cv: a bad rule on one rank: raised on all")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, solver="gd",
+                       checkpoint=f"{d}/no/such/dir/ck"), rrr.IOFailureError, 3, "checkpoint",
+       "a checkpoint directory that cannot be made: refused before the fit")
+# cv's gd method reorders a private copy: the caller's arrays, a read-only map among them,
+# stay as they were, and Y = X gives what a copy of X gives
+ro = np.zeros((0, 4))  # (an empty file cannot be mapped)
+if nloc > 0:
+    np.save(f"{d}/ro{np_}-{me}.npy", Xl[:, :4])
+    ro = np.load(f"{d}/ro{np_}-{me}.npy", mmap_mode="r")
+before = np.array(ro)
+_, tro = rrr.cv(ro, ro, ranks=[1, 2], lambdas=[0.1, 10.0], comm=comm, folds=3, method="gd",
+                tol=1e-13)
+_, tcp = rrr.cv(ro, np.array(ro), ranks=[1, 2], lambdas=[0.1, 10.0], comm=comm, folds=3,
+                method="gd", tol=1e-13)
+check(np.array_equal(np.array(ro), before) and np.array_equal(tro["cv_mse"], tcp["cv_mse"]),
+      "cv method gd: a read-only map as X and Y, unchanged, = a copy")
 
 # the record: fit's info = the model.json the CLI writes for the same fit (every member but
 # the timings, the version and the directory's own), None where model.json has null
