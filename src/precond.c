@@ -428,8 +428,6 @@ static void explain(const sketch *s, const rrr_fit_opts *o, int deficient, rrr_p
              s->ell, s->lam[0], s->lam[s->ell - 1], s->tau);
 }
 
-/* Collective. jacobi, or nystrom and auto: the diagonal pass, the sketch, the choice and
- * the factor. */
 /* Local (replicated). At lambda = 0 a zero column of Xc, or fewer rows than columns,
  * leaves part of U undetermined by the data: f is flat there and gd keeps what its start
  * (and the sketch) put in, so B differs with --seed and the number of ranks. Said once, from
@@ -453,6 +451,8 @@ static void undetermined(rrr_ctx *ctx, const rrr_problem *pb, const sketch *s, s
                  "with --seed and the number of ranks); use --lambda > 0", rank, pb->p);
 }
 
+/* Collective. jacobi, or nystrom and auto: the diagonal pass, the sketch, the choice and
+ * the factor. */
 static rrr_status build(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                         const rrr_plan *plan, rrr_pc *pc)
 {

@@ -87,10 +87,15 @@ static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *
 {
     size_t q = Y->ncols;
     *out = NULL;
-    if (Y->n != Yhat->n || Y->ncols != Yhat->ncols || Y->nloc != Yhat->nloc)
+    if (Y->n != Yhat->n || Y->ncols != Yhat->ncols)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu but the "
                                        "predictions are %zu x %zu", Y->n, Y->ncols, Yhat->n,
                                        Yhat->ncols));
+    if (Y->nloc != Yhat->nloc || Y->r0 != Yhat->r0)
+        return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: rank %d holds rows "
+                                       "[%zu, %zu) of Y but [%zu, %zu) of the predictions: "
+                                       "each rank must hold the same rows of both", ctx->rank,
+                                       Y->r0, Y->r0 + Y->nloc, Yhat->r0, Yhat->r0 + Yhat->nloc));
     if (Y->n == 0 || q == 0) /* SSE / (n q) would be 0/0 */
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu: no "
                                        "entries to score", Y->n, q));

@@ -135,14 +135,15 @@ class _Context:
             out = make()
         except (RRRError, TypeError, ValueError) as e:
             err = e
-        bad = self.comm.allgather(None if err is None else (type(err), str(err)))
+        bad = self.comm.allgather(None if err is None else
+                                  (type(err), str(err), getattr(err, "status", None)))
         if err is not None:
             raise err
         for r, b in enumerate(bad):
             if b is not None:
-                cls, msg = b
+                cls, msg, status = b
                 if issubclass(cls, RRRError):
-                    raise cls(f"rank {r}: {msg}", _lib.EINVAL)
+                    raise cls(f"rank {r}: {msg}", status)
                 raise cls(f"rank {r}: {msg}")
         return out
 
