@@ -141,6 +141,14 @@ class Report:
                 self.add("machine", "-", self.kmain, f"{label}, {nr} rank(s)", "GB/s",
                          self.rate_stat(rec, "gbps"),
                          f"{rec['n_per_rank']} doubles/array/rank" if rec else "missing")
+        ov = self.prec(pn, "overlap")
+        if ov is not None:  # what the floor's max(read, flops) assumes: complete overlap
+            self.add("machine", "-", self.kmain,
+                     f"best-case streamed kernel at {ov['flop_per_byte']:g} flop/byte / "
+                     f"max(read alone, its flops in cache), {np_} rank(s)", "x",
+                     {"median": ov["stream_over_max"], "min": NAN, "max": NAN, "n": ov["reps"]},
+                     "registers only, prefetch 8 KB ahead (probe.c ovl_run): the overlap one "
+                     "core reaches at best")
         j = self.probes.get(pn) or {"results": {}}
         for name, rec in j["results"].items():
             if name.startswith("allreduce_") and name[10:].isdigit():
