@@ -21,6 +21,13 @@
 #include "output.h"
 #include "rng.h"
 
+rrr_status rrr_checkpoint_dir_check(rrr_ctx *ctx, const char *dir, const char *what)
+{
+    static const char *const name[] = { "checkpoint.bin" };
+    rrr_status st = rrr_output_check(ctx, dir, 1, what);
+    return st == RRR_OK ? rrr_output_names_check(ctx, dir, name, 1, what) : st;
+}
+
 static const char MAGIC[8] = { 'R', 'R', 'R', 'C', 'K', 'P', 'T', '4' };
 enum { OLDEST_FORMAT = 2 }; /* format 2 differs only in als's history convention */
 

@@ -37,6 +37,11 @@ rrr_status rrr_checkpoint_save(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fi
 rrr_status rrr_checkpoint_load(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
                                rrr_solver solver, rrr_ckpt_state *s, int *resumed);
 
+/* Collective. Before any work: DIR is usable as --checkpoint (a writable directory, or one
+ * that can be made) and nothing at DIR/checkpoint.bin stops its rename (rrr_output_check,
+ * rrr_output_names_check); what names the option in the message. RRR_EIO, agreed. */
+rrr_status rrr_checkpoint_dir_check(rrr_ctx *ctx, const char *dir, const char *what);
+
 /* Collective. A stop was requested by a signal: save (if --checkpoint) and return
  * RRR_ESTOPPED with a message saying what was kept. */
 rrr_status rrr_checkpoint_on_signal(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,

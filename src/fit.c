@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "comm.h"
+#include "checkpoint.h"
 #include "fnv.h"
 #include "gradient.h"
 #include "gram.h"
@@ -16,7 +17,6 @@
 #include "linalg.h"
 #include "fit.h"
 #include "model.h"
-#include "output.h"
 #include "scan.h"
 #include "solvers.h"
 #include "stream.h"
@@ -464,11 +464,8 @@ rrr_status rrr_fit_with(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_fit: X, Y, opts and model "
                                        "must not be NULL"));
     rrr_status st = rrr_fit_check_args(ctx, X, Y, o);
-    static const char *const ckname[] = { "checkpoint.bin" };
     if (st == RRR_OK && o->checkpoint != NULL) /* before any work, as the CLI checks it */
-        st = rrr_output_check(ctx, o->checkpoint, 1, "checkpoint");
-    if (st == RRR_OK && o->checkpoint != NULL)
-        st = rrr_output_names_check(ctx, o->checkpoint, ckname, 1, "checkpoint");
+        st = rrr_checkpoint_dir_check(ctx, o->checkpoint, "checkpoint");
     rrr_input *IX = NULL, *IY = NULL;
     if (st == RRR_OK)
         st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));

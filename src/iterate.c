@@ -193,6 +193,18 @@ static rrr_status evaluate(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, const
     return ev->flags.fail ? rrr_agree(ctx, *lst) : RRR_OK;
 }
 
+/* Local. The stop rule on iterate k (f, and f_{k-1} when the evaluation says f may be
+ * compared with it): *why the reason to stop or NULL; returns 1 when that verdict is
+ * convergence from recurrences, to be confirmed on fresh sums first. */
+static int judge(const rrr_fit_opts *o, engine *e, const rrr_eval *ev, double f, double fprev,
+                 const char **why, int *conv)
+{
+    e->ratio = e->g0 > 0 ? ev->g / e->g0 : (double)NAN;
+    *why = rrr_stop_rule(o, e->k, f, ev->comparable ? fprev : (double)INFINITY, ev->g, e->g0,
+                         ev->floor, conv);
+    return *why != NULL && *conv && !ev->fresh;
+}
+
 /* Collective. Evaluate iterate k and decide. Returns the agreed status; *why is the
  * reason to stop (NULL: step on). */
 static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_ops *ops,
@@ -210,48 +222,29 @@ static rrr_status boundary(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_o
         if (!isfinite(ev->f) || !isfinite(ev->g))
             return RRR_FAIL(&ctx->err, RRR_ENUMERIC, "%s: objective or gradient not finite at "
                             "iteration %ld", rrr_solver_name(ops->solver), e->k);
-        double fprev = ev->comparable ? e->fprev : (double)INFINITY;
-        e->ratio = e->g0 > 0 ? ev->g / e->g0 : (double)NAN;
-        *why = rrr_stop_rule(o, e->k, ev->f, fprev, ev->g, e->g0, ev->floor, conv);
-        /* a verdict of convergence from recurrences is confirmed on fresh sums first */
-        if (!(*why != NULL && *conv && !ev->fresh))
-            return RRR_OK;
-    }
-}
-
-/* Collective. A decided iterate judged again under this run's options: a run's last
- * iterate is checkpointed too (so that a finished run can be continued with a larger
- * --max-iter), and a resume may change --max-iter or --tol. f_k and f_{k-1} come from the
- * checkpoint's history, the gradient norm from the rebuild (gd's is a function of the
- * state), and convergence is confirmed on fresh sums, as in boundary(). */
-static rrr_status rejudge(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_ops *ops,
-                          void *s, engine *e, rrr_status *lst, rrr_eval *ev, const char **why,
-                          int *conv)
-{
-    const double fk = e->fprev, fprev = e->nhist >= 2 ? e->hist[e->nhist - 2] : (double)INFINITY;
-    for (int refresh = 0;; refresh = 1) {
-        if (refresh) {
-            rrr_status st = evaluate(ctx, ops, s, e, 1, lst, ev);
-            ev->f = fk;
-            if (st != RRR_OK)
-                return st;
-        }
-        e->ratio = e->g0 > 0 ? ev->g / e->g0 : (double)NAN;
-        *why = rrr_stop_rule(o, e->k, fk, ev->comparable ? fprev : (double)INFINITY, ev->g,
-                             e->g0, ev->floor, conv);
-        if (!(*why != NULL && *conv && !ev->fresh))
+        if (!judge(o, e, ev, ev->f, e->fprev, why, conv))
             return RRR_OK;
     }
 }
 
 /* Collective. A decided iterate from the checkpoint: the solver rebuilds what its step
- * needs (its own f and g are not used: the checkpoint's are the run's). */
-static rrr_status rebuild(rrr_ctx *ctx, const rrr_iter_ops *ops, void *s, engine *e,
-                          rrr_status *lst, rrr_eval *ev)
+ * needs (its own f is not used: the checkpoint's f_k is the run's), and the iterate is
+ * judged again under this run's options, since a run's last iterate is checkpointed too
+ * (so that a finished run can be continued with a larger --max-iter) and a resume may
+ * change --max-iter or --tol: f_k and f_{k-1} from the checkpoint's history, the gradient
+ * norm from the rebuild (gd's is a function of the state), convergence confirmed on fresh
+ * sums as in boundary(). */
+static rrr_status rebuild(rrr_ctx *ctx, const rrr_fit_opts *o, const rrr_iter_ops *ops,
+                          void *s, engine *e, rrr_status *lst, rrr_eval *ev, const char **why,
+                          int *conv)
 {
-    rrr_status st = evaluate(ctx, ops, s, e, 0, lst, ev);
-    ev->f = e->fprev;
-    return st;
+    const double fk = e->fprev, fprev = e->nhist >= 2 ? e->hist[e->nhist - 2] : (double)INFINITY;
+    for (int refresh = 0;; refresh = 1) {
+        rrr_status st = evaluate(ctx, ops, s, e, refresh, lst, ev);
+        ev->f = fk;
+        if (st != RRR_OK || !judge(o, e, ev, fk, fprev, why, conv))
+            return st;
+    }
 }
 
 rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *o,
@@ -267,9 +260,7 @@ rrr_status rrr_iterate(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts *
         const char *why = NULL;
         int conv = 0;
         if (e.decided) {
-            st = rebuild(ctx, ops, s, &e, &lst, &ev);
-            if (st == RRR_OK)
-                st = rejudge(ctx, o, ops, s, &e, &lst, &ev, &why, &conv);
+            st = rebuild(ctx, o, ops, s, &e, &lst, &ev, &why, &conv);
         } else {
             st = boundary(ctx, o, ops, s, &e, &lst, &ev, &why, &conv);
             if (st == RRR_OK && !record(&e, ev.f))

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "blas_env.h"
+#include "checkpoint.h"
 #include "mpi_env.h"
 #include "check.h"
 #include "cli.h"
@@ -264,7 +265,6 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     rrr_status st = RRR_OK;
     char files[8][PATH_MAX], ckpt[PATH_MAX], whose[PATH_MAX + 32];
     const char *outs[8] = { NULL }, *ck[1] = { NULL };
-    static const char *const ckname[] = { "checkpoint.bin" };
     if (out != NULL)
         st = rrr_output_check(ctx, out, 1, "--out");
     else
@@ -296,9 +296,7 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     else if (st == RRR_OK && report != NULL)
         st = rrr_output_replaceable(ctx, report, "--report");
     if (st == RRR_OK && checkpoint != NULL)
-        st = rrr_output_check(ctx, checkpoint, 1, "--checkpoint");
-    if (st == RRR_OK && checkpoint != NULL)
-        st = rrr_output_names_check(ctx, checkpoint, ckname, 1, "--checkpoint");
+        st = rrr_checkpoint_dir_check(ctx, checkpoint, "--checkpoint");
     if (st == RRR_OK && report != NULL && checkpoint != NULL &&
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", checkpoint) < (int)sizeof ckpt) {
         ck[0] = ckpt;
