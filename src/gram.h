@@ -97,8 +97,19 @@ rrr_status rrr_gram_pass_grid(rrr_ctx *ctx, const rrr_problem *pb, const rrr_gri
  * (ymax) must stay within double's range: RRR_ENUMERIC saying how to rescale otherwise. */
 rrr_status rrr_check_scale(rrr_err *e, size_t n, double xmax, double ymax);
 
-/* Local, replicated (gr->have_pilot). f(U, V) and its gradients gU (p x d), gV (q x d)
- * from the pilot's quadratic: no pass over the data (the same numbers on every rank). */
+/* Local (replicated). gr holds an exact quadratic for f: the pilot's or the QR's. */
+int rrr_gram_has_quadratic(const rrr_gram *gr);
+
+/* Local, replicated (rrr_gram_has_quadratic). f(U, V) alone from the exact quadratic, which
+ * cancels nothing against yy (als's iterates: f = yy - 2 tr(..) + .. from the statistics
+ * is known to eps yy only), at O((p + q) d) memory: 4 p q d flops with the pilot, 2 p q d
+ * + p^2 d with the QR. RRR_EINTERNAL on allocation failure. */
+rrr_status rrr_gram_objective(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                              const double *V, double *f);
+
+/* Local, replicated (rrr_gram_has_quadratic). f(U, V) and its gradients gU (p x d), gV
+ * (q x d) from the exact quadratic: no pass over the data (the same numbers on every
+ * rank). gU = gV = NULL: f alone. */
 rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
                              const double *V, double *f, double *gU, double *gV);
 
@@ -140,6 +151,12 @@ rrr_status rrr_gram_mulC(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const dou
 rrr_status rrr_gram_mulR(rrr_ctx *ctx, rrr_gram *gr, int trans, int k, const double *in,
                          double *out);
 rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, double *out);
+
+/* Collective. out (p x k) = (G + lambda I)^{-1} C V, given CV = C V: rrr_gram_solve(CV), or
+ * with the QR's T (stats_qr.c) R11^{-1} (T V), which skips the round trip R^{-T} R^T that
+ * loses cond(R) digits on the ill-conditioned X that took the QR. */
+rrr_status rrr_gram_ridge(rrr_ctx *ctx, rrr_gram *gr, int k, const double *V, const double *CV,
+                          double *out);
 
 /* Collective (solve_exact.c). Closed-form rank-d optimum from the statistics:
  * T = R^{-T} C, M = T^T T = C^T (G + lambda I)^{-1} C (q x q), W = top-d eigenvectors of M

@@ -20,8 +20,11 @@
  * computed by each step for the pair it produces (from its own products R U, C^T U, C V),
  * and from scratch at the start and after a resume; the step itself needs only C V,
  * which is C times the current V either way, so a resumed run continues bitwise. f from
- * the statistics is known to about eps * yy only (cancellation), so the rounding floor
- * here is f <= 100 eps yy rather than gd's (100 eps)^2 yy from a direct residual. */
+ * the statistics is known to about eps * yy only (cancellation): on data far from zero
+ * without --intercept (yy >> f) its decrease drowns in rounding long before the optimum,
+ * so when 1000 eps yy exceeds tol f and the statistics hold an exact quadratic (the pilot's
+ * or the QR's, replicated regime), f comes from it instead (rrr_gram_objective, 4 p q d
+ * flops); the 2-D grid regime keeps the formula, and the rounding floor f <= 100 eps yy. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -45,6 +48,7 @@ typedef struct {
     double *S, *Rv;                /* d x d: (R U)^T (R U), the triangle of V's QR    */
     int have_eval;                 /* the last step left f and g of its pair in:      */
     double f, g;
+    double tol;                    /* --tol: the decrease test f must resolve         */
 } als_ws;
 
 static void ws_free(als_ws *w)
@@ -70,9 +74,9 @@ static void right_mul_t(size_t m, int d, double *B, const double *Rv, double *T)
     memcpy(B, T, m * (size_t)d * sizeof(double));
 }
 
-/* Local. f and ||g|| at (U, V) from the products C V, R U, C^T U, A U = R^T (R U); leaves
- * S = (R U)^T (R U). */
-static void objective_gradient(als_ws *w, double *f, double *g)
+/* Local. f and ||g|| at (U, V) from the products C V, R U, C^T U, A U = R^T (R U) (f from
+ * the exact quadratic where there is one); leaves S = (R U)^T (R U). Agreed. */
+static rrr_status objective_gradient(als_ws *w, double *f, double *g)
 {
     const rrr_gram *gr = w->gr;
     const int d = w->d;
@@ -91,6 +95,10 @@ static void objective_gradient(als_ws *w, double *f, double *g)
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)gr->q, d, d, 2.0, w->V,
                 (int)gr->q, w->S, d, -2.0, w->Q, (int)gr->q);
     *g = sqrt(gu + sumsq(qd, w->Q));
+    /* the formula's f is good to ~eps yy: enough while that is far below the decrease test */
+    if (!rrr_gram_has_quadratic(gr) || 1e3 * DBL_EPSILON * gr->yy <= w->tol * fabs(*f))
+        return RRR_OK;
+    return rrr_agree(w->ctx, rrr_gram_objective(w->ctx, gr, d, w->U, w->V, f));
 }
 
 /* The engine's evaluation at (U, V): what the step left, or (start, resume) from scratch. */
@@ -109,9 +117,10 @@ static rrr_status als_evaluate(void *s, long k, int refresh, rrr_status *lst, rr
             st = rrr_gram_mulC(w->ctx, gr, 1, d, w->U, w->CtU);
         if (st == RRR_OK)
             st = rrr_gram_mulR(w->ctx, gr, 1, d, w->RU, w->AU);
+        if (st == RRR_OK)
+            st = objective_gradient(w, &w->f, &w->g);
         if (st != RRR_OK)
             return st;
-        objective_gradient(w, &w->f, &w->g);
     }
     w->have_eval = 0;
     ev->f = w->f;
@@ -130,7 +139,7 @@ static rrr_status als_step(void *s, long k, rrr_status *lst)
     const int d = w->d;
     const size_t p = gr->p, q = gr->q, qd = q * (size_t)d;
     (void)k, (void)lst;
-    rrr_status st = rrr_gram_solve(w->ctx, gr, d, w->CV, w->U);      /* U = A^{-1} C V   */
+    rrr_status st = rrr_gram_ridge(w->ctx, gr, d, w->V, w->CV, w->U); /* U = A^{-1} C V */
     if (st == RRR_OK)
         st = rrr_gram_mulR(w->ctx, gr, 0, d, w->U, w->RU);           /* R U              */
     if (st == RRR_OK)
@@ -156,11 +165,10 @@ static rrr_status als_step(void *s, long k, rrr_status *lst)
     st = rrr_gram_mulC(w->ctx, gr, 0, d, w->V, w->CV);               /* C V (next step)  */
     if (st == RRR_OK)
         st = rrr_gram_mulR(w->ctx, gr, 1, d, w->RU, w->AU);          /* A U = R^T (R U)  */
-    if (st != RRR_OK)
-        return st;
-    objective_gradient(w, &w->f, &w->g);
-    w->have_eval = 1;
-    return RRR_OK;
+    if (st == RRR_OK)
+        st = objective_gradient(w, &w->f, &w->g);
+    w->have_eval = st == RRR_OK;
+    return st;
 }
 
 static void als_save_state(void *s, rrr_ckpt_state *cs)
@@ -223,7 +231,7 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_proble
                          const rrr_fit_opts *o, const rrr_plan *plan, rrr_model *m,
                          rrr_fit_info *info, rrr_gram **keep)
 {
-    als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V };
+    als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V, .tol = o->tol };
     rrr_iter_result r = { 0 };
     double t_setup = rrr_phase_begin();
     *keep = NULL;

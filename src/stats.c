@@ -983,28 +983,45 @@ void rrr_gram_destroy(rrr_gram **gr)
     *gr = NULL;
 }
 
-/* D = U V^T - U0 V0^T = P Q^T with P = [U, -U0] (p x k), Q = [V, V0] (q x k), k = d + d0.
- * The evaluation needs R D and (R^T R D - C2) entry by entry (their squares and products
- * must not come from small Gram matrices, which would cancel); forming them as (R P) Q^T
- * and (R^T R P) Q^T - C2 gives the same entries to rounding as R (P Q^T) at a rank-k
- * product each, without the two p x p x q triangular products. Local. */
-rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
-                             const double *V, double *f, double *gU, double *gV)
+/* Columns of q per block of the objective's p x q entries (about 2 MB of them). */
+static size_t objective_block(size_t p, size_t q)
 {
-    if (gr->T != NULL)
-        return rrr_gram_evaluate_qr(ctx, gr, d, U, V, f, gU, gV);
-    const size_t p = gr->p, q = gr->q, pq = p * q, d1 = (size_t)d, d0 = (size_t)gr->d;
-    const size_t k2 = d1 + d0;
-    const int pi = (int)p, qi = (int)q, k = (int)k2;
-    double *W = rrr_malloc(pq, sizeof *W);
-    double *P = rrr_malloc((4 * p + q) * k2, sizeof *P); /* P, RP, RRP, Q, CQ */
-    if (W == NULL || P == NULL) {
-        free(W);
-        free(P);
-        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
+    size_t b = ((size_t)1 << 18) / (p > 0 ? p : 1);
+    return b < 1 ? 1 : (b > q ? q : b);
+}
+
+/* Local. s += ||A - B C^T||_F^2 (A may be NULL: 0) for A p x q, B p x k, C q x k, a block
+ * of columns at a time through W (p x objective_block(p, q)): the entries themselves,
+ * whose squares cannot come from small Gram matrices without cancelling. */
+static double sumsq_lowrank(size_t p, size_t q, int k, const double *A, const double *B,
+                            const double *C, double *W)
+{
+    const size_t qb = objective_block(p, q);
+    double s = 0.0;
+    for (size_t j = 0; j < q; j += qb) {
+        const size_t nb = q - j < qb ? q - j : qb;
+        if (A != NULL)
+            memcpy(W, A + j * p, p * nb * sizeof *W);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)p, (int)nb, k, -1.0, B,
+                    (int)p, C + j, (int)q, A != NULL ? 1.0 : 0.0, W, (int)p);
+        s += rrr_dot(p * nb, W, W);
     }
-    double *RP = P + p * k2, *RRP = RP + p * k2, *Q = RRP + p * k2, *CQ = Q + q * k2;
-    double t0 = rrr_phase_begin();
+    return s;
+}
+
+/* D = U V^T - U0 V0^T = P Q^T with P = [U, -U0] (p x k), Q = [V, V0] (q x k), k = d + d0:
+ *   f = f0 - 2 tr(P^T C2 Q) + ||(R P) Q^T||^2,
+ * the entries of R D formed as (R P) Q^T (the same to rounding as R (P Q^T) at a rank-k
+ * product, without the p x p x q triangular product). */
+static rrr_status objective_pilot(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                                  const double *V, double *f)
+{
+    const size_t p = gr->p, q = gr->q, d1 = (size_t)d, d0 = (size_t)gr->d, k2 = d1 + d0;
+    const int pi = (int)p, qi = (int)q, k = (int)k2;
+    double *P = rrr_malloc((3 * p + q) * k2 + p * objective_block(p, q), sizeof *P);
+    if (P == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
+    double *RP = P + p * k2, *CQ = RP + p * k2, *Q = CQ + p * k2, *W = Q + q * k2;
     memcpy(P, U, p * d1 * sizeof *P);
     for (size_t i = 0; i < p * d0; i++)
         P[p * d1 + i] = -gr->U0[i];
@@ -1013,17 +1030,75 @@ rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const doub
     memcpy(RP, P, p * k2 * sizeof *RP);
     cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, k, 1.0,
                 gr->R, pi, RP, pi);
-    memcpy(RRP, RP, p * k2 * sizeof *RRP);
-    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, k, 1.0,
-                gr->R, pi, RRP, pi);
-    /* <C2, D> = tr(P^T C2 Q); ||R D||^2 from the entries of (R P) Q^T */
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, pi, k, qi, 1.0, gr->C2, pi, Q, qi,
                 0.0, CQ, pi);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, k, 1.0, RP, pi, Q, qi, 0.0, W,
-                pi);
-    *f = gr->f0 - 2.0 * rrr_dot(p * k2, P, CQ) + rrr_dot(pq, W, W);
-    /* grad_B f = 2 (R^T R D - C2) = 2 ((R^T R P) Q^T - C2), into W */
-    memcpy(W, gr->C2, pq * sizeof *W);
+    *f = gr->f0 - 2.0 * rrr_dot(p * k2, P, CQ) + sumsq_lowrank(p, q, k, NULL, RP, Q, W);
+    free(P);
+    return RRR_OK;
+}
+
+/* f = rr + ||T - (R11 U) V^T||_F^2 (stats_qr.c). */
+static rrr_status objective_qr(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                               const double *V, double *f)
+{
+    const size_t p = gr->p, q = gr->q, d1 = (size_t)d;
+    double *RU = rrr_malloc(p * d1 + p * objective_block(p, q), sizeof *RU);
+    if (RU == NULL)
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
+    memcpy(RU, U, p * d1 * sizeof *RU);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)p, d,
+                1.0, gr->R, (int)p, RU, (int)p);
+    *f = gr->rr + sumsq_lowrank(p, q, d, gr->T, RU, V, RU + p * d1);
+    free(RU);
+    return RRR_OK;
+}
+
+int rrr_gram_has_quadratic(const rrr_gram *gr)
+{
+    return !gr->grid && (gr->have_pilot || gr->T != NULL);
+}
+
+rrr_status rrr_gram_objective(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                              const double *V, double *f)
+{
+    double t0 = rrr_phase_begin();
+    rrr_status st = gr->T != NULL ? objective_qr(ctx, gr, d, U, V, f)
+                                  : objective_pilot(ctx, gr, d, U, V, f);
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
+    return st;
+}
+
+/* f from rrr_gram_objective; grad_B f = 2 ((R^T R P) Q^T - C2) with P, Q as there. */
+rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
+                             const double *V, double *f, double *gU, double *gV)
+{
+    if (gr->T != NULL)
+        return rrr_gram_evaluate_qr(ctx, gr, d, U, V, f, gU, gV);
+    rrr_status st = rrr_gram_objective(ctx, gr, d, U, V, f);
+    if (st != RRR_OK || (gU == NULL && gV == NULL))
+        return st;
+    const size_t p = gr->p, q = gr->q, pq = p * q, d1 = (size_t)d, d0 = (size_t)gr->d;
+    const size_t k2 = d1 + d0;
+    const int pi = (int)p, qi = (int)q, k = (int)k2;
+    double *W = rrr_malloc(pq, sizeof *W);
+    double *RRP = rrr_malloc((p + q) * k2, sizeof *RRP); /* R^T R P, Q */
+    if (W == NULL || RRP == NULL) {
+        free(W);
+        free(RRP);
+        return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
+    }
+    double *Q = RRP + p * k2;
+    double t0 = rrr_phase_begin();
+    memcpy(RRP, U, p * d1 * sizeof *RRP);
+    for (size_t i = 0; i < p * d0; i++)
+        RRP[p * d1 + i] = -gr->U0[i];
+    memcpy(Q, V, q * d1 * sizeof *Q);
+    memcpy(Q + q * d1, gr->V0, q * d0 * sizeof *Q);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, k, 1.0,
+                gr->R, pi, RRP, pi);
+    cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, k, 1.0,
+                gr->R, pi, RRP, pi);
+    memcpy(W, gr->C2, pq * sizeof *W); /* grad_B f / 2, into W */
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, k, 1.0, RRP, pi, Q, qi, -1.0, W,
                 pi);
     if (gU != NULL)
@@ -1034,7 +1109,7 @@ rrr_status rrr_gram_evaluate(rrr_ctx *ctx, const rrr_gram *gr, int d, const doub
                     gV, qi);
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);
     free(W);
-    free(P);
+    free(RRP);
     return RRR_OK;
 }
 
@@ -1135,6 +1210,21 @@ rrr_status rrr_gram_solve(rrr_ctx *ctx, rrr_gram *gr, int k, const double *in, d
     memcpy(out, in, gr->p * (size_t)k * sizeof(double));
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, p, k, 1.0, gr->R,
                 p, out, p);
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, k, 1.0,
+                gr->R, p, out, p);
+    rrr_phase_end(ctx, RRR_T_SOLVE, t0);
+    return RRR_OK;
+}
+
+rrr_status rrr_gram_ridge(rrr_ctx *ctx, rrr_gram *gr, int k, const double *V, const double *CV,
+                          double *out)
+{
+    if (gr->T == NULL)
+        return rrr_gram_solve(ctx, gr, k, CV, out);
+    const int p = (int)gr->p, q = (int)gr->q;
+    double t0 = rrr_phase_begin();
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p, k, q, 1.0, gr->T, p, V, q, 0.0,
+                out, p);
     cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, p, k, 1.0,
                 gr->R, p, out, p);
     rrr_phase_end(ctx, RRR_T_SOLVE, t0);

@@ -295,21 +295,21 @@ rrr_status rrr_gram_qr(rrr_ctx *ctx, const rrr_stats_req *rq, rrr_gram *gr)
 rrr_status rrr_gram_evaluate_qr(rrr_ctx *ctx, const rrr_gram *gr, int d, const double *U,
                                 const double *V, double *f, double *gU, double *gV)
 {
+    rrr_status st = rrr_gram_objective(ctx, gr, d, U, V, f);
+    if (st != RRR_OK || (gU == NULL && gV == NULL))
+        return st;
     const size_t p = gr->p, q = gr->q, d1 = (size_t)d;
     const int pi = (int)p, qi = (int)q;
     double *E = rrr_malloc(p * q + p * d1, sizeof *E);
     if (E == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINTERNAL, "evaluate: out of memory (%zu x %zu)", p, q);
-    double *RU = E + p * q, s = 0;
+    double *RU = E + p * q;
     memcpy(RU, U, p * d1 * sizeof *RU); /* E = T - (R11 U) V^T */
     cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, pi, d, 1.0,
                 gr->R, pi, RU, pi);
     memcpy(E, gr->T, p * q * sizeof *E);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, pi, qi, d, -1.0, RU, pi, V, qi, 1.0, E,
                 pi);
-    for (size_t k = 0; k < p * q; k++)
-        s += E[k] * E[k];
-    *f = gr->rr + s;
     /* grad_B = -2 R11^T E: E <- R11^T E, then gU = -2 E V, gV = -2 E^T U */
     cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, pi, qi, 1.0,
                 gr->R, pi, E, pi);

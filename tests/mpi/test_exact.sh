@@ -176,6 +176,26 @@ assert not ok or gap <= 1e-6 + 1e-12, ('converged at a gap', gap)
 " >"$W/off.res" 2>&1 && pass "offset data: $1 np=$2: f* to 1e-9, converged only at a gap <= 1e-6" ||
         fail "offset data: $1 np=$2: $(tail -n 1 "$W/off.res")"
 done
+# Offsets 1e4 (X) and 1e5 (Y) with a well-conditioned spread (no QR pass): f from the
+# statistics would cancel to eps ||Y||^2 ~ 1e-7 of f and stop als near a gap of 1e-6; its
+# iterates' f comes from the pilot's quadratic, so it converges to the optimum's digits
+$PY -c "
+import numpy as np
+rng = np.random.default_rng(1); n, p, q = 2000, 40, 30
+X = rng.standard_normal((n, p)) + 1e4
+Y = X @ rng.standard_normal((p, 3)) @ rng.standard_normal((3, q)) + 0.1 * rng.standard_normal((n, q)) + 1e5
+np.save('$W/off/Xm.npy', X); np.save('$W/off/Ym.npy', Y)"
+for np in 1 3; do
+    rrr "$np" fit --x "$W/off/Xm.npy" --y "$W/off/Ym.npy" --rank 3 --lambda 0.1 --solver als \
+        --certificate --out "$W/off/m-$np" >"$W/off.log" 2>&1 || { fail "offset 1e4: als np=$np (exit $?)"; continue; }
+    $PY -c "
+import json
+r = json.load(open('$W/off/m-$np/model.json'))
+gap = (r['objective'] - r['optimal_objective']) / r['optimal_objective']
+assert r['converged'] and gap <= 1e-8, (r['converged'], gap)" >"$W/off.res" 2>&1 &&
+        pass "offset 1e4, no QR: als np=$np converges to a gap <= 1e-8" ||
+        fail "offset 1e4, no QR: als np=$np: $(tail -n 1 "$W/off.res")"
+done
 # a real variable on a large offset (sd 1e-6 of its mean, as times in epoch seconds) is not
 # taken for the user's own intercept column: the warning to pass --intercept stands
 $PY -c "
