@@ -213,7 +213,7 @@ void rrr_model_destroy(rrr_model **m);
 void rrr_fit_info_destroy(rrr_fit_info **info);
 
 /* YHAT = X U V^T (+ intercept) for my rows; *out is new. Collective. RRR_EINVAL if X
- * does not have the model's p columns. */
+ * does not have the model's p columns, or if the ranks pass different models. */
 rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out);
 
 /* mse = SSE / (n q) and r2 = 1 - SSE / SST over all entries (SST about the column means

@@ -19,6 +19,16 @@ rrr_status rrr_agree(rrr_ctx *ctx, rrr_status st)
     return (rrr_status)out.st;
 }
 
+rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what)
+{
+    uint64_t h[2] = { hash, ~hash }; /* the max of h and of ~h: the largest and the smallest */
+    MPI_Allreduce(MPI_IN_PLACE, h, 2, MPI_UINT64_T, MPI_MAX, ctx->comm);
+    if (h[0] == ~h[1])
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EINVAL, "the ranks passed different %s: every rank must "
+                    "pass the same", what);
+}
+
 void rrr_allreduce_sum(rrr_ctx *ctx, double *buf, size_t count)
 {
     /* 1 Mi doubles (8 MB) per message: measured here, Open MPI's allreduce keeps ~4 GB/s up

@@ -9,6 +9,11 @@
  * (lowest rank on ties), and ctx->err then holds that rank's message on every rank. */
 rrr_status rrr_agree(rrr_ctx *ctx, rrr_status st);
 
+/* Collective. RRR_OK when hash is the same on every rank, else RRR_EINVAL on every rank
+ * ("the ranks passed different <what>"): arguments that must be replicated are compared
+ * before any rank judges them alone (one rank's verdict alone is a hang or two models). */
+rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what);
+
 /* Collective. In-place sum over ranks of count doubles (timed as RRR_T_ALLREDUCE; split
  * into chunks so no single message exceeds the int count limit). */
 void rrr_allreduce_sum(rrr_ctx *ctx, double *buf, size_t count);

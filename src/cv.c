@@ -502,7 +502,8 @@ rrr_status rrr_cv(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y, const rr
         *info = NULL;
     if (o == NULL) /* replicated: the same verdict on every rank */
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_cv: no options (rrr_cv_opts_default)");
-    rrr_status st = rrr_same_everywhere(ctx, cv_opts_hash(o, X, Y), "rrr_cv_opts");
+    rrr_status st = rrr_same_everywhere(ctx, cv_opts_hash(o, X, Y),
+                                          "options or shapes (rrr_cv_opts, n, p and q)");
     rrr_input *IX = NULL, *IY = NULL;
     if (st == RRR_OK)
         st = rrr_agree(ctx, rrr_input_mem(ctx, X, &IX));

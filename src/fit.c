@@ -113,16 +113,6 @@ uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny
     return h;
 }
 
-rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what)
-{
-    uint64_t h[2] = { hash, ~hash }; /* the max of h and of ~h: the largest and the smallest */
-    MPI_Allreduce(MPI_IN_PLACE, h, 2, MPI_UINT64_T, MPI_MAX, ctx->comm);
-    if (h[0] == ~h[1])
-        return RRR_OK;
-    return RRR_FAIL(&ctx->err, RRR_EINVAL, "the ranks passed different options or shapes: "
-                    "every rank must give the same %s and the same n, p and q", what);
-}
-
 rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block *Y,
                               const rrr_fit_opts *o)
 {
@@ -130,7 +120,8 @@ rrr_status rrr_fit_check_args(rrr_ctx *ctx, const rrr_block *X, const rrr_block 
      * rank and a lambda that differed between ranks gave two different models, a solver
      * that differed a hang): max of h and of ~h give the largest and the smallest */
     rrr_status st = rrr_same_everywhere(ctx, rrr_fit_opts_hash(o, X->n, X->ncols, Y->n, Y->ncols),
-                                        "rrr_fit_opts (and warm start)");
+                                        "options or shapes (rrr_fit_opts, the warm "
+                                        "start, n, p and q)");
     if (st == RRR_OK)
         st = check_opts(&ctx->err, X->n, X->ncols, Y->n, Y->ncols, o);
     return rrr_agree(ctx, st);

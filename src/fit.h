@@ -9,10 +9,6 @@
 /* Local (fit.c). A hash of what every rank must pass alike through the library: the
  * options (the warm start's values too) and the global shapes. */
 uint64_t rrr_fit_opts_hash(const rrr_fit_opts *o, size_t nx, size_t p, size_t ny, size_t q);
-/* Collective (fit.c). hash is the same on every rank, else RRR_EINVAL (what: the arguments
- * it covers), on every rank: before any rank judges its arguments alone. */
-rrr_status rrr_same_everywhere(rrr_ctx *ctx, uint64_t hash, const char *what);
-
 /* Collective (fit.c). The arguments of rrr_fit: the same on every rank
  * (rrr_same_everywhere), then RRR_EINVAL with a message. (How the rows are split is
  * rrr_input_share's to check.) */

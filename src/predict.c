@@ -8,9 +8,24 @@
 
 #include "alloc.h"
 #include "comm.h"
+#include "fnv.h"
 #include "json.h"
 #include "model.h"
 #include "predict.h"
+
+/* Local. A checksum of what makes the model (a valid one: rrr_model_check). */
+static uint64_t model_hash(const rrr_model *m)
+{
+    size_t head[4] = { m->p, m->q, (size_t)m->d, (size_t)m->intercept };
+    uint64_t h = rrr_fnv1a(RRR_FNV_INIT, head, sizeof head);
+    h = rrr_fnv1a(h, m->U, m->p * (size_t)m->d * sizeof *m->U);
+    h = rrr_fnv1a(h, m->V, m->q * (size_t)m->d * sizeof *m->V);
+    if (m->intercept) {
+        h = rrr_fnv1a(h, m->x_mean, m->p * sizeof *m->x_mean);
+        h = rrr_fnv1a(h, m->y_mean, m->q * sizeof *m->y_mean);
+    }
+    return h;
+}
 
 rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr_block **out)
 {
@@ -21,8 +36,12 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
     rrr_status st0 = rrr_model_check(&ctx->err, m, "rrr_predict");
     if (st0 == RRR_OK && X == NULL)
         st0 = RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_predict: no X");
+    st0 = rrr_agree(ctx, st0);
+    /* one model on every rank: two would give rows of two different fits */
+    if (st0 == RRR_OK)
+        st0 = rrr_same_everywhere(ctx, model_hash(m), "models (U, V, the means, p, q, d)");
     if (st0 != RRR_OK)
-        return rrr_agree(ctx, st0);
+        return st0;
     if (X->ncols != m->p)
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "X has %zu columns but the model "
                                        "has p = %zu", X->ncols, m->p));

@@ -104,6 +104,9 @@ def _comm(comm):
             raise InvalidInputError(f"comm {comm!r}: expected a communicator, 'world' or "
                                     "'self'", _lib.EINVAL)
         comm = names.get(comm, MPI.COMM_WORLD)
+    if not callable(getattr(comm, "py2f", None)):
+        raise InvalidInputError(f"comm {comm!r}: expected an mpi4py communicator, 'world' or "
+                                "'self'", _lib.EINVAL)
     return comm
 
 
@@ -111,6 +114,7 @@ class _Context:
     """rrr_ctx on comm (collective); checks statuses and raises the agreed error."""
 
     def __init__(self, comm, verbose=False):
+        verbose = _bool(verbose, "verbose")
         self.comm = _comm(comm)
         self.ptr = _lib.ctypes.c_void_p()
         st = lib.rrr_ctx_create_f(self.comm.py2f(), _lib.ctypes.byref(self.ptr))
@@ -357,6 +361,9 @@ class Model:
         if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
             raise InvalidInputError(f"Model: U {U.shape} and V {V.shape} must be p x d and "
                                     f"q x d", _lib.EINVAL)
+        if not (np.isfinite(self.lam) and self.lam >= 0) or self.n < 0:
+            raise InvalidInputError(f"Model: lam {self.lam} and n {self.n} must be a finite "
+                                    f"number >= 0 and an integer >= 0", _lib.EINVAL)
         if (xm is None) != (ym is None):
             raise InvalidInputError("Model: x_mean and y_mean come together (or neither)",
                                     _lib.EINVAL)

@@ -161,6 +161,18 @@ int main(int argc, char **argv)
     mm = *m;
     mm.d = 0;
     expect("rrr_predict(model of rank 0)", rrr_predict(ctx, &mm, X, &Yh), RRR_EINVAL);
+    if (K > 1) { /* one rank's U differs in one entry: two fits, refused on every rank */
+        size_t nu = m->p * (size_t)m->d;
+        double *u2 = malloc(nu * sizeof *u2);
+        memcpy(u2, m->U, nu * sizeof *u2);
+        if (rrr_ctx_rank(ctx) == K - 1)
+            u2[nu - 1] = nextafter(u2[nu - 1], INFINITY);
+        mm = *m;
+        mm.U = u2;
+        expect("rrr_predict(models differ between ranks)", rrr_predict(ctx, &mm, X, &Yh),
+               RRR_EINVAL);
+        free(u2);
+    }
     mm = *m;
     mm.intercept = 1;
     expect("rrr_predict(intercept without means)", rrr_predict(ctx, &mm, X, &Yh), RRR_EINVAL);

@@ -224,6 +224,12 @@ raises(lambda: rrr.fit(Xl, Yl, rank=1, lam="a", comm=comm), rrr.InvalidInputErro
        "lam 'a': expected a number", "lam as a string")
 raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, fit_intercept="no"),
        rrr.InvalidInputError, 2, "expected True or False", "fit_intercept as a string")
+raises(lambda: rrr.Model(m.U, m.V, lam=-1), rrr.InvalidInputError, 2, "lam -1.0 and n 0",
+       "a Model of lam -1")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=123), rrr.InvalidInputError, 2,
+       "expected an mpi4py communicator", "comm as an integer")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, verbose="x"), rrr.InvalidInputError,
+       2, "verbose 'x': expected True or False", "verbose as a string")
 try:
     rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, alpha=1)
     check(False, "an unknown option: no exception")
