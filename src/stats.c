@@ -30,7 +30,8 @@
  * exactly (R^T R = G + lambda I), with no cancellation beyond f(B0) against f(B): B0 is fitted
  * on several times p rows, so f(B0) is within a small factor of f at the optimum, and of
  * f itself near it. C = Xc^T R0 + G B0 and yy = ||R0||^2 + 2 <Xc^T R0, B0> + <B0, G B0>
- * follow for the solvers. */
+ * follow for the solvers. Where the first panels hold fewer than 2(p + 1) rows (wide X)
+ * there is no pilot (make_pilot says why) and the final evaluation is a second pass. */
 #include <cblas.h>
 #include <float.h>
 #include <limits.h>
@@ -279,18 +280,28 @@ static rrr_status pilot_topd(size_t p, size_t q, int d, const double *R, const d
 /* Collective. The pilot B0 = U0 V0^T: the rank-d closed form (the fit's lambda) of the
  * first rows of every rank's first panel pn, centred at the shift s. *ok = 0 (and the
  * error cleared, on every rank alike) when those rows give none: G + lambda I singular
- * there (lambda = 0 with fewer or dependent rows), or values that overflow. */
+ * there (lambda = 0 with fewer or dependent rows), or values that overflow; and, without
+ * building it, when the first panels hold fewer than 2(p + 1) rows in all (wide X: p = 4000
+ * with 16 MB panels of 419 rows). Such a pilot's residual is not bounded by f*'s (its
+ * ridge fit interpolates its own rows and misses the rest: f(B0) ~ ||Y||^2), so its
+ * quadratic cancels as much as the plain sums do, while its p x p factor and eigenproblem
+ * cost as much as the fit's own solve (6.0-6.6 s against 4.1-4.8 s for exact on the wide
+ * bench problem); the final evaluation is then a streamed residual pass instead. */
 static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_panel *pn,
                              const double *s, double *U0, double *V0, int *ok)
 {
     const size_t p = rq->p, q = rq->q, mp = pilot_rows(ctx, p, pn->m);
+    unsigned long rows = (unsigned long)mp;
+    MPI_Allreduce(MPI_IN_PLACE, &rows, 1, MPI_UNSIGNED_LONG, MPI_SUM, ctx->comm);
+    *ok = 0;
+    if (rows < 2 * ((unsigned long)p + 1))
+        return RRR_OK;
     sums_t a;
     double *w = rrr_malloc((size_t)rq->d, sizeof *w);
     rrr_status st = sums_new(ctx, p, q, rq->d, s, NULL, NULL, &a);
     if (st == RRR_OK && w == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "stats: out of memory");
     st = rrr_agree(ctx, st);
-    *ok = 0;
     if (st == RRR_OK) {
         double t0 = rrr_phase_begin();
         add_rows(&a, pn->X, pn->Y, NULL, mp, NULL);
