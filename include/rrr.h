@@ -208,6 +208,9 @@ void rrr_free(void *p);
  * checked against model.json's checksums; on a mismatch the directory is read once more (a
  * writer may just have committed), then RRR_EINVAL: the files are not one model. */
 rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out);
+/* As rrr_model_read, and *record (if record is not NULL) the text of the model.json that was
+ * read and checked, the same on every rank: new, free with rrr_free. Collective. */
+rrr_status rrr_model_read_record(rrr_ctx *ctx, const char *dir, rrr_model **out, char **record);
 /* Local. NULL-safe; set *m (*info) = NULL. */
 void rrr_model_destroy(rrr_model **m);
 void rrr_fit_info_destroy(rrr_fit_info **info);

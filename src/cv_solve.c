@@ -324,6 +324,24 @@ static void null_directions(size_t p, size_t q, fold_ws *w)
             w->Ct[IDX(i, j, p)] = 0.0;
 }
 
+/* Local. lambda 0 needs every column of X alive on the training rows: a column zero there
+ * (constant, once --intercept centres it) leaves a training G_ii that is only the rounding
+ * of its cancellation, ~eps times that column's sum of squares over all rows (tot, about
+ * the shift), which the Cholesky pivot test, relative to G_ii itself, may pass or not
+ * depending on the rank count's rounding (exit 0 with a garbage cell at 1 and 4 ranks,
+ * exit 4 at 2 and 3). Judged against the sum it cancelled, it is zero alike everywhere. */
+static rrr_status zero_training_column(size_t p, int k, int centred, const double *Gtot,
+                                       const fold_ws *w, rrr_err *e)
+{
+    for (size_t i = 0; i < p; i++)
+        if (!(w->Q[IDX(i, i, p)] > 64 * DBL_EPSILON * Gtot[IDX(i, i, p)]))
+            return RRR_FAIL(e, RRR_ENUMERIC, "cv: column %zu (0-based) of X is %s on the "
+                            "training rows of fold %d, so X^T X is singular there: lambda 0 "
+                            "needs it positive definite; use lambdas > 0, or drop the column",
+                            i, centred ? "constant" : "zero", k);
+    return RRR_OK;
+}
+
 double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)
 {
     double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
@@ -346,13 +364,17 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
     const int nl = cv->o->nlambdas, nr = cv->o->nranks;
     fold_ws w;
     rrr_status st = ws_alloc(e, cv->route, p, q, (size_t)cv->D, &w);
-    if (st == RRR_OK && cv->o->lambdas[0] == 0 && nt < (double)p)
-        st = RRR_FAIL(e, RRR_EINVAL, "cv: lambda 0 with a training set of %.0f rows < p = %zu "
-                      "(fold %d held out): X^T X is singular there; use lambdas > 0", nt, p, k);
-    if (st == RRR_OK) {
+    const int centred = cv->pb->xm != NULL; /* centring takes one degree of freedom */
+    if (st == RRR_OK && cv->o->lambdas[0] == 0 && nt < (double)(p + (size_t)centred))
+        st = RRR_FAIL(e, RRR_EINVAL, "cv: lambda 0 with a training set of %.0f rows, fewer than "
+                      "p%s = %zu (fold %d held out): X^T X is singular there; use lambdas > 0",
+                      nt, centred ? " + 1 (--intercept)" : "", p + (size_t)centred, k);
+    if (st == RRR_OK)
         training_and_validation(cv, &f, &tot, &w);
+    if (st == RRR_OK && cv->o->lambdas[0] == 0)
+        st = zero_training_column(p, k, centred, tot.G, &w, e);
+    if (st == RRR_OK)
         st = eig_training(p, &w, e);
-    }
     if (st == RRR_OK && cv->o->lambdas[0] == 0 && !w.graded &&
         !(w.lam[0] > rrr_cv_null_level(p, w.lam)))
         st = RRR_FAIL(e, RRR_ENUMERIC, "cv: X^T X of the training rows of fold %d is singular "

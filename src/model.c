@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "blas_env.h"
 #include "comm.h"
+#include "fnv.h"
 #include "linalg.h"
 #include "model.h"
 #include "npy.h"
@@ -443,6 +444,10 @@ static rrr_status write_model(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_in
     if (st == RRR_OK && record != NULL)
         st = rrr_json_lookup(record, strlen(record), "", &v, fn, &ctx->err);
     st = rrr_agree(ctx, st); /* the record is rank 0's: another rank's may differ */
+    /* rank 0 writes: a directory named differently elsewhere would be silently not written */
+    if (st == RRR_OK)
+        st = rrr_same_everywhere(ctx, rrr_fnv1a(RRR_FNV_INIT, dir, strlen(dir)),
+                                 "model directories");
     if (st != RRR_OK)
         return st;
     rrr_outset o;
@@ -543,7 +548,7 @@ static rrr_status json_sum(rrr_err *e, const char *buf, size_t len, const char *
 
 /* Local (rank 0). Parse model.json: the format tag, intercept, the shapes it records and
  * the checksums of the arrays. */
-static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
+static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm, char **text)
 {
     char buf[1 << 16];
     unsigned long long size = 0;
@@ -587,6 +592,8 @@ static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm)
     mm->have_sums = st == RRR_OK && v.kind != RRR_JNONE;
     for (int k = 0; k < (mm->intercept ? 4 : 2) && st == RRR_OK && mm->have_sums; k++)
         st = json_sum(&ctx->err, buf, len, path, array_names[k], &mm->sum[k]);
+    if (st == RRR_OK && text != NULL && (*text = strndup(buf, len)) == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     for (int k = 2; k < 4 && st == RRR_OK && mm->have_sums && !mm->intercept; k++) {
         /* a fit writes the means only with an intercept: a record that says both was edited */
         char key[32];
@@ -671,8 +678,23 @@ static rrr_status read_means(rrr_ctx *ctx, const char *dir, const model_meta *mm
 /* Collective. One reading of the directory: model.json first, then the arrays, each
  * checked against the checksum model.json recorded. *torn names the first array that does
  * not match (then *out is NULL and the status OK: the caller decides). */
+/* Collective. Rank 0's text (NUL-terminated, or NULL) on every rank: new copies elsewhere. */
+static rrr_status bcast_text(rrr_ctx *ctx, char **text)
+{
+    unsigned long len = ctx->rank == 0 && *text != NULL ? (unsigned long)strlen(*text) + 1 : 0;
+    MPI_Bcast(&len, 1, MPI_UNSIGNED_LONG, 0, ctx->comm);
+    if (ctx->rank != 0 && len > 0)
+        *text = malloc(len);
+    rrr_status st = len == 0 || *text != NULL ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL,
+                                                                   "out of memory");
+    st = rrr_agree(ctx, st);
+    if (st == RRR_OK && len > 0)
+        MPI_Bcast(*text, (int)len, MPI_CHAR, 0, ctx->comm);
+    return st;
+}
+
 static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model **out,
-                            const char **torn)
+                            char **text, const char **torn)
 {
     char path[PATH_MAX];
     size_t c = 0, c2 = 0;
@@ -684,13 +706,15 @@ static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model 
     if (m == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     if (st == RRR_OK && ctx->rank == 0)
-        st = join(path, dir, "model.json") ? read_meta(ctx, path, &mm)
+        st = join(path, dir, "model.json") ? read_meta(ctx, path, &mm, text)
                                            : RRR_FAIL(&ctx->err, RRR_EIO, "--model %s: path too long", dir);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
         goto done;
     MPI_Bcast(&mm, (int)sizeof mm, MPI_BYTE, 0, ctx->comm);
     mm.retry = retry;
+    if (text != NULL && (st = bcast_text(ctx, text)) != RRR_OK)
+        goto done;
     st = read_array(ctx, dir, &mm, 0, &m->p, &c, &m->U, torn);
     if (st == RRR_OK)
         st = read_array(ctx, dir, &mm, 1, &m->q, &c2, &m->V, torn);
@@ -711,23 +735,35 @@ static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model 
         st = read_means(ctx, dir, &mm, m, torn);
 done:
     st = rrr_agree(ctx, st);
-    if (st != RRR_OK || *torn != NULL)
+    if (st != RRR_OK || *torn != NULL) {
         rrr_model_destroy(&m);
+        if (text != NULL) {
+            free(*text);
+            *text = NULL;
+        }
+    }
     *out = m;
     return st;
 }
 
 rrr_status rrr_model_read(rrr_ctx *ctx, const char *dir, rrr_model **out)
 {
+    return rrr_model_read_record(ctx, dir, out, NULL);
+}
+
+rrr_status rrr_model_read_record(rrr_ctx *ctx, const char *dir, rrr_model **out, char **record)
+{
     if (ctx == NULL || out == NULL)
         return RRR_EINVAL;
     *out = NULL;
+    if (record != NULL)
+        *record = NULL;
     if (dir == NULL || dir[0] == '\0')
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_model_read: no directory");
     const char *torn = NULL;
-    rrr_status st = read_once(ctx, dir, 1, out, &torn);
+    rrr_status st = read_once(ctx, dir, 1, out, record, &torn);
     if (st == RRR_OK && torn != NULL) /* a fit may have committed between our reads: again */
-        st = read_once(ctx, dir, 0, out, &torn);
+        st = read_once(ctx, dir, 0, out, record, &torn);
     if (st == RRR_OK && torn != NULL) /* replicated: the sums were broadcast */
         st = rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "--model %s: %s does not match the "
                                      "checksum in model.json: the model is being rewritten, or "

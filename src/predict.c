@@ -12,6 +12,7 @@
 #include "json.h"
 #include "model.h"
 #include "predict.h"
+#include "scan.h"
 
 /* Local. A checksum of what makes the model (a valid one: rrr_model_check). */
 static uint64_t model_hash(const rrr_model *m)
@@ -82,6 +83,17 @@ rrr_status rrr_predict(rrr_ctx *ctx, const rrr_model *m, const rrr_block *X, rrr
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, nloc, d, 1.0, m->V, q, Tt, d, 1.0,
                 Yh, q);
     rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
+    /* finite X and model, products beyond double's range: no file of Inf and NaN */
+    double amax = 0;
+    size_t bad = rrr_scan(Yh, X->nloc, m->q, NULL, NULL, &amax);
+    if (bad < X->nloc * m->q)
+        st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "predict: the prediction for row %zu (0-based), "
+                      "output %zu is not finite: X U V^T leaves double's range there; rescale X "
+                      "(the model's inputs were on another scale?)", X->r0 + bad / m->q,
+                      bad % m->q);
+    st = rrr_agree(ctx, st);
+    if (st != RRR_OK)
+        goto fail;
     *B = (rrr_block){ .n = X->n, .ncols = m->q, .r0 = X->r0, .nloc = X->nloc, .a = Yh,
                       .owns = 1 };
     free(Tt);

@@ -114,12 +114,16 @@ class _Context:
     """rrr_ctx on comm (collective); checks statuses and raises the agreed error."""
 
     def __init__(self, comm, verbose=False):
-        verbose = _bool(verbose, "verbose")
         self.comm = _comm(comm)
         self.ptr = _lib.ctypes.c_void_p()
         st = lib.rrr_ctx_create_f(self.comm.py2f(), _lib.ctypes.byref(self.ptr))
         if st != _lib.OK:
             _raise(st, "cannot create an rrr context: " + lib.rrr_strerror(st).decode())
+        try:  # checked here, where the ranks can agree: one rank's bad value is everyone's
+            verbose = self.agreed(lambda: _bool(verbose, "verbose"))
+        except BaseException:
+            lib.rrr_ctx_destroy(_lib.ctypes.byref(self.ptr))
+            raise
         lib.rrr_ctx_set_quiet(self.ptr, 0 if verbose else 1)
 
     def __enter__(self):
@@ -137,7 +141,7 @@ class _Context:
         err = None
         try:
             out = make()
-        except (RRRError, TypeError, ValueError) as e:
+        except Exception as e:  # any failure here: the other ranks must hear of it
             err = e
         bad = self.comm.allgather(None if err is None else
                                   (type(err), str(err), getattr(err, "status", None)))
@@ -148,7 +152,9 @@ class _Context:
                 cls, msg, status = b
                 if issubclass(cls, RRRError):
                     raise cls(f"rank {r}: {msg}", status)
-                raise cls(f"rank {r}: {msg}")
+                if issubclass(cls, (TypeError, ValueError)):
+                    raise cls(f"rank {r}: {msg}")
+                raise InvalidInputError(f"rank {r}: {cls.__name__}: {msg}", _lib.EINVAL)
         return out
 
     def check(self, st):
@@ -246,6 +252,7 @@ def partition(n, comm=None):
     """(r0, nloc): the rows [r0, r0 + nloc) of n that this rank holds (rrr_partition:
     b = ceil(n / size) rows per rank, trailing ranks fewer or none). Local."""
     comm = _comm(comm)
+    n = _int(n, "n", hi=_U64_MAX)
     r0, nloc = _lib.ctypes.c_size_t(), _lib.ctypes.c_size_t()
     lib.rrr_partition(n, comm.Get_size(), comm.Get_rank(), _lib.ctypes.byref(r0),
                       _lib.ctypes.byref(nloc))
@@ -289,7 +296,12 @@ class _Blocks:
                 if err is None:
                     err = str(e) if isinstance(e, RRRError) else f"{nm}: {e}"
                 self.arrays.append(np.zeros((0, 0)))
-        gathered = ctx.comm.allgather((err, [a.shape for a in self.arrays]))
+        gathered = ctx.comm.allgather((err, [a.shape for a in self.arrays], list(names)))
+        if any(g[2] != list(names) for g in gathered):
+            raise InvalidInputError("the ranks passed different arrays (" + " / ".join(
+                "rank %d: %s" % (r, ", ".join(g[2])) for r, g in enumerate(gathered)) +
+                "): every rank must pass the same ones (fold_ids on all or none)", _lib.EINVAL)
+        gathered = [g[:2] for g in gathered]
         bad = [(r, e) for r, (e, _) in enumerate(gathered) if e]
         if bad:
             raise InvalidInputError(f"rank {bad[0][0]}: {bad[0][1]}", _lib.EINVAL)
@@ -334,6 +346,22 @@ def _block_to_array(ptr):
 
 # ---- the model --------------------------------------------------------------------------
 
+def _real(a, what):
+    """a as a float64 array (a copy only where it is not one already); complex, strings and
+    other non-numbers are refused, not cast (NumPy would drop an imaginary part)."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiub":
+        raise InvalidInputError(f"{what}: dtype {a.dtype} is not real numbers", _lib.EINVAL)
+    return a.astype(np.float64, copy=False)
+
+
+def _as_model(model, fn):
+    if not isinstance(model, Model):
+        raise InvalidInputError(f"{fn}: expected an rrr.Model (from fit, cv or read_model), "
+                                f"got {type(model).__name__}", _lib.EINVAL)
+    return model
+
+
 class Model:
     """A fitted model: U (p x d), V (q x d) with B = U V^T; x_mean, y_mean (or None without
     an intercept); rank, lam, fit_intercept, n, p, q; info, the record of the fit: the
@@ -344,12 +372,12 @@ class Model:
     it pickles and copies (copy.deepcopy, multiprocessing) with its record."""
 
     def __init__(self, U, V, lam, x_mean=None, y_mean=None, n=0, info=None):
-        self.U = np.ascontiguousarray(U, dtype=np.float64)
-        self.V = np.ascontiguousarray(V, dtype=np.float64)
-        self.lam = float(lam)
-        self.x_mean = None if x_mean is None else np.asarray(x_mean, dtype=np.float64)
-        self.y_mean = None if y_mean is None else np.asarray(y_mean, dtype=np.float64)
-        self.n = int(n)
+        self.U = np.ascontiguousarray(_real(U, "Model: U"))
+        self.V = np.ascontiguousarray(_real(V, "Model: V"))
+        self.lam = _float(lam, "Model: lam")
+        self.x_mean = None if x_mean is None else _real(x_mean, "Model: x_mean")
+        self.y_mean = None if y_mean is None else _real(y_mean, "Model: y_mean")
+        self.n = _int(n, "Model: n", hi=_U64_MAX)
         self.info = dict(info or {})
         self.y_1d = False  # fitted to a 1-D y: predictions are 1-D too
         self._check()
@@ -357,13 +385,16 @@ class Model:
     def _check(self):
         """U (p x d) and V (q x d) with the same d, the means (with an intercept, both) of
         lengths p and q: what the library reads through its pointers."""
-        U, V, xm, ym = self.U, self.V, self.x_mean, self.y_mean
+        U, V = _real(self.U, "Model: U"), _real(self.V, "Model: V")
+        xm = None if self.x_mean is None else _real(self.x_mean, "Model: x_mean")
+        ym = None if self.y_mean is None else _real(self.y_mean, "Model: y_mean")
+        lam, n = _float(self.lam, "Model: lam"), _int(self.n, "Model: n", hi=_U64_MAX)
         if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
             raise InvalidInputError(f"Model: U {U.shape} and V {V.shape} must be p x d and "
                                     f"q x d", _lib.EINVAL)
-        if not (np.isfinite(self.lam) and self.lam >= 0) or self.n < 0:
-            raise InvalidInputError(f"Model: lam {self.lam} and n {self.n} must be a finite "
-                                    f"number >= 0 and an integer >= 0", _lib.EINVAL)
+        if not (np.isfinite(lam) and lam >= 0):
+            raise InvalidInputError(f"Model: lam {lam} must be a finite number >= 0",
+                                    _lib.EINVAL)
         if (xm is None) != (ym is None):
             raise InvalidInputError("Model: x_mean and y_mean come together (or neither)",
                                     _lib.EINVAL)
@@ -371,6 +402,7 @@ class Model:
             raise InvalidInputError(f"Model: x_mean ({xm.size}) and y_mean ({ym.size}) must "
                                     f"have p = {U.shape[0]} and q = {V.shape[0]} values",
                                     _lib.EINVAL)
+        return U, V, xm, ym, lam, n
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -395,14 +427,14 @@ class Model:
 
     def _c(self):
         """An rrr_model over this model's arrays (column-major copies kept alive here)."""
-        self._check()  # the arrays may have been replaced since
-        self._keep = [np.asfortranarray(self.U), np.asfortranarray(self.V)]
-        m = _lib.Model(n=self.n, p=self.p, q=self.q, d=self.rank, lambda_=self.lam,
-                       intercept=int(self.fit_intercept))
+        U, V, xm, ym, lam, n = self._check()  # the arrays may have been replaced since
+        self._keep = [np.asfortranarray(U), np.asfortranarray(V)]
+        m = _lib.Model(n=n, p=U.shape[0], q=V.shape[0], d=U.shape[1], lambda_=lam,
+                       intercept=int(xm is not None))
         m.U = self._keep[0].ctypes.data_as(_lib.c_double_p)
         m.V = self._keep[1].ctypes.data_as(_lib.c_double_p)
-        if self.fit_intercept:
-            self._keep += [np.ascontiguousarray(self.x_mean), np.ascontiguousarray(self.y_mean)]
+        if xm is not None:
+            self._keep += [np.ascontiguousarray(xm), np.ascontiguousarray(ym)]
             m.x_mean = self._keep[2].ctypes.data_as(_lib.c_double_p)
             m.y_mean = self._keep[3].ctypes.data_as(_lib.c_double_p)
         return m
@@ -453,10 +485,11 @@ class Model:
         cv.json, cv.csv and fold_ids.npy there are not removed. Collective."""
         record = self._record()
         with _Context(comm) as ctx:
-            m = self._c()
+            m = ctx.agreed(self._c)
+            where = ctx.agreed(lambda: os.fsencode(path))
             ctx.check(lib.rrr_model_write_record(
                 ctx.ptr, _lib.ctypes.byref(m),
-                None if record is None else record.encode(), os.fsencode(path)))
+                None if record is None else record.encode(), where))
 
 
 # info's members that model.json does not hold (a fit in this process adds them), and the
@@ -547,19 +580,28 @@ def _warn_kernel(info):
 
 
 def _warn_fit(ctx, info, what):
-    """The command's warnings about a fit (rank 0 only): not converged, certificate FAILED;
-    a generic BLAS kernel, once."""
-    if ctx.comm.Get_rank() != 0:
-        return
-    _warn_kernel(info)
+    """The command's warnings about a fit: not converged, certificate FAILED; a generic BLAS
+    kernel, once. Shown on rank 0; issued on every rank, elsewhere recorded rather than
+    shown, so that a filter that turns them into errors raises on every rank alike (the
+    facts are replicated), not on rank 0 alone while the others go on."""
+    root = ctx.comm.Get_rank() == 0
+    if root:
+        _warn_kernel(info)
+    msgs = []
     if not info.get("converged", True):
-        warnings.warn(f"{what}: {info.get('solver')} did not converge "
-                      f"({info.get('stop_reason')}); the result is not a minimiser: raise "
-                      "max_iter, or use solver='exact'", ConvergenceWarning, stacklevel=3)
+        msgs.append(f"{what}: {info.get('solver')} did not converge "
+                    f"({info.get('stop_reason')}); the result is not a minimiser: raise "
+                    "max_iter, or use solver='exact'")
     if info.get("certificate") == "FAILED":
-        warnings.warn(f"{what}: optimality gap {info.get('optimality_gap'):.3e} FAILED "
-                      f"(tolerance {info.get('optimality_gap_tolerance'):.3e}): the objective "
-                      "is above the closed form's optimum", ConvergenceWarning, stacklevel=3)
+        msgs.append(f"{what}: optimality gap {info.get('optimality_gap'):.3e} FAILED "
+                    f"(tolerance {info.get('optimality_gap_tolerance'):.3e}): the objective "
+                    "is above the closed form's optimum")
+    for msg in msgs:
+        if root:
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        else:
+            with warnings.catch_warnings(record=True):  # the filters still apply
+                warnings.warn(msg, ConvergenceWarning, stacklevel=3)
 
 
 # ---- the calls ----------------------------------------------------------------------------
@@ -583,6 +625,11 @@ _INT_MAX, _LONG_MAX, _U64_MAX = 2**31 - 1, 2**63 - 1, 2**64 - 1
 def _int(v, what, lo=0, hi=_INT_MAX):
     """v as an int in [lo, hi] (an integral value: 2.0 passes, 2.7 and "2" do not); hi is
     the C field's range, so a value is refused, never truncated by ctypes."""
+    if isinstance(v, (bool, np.bool_)):
+        raise InvalidInputError(f"{what} {v!r}: expected an integer, not a boolean",
+                                _lib.EINVAL)
+    if isinstance(v, np.floating) and float(v).is_integer():
+        v = float(v)
     try:
         i = operator.index(v) if not isinstance(v, float) or not v.is_integer() else int(v)
     except TypeError:
@@ -600,8 +647,9 @@ def _float(v, what):
         raise InvalidInputError(f"{what} {v!r}: expected a number", _lib.EINVAL)
     try:
         return float(v)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{what} {v!r}: expected a number", _lib.EINVAL) from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(f"{what} {v!r}: expected a number (within double's range)",
+                                _lib.EINVAL) from None
 
 
 def _bool(v, what):
@@ -688,16 +736,19 @@ def read_model(path, comm=None):
     """Read a model directory written by `rrr fit --out` (or Model.save). Collective."""
     with _Context(comm) as ctx:
         m = _lib.ctypes.POINTER(_lib.Model)()
+        text = _lib.ctypes.c_void_p()
+        where = ctx.agreed(lambda: os.fsencode(path))
         try:
-            ctx.check(lib.rrr_model_read(ctx.ptr, os.fsencode(path), _lib.ctypes.byref(m)))
-            with open(os.path.join(path, "model.json")) as f:
-                info = json.load(f)
+            ctx.check(lib.rrr_model_read_record(ctx.ptr, where, _lib.ctypes.byref(m),
+                                                _lib.ctypes.byref(text)))
+            info = json.loads(_lib.ctypes.string_at(text).decode())
             for k in ("format", "files"):  # the directory's, not the fit's
                 info.pop(k, None)
             model = _from_c(m, info)
-            model.y_1d = info.get("y_ndim") == 1
+            model.y_1d = info.get("y_ndim") == 1 and model.q == 1
             return model._own_record()
         finally:
+            lib.rrr_free(text)
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
 
 
@@ -705,10 +756,10 @@ def predict(model, X, comm=None):
     """My rows of YHAT = X U V^T (+ intercept): nloc x q (nloc for a model of a 1-D y),
     for any rows X on each rank (not only the partition's). Collective."""
     with _Context(comm) as ctx:
+        m = ctx.agreed(lambda: _as_model(model, "predict")._c())
         blocks = _Blocks(ctx, [X], ["X"])
         out = _lib.ctypes.POINTER(_lib.Block)()
         try:
-            m = model._c()
             ctx.check(lib.rrr_predict(ctx.ptr, _lib.ctypes.byref(m), blocks.ptrs[0],
                                       _lib.ctypes.byref(out)))
             yhat = _block_to_array(out)
@@ -774,9 +825,13 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
         o = _lib.CvOpts()
         lib.rrr_cv_opts_default(_lib.ctypes.byref(o))
         _fit_opts(o.fit, "cv", options)
-        rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
-        lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
-        if rk.ndim != 1 or lm.ndim != 1 or not np.array_equal(rk, np.atleast_1d(ranks)):
+        try:
+            rk = np.ascontiguousarray(np.atleast_1d(ranks), dtype=np.intc)
+            lm = np.ascontiguousarray(np.atleast_1d(lambdas), dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            rk = lm = None
+        if (rk is None or rk.ndim != 1 or lm.ndim != 1 or
+                not np.array_equal(rk, np.atleast_1d(ranks))):
             raise InvalidInputError("ranks and lambdas: expected lists of integers and of "
                                     "numbers", _lib.EINVAL)
         o.ranks = rk.ctypes.data_as(_lib.ctypes.POINTER(_lib.ctypes.c_int))

@@ -140,6 +140,8 @@ _proto = {
     "rrr_model_write": (ctypes.c_int, [ctypes.c_void_p, _P(Model), _P(FitInfo),
                                        ctypes.c_char_p]),
     "rrr_model_read": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _P(_P(Model))]),
+    "rrr_model_read_record": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _P(_P(Model)),
+                                             _P(ctypes.c_void_p)]),
     "rrr_model_destroy": (None, [_P(_P(Model))]),
     "rrr_fit_info_destroy": (None, [_P(_P(FitInfo))]),
     "rrr_predict": (ctypes.c_int, [ctypes.c_void_p, _P(Model), _P(Block), _P(_P(Block))]),

@@ -224,12 +224,55 @@ raises(lambda: rrr.fit(Xl, Yl, rank=1, lam="a", comm=comm), rrr.InvalidInputErro
        "lam 'a': expected a number", "lam as a string")
 raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, fit_intercept="no"),
        rrr.InvalidInputError, 2, "expected True or False", "fit_intercept as a string")
-raises(lambda: rrr.Model(m.U, m.V, lam=-1), rrr.InvalidInputError, 2, "lam -1.0 and n 0",
+raises(lambda: rrr.Model(m.U, m.V, lam=-1), rrr.InvalidInputError, 2, "lam -1.0 must be a finite number",
        "a Model of lam -1")
 raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=123), rrr.InvalidInputError, 2,
        "expected an mpi4py communicator", "comm as an integer")
 raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, verbose="x"), rrr.InvalidInputError,
        2, "verbose 'x': expected True or False", "verbose as a string")
+raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=10**400, comm=comm), rrr.InvalidInputError, 2,
+       "within double's range", "lam beyond double's range")
+raises(lambda: rrr.cv(Xl, Yl, ranks=[2**70], lambdas=[1], comm=comm), rrr.InvalidInputError,
+       2, "expected lists of integers", "a cv rank beyond int")
+raises(lambda: rrr.fit(Xl, Yl, rank=True, lam=1, comm=comm), rrr.InvalidInputError, 2,
+       "not a boolean", "rank=True")
+raises(lambda: rrr.partition(-1, comm), rrr.InvalidInputError, 2, "must be >= 0",
+       "partition(-1)")
+# the replaced arrays of a model are read as doubles, whatever their dtype
+m32 = rrr.Model(m.U, m.V, m.lam, n=m.n)
+m32.U = m.U.astype(np.float32)
+check(np.allclose(rrr.predict(m32, Xl, comm), Xl @ m.U.astype(np.float32).astype(float) @ m.V.T,
+                  rtol=1e-12, atol=1e-12), "a Model's U replaced by float32: read as doubles")
+raises(lambda: rrr.Model(m.U + 1j, m.V, 1.0), rrr.InvalidInputError, 2,
+       "is not real numbers", "a complex U")
+if np_ > 1:  # a bad argument on one rank only raises on every rank (no rank waits)
+    one = me == np_ - 1
+    raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=10**400 if one else 1, comm=comm),
+           rrr.InvalidInputError, 2, "within double's range", "lam out of range on one rank")
+    raises(lambda: rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, verbose="yes" if one else False),
+           rrr.InvalidInputError, 2, "expected True or False", "verbose bad on one rank")
+    raises(lambda: rrr.predict("model" if one else m, Xl, comm), rrr.InvalidInputError, 2,
+           "expected an rrr.Model", "predict given a non-model on one rank")
+    mb = rrr.Model(m.U, m.V, m.lam, n=m.n)
+    if one:
+        mb.lam = -1
+    raises(lambda: rrr.predict(mb, Xl, comm), rrr.InvalidInputError, 2,
+           "must be a finite number", "predict of a model bad on one rank")
+    raises(lambda: m.save(f"{d}/persaved{np_}-{me}", comm), rrr.InvalidInputError, 2,
+           "different model directories", "save to a different path per rank")
+    ids = np.arange(nloc) % 2
+    raises(lambda: rrr.cv(Xl, Yl, ranks=[1], lambdas=[1], comm=comm,
+                          fold_ids=None if one else ids), rrr.InvalidInputError, 2,
+           "fold_ids on all or none", "fold_ids on some ranks only")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rrr.ConvergenceWarning)
+        try:
+            rrr.fit(Xl, Yl, rank=2, lam=0.5, comm=comm, solver="gd", max_iter=2)
+            got = False
+        except rrr.ConvergenceWarning:
+            got = True
+    check(got, "a ConvergenceWarning made an error raises on every rank")
 try:
     rrr.fit(Xl, Yl, rank=1, lam=1, comm=comm, alpha=1)
     check(False, "an unknown option: no exception")

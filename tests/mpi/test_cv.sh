@@ -191,6 +191,23 @@ mk mid --n 12 --p 10 --q 3 --rank 1 --seed 8
 expect_exit 2 "lambda 0, training rows (8) < p (10)" 2 cv --x "$W/mid/X.npy" --y "$W/mid/Y.npy" --rank 1 --lambda 0 --folds 3 --out "$W/never"
 mk wide --n 9 --p 20 --q 3 --rank 1 --seed 6
 expect_exit 2 "lambda 0 with n < p" 3 cv --x "$W/wide/X.npy" --y "$W/wide/Y.npy" --rank 1 --lambda 0,1 --out "$W/never"
+# a column constant on one fold's training rows (zero once --intercept centres it), and a
+# training set of exactly p rows with --intercept: the same verdict at every rank count
+$PYTHON -c "
+import numpy as np
+r = np.random.default_rng(1); X = r.standard_normal((400, 20)); Y = X @ r.standard_normal((20, 10))
+Y += r.standard_normal((400, 10)); f = np.arange(400) % 4; X[f != 0, 0] = 3.0
+np.save('$W/cX.npy', X); np.save('$W/cY.npy', Y); np.save('$W/cfid.npy', f.astype('<i8').reshape(-1, 1))
+g = np.where(np.arange(50) < 6, 1, 0); np.save('$W/pfid.npy', g.astype('<i8').reshape(-1, 1))
+np.save('$W/pX.npy', X[:50, 1:7]); np.save('$W/pY.npy', Y[:50])"
+for np in 1 2 3 4; do
+    expect_exit 4 "lambda 0, a column constant on the training rows" $np cv --x "$W/cX.npy" \
+        --y "$W/cY.npy" --rank 2 --lambda 0,1 --fold-ids "$W/cfid.npy" --intercept --out "$W/never"
+    grep -q "column 0 (0-based) of X is constant on the training rows of fold 0" "$WORK/err" ||
+        fail "constant training column message (np=$np): $(cat "$WORK/err")"
+    expect_exit 2 "lambda 0, --intercept, training rows = p" $np cv --x "$W/pX.npy" --y "$W/pY.npy" \
+        --rank 2 --lambda 0,1 --fold-ids "$W/pfid.npy" --intercept --out "$W/never"
+done
 [[ ! -e $W/never ]] && pass "nothing written after singular training sets" || fail "output after exit 4"
 
 # column means far from zero with --intercept: both methods give the NumPy refits (the gd

@@ -86,4 +86,13 @@ expect_exit 3 "--scores not writable: no YHAT either" 2 predict --model "$W/m" -
     --out "$W/yh.npy" --scores "$W/no/dir/s.json"
 [[ ! -e $W/yh.npy ]] && ! ls "$W" | grep -q tmp && pass "no YHAT and no temporaries after a failed --scores" ||
     fail "left behind: $(ls "$W")"
+# finite X whose predictions leave double's range: exit 4, no file of Inf and NaN
+$PYTHON -c "
+import numpy as np; X = np.load('$W/X.npy'); np.save('$W/Xbig.npy', X / np.abs(X).max() * 1.5e308)"
+for np in 1 3; do
+    expect_exit 4 "predictions beyond double's range" $np predict --model "$W/m" --x "$W/Xbig.npy" \
+        --out "$W/yhbig.npy"
+    grep -q "is not finite: X U V^T leaves double's range" "$WORK/err" && [[ ! -e $W/yhbig.npy ]] &&
+        pass "... says so and writes nothing (np=$np)" || fail "overflowing predict: $(cat "$WORK/err")"
+done
 summary
