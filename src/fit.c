@@ -366,6 +366,8 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
     if (st == RRR_OK)
         st = final_evaluation(ctx, pb, &rq, gr, m, info);
     rrr_gram_destroy(&gr);
+    if (o->certificate == RRR_CERT_OFF) /* exact's and als's f* came free: not asked for */
+        info->fstar = info->fstar_error = NAN;
     if (st == RRR_OK && isnan(info->fstar)) { /* gd: the certificate's pass, over its rows */
         rrr_plan_certificate_after(plan, info->iterations);
         st = rrr_optimal_value(ctx, &rq, plan, &info->fstar, &info->fstar_error);

@@ -167,6 +167,11 @@ rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *wha
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return rrr_input_no_dataset(ctx, path);
+    /* a dataset needs a name: "/" (the root group), "/g/" and "/a//b" are not ones */
+    size_t len = kind ? strlen(dset) : 1;
+    if (kind && (len == 0 || dset[len - 1] == '/' || strstr(dset, "//") != NULL))
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s %s: cannot create this dataset (a name such "
+                        "as FILE.h5:/Yhat or FILE.h5:/group/Yhat)", what, path);
     return rrr_output_check(ctx, kind ? file : path, 0, what);
 }
 

@@ -252,8 +252,7 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
 /* Collective. Every output location is usable before the data is read, so a bad path
  * costs seconds, not the whole fit; no output is one of the inputs (a --report named like
  * X.npy, a model directory holding them) or another output of the same command (a
- * --report named DIR/U.npy or CKPT/checkpoint.bin); without --out the model is not kept:
- * say so. cv also writes (or, with --fold-ids, removes a stale) DIR/fold_ids.npy, unless
+ * --report named DIR/U.npy or CKPT/checkpoint.bin). cv also writes (or, with --fold-ids, removes a stale) DIR/fold_ids.npy, unless
  * that is the --fold-ids file itself (ids); fit removes a stale search's cv files. */
 static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
                                     const char *checkpoint, const char *const inputs[3],
@@ -267,8 +266,6 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     const char *outs[8] = { NULL }, *ck[1] = { NULL };
     if (out != NULL)
         st = rrr_output_check(ctx, out, 1, "--out");
-    else
-        rrr_warn(ctx, "no --out: the fitted model will not be kept");
     if (st == RRR_OK && out != NULL)
         st = rrr_output_names_check(ctx, out, names, nnames, "--out");
     for (int k = 0; out != NULL && k < nnames && st == RRR_OK; k++) {
@@ -303,6 +300,14 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
         st = rrr_output_not_output(ctx, report, "--report", ck, 1, "the checkpoint");
     }
     return st;
+}
+
+/* Local (rank 0 says it), once the arguments are known to be good: no second message
+ * before an error. */
+static void warn_no_out(rrr_ctx *ctx, const char *out)
+{
+    if (out == NULL)
+        rrr_warn(ctx, "no --out: the fitted model will not be kept");
 }
 
 /* Local (rank 0). What of DIR an earlier `rrr cv` wrote: bit 0 cv.json and cv.csv (DIR/cv.json
@@ -440,6 +445,8 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK)
         st = open_xy(ctx, xp, yp, &X, &Y);
     if (st == RRR_OK)
+        warn_no_out(ctx, out);
+    if (st == RRR_OK)
         st = rrr_fit_inputs(ctx, X, Y, &o, NULL, 1, &m, &info);
     if (st == RRR_OK) { /* provenance for model.json */
         info->x_source = xp;
@@ -495,6 +502,8 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
                           rrr_input_rows(X));
         o->fold_ids = F;
     }
+    if (st == RRR_OK)
+        warn_no_out(ctx, out);
     if (st == RRR_OK)
         st = rrr_cv_inputs(ctx, X, Y, o, &res, &m, &info);
     if (st == RRR_EINVAL && ids != NULL) /* the library's "--fold-ids: ..." names the file */

@@ -583,10 +583,10 @@ static rrr_status read_meta(rrr_ctx *ctx, const char *path, model_meta *mm, char
     mm->lambda = NAN;
     if (st == RRR_OK)
         st = rrr_json_lookup(buf, len, "lambda", &v, path, &ctx->err);
-    if (st == RRR_OK && v.kind == RRR_JNUM && v.num >= 0)
+    if (st == RRR_OK && v.kind == RRR_JNUM && v.num >= 0 && isfinite(v.num))
         mm->lambda = v.num;
     else if (st == RRR_OK && v.kind != RRR_JNONE)
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: \"lambda\" is not a number >= 0", path);
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: \"lambda\" is not a finite number >= 0", path);
     if (st == RRR_OK)
         st = rrr_json_lookup(buf, len, "files", &v, path, &ctx->err);
     mm->have_sums = st == RRR_OK && v.kind != RRR_JNONE;

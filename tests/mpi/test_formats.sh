@@ -130,6 +130,13 @@ expect_msg() {
     grep -qF -- "$text" "$WORK/err" || fail "$1: message lacks '$text': $(grep 'error' "$WORK/err")"
 }
 Y=(--y "$W/Y.npy" --rank 1 --lambda 1 --out "$W/never")
+for name in / /pred/ /a//b; do  # not dataset names: refused before the work, no warning first
+    cp "$W/data.h5" "$W/keep.h5"
+    expect_msg 2 "cannot create this dataset" "predict --out keep.h5:$name" 2 predict \
+        --model "$W/npy1" --x "$W/XF.npy" --out "$W/keep.h5:$name"
+    ! grep -q warning "$WORK/err" && cmp -s "$W/data.h5" "$W/keep.h5" ||
+        fail "predict --out keep.h5:$name: a warning, or the file changed"
+done
 expect_msg 3 "cannot open: No such file" "HDF5 file missing" 2 fit --x "$W/none.h5:/X" "${Y[@]}"
 expect_msg 3 "no such dataset (/ holds: X, X_nan, group, ints, one_d)" "HDF5 dataset missing" 3 fit --x "$W/data.h5:/Z" "${Y[@]}"
 expect_msg 3 "no such dataset (/group holds: Y, Y_be4)" "HDF5 dataset missing in a group" 2 fit --x "$W/data.h5:/group/Z" "${Y[@]}"

@@ -86,6 +86,15 @@ expect_exit 3 "--scores not writable: no YHAT either" 2 predict --model "$W/m" -
     --out "$W/yh.npy" --scores "$W/no/dir/s.json"
 [[ ! -e $W/yh.npy ]] && ! ls "$W" | grep -q tmp && pass "no YHAT and no temporaries after a failed --scores" ||
     fail "left behind: $(ls "$W")"
+# --no-certificate: no verdict from any solver, though exact's and als's f* comes free
+for s in exact als; do
+    rrr 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 0.5 --solver $s --no-certificate \
+        --out "$W/nc$s" >"$W/nc.out" 2>/dev/null
+    ! grep -q "optimality gap" "$W/nc.out" && $PYTHON -c "
+import json, sys; j = json.load(open('$W/nc$s/model.json'))
+sys.exit(not (j['certificate'] is None and j['optimal_objective'] is None and j['converged']))" &&
+        pass "$s --no-certificate: no gap line, certificate null" || fail "$s --no-certificate: $(cat "$W/nc.out")"
+done
 # finite X whose predictions leave double's range: exit 4, no file of Inf and NaN
 $PYTHON -c "
 import numpy as np; X = np.load('$W/X.npy'); np.save('$W/Xbig.npy', X / np.abs(X).max() * 1.5e308)"
