@@ -377,7 +377,7 @@ class Model:
         self.lam = _float(lam, "Model: lam")
         self.x_mean = None if x_mean is None else _real(x_mean, "Model: x_mean")
         self.y_mean = None if y_mean is None else _real(y_mean, "Model: y_mean")
-        self.n = _int(n, "Model: n", hi=_U64_MAX)
+        self.n = _int(n, "Model: n", hi=_N_MAX)
         self.info = dict(info or {})
         self.y_1d = False  # fitted to a 1-D y: predictions are 1-D too
         self._check()
@@ -388,7 +388,7 @@ class Model:
         U, V = _real(self.U, "Model: U"), _real(self.V, "Model: V")
         xm = None if self.x_mean is None else _real(self.x_mean, "Model: x_mean")
         ym = None if self.y_mean is None else _real(self.y_mean, "Model: y_mean")
-        lam, n = _float(self.lam, "Model: lam"), _int(self.n, "Model: n", hi=_U64_MAX)
+        lam, n = _float(self.lam, "Model: lam"), _int(self.n, "Model: n", hi=_N_MAX)
         if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
             raise InvalidInputError(f"Model: U {U.shape} and V {V.shape} must be p x d and "
                                     f"q x d", _lib.EINVAL)
@@ -515,6 +515,17 @@ def _finite_or_none(v):
     return v
 
 
+def _y_is_1d(ctx, Y):
+    """Whether Y is 1-D (a model of one output that predicts 1-D rows), the same on every
+    rank: a 1-D y on some ranks and 2-D on others would give models that differ per rank."""
+    nd = ctx.comm.allgather(int(np.ndim(Y) == 1))
+    if len(set(nd)) > 1:
+        raise InvalidInputError("Y: 1-D on ranks %s and 2-D on the others: every rank must "
+                                "pass the same kind" % [r for r, v in enumerate(nd) if v],
+                                _lib.EINVAL)
+    return bool(nd[0])
+
+
 def _set_y_1d(model, one_d):
     """A model of a 1-D y predicts 1-D rows; model.json keeps it as y_ndim (saved)."""
     model.y_1d = bool(one_d)
@@ -620,6 +631,7 @@ def _choice(table, value, what):
 
 
 _INT_MAX, _LONG_MAX, _U64_MAX = 2**31 - 1, 2**63 - 1, 2**64 - 1
+_N_MAX = 10**15  # the largest n that model.json's reader takes back
 
 
 def _int(v, what, lo=0, hi=_INT_MAX):
@@ -712,6 +724,7 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
 
     with _Context(comm, verbose) as ctx:
         o = ctx.agreed(opts)
+        y_1d = _y_is_1d(ctx, Y)
         blocks = _Blocks(ctx, [X, Y], ["X", "Y"])
         m = _lib.ctypes.POINTER(_lib.Model)()
         info = _lib.ctypes.POINTER(_lib.FitInfo)()
@@ -727,7 +740,7 @@ def fit(X, Y, rank, lam, comm=None, *, verbose=False, **options):
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
         ctx.raise_interrupt()
-        _set_y_1d(model, np.ndim(Y) == 1)
+        _set_y_1d(model, y_1d)
         _warn_fit(ctx, model.info, "rrr.fit")
         return model._own_record()
 
@@ -848,6 +861,7 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
 
     with _Context(comm, verbose) as ctx:
         o, rk, lm = ctx.agreed(opts)
+        y_1d = _y_is_1d(ctx, Y)
         arrays, names = [X, Y], ["X", "Y"]
         if fold_ids is not None:
             arrays.append(fold_ids)  # converted by _Blocks: a bad one is agreed, not raised alone
@@ -872,7 +886,7 @@ def cv(X, Y, ranks, lambdas, comm=None, *, folds=None, fold_ids=None, fold_seed=
             lib.rrr_model_destroy(_lib.ctypes.byref(m))
             blocks.close()
         ctx.raise_interrupt()
-        _set_y_1d(model, np.ndim(Y) == 1)
+        _set_y_1d(model, y_1d)
         _warn_fit(ctx, model.info, "rrr.cv")
         return model._own_record(), table
 
@@ -889,6 +903,7 @@ class ReducedRankRidge:
 
     _PARAMS = ("rank", "lam", "fit_intercept", "solver", "max_iter", "tol", "seed",
                "certificate", "precond", "comm")
+    _estimator_type = "regressor"  # scikit-learn's is_regressor, and r2 as the default score
 
     def __init__(self, rank=1, lam=1.0, fit_intercept=False, solver="auto", max_iter=10000,
                  tol=1e-10, seed=0, certificate="auto", precond="auto", comm=None):
@@ -910,6 +925,7 @@ class ReducedRankRidge:
     def fit(self, X, Y):
         opts = {k: getattr(self, k) for k in self._PARAMS if k not in ("rank", "lam", "comm")}
         self.model_ = fit(X, Y, self.rank, self.lam, self.comm, **opts)
+        self.n_features_in_ = self.model_.p
         return self
 
     def _model(self):

@@ -258,6 +258,9 @@ if np_ > 1:  # a bad argument on one rank only raises on every rank (no rank wai
         mb.lam = -1
     raises(lambda: rrr.predict(mb, Xl, comm), rrr.InvalidInputError, 2,
            "must be a finite number", "predict of a model bad on one rank")
+    raises(lambda: rrr.fit(Xl, Yl[:, 0] if one else Yl[:, :1], rank=1, lam=1, comm=comm),
+           rrr.InvalidInputError, 2, "every rank must pass the same kind",
+           "a 1-D y on one rank, 2-D on the others")
     raises(lambda: m.save(f"{d}/persaved{np_}-{me}", comm), rrr.InvalidInputError, 2,
            "different model directories", "save to a different path per rank")
     ids = np.arange(nloc) % 2
@@ -336,5 +339,8 @@ try:
                      {"rank": [1, 2, 3], "lam": [0.1, 10.0]}, cv=3).fit(X, Y)
     check(g.best_params_["rank"] in (1, 2, 3) and np.isfinite(g.best_score_),
           f"ReducedRankRidge in GridSearchCV: best {g.best_params_}")
+    from sklearn.base import is_regressor
+    check(is_regressor(est) and clone(est).fit(X, Y).n_features_in_ == X.shape[1],
+          "ReducedRankRidge: a regressor, with n_features_in_")
 except ImportError:
     check(True, "scikit-learn not installed: the estimator's sklearn checks skipped")
