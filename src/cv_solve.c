@@ -328,8 +328,8 @@ static void null_directions(size_t p, size_t q, fold_ws *w)
  * (constant, once --intercept centres it) leaves a training G_ii that is only the rounding
  * of its cancellation, ~eps times that column's sum of squares over all rows (tot, about
  * the shift), which the Cholesky pivot test, relative to G_ii itself, may pass or not
- * depending on the rank count's rounding (exit 0 with a garbage cell at 1 and 4 ranks,
- * exit 4 at 2 and 3). Judged against the sum it cancelled, it is zero alike everywhere. */
+ * depending on the rank count's rounding. Judged against the sum it cancelled, it is zero
+ * alike at every rank count. */
 static rrr_status zero_training_column(size_t p, int k, int centred, const double *Gtot,
                                        const fold_ws *w, rrr_err *e)
 {

@@ -252,8 +252,9 @@ static rrr_status solver_options(rrr_ctx *ctx, const solver_args *a, rrr_fit_opt
 /* Collective. Every output location is usable before the data is read, so a bad path
  * costs seconds, not the whole fit; no output is one of the inputs (a --report named like
  * X.npy, a model directory holding them) or another output of the same command (a
- * --report named DIR/U.npy or CKPT/checkpoint.bin). cv also writes (or, with --fold-ids, removes a stale) DIR/fold_ids.npy, unless
- * that is the --fold-ids file itself (ids); fit removes a stale search's cv files. */
+ * --report named DIR/U.npy or CKPT/checkpoint.bin). cv also writes (or, with --fold-ids,
+ * removes a stale) DIR/fold_ids.npy, unless that is the --fold-ids file itself (ids); fit
+ * removes a stale search's cv files. */
 static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *report,
                                     const char *checkpoint, const char *const inputs[3],
                                     const char *ids)

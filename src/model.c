@@ -675,9 +675,6 @@ static rrr_status read_means(rrr_ctx *ctx, const char *dir, const model_meta *mm
     return st;
 }
 
-/* Collective. One reading of the directory: model.json first, then the arrays, each
- * checked against the checksum model.json recorded. *torn names the first array that does
- * not match (then *out is NULL and the status OK: the caller decides). */
 /* Collective. Rank 0's text (NUL-terminated, or NULL) on every rank: new copies elsewhere. */
 static rrr_status bcast_text(rrr_ctx *ctx, char **text)
 {
@@ -693,6 +690,10 @@ static rrr_status bcast_text(rrr_ctx *ctx, char **text)
     return st;
 }
 
+/* Collective. One reading of the directory: model.json first, then the arrays, each
+ * checked against the checksum model.json recorded. *torn names the first array that does
+ * not match (then *out is NULL and the status OK: the caller decides). With text, model.json
+ * as read (new; NULL unless the reading succeeded whole). */
 static rrr_status read_once(rrr_ctx *ctx, const char *dir, int retry, rrr_model **out,
                             char **text, const char **torn)
 {

@@ -285,8 +285,8 @@ static rrr_status pilot_topd(size_t p, size_t q, int d, const double *R, const d
  * with 16 MB panels of 419 rows). Such a pilot's residual is not bounded by f*'s (its
  * ridge fit interpolates its own rows and misses the rest: f(B0) ~ ||Y||^2), so its
  * quadratic cancels as much as the plain sums do, while its p x p factor and eigenproblem
- * cost as much as the fit's own solve (6.0-6.6 s against 4.1-4.8 s for exact on the wide
- * bench problem); the final evaluation is then a streamed residual pass instead. */
+ * cost as much as the fit's own solve; the final evaluation is then a streamed residual
+ * pass instead. */
 static rrr_status make_pilot(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_panel *pn,
                              const double *s, double *U0, double *V0, int *ok)
 {
