@@ -272,6 +272,43 @@ static rrr_status final_evaluation(rrr_ctx *ctx, const rrr_problem *pb, const rr
     return st;
 }
 
+/* Collective. Where f* came from the statistics' formula alone (yy - sum mu, no exact
+ * quadratic: no pilot, or one without a closed form), its error bound 64 eps yy can dwarf a
+ * small f* (nearly exact fits): the tolerance widens until any fit PASSES, and als, whose
+ * own f is then no better, stops at its rounding floor far from the optimum. f evaluated
+ * directly at the closed form B* = Us Vs^T keeps the digits: for exact B* is the model and
+ * its reported objective is that evaluation already; als and gd take one more streamed
+ * pass, only in this case. */
+static rrr_status sharpen_fstar(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_problem *pb,
+                                const rrr_model *m, const double *Us, const double *Vs,
+                                int direct, rrr_fit_info *info)
+{
+    const double scale = fmax(info->fstar, DBL_EPSILON * info->yy);
+    if (isnan(info->fstar) || !(rrr_fit_info_fstar_error(info) > RRR_GAP_THRESHOLD * scale))
+        return RRR_OK;
+    double fe = info->objective;
+    rrr_status st = RRR_OK;
+    if (info->solver != RRR_SOLVER_EXACT || !direct) {
+        size_t pd = pb->p * (size_t)pb->d, qd = pb->q * (size_t)pb->d;
+        double *g = rrr_malloc(pd + qd, sizeof *g);
+        st = rrr_agree(ctx, g ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory"));
+        if (st == RRR_OK)
+            st = evaluate_stream(ctx, rq, pb->xm, pb->ym, info->solver == RRR_SOLVER_EXACT
+                                 ? m->U : Us, info->solver == RRR_SOLVER_EXACT ? m->V : Vs,
+                                 &fe, g, g + pd);
+        free(g);
+    }
+    if (st == RRR_OK && isfinite(fe) && fe < info->fstar + rrr_fit_info_fstar_error(info)) {
+        rrr_info(ctx, "certificate: f* = %.10g evaluated at the closed form (%.10g from the "
+                 "statistics, which cancel down to %.1e)", fe, info->fstar,
+                 rrr_fit_info_fstar_error(info));
+        info->fstar = fe > 0 ? fe : 0.0;
+        info->fstar_error = RRR_GAP_ABS_EPS * DBL_EPSILON *
+                            (info->fstar + sqrt(info->fstar * info->yy));
+    }
+    return st;
+}
+
 /* Local (replicated). A solver's stopping rule is a heuristic; the certificate is a
  * measurement: a fit whose gap to f* fails the certificate is not reported as converged. */
 static void honest_convergence(rrr_ctx *ctx, rrr_fit_info *info)
@@ -336,9 +373,14 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
                          .hash = plan->solver == RRR_SOLVER_ALS && o->checkpoint != NULL,
                          .warn = warn && !o->intercept };
     rrr_gram *gr = NULL;
-    rrr_status st = RRR_OK;
+    double *Us = rrr_malloc(pb->p * (size_t)pb->d, sizeof *Us);
+    double *Vs = rrr_malloc(pb->q * (size_t)pb->d, sizeof *Vs);
+    rrr_status st = rrr_agree(ctx, Us && Vs ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL,
+                                                                  "out of memory"));
     double t0 = rrr_phase_begin();
-    if (plan->solver == RRR_SOLVER_GD) {
+    if (st != RRR_OK) {
+        /* nothing to solve with */
+    } else if (plan->solver == RRR_SOLVER_GD) {
         st = gd_rows(ctx, X, Y, plan, pb);
         if (st == RRR_OK)
             st = rrr_column_stats(ctx, pb, o->intercept, warn, xm, ym);
@@ -349,7 +391,7 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
         if (st == RRR_OK)
             st = rrr_solve_gd(ctx, pb, o, plan, m, info);
     } else if (plan->solver == RRR_SOLVER_ALS) {
-        st = rrr_solve_als(ctx, &rq, pb, o, plan, m, info, &gr);
+        st = rrr_solve_als(ctx, &rq, pb, o, plan, m, info, &gr, Us, Vs);
     } else {
         st = rrr_solve_exact(ctx, &rq, o, plan, sums, m, info, &gr);
     }
@@ -363,6 +405,7 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
         pb->ym = *ym;
         pb->yy = gr->yy;
     }
+    int direct = gr == NULL || (!gr->have_pilot && gr->T == NULL); /* final_evaluation's way */
     if (st == RRR_OK)
         st = final_evaluation(ctx, pb, &rq, gr, m, info);
     rrr_gram_destroy(&gr);
@@ -370,9 +413,13 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
         info->fstar = info->fstar_error = NAN;
     if (st == RRR_OK && isnan(info->fstar)) { /* gd: the certificate's pass, over its rows */
         rrr_plan_certificate_after(plan, info->iterations);
-        st = rrr_optimal_value(ctx, &rq, plan, &info->fstar, &info->fstar_error);
+        st = rrr_optimal_value(ctx, &rq, plan, &info->fstar, &info->fstar_error, Us, Vs);
         *info->plan = *plan;
     }
+    if (st == RRR_OK)
+        st = sharpen_fstar(ctx, &rq, pb, m, Us, Vs, direct, info);
+    free(Us);
+    free(Vs);
     return st;
 }
 

@@ -21,7 +21,7 @@
 #include "solvers.h"
 
 rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
-                             double *fstar, double *fstar_err)
+                             double *fstar, double *fstar_err, double *Us, double *Vs)
 {
     double *U = NULL, *V = NULL;
     rrr_gram *gr = NULL;
@@ -42,6 +42,10 @@ rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_pl
     if (st == RRR_OK)
         st = rrr_gram_exact(ctx, gr, rq->d, 0, U, V, fstar, fstar_err);
     rrr_gram_destroy(&gr);
+    if (st == RRR_OK && Us != NULL && Vs != NULL) {
+        memcpy(Us, U, rq->p * (size_t)rq->d * sizeof *U);
+        memcpy(Vs, V, rq->q * (size_t)rq->d * sizeof *V);
+    }
     free(U);
     free(V);
     if (st != RRR_OK) {

@@ -229,7 +229,7 @@ static void share(rrr_ctx *ctx, const als_ws *w)
 
 rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_problem *pb,
                          const rrr_fit_opts *o, const rrr_plan *plan, rrr_model *m,
-                         rrr_fit_info *info, rrr_gram **keep)
+                         rrr_fit_info *info, rrr_gram **keep, double *Us, double *Vs)
 {
     als_ws w = { .ctx = ctx, .d = pb->d, .U = m->U, .V = m->V, .tol = o->tol };
     rrr_iter_result r = { 0 };
@@ -256,8 +256,8 @@ rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_proble
         share(ctx, &w);
     /* Certificate: f* from the same statistics (U, V scratch: the work arrays T and Q). */
     if (st == RRR_OK && plan->certificate)
-        st = rrr_gram_exact(ctx, w.gr, pb->d, 1, w.T, w.Q, &info->fstar,
-                            &info->fstar_error);
+        st = rrr_gram_exact(ctx, w.gr, pb->d, 1, Us != NULL ? Us : w.T, Vs != NULL ? Vs : w.Q,
+                            &info->fstar, &info->fstar_error);
     ws_free(&w);
     if (st == RRR_OK)
         *keep = w.gr; /* its means, the pilot's quadratic for the final evaluation */

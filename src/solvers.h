@@ -14,10 +14,11 @@ rrr_status rrr_solve_gd(rrr_ctx *ctx, const rrr_problem *pb, const rrr_fit_opts 
                         const rrr_plan *plan, rrr_model *m, rrr_fit_info *info);
 /* als and exact make the statistics pass (stats.c) over the rows of rq, streamed; on
  * success *keep is their statistics (rrr_gram_destroy), whose means and pilot the final
- * evaluation uses. */
+ * evaluation uses. als's certificate also leaves the closed form B* = Us Vs^T in Us
+ * (p x d) and Vs (q x d) when they are not NULL (and f* is not NaN). */
 rrr_status rrr_solve_als(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_problem *pb,
                          const rrr_fit_opts *o, const rrr_plan *plan, rrr_model *m,
-                         rrr_fit_info *info, rrr_gram **keep);
+                         rrr_fit_info *info, rrr_gram **keep, double *Us, double *Vs);
 /* exact takes the statistics from sums (rrr cv's totals) instead of a pass when given and
  * the regime is replicated. */
 rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_opts *o,
@@ -29,6 +30,6 @@ rrr_status rrr_solve_exact(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_fit_
  * rows of rq (gd's, in memory), with the pilot where rq asks for it (rrr_gram_exact:
  * *fstar_err, the bound on its error). */
 rrr_status rrr_optimal_value(rrr_ctx *ctx, const rrr_stats_req *rq, const rrr_plan *plan,
-                             double *fstar, double *fstar_err);
+                             double *fstar, double *fstar_err, double *Us, double *Vs);
 
 #endif
