@@ -55,6 +55,9 @@ typedef struct {
     double *sse;               /* [K][nranks][nlambdas]                                 */
     double *sse_mag;           /* ... the magnitudes their sums cancelled (rounding)    */
     double flops;              /* of the per-fold algebra on this rank                  */
+    double cond;               /* the largest condition of a column-scaled Cholesky factor
+                                  of a training X^T X + lambda I at the smallest lambda  */
+    int cond_fold;             /* its fold                                              */
 } rrr_cv_run;
 
 /* Collective (cv_stats.c). Sum the statistics of folds [k0, k1) of my rows into regions

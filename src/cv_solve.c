@@ -26,6 +26,7 @@
 
 #include "alloc.h"
 #include "cv.h"
+#include "gram.h"
 #include "lapack.h"
 #include "linalg.h"
 
@@ -342,6 +343,34 @@ static rrr_status zero_training_column(size_t p, int k, int centred, const doubl
     return RRR_OK;
 }
 
+/* Local. The condition (1-norm estimate, dtrcon) of the Cholesky factor of the training
+ * G + lambda I (upper, in w->Q) with its columns scaled to unit norm: what scaling X's
+ * columns cannot hide, the quantity fit's statistics judge before their QR pass
+ * (RRR_QR_COND). Infinite when the factorisation fails, 0 without memory (no verdict). */
+static double scaled_condition(size_t p, const double *G, double lambda)
+{
+    const int n = (int)p;
+    double *R = rrr_malloc(p * p + 3 * p, sizeof *R), rcond = 0;
+    int *iw = rrr_malloc(p, sizeof *iw), info = 0;
+    if (R == NULL || iw == NULL) {
+        free(R);
+        free(iw);
+        return 0;
+    }
+    for (size_t j = 0; j < p; j++) {
+        const double sj = 1 / sqrt(G[IDX(j, j, p)] + lambda);
+        for (size_t i = 0; i <= j; i++)
+            R[IDX(i, j, p)] = (G[IDX(i, j, p)] + (i == j ? lambda : 0)) * sj /
+                              sqrt(G[IDX(i, i, p)] + lambda);
+    }
+    dpotrf_("U", &n, R, &n, &info, 1);
+    if (info == 0)
+        dtrcon_("1", "U", "N", &n, R, &n, &rcond, R + p * p, iw, &info, 1, 1, 1);
+    free(R);
+    free(iw);
+    return info == 0 && rcond > 0 ? 1 / rcond : HUGE_VAL;
+}
+
 double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)
 {
     double p = (double)pz, q = (double)qz, m = p < q ? p : q, d = D;
@@ -373,6 +402,13 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
         training_and_validation(cv, &f, &tot, &w);
     if (st == RRR_OK && cv->o->lambdas[0] == 0)
         st = zero_training_column(p, k, centred, tot.G, &w, e);
+    if (st == RRR_OK) {
+        double c = scaled_condition(p, w.Q, cv->o->lambdas[0]);
+        if (c > cv->cond) {
+            cv->cond = c;
+            cv->cond_fold = k;
+        }
+    }
     if (st == RRR_OK)
         st = eig_training(p, &w, e);
     if (st == RRR_OK && cv->o->lambdas[0] == 0 && !w.graded &&

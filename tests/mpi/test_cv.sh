@@ -191,6 +191,29 @@ mk mid --n 12 --p 10 --q 3 --rank 1 --seed 8
 expect_exit 2 "lambda 0, training rows (8) < p (10)" 2 cv --x "$W/mid/X.npy" --y "$W/mid/Y.npy" --rank 1 --lambda 0 --folds 3 --out "$W/never"
 mk wide --n 9 --p 20 --q 3 --rank 1 --seed 6
 expect_exit 2 "lambda 0 with n < p" 3 cv --x "$W/wide/X.npy" --y "$W/wide/Y.npy" --rank 1 --lambda 0,1 --out "$W/never"
+# nearly collinear columns (smooth spectra): a grid down to 1e-14 is warned about (the normal
+# equations keep few digits there, and cv has no QR pass), one from 1e-4 is not; columns in
+# different units but well conditioned once scaled (above) are not either
+rrr 2 cv --x "$W/units/X.npy" --y "$W/units/Y.npy" --rank 1,2 --lambda 0 --fold-ids "$W/units/F.npy" \
+    --out "$W/units/w" >/dev/null 2>"$W/err"
+grep -q "after scaling its columns" "$W/err" && fail "columns 1e10 apart: warned as ill-conditioned" ||
+    pass "columns 1e10 apart, well conditioned once scaled: no conditioning warning"
+$PYTHON -c "
+import numpy as np
+rng = np.random.default_rng(13); n, p, q = 300, 120, 10; wl = np.linspace(0, 1, p)
+basis = np.exp(-((wl[None, :] - rng.uniform(0, 1, 8)[:, None]) / rng.uniform(0.05, 0.2, 8)[:, None]) ** 2)
+C = rng.lognormal(0, 1, (n, 8)); X = C @ basis + 1e-7 * rng.standard_normal((n, p))
+np.save('$W/spX.npy', X); np.save('$W/spY.npy', C[:, :4] @ rng.standard_normal((4, q)) + 1e-3 * rng.standard_normal((n, q)))"
+for np in 1 2; do
+    rrr $np cv --x "$W/spX.npy" --y "$W/spY.npy" --rank 3:5 --lambda 1e-14:1e-2:7 --intercept \
+        --out "$W/sp$np" >/dev/null 2>"$W/err"
+    grep -q "at the smallest lambda (1e-14) .* condition .* after scaling its columns" "$W/err" &&
+        pass "collinear spectra, lambda from 1e-14: warned (np=$np)" || fail "spectra: no warning (np=$np)"
+    rrr $np cv --x "$W/spX.npy" --y "$W/spY.npy" --rank 3:5 --lambda 1e-4:1e-2:3 --intercept \
+        --out "$W/sq$np" >/dev/null 2>"$W/err"
+    ! grep -q "after scaling its columns" "$W/err" && pass "collinear spectra, lambda from 1e-4: no warning (np=$np)" ||
+        fail "spectra from 1e-4: warned (np=$np)"
+done
 # a column constant on one fold's training rows (zero once --intercept centres it), and a
 # training set of exactly p rows with --intercept: the same verdict at every rank count
 $PYTHON -c "
