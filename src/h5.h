@@ -35,6 +35,10 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rd);
 rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
                              const char *name, const rrr_block *B);
 
+/* Local (serial: one rank). The name of the file that holds dataset dset of file, which an
+ * external link may put in another file, into out (cap bytes); 0 when it cannot be opened. */
+int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap);
+
 /* Local. "1.10.8" (the HDF5 library rrr runs with), or NULL when built without HDF5. */
 const char *rrr_h5_version(void);
 

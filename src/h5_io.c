@@ -131,6 +131,9 @@ static rrr_status open_failed(rrr_ctx *ctx, hid_t file, const char *dset, const 
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: a group, not a dataset: name one of its "
                         "datasets (h5ls -r lists them)", name);
     }
+    if (H5Lexists(file, dset, H5P_DEFAULT) > 0) /* the link is there; what it names is not */
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: a link to nothing (an external link to a file "
+                        "that cannot be opened, or a soft link to a missing object)", name);
     const char *slash = strrchr(dset, '/');
     if (slash != NULL && slash > dset && (size_t)(slash - dset) < sizeof parent)
         snprintf(parent, sizeof parent, "%.*s", (int)(slash - dset), dset);
@@ -475,6 +478,23 @@ const char *rrr_h5_version(void)
     return v;
 }
 
+int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap)
+{
+    h5_handles h;
+    h5_begin(&h);
+    ssize_t len = -1;
+    h.file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (h.file >= 0)
+        h.dset = H5Dopen2(h.file, dset, H5P_DEFAULT);
+    hid_t src = h.dset >= 0 ? H5Iget_file_id(h.dset) : -1;
+    if (src >= 0) {
+        len = H5Fget_name(src, out, cap);
+        H5Fclose(src);
+    }
+    (void)h5_close(&h);
+    return len > 0 && (size_t)len < cap;
+}
+
 #else /* no HDF5 */
 
 #include "comm.h"
@@ -536,6 +556,12 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rd)
     (void)ctx;
     *rd = NULL;
     return RRR_OK;
+}
+
+int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap)
+{
+    (void)file, (void)dset, (void)out, (void)cap;
+    return 0;
 }
 
 const char *rrr_h5_version(void) { return NULL; }

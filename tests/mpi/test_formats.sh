@@ -130,6 +130,20 @@ expect_msg() {
     grep -qF -- "$text" "$WORK/err" || fail "$1: message lacks '$text': $(grep 'error' "$WORK/err")"
 }
 Y=(--y "$W/Y.npy" --rank 1 --lambda 1 --out "$W/never")
+# an external link into data.h5 is data.h5 for the overwrite check; links to nothing say so
+$PYTHON -c "
+import h5py
+with h5py.File('$W/links.h5', 'w') as h:
+    h['X'] = h5py.ExternalLink('data.h5', '/X'); h['gone'] = h5py.ExternalLink('missing.h5', '/X')
+    h['dang'] = h5py.SoftLink('/nothere')"
+cp "$W/data.h5" "$W/keep.h5"
+expect_msg 2 "would replace the input $W/links.h5:/X" "predict --out into the file an external link reads" \
+    2 predict --model "$W/npy1" --x "$W/links.h5:/X" --out "$W/data.h5:/Yhat"
+cmp -s "$W/data.h5" "$W/keep.h5" && pass "... data.h5 left as it was" || fail "data.h5 changed"
+for l in gone dang; do
+    expect_msg 3 "a link to nothing" "HDF5 link /$l to nothing" 1 predict --model "$W/npy1" \
+        --x "$W/links.h5:/$l" --out "$W/never.npy"
+done
 for name in / /pred/ /a//b; do  # not dataset names: refused before the work, no warning first
     cp "$W/data.h5" "$W/keep.h5"
     expect_msg 2 "cannot create this dataset" "predict --out keep.h5:$name" 2 predict \
