@@ -21,6 +21,9 @@ typedef struct rrr_h5_reader rrr_h5_reader;
  * integer datasets of fold ids too). */
 rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
                               const char *name, int ids, rrr_h5_reader **out);
+/* Local. The bytes of one chunk when the dataset is chunked and filtered (compressed),
+ * else 0: HDF5 decompresses a chunk whole for every read that touches it. */
+double rrr_h5_reader_filtered_chunk(const rrr_h5_reader *rd);
 /* Local. The dataset's shape and its element size in the file. */
 void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize);
 /* Collective (every rank; m = 0 takes part). Rows [row, row + m) into buf (m x cols). */

@@ -315,7 +315,24 @@ struct rrr_h5_reader {
     h5_handles h;
     const char *name; /* borrowed, for messages */
     size_t n, cols, itemsize;
+    double chunk_bytes; /* of a filtered chunk (rrr_h5_reader_filtered_chunk), or 0 */
 };
+
+/* Local. The bytes of one chunk of a filtered (compressed) chunked dataset, else 0. */
+static double filtered_chunk_bytes(hid_t dset, size_t itemsize)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    hsize_t chunk[2] = { 0, 0 };
+    double bytes = 0;
+    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_nfilters(dcpl) > 0 &&
+        H5Pget_chunk(dcpl, 2, chunk) == 2)
+        bytes = (double)chunk[0] * (double)chunk[1] * (double)itemsize;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return bytes;
+}
+
+double rrr_h5_reader_filtered_chunk(const rrr_h5_reader *rd) { return rd->chunk_bytes; }
 
 rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
                               const char *name, int ids, rrr_h5_reader **out)
@@ -336,6 +353,7 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
         rrr_h5_reader_close(ctx, &rd);
         return st;
     }
+    rd->chunk_bytes = filtered_chunk_bytes(rd->h.dset, rd->itemsize);
     *out = rd;
     return st;
 }
@@ -532,6 +550,12 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
     (void)ids;
     *out = NULL;
     return no_hdf5(ctx, name);
+}
+
+double rrr_h5_reader_filtered_chunk(const rrr_h5_reader *rd)
+{
+    (void)rd;
+    return 0;
 }
 
 void rrr_h5_reader_shape(const rrr_h5_reader *rd, size_t *n, size_t *cols, size_t *itemsize)

@@ -86,6 +86,14 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
             st = rrr_h5_reader_open(ctx, in->file, path + in->dset_off, in->path, 0, &rd);
         if (st == RRR_OK)
             rrr_h5_reader_shape(rd, &in->n, &in->cols, &es);
+        /* a chunk far larger than a panel is decompressed again by every panel's read:
+         * memory and time the plan cannot see (a 307 MB gzip chunk: 665 MB per rank) */
+        double chunk = st == RRR_OK ? rrr_h5_reader_filtered_chunk(rd) : 0;
+        if (chunk > 64e6)
+            rrr_warn(ctx, "%s: its compressed chunks hold %.3g MB each, and every read of a row "
+                     "panel decompresses whole chunks: that much memory per rank beyond the "
+                     "plan's, and that time again for each panel; rechunk it (e.g. h5repack -l "
+                     "CHUNK=1024x%zu)", path, chunk / 1e6, in->cols);
         rrr_status cst = rrr_h5_reader_close(ctx, &rd);
         st = rrr_agree(ctx, st != RRR_OK ? st : cst);
         if (st == RRR_OK && (in->cols == 0 || in->cols > INT_MAX))

@@ -144,6 +144,16 @@ for l in gone dang; do
     expect_msg 3 "a link to nothing" "HDF5 link /$l to nothing" 1 predict --model "$W/npy1" \
         --x "$W/links.h5:/$l" --out "$W/never.npy"
 done
+# a compressed chunk larger than 64 MB is decompressed again by every panel's read: said once
+$PYTHON -c "
+import numpy as np, h5py
+with h5py.File('$W/bigchunk.h5', 'w') as h:
+    h.create_dataset('X', data=np.zeros((140000, 64)), chunks=(140000, 64), compression='gzip')
+np.save('$W/bcy.npy', np.ones((140000, 1)))"
+rrr 2 fit --x "$W/bigchunk.h5:/X" --y "$W/bcy.npy" --rank 1 --lambda 1 --solver exact --out "$W/bc" \
+    >/dev/null 2>"$W/bc.err"
+[[ $(grep -c "compressed chunks hold 71.7 MB each" "$W/bc.err") -eq 1 ]] &&
+    pass "a 72 MB compressed chunk: one warning with the fix" || fail "big chunk: $(head -c 300 "$W/bc.err")"
 for name in / /pred/ /a//b; do  # not dataset names: refused before the work, no warning first
     cp "$W/data.h5" "$W/keep.h5"
     expect_msg 2 "cannot create this dataset" "predict --out keep.h5:$name" 2 predict \
