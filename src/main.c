@@ -1,4 +1,5 @@
 /* src/main.c: `rrr` subcommand dispatch and argument checking; no numerics here. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -829,6 +830,16 @@ static rrr_status run(rrr_ctx *ctx, int argc, char **argv)
     return RRR_FAIL(&ctx->err, RRR_EINVAL, "unknown command '%s' (see rrr --help)", argv[1]);
 }
 
+/* Local. What rank 0 printed on stdout (scores, the choice, the gap) reached it: a full disk
+ * or /dev/full behind stdout is a failed command, as for any Unix tool. */
+static rrr_status stdout_written(rrr_ctx *ctx)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EIO, "standard output: %s: the results printed there are "
+                    "lost", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     rrr_blas_pick_kernel(argv); /* may re-exec once, before MPI exists */
@@ -840,6 +851,8 @@ int main(int argc, char **argv)
         st = rrr_blas_configure(ctx);
         if (st == RRR_OK)
             st = rrr_agree(ctx, run(ctx, argc, argv));
+        if (st == RRR_OK)
+            st = rrr_agree(ctx, stdout_written(ctx));
         if (st != RRR_OK && rrr_ctx_rank(ctx) == 0)
             fprintf(stderr, "rrr: error: %s\n", rrr_ctx_errmsg(ctx));
     } else {

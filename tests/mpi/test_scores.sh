@@ -86,6 +86,11 @@ expect_exit 3 "--scores not writable: no YHAT either" 2 predict --model "$W/m" -
     --out "$W/yh.npy" --scores "$W/no/dir/s.json"
 [[ ! -e $W/yh.npy ]] && ! ls "$W" | grep -q tmp && pass "no YHAT and no temporaries after a failed --scores" ||
     fail "left behind: $(ls "$W")"
+# stdout that cannot be written (a full disk): its scores are the output, so exit 3 (a process
+# started without mpirun, whose stdout is its own; under mpirun, mpirun writes it)
+"$RRR_BIN" predict --model "$W/m" --x "$W/X.npy" --y "$W/Y.npy" >/dev/full 2>"$W/full.err"; rc=$?
+[[ $rc -eq 3 ]] && grep -q "standard output: No space left" "$W/full.err" &&
+    pass "predict --y > /dev/full: exit 3, the lost scores said" || fail "stdout on /dev/full: exit $rc"
 # --no-certificate: no verdict from any solver, though exact's and als's f* comes free
 for s in exact als; do
     rrr 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 2 --lambda 0.5 --solver $s --no-certificate \
