@@ -269,6 +269,8 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
 {
     /* every rank: a path that some rank cannot see would hang the collective open below */
     rrr_status st = rrr_agree(ctx, check_file(ctx, file));
+    if (st == RRR_OK)
+        st = rrr_mpiio_headroom(ctx, name);
     if (st != RRR_OK)
         return st;
     h->fapl = mpio_fapl(ctx);
@@ -443,7 +445,9 @@ done:
 static rrr_status create_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
                                  const char *dset, const char *name, const rrr_block *B)
 {
-    rrr_status st = RRR_OK;
+    rrr_status st = rrr_mpiio_headroom(ctx, name);
+    if (st != RRR_OK)
+        return st;
     h->fapl = mpio_fapl(ctx);
     /* file is the empty temporary rank 0 created exclusively (output.h); the caller checks
      * afterwards that it is still that file */

@@ -155,6 +155,8 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of memory for a %zu x %zu panel",
                       path, max_rows, h->cols);
     st = rrr_agree(ctx, st);
+    if (st == RRR_OK)
+        st = rrr_mpiio_headroom(ctx, path);
     if (st == RRR_OK) {
         int rc = MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY, rrr_mpiio_info(), &rd->fh);
         if (rc != MPI_SUCCESS) {
@@ -473,6 +475,8 @@ rrr_status rrr_npy_writer_open(rrr_ctx *ctx, rrr_outset *o, int slot, size_t n, 
                           cols);
     }
     st = rrr_agree(ctx, st); /* replicated checks, or an allocation on one rank */
+    if (st == RRR_OK)
+        st = rrr_mpiio_headroom(ctx, path);
     if (st == RRR_OK && ctx->rank == 0) /* a full disk is found here, with its errno */
         st = rrr_outset_reserve(ctx, o, slot,
                                 (unsigned long long)(w->hlen + n * cols * sizeof(double)));

@@ -265,6 +265,18 @@ MPI_Info rrr_mpiio_info(void)
     return info;
 }
 
+rrr_status rrr_mpiio_headroom(rrr_ctx *ctx, const char *path)
+{
+    void *probe = malloc(RRR_MPIIO_HEADROOM); /* address space only: never touched */
+    rrr_status st = probe != NULL ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "%s: out of "
+                                                      "memory for MPI-IO's collective buffers "
+                                                      "(%zu MB per rank): raise the memory "
+                                                      "limit (ulimit -v)", path,
+                                                      RRR_MPIIO_HEADROOM >> 20);
+    free(probe);
+    return rrr_agree(ctx, st);
+}
+
 /* ---- the pass ------------------------------------------------------------------------ */
 
 struct rrr_stream {

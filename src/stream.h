@@ -112,5 +112,11 @@ rrr_status rrr_stream_close(rrr_stream **s, rrr_status st, rrr_stream_facts *fac
  * MPI_File_open and HDF5 file access of rrr; MPI_INFO_NULL when unset. The same object
  * for the whole run: do not free it. */
 MPI_Info rrr_mpiio_info(void);
+/* Collective. RRR_OK when every rank has RRR_MPIIO_HEADROOM bytes of address space left
+ * for MPI-IO's collective buffers, else RRR_EINTERNAL (out of memory) on every rank: Open
+ * MPI's collective reads and writes that run out of memory inside fail on one rank only
+ * (the others wait in the collective call: a hang) or crash. path names the file. */
+rrr_status rrr_mpiio_headroom(rrr_ctx *ctx, const char *path);
+#define RRR_MPIIO_HEADROOM ((size_t)64 << 20)
 
 #endif
