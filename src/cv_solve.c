@@ -343,32 +343,23 @@ static rrr_status zero_training_column(size_t p, int k, int centred, const doubl
     return RRR_OK;
 }
 
-/* Local. The condition (1-norm estimate, dtrcon) of the Cholesky factor of the training
- * G + lambda I (upper, in w->Q) with its columns scaled to unit norm: what scaling X's
- * columns cannot hide, the quantity fit's statistics judge before their QR pass
- * (RRR_QR_COND). Infinite when the factorisation fails, 0 without memory (no verdict). */
+/* Local. rrr_scaled_condition of the Cholesky factor of the training G + lambda I (upper,
+ * in w->Q): the quantity fit's statistics judge before their QR pass (RRR_QR_COND).
+ * HUGE_VAL when the factorisation fails, 0 without memory (no verdict). */
 static double scaled_condition(size_t p, const double *G, double lambda)
 {
     const int n = (int)p;
-    double *R = rrr_malloc(p * p + 3 * p, sizeof *R), rcond = 0;
-    int *iw = rrr_malloc(p, sizeof *iw), info = 0;
-    if (R == NULL || iw == NULL) {
-        free(R);
-        free(iw);
+    double *R = rrr_malloc(p * p, sizeof *R);
+    int info = 0;
+    if (R == NULL)
         return 0;
-    }
-    for (size_t j = 0; j < p; j++) {
-        const double sj = 1 / sqrt(G[IDX(j, j, p)] + lambda);
-        for (size_t i = 0; i <= j; i++)
-            R[IDX(i, j, p)] = (G[IDX(i, j, p)] + (i == j ? lambda : 0)) * sj /
-                              sqrt(G[IDX(i, i, p)] + lambda);
-    }
+    memcpy(R, G, p * p * sizeof *R);
+    for (size_t j = 0; j < p; j++)
+        R[IDX(j, j, p)] += lambda;
     dpotrf_("U", &n, R, &n, &info, 1);
-    if (info == 0)
-        dtrcon_("1", "U", "N", &n, R, &n, &rcond, R + p * p, iw, &info, 1, 1, 1);
+    double cond = info == 0 ? rrr_scaled_condition(p, R) : HUGE_VAL;
     free(R);
-    free(iw);
-    return info == 0 && rcond > 0 ? 1 / rcond : HUGE_VAL;
+    return cond;
 }
 
 double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)

@@ -253,3 +253,27 @@ void rrr_reverse_columns(size_t m, int k, double *A)
     for (int j = 0; j < k / 2; j++)
         cblas_dswap((int)m, A + (size_t)j * m, 1, A + (size_t)(k - 1 - j) * m, 1);
 }
+
+double rrr_scaled_condition(size_t p, double *R)
+{
+    const int n = (int)p;
+    double *work = rrr_malloc(3 * p, sizeof *work), rcond = 0;
+    int *iw = rrr_malloc(p, sizeof *iw), info = 0;
+    if (work == NULL || iw == NULL) {
+        free(work);
+        free(iw);
+        return 0;
+    }
+    for (size_t j = 0; j < p; j++) {
+        double s = 0;
+        for (size_t i = 0; i <= j; i++)
+            s += R[IDX(i, j, p)] * R[IDX(i, j, p)];
+        s = s > 0 ? 1 / sqrt(s) : 0;
+        for (size_t i = 0; i < p; i++)
+            R[IDX(i, j, p)] = i <= j ? R[IDX(i, j, p)] * s : 0;
+    }
+    dtrcon_("1", "U", "N", &n, R, &n, &rcond, work, iw, &info, 1, 1, 1);
+    free(work);
+    free(iw);
+    return info == 0 && rcond > 0 ? 1 / rcond : HUGE_VAL;
+}

@@ -47,4 +47,10 @@ double rrr_norm2(size_t n1, const double *a, size_t n2, const double *b);
 /* Local. Reverse the column order of an m x k matrix (ascending -> descending). */
 void rrr_reverse_columns(size_t m, int k, double *A);
 
+/* Local. The condition of R D^{-1} (LAPACK dtrcon's 1-norm estimate), R the p x p upper
+ * Cholesky factor of some G + lambda I (ld p; overwritten by R D^{-1}), D its column norms:
+ * the condition that scaling X's columns cannot hide. HUGE_VAL when R D^{-1} is singular,
+ * 0 without memory for the estimate (no verdict). */
+double rrr_scaled_condition(size_t p, double *R);
+
 #endif

@@ -32,33 +32,20 @@
 #include "alloc.h"
 #include "gram.h"
 #include "lapack.h"
+#include "linalg.h"
 #include "plan.h"
 
 /* Local. rrr_gram_ill on this rank's copy of the (replicated) factor; 0 without memory. */
 static int ill_local(const rrr_gram *gr)
 {
     const size_t p = gr->p;
-    const int pi = (int)p;
-    double *Rs = rrr_malloc(p * p + 3 * p, sizeof *Rs), rcond = 0;
-    int *iw = rrr_malloc(p, sizeof *iw), info = 0;
-    if (Rs == NULL || iw == NULL) {
-        free(Rs);
-        free(iw);
+    double *Rs = rrr_malloc(p * p, sizeof *Rs);
+    if (Rs == NULL)
         return 0; /* no estimate: keep the normal equations */
-    }
-    /* columns of R scaled to unit norm: the condition that scaling X's columns cannot hide */
-    for (size_t j = 0; j < p; j++) {
-        double s = 0;
-        for (size_t i = 0; i <= j; i++)
-            s += gr->R[i + j * p] * gr->R[i + j * p];
-        s = s > 0 ? 1 / sqrt(s) : 0;
-        for (size_t i = 0; i < p; i++)
-            Rs[i + j * p] = i <= j ? gr->R[i + j * p] * s : 0;
-    }
-    dtrcon_("1", "U", "N", &pi, Rs, &pi, &rcond, Rs + p * p, iw, &info, 1, 1, 1);
+    memcpy(Rs, gr->R, p * p * sizeof *Rs);
+    double cond = rrr_scaled_condition(p, Rs); /* 0: no estimate */
     free(Rs);
-    free(iw);
-    return info == 0 && !(rcond * RRR_QR_COND > 1);
+    return cond >= RRR_QR_COND;
 }
 
 /* Rows of each dtpqrt call (a transposed, centred copy of that many rows) and its block. */
