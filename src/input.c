@@ -175,20 +175,24 @@ rrr_status rrr_output_file_check(rrr_ctx *ctx, const char *path, const char *wha
     return rrr_output_check(ctx, kind ? file : path, 0, what);
 }
 
+/* Local. The file at name exists and is file id's. */
+static int is_file(const char *name, const struct stat *id)
+{
+    struct stat sb;
+    return stat(name, &sb) == 0 && sb.st_dev == id->st_dev && sb.st_ino == id->st_ino;
+}
+
 /* Local. The file a path names (FILE for FILE.h5:/dataset, and the file an external link
  * there leads to) exists and is file id's. */
 static int same_file(const char *path, const struct stat *id)
 {
     char file[PATH_MAX], src[PATH_MAX];
     const char *dset;
-    struct stat sb;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return 0;
-    if (stat(kind ? file : path, &sb) == 0 && sb.st_dev == id->st_dev && sb.st_ino == id->st_ino)
-        return 1;
-    return kind == 1 && rrr_h5_source(file, dset, src, sizeof src) && stat(src, &sb) == 0 &&
-           sb.st_dev == id->st_dev && sb.st_ino == id->st_ino;
+    return is_file(kind ? file : path, id) ||
+           (kind == 1 && rrr_h5_source(file, dset, src, sizeof src) && is_file(src, id));
 }
 
 /* Local. s without trailing slashes (the root "/" stays). */
