@@ -25,7 +25,7 @@
 # Output: one key=value line per run on stdout (STYLE.md section 6), then a summary table;
 # tests/bench/results/bench.json and bench.csv (figures with median/min/max).
 # Environment: BENCH_REPEATS (5), BENCH_REPEATS_KERNEL (3, the second kernel),
-#   BENCH_ITERS (10, M above), BENCH_PEER_ITERS (10), BENCH_NP (cores), BENCH_DATA
+#   BENCH_ITERS (40, M above: gd's first 12 passes time the Gram pass's panel shapes, kernels.h), BENCH_PEER_ITERS (10), BENCH_NP (cores), BENCH_DATA
 #   (/tmp/rrr-bench-data), BENCH_KEEP_DATA=1 keeps the generated data (else removed),
 #   BENCH_KEEP_RAW=1 keeps the raw logs, BENCH_OUT (tests/bench/results), BENCH_QUICK=1 (small
 #   problems, a pipeline check in ~1 min; results to /tmp unless BENCH_OUT is set),
@@ -48,7 +48,7 @@ BUILD=$RRR_BUILD
 PROBE=$BUILD/probe
 R=${BENCH_REPEATS:-5}
 RK=${BENCH_REPEATS_KERNEL:-3}
-M=${BENCH_ITERS:-10}
+M=${BENCH_ITERS:-40}
 PEER_ITERS=${BENCH_PEER_ITERS:-10}
 CORES=$(nproc)
 NP=${BENCH_NP:-$CORES}

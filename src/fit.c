@@ -388,8 +388,10 @@ static rrr_status solve(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, rrr_problem *p
         pb->xm = *xm;
         pb->ym = *ym;
         info->yy = pb->yy;
+        const double t_load = rrr_phase_begin() - t0;
         if (st == RRR_OK)
             st = rrr_solve_gd(ctx, pb, o, plan, m, info);
+        info->setup_seconds += t_load; /* reading the rows is one-off too */
     } else if (plan->solver == RRR_SOLVER_ALS) {
         st = rrr_solve_als(ctx, &rq, pb, o, plan, m, info, &gr, Us, Vs);
     } else {

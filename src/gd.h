@@ -3,6 +3,7 @@
 #define RRR_GD_H
 
 #include "iterate.h"
+#include "kernels.h"
 #include "precond.h"
 
 typedef struct rrr_gd_form rrr_gd_form;
@@ -37,6 +38,7 @@ typedef struct {
     double *sg;             /* sums of the pass at (U, V) + flags                       */
     double *sb;             /* sums of the pass along D + flags                         */
     double *work;           /* panel workspace of the passes                            */
+    rrr_gram_tuner tune;    /* the Gram pass's measured panel shape (kernels.h)         */
     double *Z;              /* p x d  preconditioned gradient                           */
     double *DtD;            /* d x d                                                    */
     double *EtE;            /* d x d  D^T H (cross form)                                */

@@ -195,7 +195,7 @@ static rrr_status cross_gradient(rrr_gd_ws *w, int fresh, rrr_status *lst, rrr_f
     double *cv = w->sg + lg, *ctu = cv + pd;
     double t0 = rrr_phase_begin();
     if (fresh)
-        rrr_pass_gram(w->pb, w->U, w->sg, w->work);
+        rrr_pass_gram_tuned(w->pb, w->U, w->sg, w->work, &w->tune);
     cross_share(w, w->U, w->V, ctu, cv);
     rrr_flags_put(ctu + qd, *lst);
     rrr_phase_end(w->ctx, RRR_T_COMPUTE, t0);
@@ -220,7 +220,7 @@ static rrr_status cross_along(rrr_gd_ws *w, rrr_status *lst, rrr_flags *fl)
     const int p = (int)w->pb->p, d = w->pb->d;
     const size_t pd = (size_t)p * d, qd = w->pb->q * (size_t)d;
     double t0 = rrr_phase_begin();
-    rrr_pass_gram(w->pb, w->D, w->sb, w->work);
+    rrr_pass_gram_tuned(w->pb, w->D, w->sb, w->work, &w->tune);
     cross_share(w, w->D, NULL, w->sb + pd, NULL);
     rrr_flags_put(w->sb + pd + qd, *lst);
     rrr_phase_end(w->ctx, RRR_T_COMPUTE, t0);

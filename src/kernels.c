@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels.h"
 #include "linalg.h"
@@ -147,11 +148,20 @@ static void unpack(size_t p, int k, const double *Op, double *out)
         memcpy(out + (size_t)j * p, Op + (size_t)j * ld_pad(p), p * sizeof *out);
 }
 
+/* The shapes a tuner tries, the untuned default first (rows per panel, doubles per chunk;
+ * README "gd's iteration against its floor" has the measurements that picked them) */
+static const struct {
+    int nb;
+    size_t kc;
+} gram_shapes[RRR_GRAM_SHAPES] = { { FUSED_NB, 256 }, { 16, 512 }, { 32, 256 },
+                                   { 32, 512 },       { 48, 512 }, { 16, 1024 } };
+enum { GRAM_SHAPES_NB_MAX = 48 };
+
 /* doubles of workspace of the fused Gram pass of width k: Mp, Op, E twice, the partial
- * sums, mx, sE, and the alignment slack */
+ * sums, mx, sE, and the alignment slack (for the largest panel a tuner tries, too) */
 static size_t fused_gram_work(size_t p, int k)
 {
-    size_t nb = 0;
+    size_t nb = GRAM_SHAPES_NB_MAX;
     for (int kn = RRR_KERNEL_AVX2; kn <= RRR_KERNEL_AVX512; kn++) {
         size_t r = (size_t)rrr_pass_gram_rows((rrr_kernel)kn, p, k);
         nb = r > nb ? r : nb;
@@ -357,9 +367,9 @@ static void gram_blas(const rrr_problem *pb, const double *M, int k, double *out
  * rows stream in from memory, and phase 2 (out += X^T E) on panel b - 1, still in cache
  * from the sweep before, with E centred in between. X is read from memory once. */
 static void gram_fused(const rrr_problem *pb, const double *M, int k, double *out,
-                       double *work, rrr_kernel kn)
+                       double *work, rrr_kernel kn, size_t nb, size_t kc)
 {
-    const size_t p = pb->p, pp = ld_pad(p), nb = (size_t)rrr_pass_gram_rows(kn, p, k);
+    const size_t p = pb->p, pp = ld_pad(p);
     const size_t npan = (pb->nloc + nb - 1) / nb;
     double *Mp = align64(work), *Op = Mp + pp * k, *E[2] = { Op + pp * k, Op + pp * k + nb * k };
     double *part = E[1] + nb * k, *mx = part + nb * k * 8, *sE = mx + k;
@@ -369,7 +379,7 @@ static void gram_fused(const rrr_problem *pb, const double *M, int k, double *ou
     memset(mx, 0, 2 * (size_t)k * sizeof *mx);
     if (pb->xm != NULL)
         cblas_dgemv(CblasColMajor, CblasTrans, (int)p, k, 1.0, M, (int)p, pb->xm, 1, 0.0, mx, 1);
-    rrr_sweep s = { .p = p, .kc = knobs.kc, .k = k, .M = Mp, .ldm = pp, .out = Op, .ldo = pp,
+    rrr_sweep s = { .p = p, .kc = kc, .k = k, .M = Mp, .ldm = pp, .out = Op, .ldo = pp,
                     .ldx1 = p, .ars = (size_t)k, .acs = 1, .ldx2 = p, .brs = (size_t)k,
                     .ldxn = p, .pf_same = knobs.prefetch == 1, .pf_off = knobs.prefetch < 0,
                     .part = part };
@@ -412,7 +422,65 @@ void rrr_pass_gram_k(const rrr_problem *pb, const double *M, int k, double *out,
     if (kn == RRR_KERNEL_BLAS)
         gram_blas(pb, M, k, out, work);
     else
-        gram_fused(pb, M, k, out, work, kn);
+        gram_fused(pb, M, k, out, work, kn, (size_t)rrr_pass_gram_rows(kn, pb->p, k), knobs.kc);
+}
+
+enum { GRAM_TUNING_CALLS = RRR_GRAM_SHAPES * RRR_GRAM_ROUNDS };
+
+void rrr_gram_tuner_shape(const rrr_gram_tuner *t, int *nb, size_t *kc)
+{
+    const int i = t->tried < GRAM_TUNING_CALLS ? t->tried % RRR_GRAM_SHAPES : t->best;
+    *nb = gram_shapes[i].nb;
+    *kc = gram_shapes[i].kc;
+}
+
+/* what the last tuned pass ran (rrr_gram_tuned_last): a record for the report */
+static int tuned_nb;
+static size_t tuned_kc;
+
+void rrr_gram_tuned_last(int *nb, size_t *kc)
+{
+    *nb = tuned_nb;
+    *kc = tuned_kc;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void rrr_pass_gram_tuned(const rrr_problem *pb, const double *M, double *out, double *work,
+                         rrr_gram_tuner *t)
+{
+    const rrr_kernel kn = rrr_kernel_get();
+    /* a shape set by hand (RRR_NB, the probe's knobs) is kept: those are measurements */
+    if (kn == RRR_KERNEL_BLAS || t == NULL || nb_env() > 0 || knobs.nb > 0 || knobs.kc > 0) {
+        tuned_nb = 0;
+        tuned_kc = 0;
+        rrr_pass_gram(pb, M, out, work);
+        return;
+    }
+    int nb;
+    size_t kc;
+    rrr_gram_tuner_shape(t, &nb, &kc);
+    tuned_nb = nb;
+    tuned_kc = kc;
+    if (t->tried >= GRAM_TUNING_CALLS) {
+        gram_fused(pb, M, pb->d, out, work, kn, (size_t)nb, kc);
+        return;
+    }
+    const int i = t->tried % RRR_GRAM_SHAPES;
+    const double t0 = seconds_now();
+    gram_fused(pb, M, pb->d, out, work, kn, (size_t)nb, kc);
+    const double dt = seconds_now() - t0;
+    if (t->tried < RRR_GRAM_SHAPES || dt < t->seconds[i])
+        t->seconds[i] = dt;
+    if (++t->tried == GRAM_TUNING_CALLS)
+        for (int c = 1; c < RRR_GRAM_SHAPES; c++)
+            if (t->seconds[c] < t->seconds[t->best])
+                t->best = c;
 }
 
 size_t rrr_cross_products_work(size_t p, size_t q, int d)

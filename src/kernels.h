@@ -28,6 +28,30 @@ void rrr_pass_b(const rrr_problem *pb, const double *D, const double *At, double
  * Xc^T Xc M over my rows, with E = Xc M formed one panel at a time (nothing n-sized). */
 void rrr_pass_gram(const rrr_problem *pb, const double *M, double *out, double *work);
 
+/* The fused Gram pass's panel shape (rows per panel x doubles per chunk) is a speed knob
+ * only: its results are the same, bitwise, for every shape. Which shape is fastest depends
+ * on the CPU (measured at the tall bench shape, 2 ranks: 16 x 256 on a 2-core Intel Xeon,
+ * 48 x 512 on a 2-core AMD EPYC, ~15 % apart either way), so a caller that makes many
+ * passes of one shape lets it measure: with a tuner, the first calls each time one
+ * candidate shape and the later ones use the fastest (FFTW's MEASURE, on the real
+ * data; each shape is timed RRR_GRAM_ROUNDS times, round by round, and its fastest call
+ * counts, since one call can be slowed by the machine's other work). Start from a zeroed
+ * tuner; each belongs to one caller (gd's workspace). Local. */
+enum { RRR_GRAM_SHAPES = 6, RRR_GRAM_ROUNDS = 2 };
+typedef struct {
+    int tried;                      /* timed calls so far (of RRR_GRAM_ROUNDS per shape) */
+    int best;                       /* index of the fastest shape                        */
+    double seconds[RRR_GRAM_SHAPES]; /* each shape's fastest call                        */
+} rrr_gram_tuner;
+void rrr_pass_gram_tuned(const rrr_problem *pb, const double *M, double *out, double *work,
+                         rrr_gram_tuner *t);
+/* The shape a tuner uses from now on (rows, doubles per chunk); before it has measured all
+ * candidates, the one it times next. */
+void rrr_gram_tuner_shape(const rrr_gram_tuner *t, int *nb, size_t *kc);
+/* Local. The shape of the last tuned pass in this process (for the report); 0 if the
+ * last pass was not tuned (BLAS kernel, or a shape set by RRR_NB or the knobs). */
+void rrr_gram_tuned_last(int *nb, size_t *kc);
+
 /* The same for M of any width k >= 1 (p x k, ld p; out p x k): the preconditioner's sketch
  * Xc^T Xc Omega (precond.c). work: rrr_pass_gram_work(pb, k) doubles; rrr_pass_work(pb)
  * covers k = d. */

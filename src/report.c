@@ -108,6 +108,15 @@ static void report_json(rrr_ctx *ctx, FILE *f, const rrr_model *m, const rrr_fit
     rrr_json_num(&j, "peak_rss_bytes_max", rss_max); /* the largest rank's, so far */
     /* what ran gd's Gram pass and C^T U, C V (kernels.h: RRR_KERNEL, else CPU features) */
     rrr_json_str(&j, "gram_kernel", rrr_kernel_name(rrr_kernel_get()));
+    int nb;
+    size_t kc;
+    rrr_gram_tuned_last(&nb, &kc); /* the fused pass's measured shape (kernels.h) */
+    if (info->solver == RRR_SOLVER_GD && nb > 0) {
+        rrr_json_obj_begin(&j, "gram_panel");
+        rrr_json_int(&j, "rows", nb);
+        rrr_json_int(&j, "chunk", (long long)kc);
+        rrr_json_obj_end(&j);
+    }
     if (info->solver == RRR_SOLVER_EXACT)
         rrr_json_int(&j, "numerical_rank", info->numerical_rank);
     if (info->plan != NULL)

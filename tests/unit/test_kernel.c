@@ -131,6 +131,65 @@ static void knobs_case(size_t n, size_t p, int k)
     free(got);
 }
 
+/* A tuner (kernels.h rrr_gram_tuner) times each candidate shape (twice) and then keeps the
+ * fastest: every call gives the untuned pass's bits, in the workspace rrr_pass_work sizes
+ * (the largest candidate panel included), with and without centring. */
+static void tuner_case(size_t n, size_t p, int k, int centred)
+{
+    unsigned st = 9u;
+    double *X = malloc(n * p * sizeof *X), *M = malloc(p * (size_t)k * sizeof *M);
+    double *xm = malloc(p * sizeof *xm);
+    double *ref = malloc(p * (size_t)k * sizeof *ref), *got = malloc(p * (size_t)k * sizeof *got);
+    for (size_t t = 0; t < n * p; t++)
+        X[t] = test_rnd(&st);
+    for (size_t t = 0; t < p * (size_t)k; t++)
+        M[t] = test_rnd(&st);
+    for (size_t t = 0; t < p; t++)
+        xm[t] = test_rnd(&st);
+    rrr_problem pb = { .n = n, .p = p, .q = 1, .nloc = n, .d = k, .Xt = X,
+                       .xm = centred ? xm : NULL };
+    for (int kn = RRR_KERNEL_BLAS; kn <= RRR_KERNEL_AVX512; kn++) {
+        if (!rrr_kernel_supported((rrr_kernel)kn))
+            continue;
+        rrr_kernel_set((rrr_kernel)kn);
+        double *work = malloc(rrr_pass_work(&pb) * sizeof *work);
+        rrr_pass_gram(&pb, M, ref, work);
+        rrr_gram_tuner t = { 0 };
+        int same = 1, shapes = 1, nb0 = 0;
+        size_t kc0 = 0;
+        for (int c = 0; c < RRR_GRAM_SHAPES * RRR_GRAM_ROUNDS + 3; c++) {
+            int nb;
+            size_t kc;
+            rrr_gram_tuner_shape(&t, &nb, &kc);
+            if (c == RRR_GRAM_SHAPES * RRR_GRAM_ROUNDS) {
+                nb0 = nb;
+                kc0 = kc;
+            }
+            shapes = shapes && (c <= RRR_GRAM_SHAPES * RRR_GRAM_ROUNDS || (nb == nb0 && kc == kc0));
+            memset(got, 0xff, p * (size_t)k * sizeof *got);
+            rrr_pass_gram_tuned(&pb, M, got, work, &t);
+            same = same && memcmp(ref, got, p * (size_t)k * sizeof *got) == 0;
+        }
+        const int tuned = kn != RRR_KERNEL_BLAS;
+        CHECK(same, "%s tuned gram n=%zu p=%zu k=%d%s: every call bitwise the untuned pass",
+              rrr_kernel_name((rrr_kernel)kn), n, p, k, centred ? " centred" : "");
+        int fastest = 1;
+        for (int c = 0; c < RRR_GRAM_SHAPES; c++)
+            fastest = fastest && t.seconds[t.best] <= t.seconds[c];
+        CHECK(!tuned || (t.tried == RRR_GRAM_SHAPES * RRR_GRAM_ROUNDS && t.best >= 0 &&
+                         t.best < RRR_GRAM_SHAPES && fastest && shapes),
+              "%s tuner: %d shapes timed, then the fastest (%d) kept", rrr_kernel_name((rrr_kernel)kn),
+              t.tried, t.best);
+        CHECK(tuned || t.tried == 0, "blas: nothing to tune");
+        free(work);
+    }
+    free(X);
+    free(M);
+    free(xm);
+    free(ref);
+    free(got);
+}
+
 /* C^T U (q x d) and C V (p x d) in every kernel, with either output skipped, and by
  * shares of C's columns (K = 2, 3, 5 ranks' parts, some empty when q < K): the rows of
  * C^T U assembled and the parts of C V summed give the whole, and each share leaves the
@@ -244,6 +303,9 @@ int main(void)
     gram_case(300, 501, 10, 1);                /* several panels and chunks, p = 4 mod 8 */
     gram_case(40, 1030, 20, 0);                /* wide rows: more chunks than panels */
     knobs_case(300, 501, 10);
+    tuner_case(300, 501, 10, 1); /* more rows than the largest candidate panel, p = 5 mod 8 */
+    tuner_case(30, 1030, 7, 0);  /* fewer rows than most panels, several chunks */
+    tuner_case(0, 9, 3, 0);      /* a rank with no rows */
     knobs_case(77, 37, 7);
     const size_t cq[][3] = { { 1, 1, 1 }, { 7, 5, 3 }, { 33, 70, 10 }, { 100, 31, 20 },
                              { 257, 65, 6 } };
