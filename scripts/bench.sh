@@ -207,8 +207,9 @@ for pr in "${PROBLEMS[@]}"; do
         FIT_ENV=RRR_KERNEL=blas fit "$prob" "$MAIN" gdMblas "$rep" --rank "$d" --solver gd --tol 0 --max-iter "$M" --no-certificate --quiet
     done
     note "rrr $prob: iterations to the optimum (certificate), gd and als"
-    fit "$prob" "$MAIN" gdcert 1 --rank "$d" --solver gd --quiet
-    fit "$prob" "$MAIN" alscert 1 --rank "$d" --solver als --quiet
+    # --certificate: gd's f* costs more than its few iterations here, which auto skips
+    fit "$prob" "$MAIN" gdcert 1 --rank "$d" --solver gd --certificate --quiet
+    fit "$prob" "$MAIN" alscert 1 --rank "$d" --solver als --certificate --quiet
     note "rrr $prob: $RK repeats with kernel $KALT"
     fit "$prob" "$ALT" gd0 warm --rank "$d" --solver gd --tol 0 --max-iter 0 --no-certificate --quiet
     for rep in $(seq 1 "$RK"); do

@@ -237,7 +237,7 @@ class Report:
                             for r in ex.values()])
                 chol = [self.logtime(r["_err"], r"Cholesky of X\^T X \+ lambda I \(p = \d+\) in ([0-9.]+) s")
                         for r in ex.values()]
-                cf = [self.logtime(r["_err"], r"exact: closed form in ([0-9.]+) s") for r in ex.values()]
+                cf = [self.logtime(r["_err"], r"exact: closed form(?: \([^)]*\))? in ([0-9.]+) s") for r in ex.values()]
                 sol = stat([a + b for a, b in zip(chol, cf) if a is not None and b is not None])
                 self.add("rrr", prob, kl, "statistics pass (X^T X, X^T Y, allreduce)", "s", st_,
                          f"{n * p * (p + 1) + 2 * n * p * q:.3g} flops; core={core}")
