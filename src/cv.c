@@ -154,15 +154,23 @@ static int fold_group(const rrr_cv_run *cv, double *need)
     return g;
 }
 
-/* Collective. The errors of folds [k0, k1) whose statistics are in memory: fold k on rank
- * k mod K_ranks, in rounds; a signal or a failure on any rank stops every rank alike. */
+/* Collective. The errors of folds [k0, k1) whose statistics are in memory, in rounds of
+ * one fold per rank; a signal or a failure on any rank stops every rank alike. A round of
+ * r folds < K_ranks (the last, when the ranks do not divide the folds) gives fold
+ * base + j mod r to rank j with every (j / r)-th lambda of that fold's ranks, so that no rank
+ * idles through it (5 folds on 2 ranks: 3 folds' algebra on one, 2 on the other, before);
+ * the fold's eigendecomposition is then made by each of its ranks, and each fills its own
+ * lambdas' cells of the table. */
 static rrr_status folds_sse(rrr_cv_run *cv, int k0, int k1, double t0)
 {
     rrr_ctx *ctx = cv->ctx;
     rrr_status st = RRR_OK;
     for (int base = k0; base < k1 && st == RRR_OK; base += ctx->size) {
-        int k = base + ctx->rank;
-        rrr_status lst = k < k1 ? rrr_cv_fold_sse(cv, k) : RRR_OK;
+        const int r = k1 - base < ctx->size ? k1 - base : ctx->size;
+        const int slot = ctx->rank % r, share = ctx->rank / r;
+        const int sharers = (ctx->size - 1 - slot) / r + 1; /* ranks j with j mod r == slot */
+        rrr_status lst = share < cv->o->nlambdas
+                             ? rrr_cv_fold_sse(cv, base + slot, share, sharers) : RRR_OK;
         rrr_flags fl = rrr_flags_agree(ctx, lst);
         if (fl.fail)
             st = rrr_agree(ctx, lst);

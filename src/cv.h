@@ -68,11 +68,12 @@ typedef struct {
  * cv->pb->xm, ym). */
 rrr_status rrr_cv_stats(rrr_cv_run *cv, int k0, int k1);
 
-/* Local (cv_solve.c). The SSE of fold k for every (rank, lambda) from the replicated
- * statistics: one eigendecomposition of the training X^T X, then per lambda a diagonal
- * rescaling and the top-D factors by the route. RRR_ENUMERIC when lambda = 0 meets a
- * singular training X^T X, RRR_EINVAL when a training set has fewer rows than p. */
-rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k);
+/* Local (cv_solve.c). The SSE of fold k for every rank and the lambdas l0, l0 + step, ...
+ * (the others' cells untouched) from the replicated statistics: one eigendecomposition of
+ * the training X^T X, then per lambda a diagonal rescaling and the top-D factors by the
+ * route. RRR_ENUMERIC when lambda = 0 meets a singular training X^T X, RRR_EINVAL when a
+ * training set has fewer rows than p. */
+rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k, int l0, int step);
 
 /* Local (cv_solve.c). The eigenvalue of a training X^T X (lam: p, ascending) at or below
  * which a direction is null to working precision, p eps lam_max, dsyevd's accuracy: lambda

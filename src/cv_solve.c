@@ -373,7 +373,7 @@ double rrr_cv_flops(size_t pz, size_t qz, int D, int nl, int via_m)
     return 9 * p * p * p + 2 * p * p * q + nl * per_lambda;
 }
 
-rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
+rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k, int l0, int step)
 {
     const rrr_problem *pb = cv->pb;
     const size_t p = pb->p, q = pb->q, flen = rrr_cv_flen(p, q);
@@ -416,10 +416,11 @@ rrr_status rrr_cv_fold_sse(rrr_cv_run *cv, int k)
             route_p_products(p, q, &w);
     }
     double *sse = cv->sse + (size_t)k * (size_t)nr * (size_t)nl;
-    for (int l = 0; l < nl && st == RRR_OK; l++)
+    int mine = 0;
+    for (int l = l0; l < nl && st == RRR_OK; l += step, mine++)
         st = cv->route == RRR_ROUTE_P ? one_lambda_p(cv, &w, cv->o->lambdas[l], sse + l, nl, e)
                                       : one_lambda(cv, &w, cv->o->lambdas[l], sse + l, nl, e);
-    cv->flops += rrr_cv_flops(p, q, cv->D, nl, cv->route == RRR_ROUTE_P);
+    cv->flops += rrr_cv_flops(p, q, cv->D, mine, cv->route == RRR_ROUTE_P);
     ws_free(&w);
     return st;
 }

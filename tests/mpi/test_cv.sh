@@ -43,6 +43,14 @@ import json, numpy as np
 a, b = (json.load(open('$W/' + d + '/cv.json')) for d in ('a1', 'a$np'))
 assert np.allclose(a['sse'], b['sse'], rtol=1e-12, atol=0) and a['rank'] == b['rank'] and a['lambda'] == b['lambda']"
 done
+# a last round of fewer folds than ranks shares each fold's lambdas out (cv.c folds_sse):
+# with one lambda, the ranks past it have nothing to do; with 2 folds at 3 ranks, uneven shares
+cvrun 4 a s4 --rank 1:4 --lambda 1 --folds 5 --fold-seed 7 &&
+    ref "cv np=4, 5 folds, one lambda: the shared last fold's cells are all there" a s4 ||
+    { fail "cv np=4 one lambda"; cat "$W/err"; }
+cvrun 3 a s3 --rank 1:4 --lambda 0.1,1,10 --folds 2 --fold-seed 7 --intercept &&
+    ref "cv np=3, 2 folds, 3 lambdas: a round of 2 folds on 3 ranks" a s3 --intercept ||
+    { fail "cv np=3 two folds"; cat "$W/err"; }
 check "fold sizes differ by at most one" $PYTHON -c "
 import json; s = json.load(open('$W/a2/cv.json'))['fold_sizes']; assert max(s) - min(s) <= 1 and sum(s) == 500, s"
 
