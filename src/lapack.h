@@ -31,6 +31,9 @@ void dtpmqrt_(const char *side, const char *trans, const int *m, const int *n, c
 void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n, const double *a,
              const int *lda, double *rcond, double *work, int *iwork, int *info, fstrlen,
              fstrlen, fstrlen);
+void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s,
+             double *u, const int *ldu, double *vt, const int *ldvt, double *work,
+             const int *lwork, int *iwork, int *info, fstrlen);
 void dgesvj_(const char *joba, const char *jobu, const char *jobv, const int *m, const int *n,
              double *a, const int *lda, double *sva, const int *mv, double *v, const int *ldv,
              double *work, const int *lwork, int *info, fstrlen, fstrlen, fstrlen);
