@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -480,6 +481,19 @@ rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *con
     return rrr_agree(ctx, st);
 }
 
+/* What the staging adds to an output's name (".tmp." + 16 hex digits + ".old"), and what an
+ * output's name must leave free: Open MPI's shared-file-pointer component names a file of
+ * its own after the temporary one ("_cid-1-1.sm" appended, in /tmp): past NAME_MAX it failed
+ * and then aborted on a buffer overflow (a 224-byte name; 219 bytes worked), after the work. */
+enum { TMP_SUFFIX_MAX = 25, NAME_RESERVE = TMP_SUFFIX_MAX + 30 };
+
+/* Local. The longest file name in directory dir (NAME_MAX where pathconf cannot tell). */
+static long name_max(const char *dir)
+{
+    long m = pathconf(dir[0] != '\0' ? dir : ".", _PC_NAME_MAX);
+    return m > 0 ? m : NAME_MAX;
+}
+
 rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const char *what)
 {
     rrr_status st = RRR_OK;
@@ -492,8 +506,18 @@ rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const ch
             bare[n - 1] = '\0';
         const int exists = stat(path, &sb) == 0, err = errno;
         const int dangling = !exists && lstat(bare, &lb) == 0 && S_ISLNK(lb.st_mode);
+        const char *base = strrchr(bare, '/') != NULL ? strrchr(bare, '/') + 1 : bare;
         if (!parent_of(path, dir))
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s '%s': not a usable path", what, path);
+        else if (!exists && err == ENOTDIR) /* file/ or file/x: mkdir or open would fail late */
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a part of this path is a file, not a "
+                          "directory", what, path);
+        else if (!is_dir && (long)strlen(base) + NAME_RESERVE > name_max(dir))
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a name of %zu bytes; rrr writes it under a "
+                          "temporary name %d bytes longer, and Open MPI derives longer ones "
+                          "still, past this file system's limit of %ld bytes: use a name of at "
+                          "most %ld bytes", what, path, strlen(base), TMP_SUFFIX_MAX,
+                          name_max(dir), name_max(dir) - NAME_RESERVE);
         else if (is_dir && dangling) /* mkdir would fail only after the work */
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a symbolic link to %s: create the "
                           "directory it names, or remove the link", what, path,

@@ -110,9 +110,12 @@ fail:
     return st;
 }
 
-/* Collective. Per output j of q: s[j] = SSE_j = sum_i (y_ij - yhat_ij)^2 and s[q + j] =
- * SST_j = sum_i (y_ij - mean_j)^2. Two passes: the column means first, then SST about them
- * (no sum-of-squares cancellation), with SSE in the same pass. *out is new (2q doubles). */
+/* Collective. Per output j of q, with h_j = s[2q + j] the largest |y_ij - yhat_ij| and
+ * |y_ij - mean_j| over all rows: s[j] = SSE_j / h_j^2 = sum_i ((y_ij - yhat_ij) / h_j)^2 and
+ * s[q + j] = SST_j / h_j^2 (h_j = 0: both 0). Two passes: the column means first, then SST
+ * about them (no sum-of-squares cancellation), with SSE in the same pass; the scaling keeps
+ * the squares finite for any finite data (values of 1e155 overflowed them: mse inf, r2 nan,
+ * exit 0). *out is new (3q doubles). */
 static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
                              double **out)
 {
@@ -130,7 +133,7 @@ static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *
     if (Y->n == 0 || q == 0) /* SSE / (n q) would be 0/0 */
         return rrr_agree(ctx, RRR_FAIL(&ctx->err, RRR_EINVAL, "scores: Y is %zu x %zu: no "
                                        "entries to score", Y->n, q));
-    double *mean = rrr_calloc(q, sizeof *mean), *s = rrr_calloc(2 * q, sizeof *s);
+    double *mean = rrr_calloc(q, sizeof *mean), *s = rrr_calloc(3 * q, sizeof *s);
     rrr_status st = mean && s ? RRR_OK : RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     st = rrr_agree(ctx, st);
     if (st != RRR_OK)
@@ -140,9 +143,19 @@ static rrr_status score_sums(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *
     rrr_allreduce_sum(ctx, mean, q);
     for (size_t j = 0; j < q; j++)
         mean[j] /= (double)Y->n;
+    double *h = s + 2 * q;
     for (size_t i = 0; i < Y->nloc; i++)
         for (size_t j = 0; j < q; j++) {
-            double y = Y->a[i * q + j], r = y - Yhat->a[i * q + j], c = y - mean[j];
+            double y = Y->a[i * q + j];
+            h[j] = fmax(h[j], fmax(fabs(y - Yhat->a[i * q + j]), fabs(y - mean[j])));
+        }
+    MPI_Allreduce(MPI_IN_PLACE, h, (int)q, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    for (size_t i = 0; i < Y->nloc; i++)
+        for (size_t j = 0; j < q; j++) {
+            if (!(h[j] > 0))
+                continue;
+            double y = Y->a[i * q + j], r = (y - Yhat->a[i * q + j]) / h[j],
+                   c = (y - mean[j]) / h[j];
             s[j] += r * r;
             s[q + j] += c * c;
         }
@@ -159,17 +172,21 @@ done:
 static void scores_from_sums(rrr_scores *sc, const double *s)
 {
     size_t q = sc->q;
-    double sse = 0, sst = 0, r2sum = 0;
+    const double *h = s + 2 * q;
+    double sse = 0, sst = 0, r2sum = 0, g = 0; /* sse, sst: over g^2, g the largest h_j */
+    for (size_t j = 0; j < q; j++)
+        g = fmax(g, h[j]);
     for (size_t j = 0; j < q; j++) {
         /* scikit-learn's force_finite: a constant column scores 1 if predicted exactly */
         double r2 = s[q + j] > 0 ? 1.0 - s[j] / s[q + j] : s[j] == 0 ? 1.0 : 0.0;
-        sc->mse_j[j] = s[j] / (double)sc->n;
+        const double w = g > 0 ? (h[j] / g) * (h[j] / g) : 0.0;
+        sc->mse_j[j] = h[j] * h[j] * (s[j] / (double)sc->n);
         sc->r2_j[j] = r2;
         r2sum += r2;
-        sse += s[j];
-        sst += s[q + j];
+        sse += w * s[j];
+        sst += w * s[q + j];
     }
-    sc->mse = sse / ((double)sc->n * (double)q);
+    sc->mse = g * g * (sse / ((double)sc->n * (double)q));
     sc->r2 = sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0; /* force_finite, as r2_j */
     sc->r2_mean = q > 0 ? r2sum / (double)q : (double)NAN;
 }
@@ -194,8 +211,17 @@ rrr_status rrr_scores_new(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yha
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     } else {
         scores_from_sums(sc, s);
+        double g = 0;
+        for (size_t j = 0; j < sc->q; j++)
+            g = fmax(g, s[2 * sc->q + j]);
+        if (!isfinite(sc->mse)) /* replicated: the same verdict on every rank */
+            st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "scores: the mean squared error overflows "
+                          "double precision (the residuals or Y about its means reach %.3g): "
+                          "scale Y to score it", g);
     }
     free(s);
+    if (st != RRR_OK)
+        rrr_scores_destroy(&sc);
     *out = sc;
     return rrr_agree(ctx, st);
 }

@@ -95,4 +95,31 @@ done
 
 # --- outputs are written atomically: no temporary files remain --------------------------
 ls "$W"/m8 | grep -q tmp && fail "temporary files left in model dir" || pass "no temporary files left"
+
+# --- output paths refused before the work ---------------------------------------------------
+# file/ (a file where a directory must be) and names too long for the temporary name
+# (NAME + ".tmp." + 16 hex + ".old" past NAME_MAX) were refused only after the fit, exit 3
+echo f >"$W/afile"
+L=$(printf 'c%.0s' $(seq 1 250))
+for np in 1 3; do
+    for args in "--out $W/afile/" "--out $W/ok$np --report $W/afile/" "--checkpoint $W/afile/" \
+                "--out $W/ok$np --report $W/$L"; do
+        expect_exit 3 "fit $args (np=$np): refused" $np fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 \
+            --lambda 1 --solver gd --tol 0 --max-iter 200000 $args
+        grep -q 'is a file, not a directory\|temporary name 25 bytes longer' "$WORK/err" && [[ ! -e $W/ok$np ]] &&
+            pass "... before the work, saying why, nothing written (np=$np)" ||
+            fail "fit $args (np=$np): $(head -n 1 "$WORK/err")"
+    done
+done
+rrr 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 --lambda 1 --out "$W/mL" --quiet 2>/dev/null
+expect_exit 3 "predict --out afile/p.npy: refused" 2 predict --model "$W/mL" --x "$W/X.npy" --out "$W/afile/p.npy"
+expect_exit 3 "predict --scores with a 250-byte name: refused" 2 predict --model "$W/mL" --x "$W/X.npy" \
+    --y "$W/Y.npy" --scores "$W/$L"
+# the longest name allowed (255 - 55 bytes), written collectively at 2 ranks; one byte more is
+# refused (a 224-byte one made Open MPI abort on a buffer overflow, after the work)
+L2=$(printf 'c%.0s' $(seq 1 196))
+rrr 2 predict --model "$W/mL" --x "$W/X.npy" --out "$W/$L2.npy" 2>"$WORK/err" && [[ -f $W/$L2.npy ]] &&
+    pass "predict --out with a 200-byte name: written" || fail "200-byte name: $(head -n 1 "$WORK/err")"
+expect_exit 3 "predict --out with a 201-byte name: refused" 2 predict --model "$W/mL" --x "$W/X.npy" \
+    --out "$W/c$L2.npy"
 summary

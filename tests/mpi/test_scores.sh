@@ -109,4 +109,24 @@ for np in 1 3; do
     grep -q "is not finite: X U V^T leaves double's range" "$WORK/err" && [[ ! -e $W/yhbig.npy ]] &&
         pass "... says so and writes nothing (np=$np)" || fail "overflowing predict: $(cat "$WORK/err")"
 done
+# X and Y scaled by 1e150: the squares of the residuals pass 1e300 (they overflowed at
+# 1e155: mse inf, r2 nan, exit 0), the scores are the unscaled ones (r2 the same, mse 1e300
+# times); scaled by 1e200 the mse itself leaves double's range: exit 4, no file
+$PYTHON -c "
+import numpy as np
+for s, t in ((1e150, 'h'), (1e200, 'o')):
+    np.save('$W/X%s.npy' % t, np.load('$W/X.npy') * s); np.save('$W/Y%s.npy' % t, np.load('$W/Y.npy') * s)"
+for np in 1 3; do
+    rrr $np predict --model "$W/m" --x "$W/X.npy" --y "$W/Y.npy" --scores "$W/s1.json" 2>/dev/null &&
+        rrr $np predict --model "$W/m" --x "$W/Xh.npy" --y "$W/Yh.npy" --scores "$W/sh.json" 2>"$WORK/err" &&
+        $PYTHON -c "
+import json; a, b = (json.load(open('$W/' + f)) for f in ('s1.json', 'sh.json'))
+assert abs(a['r2'] - b['r2']) <= 1e-12 and abs(b['mse'] / 1e300 - a['mse']) <= 1e-12 * a['mse'], (a, b)
+assert all(abs(x - y) <= 1e-12 for x, y in zip(a['r2_per_output'], b['r2_per_output']))" &&
+        pass "scores of data scaled by 1e150 = the unscaled ones (np=$np)" ||
+        fail "scaled scores (np=$np): $(head -n 2 "$WORK/err")"
+    expect_exit 4 "scores whose mse leaves double's range" $np predict --model "$W/m" --x "$W/Xo.npy" \
+        --y "$W/Yo.npy" --scores "$W/so.json"
+    [[ ! -e $W/so.json ]] && pass "... no scores file (np=$np)" || fail "a scores file of Inf (np=$np)"
+done
 summary
