@@ -42,6 +42,12 @@ rrr_status rrr_h5_write_rows(rrr_ctx *ctx, const char *file, const char *dset,
  * external link may put in another file, into out (cap bytes); 0 when it cannot be opened. */
 int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap);
 
+/* Local (serial). The name of the k-th (from 0) external raw-data file of dataset dset of
+ * file (H5Pset_external: its values live outside the HDF5 file), as stored (a relative name
+ * is relative to where the reader runs), into out; 0 when there is no k-th or it cannot be
+ * read. */
+int rrr_h5_external(const char *file, const char *dset, int k, char *out, size_t cap);
+
 /* Local. "1.10.8" (the HDF5 library rrr runs with), or NULL when built without HDF5. */
 const char *rrr_h5_version(void);
 

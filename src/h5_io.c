@@ -517,6 +517,28 @@ int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap)
     return len > 0 && (size_t)len < cap;
 }
 
+int rrr_h5_external(const char *file, const char *dset, int k, char *out, size_t cap)
+{
+    h5_handles h;
+    h5_begin(&h);
+    int ok = 0;
+    h.file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (h.file >= 0)
+        h.dset = H5Dopen2(h.file, dset, H5P_DEFAULT);
+    hid_t dcpl = h.dset >= 0 ? H5Dget_create_plist(h.dset) : -1;
+    if (dcpl >= 0) {
+        off_t offset = 0;
+        hsize_t size = 0;
+        int count = H5Pget_external_count(dcpl);
+        if (k >= 0 && k < count && cap > 1 &&
+            H5Pget_external(dcpl, (unsigned)k, cap, out, &offset, &size) >= 0)
+            ok = out[cap - 1] == '\0' || strnlen(out, cap) < cap;
+        H5Pclose(dcpl);
+    }
+    (void)h5_close(&h);
+    return ok && out[0] != '\0';
+}
+
 #else /* no HDF5 */
 
 #include "comm.h"
@@ -589,6 +611,12 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rd)
 int rrr_h5_source(const char *file, const char *dset, char *out, size_t cap)
 {
     (void)file, (void)dset, (void)out, (void)cap;
+    return 0;
+}
+
+int rrr_h5_external(const char *file, const char *dset, int k, char *out, size_t cap)
+{
+    (void)file, (void)dset, (void)k, (void)out, (void)cap;
     return 0;
 }
 

@@ -182,8 +182,29 @@ static int is_file(const char *name, const struct stat *id)
     return stat(name, &sb) == 0 && sb.st_dev == id->st_dev && sb.st_ino == id->st_ino;
 }
 
-/* Local. The file a path names (FILE for FILE.h5:/dataset, and the file an external link
- * there leads to) exists and is file id's. */
+/* Local. One of the external raw-data files of dataset dset of file (its values, kept
+ * outside the HDF5 file: predict --out raw.bin had overwritten the X it read from there) is
+ * file id's; a relative name is tried from here and from the directory of holder, the file
+ * that holds the dataset. */
+static int external_is(const char *file, const char *dset, const char *holder,
+                       const struct stat *id)
+{
+    char ext[PATH_MAX], beside[PATH_MAX];
+    const char *slash = strrchr(holder, '/');
+    for (int k = 0; rrr_h5_external(file, dset, k, ext, sizeof ext); k++) {
+        if (is_file(ext, id))
+            return 1;
+        if (ext[0] != '/' && slash != NULL &&
+            snprintf(beside, sizeof beside, "%.*s/%s", (int)(slash - holder), holder, ext) <
+                (int)sizeof beside &&
+            is_file(beside, id))
+            return 1;
+    }
+    return 0;
+}
+
+/* Local. The file a path names (FILE for FILE.h5:/dataset, the file an external link there
+ * leads to, and the dataset's external raw-data files) exists and is file id's. */
 static int same_file(const char *path, const struct stat *id)
 {
     char file[PATH_MAX], src[PATH_MAX];
@@ -192,7 +213,8 @@ static int same_file(const char *path, const struct stat *id)
     if (kind < 0)
         return 0;
     return is_file(kind ? file : path, id) ||
-           (kind == 1 && rrr_h5_source(file, dset, src, sizeof src) && is_file(src, id));
+           (kind == 1 && rrr_h5_source(file, dset, src, sizeof src) &&
+            (is_file(src, id) || external_is(file, dset, src, id)));
 }
 
 /* Local. s without trailing slashes (the root "/" stays). */

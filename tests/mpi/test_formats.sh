@@ -144,6 +144,21 @@ for l in gone dang; do
     expect_msg 3 "a link to nothing" "HDF5 link /$l to nothing" 1 predict --model "$W/npy1" \
         --x "$W/links.h5:/$l" --out "$W/never.npy"
 done
+# a dataset whose values are in an external raw file (H5Pset_external): that file is the
+# input too (predict --out raw.bin had overwritten it, exit 0), named relative or absolute
+$PYTHON -c "
+import numpy as np, h5py
+X = np.load('$W/XF.npy'); X.tofile('$W/raw.bin')
+h5py.File('$W/ext.h5', 'w').create_dataset('X', shape=X.shape, dtype='<f8', external=[('raw.bin', 0, h5py.h5f.UNLIMITED)])
+h5py.File('$W/exta.h5', 'w').create_dataset('X', shape=X.shape, dtype='<f8', external=[('$W/raw.bin', 0, h5py.h5f.UNLIMITED)])"
+cp "$W/raw.bin" "$W/raw.keep"
+for e in ext exta; do
+    for np in 1 3; do
+        expect_msg 2 "would replace the input" "predict --out the external raw file of $e.h5:/X" \
+            $np predict --model "$W/npy1" --x "$W/$e.h5:/X" --out "$W/raw.bin"
+    done
+done
+cmp -s "$W/raw.bin" "$W/raw.keep" && pass "... raw.bin left as it was" || fail "raw.bin changed"
 # a compressed chunk larger than 64 MB is decompressed again by every panel's read: said once
 $PYTHON -c "
 import numpy as np, h5py
