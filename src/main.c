@@ -288,6 +288,12 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
     }
     if (st == RRR_OK && report != NULL)
         st = rrr_output_not_input(ctx, report, "--report", inputs, 3);
+    /* so is a report named CKPT/checkpoint.bin, even before CKPT exists */
+    if (st == RRR_OK && report != NULL && checkpoint != NULL &&
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", checkpoint) < (int)sizeof ckpt) {
+        ck[0] = ckpt;
+        st = rrr_output_not_output(ctx, report, "--report", ck, 1, "the checkpoint");
+    }
     /* a report inside --out DIR: DIR's check covers its directory (fit creates DIR first),
      * not what already stands at its name */
     if (st == RRR_OK && report != NULL && !(out != NULL && rrr_path_in_dir(report, out)))
@@ -296,11 +302,6 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
         st = rrr_output_replaceable(ctx, report, "--report");
     if (st == RRR_OK && checkpoint != NULL)
         st = rrr_checkpoint_dir_check(ctx, checkpoint, "--checkpoint");
-    if (st == RRR_OK && report != NULL && checkpoint != NULL &&
-        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", checkpoint) < (int)sizeof ckpt) {
-        ck[0] = ckpt;
-        st = rrr_output_not_output(ctx, report, "--report", ck, 1, "the checkpoint");
-    }
     return st;
 }
 

@@ -56,6 +56,10 @@ for np in 2 3; do
     expect_said "$ALSO" "fit --report CKPT/checkpoint.bin" $np fit "${XY[@]}" --rank 2 \
         --lambda 0.5 --solver gd --quiet --out "$W/m3" --checkpoint "$W/ck" \
         --report "$W/ck/checkpoint.bin"
+    # the same before CKPT exists (it was exit 3: "directory ... No such file")
+    expect_said "$ALSO" "fit --report CKPT/checkpoint.bin (no CKPT yet)" $np fit "${XY[@]}" \
+        --rank 2 --lambda 0.5 --solver gd --quiet --out "$W/m3" --checkpoint "$W/ck$np-new" \
+        --report "$W/ck$np-new/checkpoint.bin"
 done
 if "$RRR_BIN" --version 2>/dev/null | grep -q '^HDF5 [0-9]'; then # the HDF5 file is the output
     expect_said "$ALSO" "predict --out P.h5:/pred --scores P.h5 (no P.h5 yet)" 2 predict \
