@@ -462,18 +462,13 @@ void rrr_pass_gram_tuned(const rrr_problem *pb, const double *M, double *out, do
         rrr_pass_gram(pb, M, out, work);
         return;
     }
-    int nb;
-    size_t kc;
-    rrr_gram_tuner_shape(t, &nb, &kc);
-    tuned_nb = nb;
-    tuned_kc = kc;
-    if (t->tried >= GRAM_TUNING_CALLS) {
-        gram_fused(pb, M, pb->d, out, work, kn, (size_t)nb, kc);
+    rrr_gram_tuner_shape(t, &tuned_nb, &tuned_kc);
+    const int timing = t->tried < GRAM_TUNING_CALLS;
+    const double t0 = timing ? seconds_now() : 0.0;
+    gram_fused(pb, M, pb->d, out, work, kn, (size_t)tuned_nb, tuned_kc);
+    if (!timing)
         return;
-    }
     const int i = t->tried % RRR_GRAM_SHAPES;
-    const double t0 = seconds_now();
-    gram_fused(pb, M, pb->d, out, work, kn, (size_t)nb, kc);
     const double dt = seconds_now() - t0;
     if (t->tried < RRR_GRAM_SHAPES || dt < t->seconds[i])
         t->seconds[i] = dt;

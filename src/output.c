@@ -506,18 +506,20 @@ rrr_status rrr_output_check(rrr_ctx *ctx, const char *path, int is_dir, const ch
             bare[n - 1] = '\0';
         const int exists = stat(path, &sb) == 0, err = errno;
         const int dangling = !exists && lstat(bare, &lb) == 0 && S_ISLNK(lb.st_mode);
-        const char *base = strrchr(bare, '/') != NULL ? strrchr(bare, '/') + 1 : bare;
-        if (!parent_of(path, dir))
+        const char *slash = strrchr(bare, '/'), *base = slash != NULL ? slash + 1 : bare;
+        const int parent = parent_of(path, dir);
+        const long nmax = parent ? name_max(dir) : NAME_MAX;
+        if (!parent)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s '%s': not a usable path", what, path);
         else if (!exists && err == ENOTDIR) /* file/ or file/x: mkdir or open would fail late */
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a part of this path is a file, not a "
                           "directory", what, path);
-        else if (!is_dir && (long)strlen(base) + NAME_RESERVE > name_max(dir))
+        else if (!is_dir && (long)strlen(base) + NAME_RESERVE > nmax)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a name of %zu bytes; rrr writes it under a "
                           "temporary name %d bytes longer, and Open MPI derives longer ones "
                           "still, past this file system's limit of %ld bytes: use a name of at "
-                          "most %ld bytes", what, path, strlen(base), TMP_SUFFIX_MAX,
-                          name_max(dir), name_max(dir) - NAME_RESERVE);
+                          "most %ld bytes", what, path, strlen(base), TMP_SUFFIX_MAX, nmax,
+                          nmax - NAME_RESERVE);
         else if (is_dir && dangling) /* mkdir would fail only after the work */
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: a symbolic link to %s: create the "
                           "directory it names, or remove the link", what, path,

@@ -168,8 +168,9 @@ done:
     return st;
 }
 
-/* Local. The scores from the sums: overall and per output (rrr.h, rrr_score_outputs). */
-static void scores_from_sums(rrr_scores *sc, const double *s)
+/* Local. The scores from the sums: overall and per output (rrr.h, rrr_score_outputs).
+ * Returns the largest scale h_j. */
+static double scores_from_sums(rrr_scores *sc, const double *s)
 {
     size_t q = sc->q;
     const double *h = s + 2 * q;
@@ -189,6 +190,7 @@ static void scores_from_sums(rrr_scores *sc, const double *s)
     sc->mse = g * g * (sse / ((double)sc->n * (double)q));
     sc->r2 = sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0; /* force_finite, as r2_j */
     sc->r2_mean = q > 0 ? r2sum / (double)q : (double)NAN;
+    return g;
 }
 
 rrr_status rrr_scores_new(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yhat,
@@ -210,10 +212,7 @@ rrr_status rrr_scores_new(rrr_ctx *ctx, const rrr_block *Y, const rrr_block *Yha
         rrr_scores_destroy(&sc);
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     } else {
-        scores_from_sums(sc, s);
-        double g = 0;
-        for (size_t j = 0; j < sc->q; j++)
-            g = fmax(g, s[2 * sc->q + j]);
+        const double g = scores_from_sums(sc, s);
         if (!isfinite(sc->mse)) /* replicated: the same verdict on every rank */
             st = RRR_FAIL(&ctx->err, RRR_ENUMERIC, "scores: the mean squared error overflows "
                           "double precision (the residuals or Y about its means reach %.3g): "

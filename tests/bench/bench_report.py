@@ -39,6 +39,13 @@ def load(path):
         return None
 
 
+def net(r):
+    """A fit's solver time without its one-off setup (gd: reading its rows, X^T Y, the
+    preconditioner), which both runs of an (M - 0) difference make but whose reads from a
+    page cache that a VM may drop vary by seconds."""
+    return r["time_solve"] - r["time_setup"]
+
+
 def stat(vals):
     v = [x for x in vals if x is not None and x == x]
     if not v:
@@ -221,9 +228,7 @@ class Report:
                 core = ",".join(sorted(cores))
                 self.cores_seen.setdefault(kl, core)
                 it = {}
-                # time_setup (gd: reading the rows, X^T Y) is one-off and in both runs, but
-                # reads from a page cache that a VM may drop vary by seconds: left out
-                for key, f in (("total", lambda r: r["time_solve"] - r["time_setup"]),
+                for key, f in (("total", net),
                                ("compute", lambda r: r["time_max"]["compute"]),
                                ("allreduce", lambda r: r["time_max"]["allreduce"]),
                                ("solve", lambda r: r["time_max"]["solve"])):
@@ -247,7 +252,6 @@ class Report:
                 b0, bM = self.runs(prob, kl, "gd0blas"), self.runs(prob, kl, "gdMblas")
                 breps = sorted(set(b0) & set(bM))
                 if breps:
-                    net = lambda j: j["time_solve"] - j["time_setup"]
                     res[(prob, kl)]["iter_blas"] = stat([(net(bM[r]) - net(b0[r])) / M
                                                          for r in breps])
                     self.add("rrr", prob, kl, "gd iteration: total, RRR_KERNEL=blas", "ms",
@@ -285,7 +289,6 @@ class Report:
         reps = sorted(set(p0) & set(pM))
         if not reps:
             return
-        net = lambda j: j["time_solve"] - j["time_setup"]  # setup apart, whether M = 0 runs it or not
         per = stat([(net(pM[r]) - net(p0[r])) / M for r in reps])
         setup = stat([pM[r]["time_setup"] for r in reps])
         ell = ",".join(sorted({str(pM[r].get("precond_rank")) for r in reps}))
