@@ -61,6 +61,10 @@ rrr_status rrr_npy_reader_start(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, si
 void rrr_npy_reader_poll(rrr_npy_reader *rd);
 /* Local. Complete the pending read into buf (counts checked, <f4 widened). */
 rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf);
+/* Local. From now on each completed C-order read drops the file's pages it came through
+ * from the page cache (POSIX_FADV_DONTNEED; Fortran order: nothing), for a pass over more
+ * data than the cache would keep (stream.c says when). */
+void rrr_npy_reader_drop_behind(rrr_npy_reader *rd);
 /* Collective. Complete what is pending and close. NULL-safe; sets *rd = NULL. */
 void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rd);
 

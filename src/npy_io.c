@@ -1,11 +1,13 @@
 /* src/npy_io.c: .npy files over MPI-IO: each rank reads and writes only its own rows. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "comm.h"
@@ -115,6 +117,10 @@ struct rrr_npy_reader {
     void *t;               /* Fortran order: one panel of columns, as in the file  */
     size_t tmax;           /* ... its capacity in rows                             */
     rrr_status pending;    /* Fortran order: the outcome of the read in start      */
+    MPI_Offset off, end;   /* C order: the bytes of the pending read in the file   */
+    int fd;                /* the file (C order: its size is watched), or -1       */
+    int drop;              /* drop behind (rrr_npy_reader_drop_behind)             */
+    int stuck;             /* a read that can never complete is pending            */
 };
 
 rrr_status rrr_npy_check_input(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *h, int ids)
@@ -146,6 +152,7 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
         rd->fh = MPI_FILE_NULL;
         rd->row = MPI_DATATYPE_NULL;
         rd->rq = MPI_REQUEST_NULL;
+        rd->fd = -1;
         if (h->fortran) {
             rd->tmax = max_rows > 0 ? max_rows : 1;
             rd->t = rrr_malloc(rd->tmax * h->cols, h->itemsize);
@@ -165,6 +172,8 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
         }
         st = rrr_agree(ctx, st);
     }
+    if (st == RRR_OK && !h->fortran)
+        rd->fd = open(path, O_RDONLY | O_CLOEXEC); /* -1: the size is not watched */
     if (st == RRR_OK && !h->fortran) {
         MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &rd->row);
         MPI_Type_commit(&rd->row);
@@ -217,6 +226,8 @@ rrr_status rrr_npy_reader_start(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, si
         return RRR_OK;
     }
     MPI_Offset off = (MPI_Offset)(rd->h.data_offset + row * rd->h.cols * rd->h.itemsize);
+    rd->off = off;
+    rd->end = off + (MPI_Offset)(m * rd->h.cols * rd->h.itemsize);
     int rc = MPI_File_iread_at_all(rd->fh, off, buf, (int)m, rd->row, &rd->rq);
     if (rc != MPI_SUCCESS) {
         rd->rq = MPI_REQUEST_NULL;
@@ -232,35 +243,66 @@ void rrr_npy_reader_poll(rrr_npy_reader *rd)
         MPI_Test(&rd->rq, &done, &rd->mst);
 }
 
+/* Local. Complete the pending C-order read. Open MPI 4.1's nonblocking read of a range
+ * that the file no longer holds (truncated while it is read) never completes, and MPI_Wait
+ * spins on it for ever (the other ranks wait in the next collective: a hang), so the wait
+ * is a loop of MPI_Test that also watches the file's size; a read the file cannot satisfy
+ * any more is given up: RRR_EIO, and the reader is not waited for again (close). */
+static rrr_status wait_read(rrr_ctx *ctx, rrr_npy_reader *rd)
+{
+    for (int done = rd->rq == MPI_REQUEST_NULL; !done;) { /* completed by a poll: rd->mst */
+        int rc = MPI_Test(&rd->rq, &done, &rd->mst);
+        if (rc != MPI_SUCCESS) {
+            rd->rq = MPI_REQUEST_NULL;
+            return mpi_io_fail(ctx, rc, rd->path, "read my rows");
+        }
+        struct stat sb;
+        if (!done && rd->fd >= 0 && fstat(rd->fd, &sb) == 0 && (MPI_Offset)sb.st_size < rd->end) {
+            rd->stuck = 1;
+            return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being "
+                            "read (%lld bytes, rows up to byte %lld wanted); rerun on a file "
+                            "that stays put while rrr reads it", rd->path,
+                            (long long)sb.st_size, (long long)rd->end);
+        }
+    }
+    return RRR_OK;
+}
+
 rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)
 {
     if (rd->h.fortran)
         return rd->pending;
-    int got = 0, rc = rd->rq != MPI_REQUEST_NULL ? MPI_Wait(&rd->rq, &rd->mst) : MPI_SUCCESS;
-    rd->rq = MPI_REQUEST_NULL;
-    if (rc != MPI_SUCCESS)
-        return mpi_io_fail(ctx, rc, rd->path, "read my rows");
+    rrr_status st = wait_read(ctx, rd);
+    if (st != RRR_OK)
+        return st;
+    int got = 0;
     MPI_Get_count(&rd->mst, rd->row, &got);
     if (got < 0 || (size_t)got != rd->rows)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", rd->path, got,
                         rd->rows);
+    if (rd->drop && rd->rows > 0) /* advice only: its failure changes nothing */
+        (void)posix_fadvise(rd->fd, (off_t)rd->off,
+                            (off_t)(rd->rows * rd->h.cols * rd->h.itemsize), POSIX_FADV_DONTNEED);
     if (rd->h.itemsize == 4)
         widen_f4(buf, rd->rows * rd->h.cols);
     return RRR_OK;
 }
 
+void rrr_npy_reader_drop_behind(rrr_npy_reader *rd) { rd->drop = rd->fd >= 0; }
+
 void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rdp)
 {
     rrr_npy_reader *rd = *rdp;
-    (void)ctx;
     if (rd == NULL)
         return;
-    if (rd->rq != MPI_REQUEST_NULL) /* a read still in flight: every rank completes its own */
-        MPI_Wait(&rd->rq, MPI_STATUS_IGNORE);
+    if (rd->rq != MPI_REQUEST_NULL && !rd->stuck) /* in flight: each rank completes its own */
+        (void)wait_read(ctx, rd); /* a failure here follows one already reported */
     if (rd->row != MPI_DATATYPE_NULL)
         MPI_Type_free(&rd->row);
     if (rd->fh != MPI_FILE_NULL)
         MPI_File_close(&rd->fh);
+    if (rd->fd >= 0)
+        close(rd->fd);
     free(rd->t);
     free(rd);
     *rdp = NULL;
