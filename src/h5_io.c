@@ -6,11 +6,14 @@
 #ifdef RRR_HAVE_HDF5
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "comm.h"
@@ -318,7 +321,39 @@ struct rrr_h5_reader {
     const char *name; /* borrowed, for messages */
     size_t n, cols, itemsize;
     double chunk_bytes; /* of a filtered chunk (rrr_h5_reader_filtered_chunk), or 0 */
+    int fd;             /* the file that holds the dataset, watched (or -1) ...      */
+    off_t size;         /* ... for shrinking below its size at the open               */
 };
+
+/* Local. Watch the file that holds rd's dataset (an external link's target, say): a file
+ * truncated while it is read reads as zeros past its end, with no error from H5Dread. */
+static void watch_file(rrr_h5_reader *rd)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    hid_t src = H5Iget_file_id(rd->h.dset);
+    ssize_t len = src >= 0 ? H5Fget_name(src, path, sizeof path) : -1;
+    if (src >= 0)
+        H5Fclose(src);
+    rd->fd = len > 0 && (size_t)len < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (rd->fd >= 0 && fstat(rd->fd, &sb) == 0) {
+        rd->size = sb.st_size;
+    } else if (rd->fd >= 0) {
+        close(rd->fd);
+        rd->fd = -1;
+    }
+}
+
+/* Local. RRR_EIO if the watched file is now smaller than it was at the open. */
+static rrr_status still_whole(rrr_ctx *ctx, const rrr_h5_reader *rd)
+{
+    struct stat sb;
+    if (rd->fd < 0 || fstat(rd->fd, &sb) != 0 || sb.st_size >= rd->size)
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being read "
+                    "(now %lld bytes, %lld at the start); rerun on a file that stays put while "
+                    "rrr reads it", rd->name, (long long)sb.st_size, (long long)rd->size);
+}
 
 /* Local. The bytes of one chunk of a filtered (compressed) chunked dataset, else 0. */
 static double filtered_chunk_bytes(hid_t dset, size_t itemsize)
@@ -349,6 +384,7 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
     }
     rd->name = name;
     rd->itemsize = 8;
+    rd->fd = -1;
     h5_begin(&rd->h);
     st = open_dataset(ctx, &rd->h, file, dset, name, ids, &rd->n, &rd->cols, &rd->itemsize);
     if (st != RRR_OK) {
@@ -356,6 +392,7 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
         return st;
     }
     rd->chunk_bytes = filtered_chunk_bytes(rd->h.dset, rd->itemsize);
+    watch_file(rd);
     *out = rd;
     return st;
 }
@@ -387,6 +424,8 @@ rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_
         H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)", rd->name, row,
                       row + m);
+    if (st == RRR_OK)
+        st = still_whole(ctx, rd);
     ctx->bytes_read += m * rd->cols * rd->itemsize;
     return st;
 }
@@ -399,6 +438,8 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rdp)
         return st;
     if (h5_close(&rd->h) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", rd->name);
+    if (rd->fd >= 0)
+        close(rd->fd);
     free(rd);
     *rdp = NULL;
     return st;

@@ -118,7 +118,7 @@ struct rrr_npy_reader {
     size_t tmax;           /* ... its capacity in rows                             */
     rrr_status pending;    /* Fortran order: the outcome of the read in start      */
     MPI_Offset off, end;   /* C order: the bytes of the pending read in the file   */
-    int fd;                /* the file (C order: its size is watched), or -1       */
+    int fd;                /* the file (its size is watched), or -1                */
     int drop;              /* drop behind (rrr_npy_reader_drop_behind)             */
     int stuck;             /* a read that can never complete is pending            */
 };
@@ -172,7 +172,7 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
         }
         st = rrr_agree(ctx, st);
     }
-    if (st == RRR_OK && !h->fortran)
+    if (st == RRR_OK)
         rd->fd = open(path, O_RDONLY | O_CLOEXEC); /* -1: the size is not watched */
     if (st == RRR_OK && !h->fortran) {
         MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &rd->row);
@@ -182,6 +182,20 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
         rrr_npy_reader_close(ctx, &rd);
     *out = rd;
     return st;
+}
+
+/* Local. RRR_OK if the file still holds its bytes before end; else RRR_EIO: it was
+ * truncated while it was being read (a read of the missing bytes either never completes,
+ * below, or, through a file view, completes with whatever it did not find, and the same
+ * count: a silently different fit). */
+static rrr_status still_holds(rrr_ctx *ctx, const rrr_npy_reader *rd, MPI_Offset end)
+{
+    struct stat sb;
+    if (rd->fd < 0 || fstat(rd->fd, &sb) != 0 || (MPI_Offset)sb.st_size >= end)
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being read "
+                    "(now %lld bytes, %lld needed); rerun on a file that stays put "
+                    "while rrr reads it", rd->path, (long long)sb.st_size, (long long)end);
 }
 
 /* Collective. Fortran order: rows [row, row + m) of column j are one run of the file, so
@@ -211,6 +225,9 @@ static rrr_status read_fortran_panel(rrr_ctx *ctx, rrr_npy_reader *rd, size_t ro
     if ((size_t)got != p * m)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu values)", rd->path, got,
                         p * m);
+    rrr_status st = still_holds(ctx, rd, (MPI_Offset)(h->data_offset + h->rows * p * es));
+    if (st != RRR_OK)
+        return st;
     untranspose(buf, p, rd->t, es, m);
     return RRR_OK;
 }
@@ -256,16 +273,12 @@ static rrr_status wait_read(rrr_ctx *ctx, rrr_npy_reader *rd)
             rd->rq = MPI_REQUEST_NULL;
             return mpi_io_fail(ctx, rc, rd->path, "read my rows");
         }
-        struct stat sb;
-        if (!done && rd->fd >= 0 && fstat(rd->fd, &sb) == 0 && (MPI_Offset)sb.st_size < rd->end) {
+        if (!done && still_holds(ctx, rd, rd->end) != RRR_OK) {
             rd->stuck = 1;
-            return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being "
-                            "read (%lld bytes, rows up to byte %lld wanted); rerun on a file "
-                            "that stays put while rrr reads it", rd->path,
-                            (long long)sb.st_size, (long long)rd->end);
+            return RRR_EIO;
         }
     }
-    return RRR_OK;
+    return still_holds(ctx, rd, rd->end); /* complete, perhaps with bytes it did not find */
 }
 
 rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)

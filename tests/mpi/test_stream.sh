@@ -91,30 +91,41 @@ tmpfs | ramfs) echo "NOTE: $W is on $(stat -f -c %T "$W"), whose pages cannot be
            fail "page cache: $r0 bytes of X before, $r1 after the drop-behind pass ($xb in all)"
    fi ;;
 esac
-# truncated MODE (mapped, or read: the MPI-IO reader, whose nonblocking read of bytes the
-# file no longer has never completes in Open MPI 4.1: a hang, before the reader watched the
-# file's size)
+# truncated HOW FILE [DATASET]: X copied from FILE, then truncated to half during the pass,
+# read HOW: mapped; read (the MPI-IO reader, whose nonblocking read of bytes the file no
+# longer has never completes in Open MPI 4.1: a hang, before the reader watched the file's
+# size); fortran (a file view's read past the end completes with what it did not find: a
+# silently different fit, before); hdf5 (the same, from H5Dread)
 truncated() {
-    local mm=1 tp rc; [[ $1 == read ]] && mm=0
-    cp "$W/big/X.npy" "$W/Xt.npy"
-    cat "$W/big/Y.npy" >/dev/null # in the page cache, as Xt.npy is: mapped unless RRR_MMAP=0
+    local mm=1 tp rc x=$W/Xt.${2##*.}; [[ $1 == mapped ]] || mm=0
+    cp "$2" "$x"
+    cat "$W/big/Y.npy" >/dev/null # in the page cache, as the copy is: mapped unless RRR_MMAP=0
     rm -rf "$W/trunc"
     RRR_MMAP=$mm RRR_PANEL_ROWS=64 timeout -k 5 60 mpirun --oversubscribe --mca odls_base_sigkill_timeout 0 -np 2 \
-        "$RRR_BIN" fit --x "$W/Xt.npy" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --solver exact \
+        "$RRR_BIN" fit --x "$x${3:-}" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --solver exact \
         --quiet --out "$W/trunc" >"$W/trunc.out" 2>"$W/trunc.err" &
     tp=$!
-    for _ in $(seq 1 400); do grep -qs "Xt.npy" /proc/$(pgrep -n -f "fit --x $W/Xt.npy" || echo 0)/maps && break; sleep 0.02; done
-    truncate -s $(( $(stat -c %s "$W/Xt.npy") / 2 )) "$W/Xt.npy"
+    for _ in $(seq 1 400); do grep -qs "${x##*/}" /proc/$(pgrep -n -f "fit --x $x" || echo 0)/maps && break; sleep 0.02; done
+    truncate -s $(( $(stat -c %s "$x") / 2 )) "$x"
     wait $tp; rc=$?
     if [[ $rc -eq 0 ]]; then echo "NOTE: the pass ($1) ended before the truncation (nothing tested)"
     else
-        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*Xt.npy" "$W/trunc.err" &&
+        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*${x##*/}.*changed size" "$W/trunc.err" &&
             pass "file truncated during the pass ($1): exit 3, one message naming it, nothing written" ||
             { fail "truncation during the pass ($1): exit $rc"; head -n 3 "$W/trunc.err"; }
     fi
+    rm -f "$x"
 }
-truncated mapped
-truncated read
+truncated mapped "$W/big/X.npy"
+truncated read "$W/big/X.npy"
+$PYTHON -c "import numpy as np; np.save('$W/Xf.npy', np.asfortranarray(np.load('$W/big/X.npy')))"
+truncated fortran "$W/Xf.npy"
+rm -f "$W/Xf.npy"
+if $PYTHON -c "import h5py" 2>/dev/null && "$RRR_BIN" --version 2>/dev/null | grep -q "^HDF5"; then
+    $PYTHON -c "import h5py, numpy as np; h5py.File('$W/X.h5', 'w')['X'] = np.load('$W/big/X.npy')"
+    truncated hdf5 "$W/X.h5" :/X
+    rm -f "$W/X.h5"
+else echo "NOTE: no h5py or no HDF5 in this build (HDF5 truncation not tested)"; fi
 
 # MPI-IO hints that Open MPI takes unchecked (a zero buffer read wrong rows at 3 ranks, a zero
 # or negative count crashed, a key beyond MPI's limit aborted): ignored with one warning each
