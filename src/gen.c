@@ -19,6 +19,7 @@
 #include "npy.h"
 #include "output.h"
 #include "rng.h"
+#include "signals.h"
 #include "stream.h"
 
 /* Local. My rows of X (row-major nloc x p) and Y (nloc x q). The products use a fixed
@@ -131,7 +132,11 @@ static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p,
         double t0 = rrr_phase_begin();
         gen_rows(r0 + i0, m, p, q, d, noise, seed, Ut, Vt, X, Y, t);
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-        st = rrr_agree(ctx, check_finite(&ctx->err, Y, m * q, noise));
+        rrr_status lst = check_finite(&ctx->err, Y, m * q, noise);
+        if (lst == RRR_OK && rrr_stop_requested) /* agreed with the panel's check */
+            lst = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "gen: stopped by a signal; no output was "
+                           "written");
+        st = rrr_agree(ctx, lst);
         if (st == RRR_OK)
             st = rrr_npy_writer_rows(ctx, wx, r0 + i0, m, X);
         if (st == RRR_OK)

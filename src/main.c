@@ -173,6 +173,7 @@ static rrr_status cmd_gen(rrr_ctx *ctx, int argc, char **argv)
         return st;
     }
     static const char *const made[] = { "X.npy", "Y.npy", "U_true.npy", "V_true.npy" };
+    rrr_signals_install(); /* stops at the next panel, temporaries removed: exit 5 */
     st = rrr_output_check(ctx, out, 1, "--out");
     if (st == RRR_OK)
         st = rrr_output_names_check(ctx, out, made, 4, "--out");
@@ -210,16 +211,17 @@ static rrr_status parse_precond(rrr_ctx *ctx, const char *s, rrr_precond *out)
 }
 
 /* Collective. A SIGTERM/SIGUSR1 that arrived after the solver's last iteration boundary
- * (during exact's statistics pass, or the final evaluation) still stops the run: exit 5,
- * --out untouched (docs/cli.md "Checkpoints and signals"). */
-static rrr_status stop_check(rrr_ctx *ctx)
+ * (during exact's statistics pass, or the final evaluation), or during predict, still
+ * stops the run: exit 5, the outputs untouched (docs/cli.md "Checkpoints and signals").
+ * when: where the signal came, for the message. */
+static rrr_status stop_check(rrr_ctx *ctx, const char *when)
 {
     int stop = rrr_stop_requested != 0, any = 0;
     MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, ctx->comm);
     if (!any)
         return RRR_OK;
-    return RRR_FAIL(&ctx->err, RRR_ESTOPPED,
-                    "stopped by a signal after the solve; no output was written");
+    return RRR_FAIL(&ctx->err, RRR_ESTOPPED, "stopped by a signal %s; no output was written",
+                    when);
 }
 
 /* The fit options shared by fit and cv (their --help texts list them). */
@@ -370,7 +372,7 @@ static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info
 {
     rrr_outset o;
     rrr_outset_init(&o);
-    rrr_status st = stop_check(ctx);
+    rrr_status st = stop_check(ctx, "after the solve");
     if (st == RRR_OK && out != NULL) /* first: it creates DIR, where the report may go */
         st = rrr_model_stage(ctx, &o, m, info, out);
     if (st == RRR_OK && out != NULL && cv != NULL)
@@ -435,7 +437,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
         return st;
     }
     rrr_ctx_set_quiet(ctx, quiet);
-    rrr_signals_install(); /* fit and cv stop cleanly on a signal; others die as usual */
+    rrr_signals_install(); /* fit, cv, gen and predict stop cleanly on a signal */
     st = solver_options(ctx, &sa, &o);
     if (st != RRR_OK)
         return st;
@@ -695,6 +697,7 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
         return st;
     }
     rrr_ctx_set_quiet(ctx, quiet);
+    rrr_signals_install(); /* a signal removes the temporaries: exit 5 */
     if (scores != NULL && yp == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "--scores needs --y Y.npy to score against");
     if (out == NULL && yp == NULL)
@@ -740,6 +743,8 @@ static rrr_status cmd_predict(rrr_ctx *ctx, int argc, char **argv)
         const char *src[3] = { model, xp, yp };
         st = rrr_scores_write(ctx, sc, src, scores, &o);
     }
+    if (st == RRR_OK) /* written under temporary names: a signal until now leaves nothing */
+        st = stop_check(ctx, "during predict");
     st = rrr_outset_finish(ctx, &o, st); /* YHAT and the scores: both, or neither */
     if (st == RRR_OK && sc != NULL && rrr_ctx_rank(ctx) == 0) {
         printf("mse %.17g\nr2 %.17g\nr2_mean %.17g\n", sc->mse, sc->r2, sc->r2_mean);

@@ -8,7 +8,8 @@
 /* Set while a SIGTERM, SIGUSR1 or SIGINT is pending (a second SIGINT kills). */
 extern volatile sig_atomic_t rrr_stop_requested;
 
-/* Local. Install the handlers (fit and cv: the commands that checkpoint or clean up). */
+/* Local. Install the handlers (fit, cv, gen and predict: the commands that checkpoint or
+ * clean up). */
 void rrr_signals_install(void);
 
 #endif

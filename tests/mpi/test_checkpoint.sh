@@ -126,6 +126,32 @@ for _ in $(seq 1 200); do grep -q 'iter      9' "$W/e7" && break; sleep 0.05; do
 kill -INT $(pgrep -P $BG); wait $BG; rc=$?
 [[ $rc -eq 5 ]] && grep -q 'nothing was written' "$W/e7" && [[ ! -e $W/o7 ]] &&
     pass "SIGINT: exit 5, nothing written" || { fail "SIGINT (exit $rc)"; tail -3 "$W/e7"; }
+# 8. gen and predict catch the signal too: exit 5, and nothing of their outputs is left, not
+#    even the temporaries they were writing (they had stayed behind: a killed gen of 32 GB
+#    left 32 GB of X.npy.tmp.*); gen stops at its next panel, predict before it commits
+setsid $BGRUN -np 2 "$RRR_BIN" gen --n 3000000 --p 40 --q 20 --rank 3 --out "$W/g8" >/dev/null 2>"$W/e8" &
+BG=$!; watchdog
+for _ in $(seq 1 200); do compgen -G "$W/g8/X.npy.tmp.*" >/dev/null && break; sleep 0.05; done
+kill -TERM $(pgrep -P $BG); wait $BG; rc=$?
+[[ $rc -eq 5 && ! -e $W/g8 ]] && grep -q 'nothing was written\|no output was written' "$W/e8" &&
+    pass "SIGTERM to gen: exit 5, no directory, no temporaries" ||
+    { fail "SIGTERM to gen (exit $rc)"; ls -a "$W/g8" 2>&1 | head -5; tail -3 "$W/e8"; }
+rrr 2 gen --n 600000 --p 40 --q 20 --rank 3 --out "$W/g9" >/dev/null 2>&1
+rrr 2 fit --x "$W/g9/X.npy" --y "$W/g9/Y.npy" --rank 3 --lambda 1 --solver exact --quiet --out "$W/m9" >/dev/null 2>&1
+setsid $BGRUN -np 2 "$RRR_BIN" predict --model "$W/m9" --x "$W/g9/X.npy" --y "$W/g9/Y.npy" \
+    --scores "$W/s9.json" --out "$W/y9.npy" >/dev/null 2>"$W/e9" &
+BG=$!; watchdog
+for _ in $(seq 1 200); do [[ -n $(pgrep -f "predict --model $W/m9") ]] && break; sleep 0.02; done
+sleep 0.3 # past MPI's start, where the handler is installed
+kill -TERM $(pgrep -P $BG) 2>/dev/null; wait $BG; rc=$?
+left=$(ls -a "$W" | grep -c '^y9\|^s9\|\.tmp\.')
+if [[ $rc -eq 0 ]]; then echo "NOTE: predict ended before the signal (nothing tested)"
+else
+    [[ $rc -eq 5 && $left -eq 0 ]] && grep -q 'no output was written' "$W/e9" &&
+        pass "SIGTERM to predict: exit 5, neither the predictions nor the scores, no temporaries" ||
+        { fail "SIGTERM to predict (exit $rc, $left files left)"; tail -3 "$W/e9"; }
+fi
+
 # the last iterate of a finished run is checkpointed too (here 60, a multiple of
 # --checkpoint-every); a resume judges it again: under the same options it stops there (it
 # stepped to 61 before), to the same bits, and below its --max-iter it stops at once
