@@ -344,6 +344,29 @@ static void watch_file(rrr_h5_reader *rd)
     }
 }
 
+/* HDF5's error-stack walker: the innermost record (n = 0, where the failure began) into
+ * data, a char[256]: its description and its minor message ("filter returned failure
+ * during read: read failed"). */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+    char minor[128] = "";
+    if (n == 0) {
+        if (H5Eget_msg(e->min_num, NULL, minor, sizeof minor) < 0)
+            minor[0] = '\0';
+        snprintf((char *)data, 256, "%s%s%s", e->desc ? e->desc : "",
+                 e->desc && e->desc[0] && minor[0] ? ": " : "", minor);
+    }
+    return 0;
+}
+
+/* Local. Why the HDF5 call that just failed failed, from the default error stack (printing
+ * is off: h5_begin), into cause (256 chars; "" when HDF5 recorded nothing). */
+static void h5_cause(char *cause)
+{
+    cause[0] = '\0';
+    (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, cause);
+}
+
 /* Local. RRR_EIO if the watched file is now smaller than it was at the open. */
 static rrr_status still_whole(rrr_ctx *ctx, const rrr_h5_reader *rd)
 {
@@ -421,9 +444,12 @@ rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_
     /* an empty dataset (the shape is replicated): nothing to read, and a contiguous dataset
      * without storage refuses even an empty read */
     if (st == RRR_OK && rd->n * rd->cols > 0 &&
-        H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0)
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)", rd->name, row,
-                      row + m);
+        H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0) {
+        char cause[256];
+        h5_cause(cause);
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)%s%s%s", rd->name,
+                      row, row + m, cause[0] ? " (HDF5: " : "", cause, cause[0] ? ")" : "");
+    }
     if (st == RRR_OK)
         st = still_whole(ctx, rd);
     ctx->bytes_read += m * rd->cols * rd->itemsize;

@@ -159,6 +159,22 @@ for e in ext exta; do
     done
 done
 cmp -s "$W/raw.bin" "$W/raw.keep" && pass "... raw.bin left as it was" || fail "raw.bin changed"
+# a dataset HDF5 cannot read (its external raw file gone, a damaged compressed chunk): exit 3,
+# and the message carries HDF5's own reason (it said "cannot read rows" alone)
+mv "$W/raw.bin" "$W/raw.gone"
+expect_msg 3 "(HDF5: " "external raw file missing: HDF5's reason" 2 predict --model "$W/npy1" \
+    --x "$W/ext.h5:/X" --out "$W/never.npy"
+mv "$W/raw.gone" "$W/raw.bin"
+$PYTHON -c "
+import numpy as np, h5py
+X = np.load('$W/XF.npy')
+with h5py.File('$W/bad.h5', 'w') as h:
+    h.create_dataset('X', data=X, chunks=(8, X.shape[1]), compression='gzip')
+    off = h['X'].id.get_chunk_info(1).byte_offset
+b = bytearray(open('$W/bad.h5', 'rb').read()); b[off:off + 16] = b'\xff' * 16
+open('$W/bad.h5', 'wb').write(b)"
+expect_msg 3 "(HDF5: " "a damaged gzip chunk: HDF5's reason" 2 predict --model "$W/npy1" \
+    --x "$W/bad.h5:/X" --out "$W/never.npy"
 # a compressed chunk larger than 64 MB is decompressed again by every panel's read: said once
 $PYTHON -c "
 import numpy as np, h5py
