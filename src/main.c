@@ -296,9 +296,10 @@ static rrr_status check_fit_outputs(rrr_ctx *ctx, const char *out, const char *r
         ck[0] = ckpt;
         st = rrr_output_not_output(ctx, report, "--report", ck, 1, "the checkpoint");
     }
-    /* a report inside --out DIR: DIR's check covers its directory (fit creates DIR first),
-     * not what already stands at its name */
-    if (st == RRR_OK && report != NULL && !(out != NULL && rrr_path_in_dir(report, out)))
+    /* a report inside --out DIR or --checkpoint CKPT: their checks cover its directory (fit
+     * creates DIR first, and CKPT if it must), not what already stands at its name */
+    if (st == RRR_OK && report != NULL && !(out != NULL && rrr_path_in_dir(report, out)) &&
+        !(checkpoint != NULL && rrr_path_in_dir(report, checkpoint)))
         st = rrr_output_check(ctx, report, 0, "--report");
     else if (st == RRR_OK && report != NULL)
         st = rrr_output_replaceable(ctx, report, "--report");
@@ -368,7 +369,7 @@ static rrr_status remove_stale_search(rrr_ctx *ctx, rrr_outset *o, const char *d
  * commit: all appear, or none; then the summary. ids: cv's --fold-ids file, or NULL. */
 static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info *info,
                             const rrr_cv_result *cv, const char *ids, const char *report,
-                            const char *out)
+                            const char *out, const char *checkpoint)
 {
     rrr_outset o;
     rrr_outset_init(&o);
@@ -379,6 +380,11 @@ static rrr_status write_fit(rrr_ctx *ctx, const rrr_model *m, const rrr_fit_info
         st = rrr_cv_stage(ctx, &o, cv, ids, out);
     if (st == RRR_OK && out != NULL && cv == NULL)
         st = remove_stale_search(ctx, &o, out);
+    /* a report inside --checkpoint CKPT: CKPT appears with the first checkpoint, which a
+     * short run (or exact, or --resume of a finished run) never writes */
+    if (st == RRR_OK && report != NULL && checkpoint != NULL &&
+        rrr_path_in_dir(report, checkpoint))
+        st = rrr_outset_mkdir(ctx, &o, checkpoint, "--checkpoint");
     if (st == RRR_OK && report != NULL)
         st = rrr_report_stage(ctx, &o, m, info, report);
     st = rrr_outset_finish(ctx, &o, st);
@@ -456,7 +462,7 @@ static rrr_status cmd_fit(rrr_ctx *ctx, int argc, char **argv)
     if (st == RRR_OK) { /* provenance for model.json */
         info->x_source = xp;
         info->y_source = yp;
-        st = write_fit(ctx, m, info, NULL, NULL, report, out);
+        st = write_fit(ctx, m, info, NULL, NULL, report, out, o.checkpoint);
     }
     rrr_fit_info_destroy(&info);
     rrr_model_destroy(&m);
@@ -516,7 +522,7 @@ static rrr_status run_cv(rrr_ctx *ctx, rrr_cv_opts *o, const char *xp, const cha
     if (st == RRR_OK) {
         info->x_source = xp;
         info->y_source = yp;
-        st = write_fit(ctx, m, info, res, ids, report, out);
+        st = write_fit(ctx, m, info, res, ids, report, out, NULL);
     }
     if (st == RRR_OK && rrr_ctx_rank(ctx) == 0) {
         printf("cv_choice rank %d lambda %.17g cv_mse %.17g\n", res->rank, res->lambda,

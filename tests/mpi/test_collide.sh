@@ -69,6 +69,18 @@ fi
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/m4" --report "$W/m4/R.json" 2>/dev/null &&
     [[ -s $W/m4/R.json && -s $W/m4/U.npy ]] && pass "a report beside the model files is fine" ||
     fail "fit --report DIR/R.json"
+# a report inside a --checkpoint CKPT that does not exist yet: CKPT is made for it (exact
+# writes no checkpoint at all; it was exit 3, "directory CKPT: No such file")
+for s in exact gd; do
+    rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --solver $s --quiet --checkpoint "$W/ck-$s" \
+        --report "$W/ck-$s/R.json" >/dev/null 2>&1 && [[ -s $W/ck-$s/R.json ]] &&
+        pass "--report CKPT/R.json before CKPT exists ($s)" || fail "--report CKPT/R.json ($s)"
+done
+$PYTHON -c "import numpy as np; X = np.load('$W/X.npy'); X[:, 1] = X[:, 0]; np.save('$W/Xdup.npy', X)"
+rrr 2 fit --x "$W/Xdup.npy" --y "$W/Y.npy" --rank 2 --lambda 0 --solver exact --quiet \
+    --checkpoint "$W/ck-fail" --report "$W/ck-fail/R.json" >/dev/null 2>&1 # exit 4: singular
+[[ $? -eq 4 && ! -e $W/ck-fail ]] && pass "... a run that fails leaves no CKPT made for its report" ||
+    fail "a failed run with --report CKPT/R.json: $(ls -a "$W/ck-fail" 2>&1 | tr '\n' ' ')"
 rrr 2 fit "${XY[@]}" --rank 2 --lambda 0.5 --quiet --out "$W/./m5//" \
     --report "$W/m5/../m5/R.json" >/dev/null 2>&1 && [[ -s $W/m5/R.json && -s $W/m5/U.npy ]] &&
     pass "a report in a new DIR named another way (./m5// and m5/../m5/R.json)" ||
