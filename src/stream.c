@@ -58,8 +58,11 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
     *out = NULL;
     if (in == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
-    else if (path == NULL || strlen(path) >= sizeof in->path)
-        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "no input path, or a path that is too long");
+    else if (path == NULL)
+        st = RRR_FAIL(&ctx->err, RRR_EINVAL, "no input path");
+    else if (strlen(path) >= sizeof in->path) /* as an output's: what open would say */
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%.64s...: path too long (%zu bytes, at most %zu)",
+                      path, strlen(path), sizeof in->path - 1);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK) {
         free(in);

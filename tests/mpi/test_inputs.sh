@@ -34,6 +34,13 @@ for np in 2; do
     expect_bounded 3 "--x is a directory" $np fit --x "$W/m" --y "$W/Y.npy" --rank 1 --lambda 1
 done
 
+# --- a path longer than PATH_MAX is exit 3 (what open says) for an input as for an output
+long=$W/$(printf 'a%.0s' $(seq 1 5000))
+expect_bounded 3 "--x path over PATH_MAX" 2 fit --x "$long.npy" --y "$W/Y.npy" --rank 1 --lambda 1
+grep -q "path too long" "$WORK/err" || fail "the long --x path: the message says so"
+expect_bounded 3 "--out path over PATH_MAX" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 \
+    --lambda 1 --out "$long"
+
 # --- output locations are checked before the data is read -------------------------------
 # (--x does not exist: the message must be about the output, found first)
 touch "$W/afile"
