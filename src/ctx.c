@@ -123,15 +123,34 @@ double rrr_elapsed(const rrr_ctx *ctx) { return MPI_Wtime() - ctx->t_start; }
 double rrr_phase_begin(void) { return MPI_Wtime(); }
 void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0) { ctx->t[k] += MPI_Wtime() - t0; }
 
+void rrr_say(const char *prefix, const char *msg)
+{
+    fputs(prefix, stderr);
+    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0'; c++)
+        if (*c == '\n')
+            fputs("\\n", stderr);
+        else if (*c < 0x20 || *c == 0x7f)
+            fprintf(stderr, "\\x%02x", *c);
+        else
+            fputc(*c, stderr);
+    fputc('\n', stderr);
+}
+
+/* Local. The message of fmt, ap after prefix, as one line (rrr_say). */
+static void say_v(const char *prefix, const char *fmt, va_list ap)
+{
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    rrr_say(prefix, msg);
+}
+
 void rrr_info(const rrr_ctx *ctx, const char *fmt, ...)
 {
     if (ctx->rank != 0 || ctx->quiet)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("rrr: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say_v("rrr: ", fmt, ap);
     va_end(ap);
 }
 
@@ -141,8 +160,6 @@ void rrr_warn(const rrr_ctx *ctx, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("rrr: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say_v("rrr: warning: ", fmt, ap);
     va_end(ap);
 }

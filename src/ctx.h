@@ -44,6 +44,9 @@ double rrr_phase_begin(void);
 /* Local. The phase that started at t0 ends: its time is added to timer k. */
 void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0);
 
+/* Local. prefix, then msg as one line on stderr: a newline in it (a path's, say) printed as
+ * \n and other control characters as \xHH, so that every message is one line. */
+void rrr_say(const char *prefix, const char *msg);
 /* Logging to stderr: INFO and WARN from rank 0 (INFO silenced by quiet); Local. */
 void rrr_info(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rrr_warn(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -866,9 +866,9 @@ int main(int argc, char **argv)
         if (st == RRR_OK)
             st = rrr_agree(ctx, stdout_written(ctx));
         if (st != RRR_OK && rrr_ctx_rank(ctx) == 0)
-            fprintf(stderr, "rrr: error: %s\n", rrr_ctx_errmsg(ctx));
+            rrr_say("rrr: error: ", rrr_ctx_errmsg(ctx));
     } else {
-        fprintf(stderr, "rrr: error: %s\n", rrr_strerror(st));
+        rrr_say("rrr: error: ", rrr_strerror(st));
     }
     rrr_ctx_destroy(&ctx);
     MPI_Finalize();

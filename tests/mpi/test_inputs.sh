@@ -41,6 +41,12 @@ grep -q "path too long" "$WORK/err" || fail "the long --x path: the message says
 expect_bounded 3 "--out path over PATH_MAX" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 \
     --lambda 1 --out "$long"
 
+# a path holding a newline is printed on one line, the newline as \n
+expect_bounded 3 "--x with a newline in its name" 2 fit --x "$W/a
+b.npy" --y "$W/Y.npy" --rank 1 --lambda 1
+[[ $(wc -l <"$WORK/err") -ge 1 ]] && grep -qF 'a\nb.npy: cannot open' "$WORK/err" &&
+    pass "... one line, the newline printed as \\n" || fail "newline path: $(head -c 200 "$WORK/err")"
+
 # --- output locations are checked before the data is read -------------------------------
 # (--x does not exist: the message must be about the output, found first)
 touch "$W/afile"
