@@ -37,7 +37,7 @@ static double rlimit_room(void)
     return room > 0 ? room : 0;
 }
 
-void rrr_ctx_measure_memory(rrr_ctx *ctx)
+double rrr_node_memory(void)
 {
     double bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
@@ -47,7 +47,12 @@ void rrr_ctx_measure_memory(rrr_ctx *ctx)
             bytes = lim;
         fclose(f);
     }
-    bytes /= ctx->node_ranks;
+    return bytes;
+}
+
+void rrr_ctx_measure_memory(rrr_ctx *ctx)
+{
+    double bytes = rrr_node_memory() / ctx->node_ranks;
     bytes = fmin(bytes, rlimit_room()); /* a per-process limit: not shared by the node */
     MPI_Allreduce(MPI_IN_PLACE, &bytes, 1, MPI_DOUBLE, MPI_MIN, ctx->comm);
     ctx->mem_per_rank = bytes;

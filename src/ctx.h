@@ -38,6 +38,9 @@ struct rrr_ctx {
  * over the ranks of my node, or what ulimit -v / -d still lets this process map if that
  * is less; the minimum over all ranks, so every rank decides alike. */
 void rrr_ctx_measure_memory(rrr_ctx *ctx);
+/* Local. This node's physical memory, or a smaller cgroup v2 limit (which counts the page
+ * cache too), in bytes. */
+double rrr_node_memory(void);
 
 /* Local. A phase starts: returns the time to hand to rrr_phase_end. */
 double rrr_phase_begin(void);

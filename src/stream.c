@@ -468,8 +468,8 @@ static void advise(rrr_stream *s, int j, size_t i0, size_t m, int advice)
  * 2-core VM, full cache or not (2 ranks, from disk: 8 GB 12.9 and 14.9 s kept against 9.3
  * and 9.7 s dropped; 32 GB on 24 GB 51.6 and 58.8 s against 39.7 to 48.4 s, dd 35.7 to 57 s),
  * but rows kept cached let the next run map them. So rows are dropped when they could not
- * stay cached anyway: more than half my share of the node's memory (a file read in sequence
- * past the cache's size evicts its own beginning). RRR_DROP_BEHIND=1 or 0 decides instead. */
+ * stay cached anyway: more than half my share of the node's physical memory (a file read in
+ * sequence past the cache's size evicts its own beginning). RRR_DROP_BEHIND=1 or 0 decides instead. */
 static int drop_behind(const rrr_stream *s)
 {
     const char *e = getenv("RRR_DROP_BEHIND");
@@ -479,7 +479,7 @@ static int drop_behind(const rrr_stream *s)
     for (int j = 0; j < s->nin; j++)
         bytes += (double)s->nloc * (double)s->in[j]->cols *
                  (s->in[j]->kind == IN_NPY ? (double)s->in[j]->h.itemsize : 8.0);
-    return bytes > s->ctx->mem_per_rank / 2;
+    return bytes > rrr_node_memory() / s->ctx->node_ranks / 2; /* not ulimit -v's room */
 }
 
 rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
