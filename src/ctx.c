@@ -130,15 +130,19 @@ void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0) { ctx->t[k] += MPI_Wtim
 
 void rrr_say(const char *prefix, const char *msg)
 {
-    fputs(prefix, stderr);
-    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0'; c++)
+    char line[4096]; /* written with one call: ranks sharing a stderr file do not interleave */
+    size_t n = strnlen(prefix, 64);
+    memcpy(line, prefix, n);
+    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0' && n < sizeof line - 6;
+         c++)
         if (*c == '\n')
-            fputs("\\n", stderr);
+            n += (size_t)snprintf(line + n, 3, "\\n");
         else if (*c < 0x20 || *c == 0x7f)
-            fprintf(stderr, "\\x%02x", *c);
+            n += (size_t)snprintf(line + n, 5, "\\x%02x", *c);
         else
-            fputc(*c, stderr);
-    fputc('\n', stderr);
+            line[n++] = (char)*c;
+    line[n++] = '\n';
+    fwrite(line, 1, n, stderr);
 }
 
 /* Local. The message of fmt, ap after prefix, as one line (rrr_say). */

@@ -153,6 +153,8 @@ static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p,
     free(X);
     free(Y);
     free(t);
+    if (st == RRR_OK && rrr_stop_requested) /* after the last panel: agreed by the finish */
+        st = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "gen: stopped by a signal; no output was written");
     return rrr_outset_finish(ctx, &o, st);
 }
 

@@ -316,32 +316,70 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
 /* An open dataset for reads of row panels (stream.c): one collective H5Dread of a
  * hyperslab of rows per panel (blocking: HDF5 has no nonblocking read without the async
  * VOL connector). */
+enum { WATCH_MAX = 9 };
+
 struct rrr_h5_reader {
     h5_handles h;
     const char *name; /* borrowed, for messages */
     size_t n, cols, itemsize;
     double chunk_bytes; /* of a filtered chunk (rrr_h5_reader_filtered_chunk), or 0 */
-    int fd;             /* the file that holds the dataset, watched (or -1) ...      */
-    off_t size;         /* ... for shrinking below its size at the open               */
+    int nwatch;         /* files watched for shrinking below their size at the open:  */
+    int fd[WATCH_MAX];  /* the file that holds the dataset, its external raw files    */
+    off_t size[WATCH_MAX];
 };
 
-/* Local. Watch the file that holds rd's dataset (an external link's target, say): a file
- * truncated while it is read reads as zeros past its end, with no error from H5Dread. */
-static void watch_file(rrr_h5_reader *rd)
+/* Local. Start watching path (if it opens), at its present size; RRR_EIO if it is shorter
+ * than need bytes. */
+static rrr_status watch(rrr_ctx *ctx, rrr_h5_reader *rd, const char *path, double need)
 {
-    char path[PATH_MAX];
     struct stat sb;
+    int fd = rd->nwatch < WATCH_MAX ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0 && fstat(fd, &sb) == 0) {
+        rd->fd[rd->nwatch] = fd;
+        rd->size[rd->nwatch++] = sb.st_size;
+        if ((double)sb.st_size < need)
+            return RRR_FAIL(&ctx->err, RRR_EIO, "%s: its external raw-data file %s holds %lld "
+                            "bytes, the dataset needs %.0f there: it was truncated, or is not "
+                            "this dataset's", rd->name, path, (long long)sb.st_size, need);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    return RRR_OK;
+}
+
+/* Local. Watch the file that holds rd's dataset (an external link's target, say) and its
+ * external raw-data files (H5Pset_external; a relative name from the working directory,
+ * where HDF5 1.10 looks for it), and refuse raw files shorter than the dataset's part in
+ * them: a file truncated before the read or during it reads as zeros past its end, with no
+ * error from H5Dread (a different fit, exit 0). */
+static rrr_status watch_files(rrr_ctx *ctx, rrr_h5_reader *rd)
+{
+    char path[PATH_MAX], ext[PATH_MAX];
     hid_t src = H5Iget_file_id(rd->h.dset);
     ssize_t len = src >= 0 ? H5Fget_name(src, path, sizeof path) : -1;
+    rrr_status st = RRR_OK;
     if (src >= 0)
         H5Fclose(src);
-    rd->fd = len > 0 && (size_t)len < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (rd->fd >= 0 && fstat(rd->fd, &sb) == 0) {
-        rd->size = sb.st_size;
-    } else if (rd->fd >= 0) {
-        close(rd->fd);
-        rd->fd = -1;
+    if (len <= 0 || (size_t)len >= sizeof path)
+        return RRR_OK;
+    (void)watch(ctx, rd, path, 0);
+    hid_t dcpl = H5Dget_create_plist(rd->h.dset);
+    int count = dcpl >= 0 ? H5Pget_external_count(dcpl) : 0;
+    double left = (double)rd->n * (double)rd->cols * (double)rd->itemsize; /* to be found */
+    for (int k = 0; k < count && st == RRR_OK; k++) {
+        off_t offset = 0;
+        hsize_t size = 0;
+        ext[sizeof ext - 1] = '\0';
+        if (H5Pget_external(dcpl, (unsigned)k, sizeof ext - 1, ext, &offset, &size) < 0)
+            continue;
+        double here = size == H5F_UNLIMITED || (double)size > left ? left : (double)size;
+        left -= here;
+        if (access(ext, R_OK) == 0) /* else H5Dread says it cannot open it */
+            st = watch(ctx, rd, ext, (double)offset + here);
     }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
 }
 
 /* HDF5's error-stack walker: the innermost record (n = 0, where the failure began) into
@@ -367,15 +405,17 @@ static void h5_cause(char *cause)
     (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, cause);
 }
 
-/* Local. RRR_EIO if the watched file is now smaller than it was at the open. */
+/* Local. RRR_EIO if a watched file is now smaller than it was at the open. */
 static rrr_status still_whole(rrr_ctx *ctx, const rrr_h5_reader *rd)
 {
     struct stat sb;
-    if (rd->fd < 0 || fstat(rd->fd, &sb) != 0 || sb.st_size >= rd->size)
-        return RRR_OK;
-    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being read "
-                    "(now %lld bytes, %lld at the start); rerun on a file that stays put while "
-                    "rrr reads it", rd->name, (long long)sb.st_size, (long long)rd->size);
+    for (int i = 0; i < rd->nwatch; i++)
+        if (fstat(rd->fd[i], &sb) == 0 && sb.st_size < rd->size[i])
+            return RRR_FAIL(&ctx->err, RRR_EIO, "%s: %s changed size while it was being read "
+                            "(now %lld bytes, %lld at the start); rerun on files that stay put "
+                            "while rrr reads them", rd->name, i == 0 ? "the file" : "an external "
+                            "raw-data file", (long long)sb.st_size, (long long)rd->size[i]);
+    return RRR_OK;
 }
 
 /* Local. The bytes of one chunk of a filtered (compressed) chunked dataset, else 0. */
@@ -407,7 +447,6 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
     }
     rd->name = name;
     rd->itemsize = 8;
-    rd->fd = -1;
     h5_begin(&rd->h);
     st = open_dataset(ctx, &rd->h, file, dset, name, ids, &rd->n, &rd->cols, &rd->itemsize);
     if (st != RRR_OK) {
@@ -415,7 +454,11 @@ rrr_status rrr_h5_reader_open(rrr_ctx *ctx, const char *file, const char *dset,
         return st;
     }
     rd->chunk_bytes = filtered_chunk_bytes(rd->h.dset, rd->itemsize);
-    watch_file(rd);
+    st = rrr_agree(ctx, watch_files(ctx, rd)); /* the files' sizes: the same everywhere */
+    if (st != RRR_OK) {
+        rrr_h5_reader_close(ctx, &rd);
+        return st;
+    }
     *out = rd;
     return st;
 }
@@ -464,8 +507,8 @@ rrr_status rrr_h5_reader_close(rrr_ctx *ctx, rrr_h5_reader **rdp)
         return st;
     if (h5_close(&rd->h) < 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: close failed", rd->name);
-    if (rd->fd >= 0)
-        close(rd->fd);
+    for (int i = 0; i < rd->nwatch; i++)
+        close(rd->fd[i]);
     free(rd);
     *rdp = NULL;
     return st;

@@ -460,7 +460,14 @@ static rrr_status replaceable(rrr_err *e, const char *path, const char *what)
 
 rrr_status rrr_output_replaceable(rrr_ctx *ctx, const char *path, const char *what)
 {
-    return rrr_agree(ctx, ctx->rank == 0 ? replaceable(&ctx->err, path, what) : RRR_OK);
+    struct stat sb;
+    rrr_status st = RRR_OK;
+    if (ctx->rank == 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) /* found before the work */
+        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: is a directory, where rrr writes a file", what,
+                      path);
+    else if (ctx->rank == 0)
+        st = replaceable(&ctx->err, path, what);
+    return rrr_agree(ctx, st);
 }
 
 rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,

@@ -76,6 +76,15 @@ for s in exact gd; do
         --report "$W/ck-$s/R.json" >/dev/null 2>&1 && [[ -s $W/ck-$s/R.json ]] &&
         pass "--report CKPT/R.json before CKPT exists ($s)" || fail "--report CKPT/R.json ($s)"
 done
+# a directory standing at the report's name in DIR or CKPT: refused before the work (it was
+# found after the whole fit)
+mkdir -p "$W/ckd/R.json" "$W/md/R.json"
+expect_exit 3 "--report CKPT/R.json that is a directory" 2 fit "${XY[@]}" --rank 2 --lambda 0.5 \
+    --quiet --checkpoint "$W/ckd" --report "$W/ckd/R.json"
+grep -q "is a directory" "$W/err" && ! grep -q "optimality gap" "$W/out" &&
+    pass "... before the fit" || fail "report directory in CKPT: $(head -c 200 "$W/err")"
+expect_exit 3 "--report DIR/R.json that is a directory" 2 fit "${XY[@]}" --rank 2 --lambda 0.5 \
+    --quiet --out "$W/md" --report "$W/md/R.json"
 $PYTHON -c "import numpy as np; X = np.load('$W/X.npy'); X[:, 1] = X[:, 0]; np.save('$W/Xdup.npy', X)"
 rrr 2 fit --x "$W/Xdup.npy" --y "$W/Y.npy" --rank 2 --lambda 0 --solver exact --quiet \
     --checkpoint "$W/ck-fail" --report "$W/ck-fail/R.json" >/dev/null 2>&1 # exit 4: singular

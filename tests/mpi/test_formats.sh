@@ -165,6 +165,11 @@ mv "$W/raw.bin" "$W/raw.gone"
 expect_msg 3 "(HDF5: " "external raw file missing: HDF5's reason" 2 predict --model "$W/npy1" \
     --x "$W/ext.h5:/X" --out "$W/never.npy"
 mv "$W/raw.gone" "$W/raw.bin"
+cp "$W/raw.bin" "$W/raw.full" # shorter than the dataset: it read as zeros, exit 0
+truncate -s $(( $(stat -c %s "$W/raw.bin") / 2 )) "$W/raw.bin"
+expect_msg 3 "holds" "a truncated external raw file: refused" 2 predict --model "$W/npy1" \
+    --x "$W/exta.h5:/X" --out "$W/never.npy"
+mv "$W/raw.full" "$W/raw.bin"
 $PYTHON -c "
 import numpy as np, h5py
 X = np.load('$W/XF.npy')
