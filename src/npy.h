@@ -65,6 +65,9 @@ rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf);
  * from the page cache (POSIX_FADV_DONTNEED; Fortran order: nothing), for a pass over more
  * data than the cache would keep (stream.c says when). */
 void rrr_npy_reader_drop_behind(rrr_npy_reader *rd);
+/* Local. A read was given up (the file shrank under it) while its request was pending: its
+ * buffer must outlive the process (MPI may still write into it). */
+int rrr_npy_reader_stuck(const rrr_npy_reader *rd);
 /* Collective. Complete what is pending and close. NULL-safe; sets *rd = NULL. */
 void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rd);
 

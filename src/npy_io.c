@@ -242,6 +242,8 @@ rrr_status rrr_npy_reader_start(rrr_ctx *ctx, rrr_npy_reader *rd, size_t row, si
                                                "exceeds the reader's %zu", rd->path, m, rd->tmax);
         return RRR_OK;
     }
+    if (rd->stuck) /* its request may still write into its buffer: no new one on top */
+        return RRR_FAIL(&ctx->err, RRR_EIO, "%s: a read of it never completed", rd->path);
     MPI_Offset off = (MPI_Offset)(rd->h.data_offset + row * rd->h.cols * rd->h.itemsize);
     rd->off = off;
     rd->end = off + (MPI_Offset)(m * rd->h.cols * rd->h.itemsize);
@@ -302,6 +304,8 @@ rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)
 }
 
 void rrr_npy_reader_drop_behind(rrr_npy_reader *rd) { rd->drop = rd->fd >= 0; }
+
+int rrr_npy_reader_stuck(const rrr_npy_reader *rd) { return rd != NULL && rd->stuck; }
 
 void rrr_npy_reader_close(rrr_ctx *ctx, rrr_npy_reader **rdp)
 {

@@ -259,9 +259,12 @@ MPI_Info rrr_mpiio_info(void)
         *eq = '\0';
         const char *why = hint_refused(kv, eq + 1);
         int world = 0;
-        if (why != NULL && MPI_Comm_rank(MPI_COMM_WORLD, &world) == MPI_SUCCESS && world == 0)
-            fprintf(stderr, "rrr: warning: RRR_MPIIO_HINTS: %.40s=%.40s ignored (%s)\n", kv,
-                    eq + 1, why);
+        if (why != NULL && MPI_Comm_rank(MPI_COMM_WORLD, &world) == MPI_SUCCESS && world == 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "RRR_MPIIO_HINTS: %.40s=%.40s ignored (%s)", kv, eq + 1,
+                     why);
+            rrr_say("rrr: warning: ", msg); /* one line, whatever the value holds */
+        }
         if (why == NULL)
             MPI_Info_set(info, kv, eq + 1);
     }
@@ -661,7 +664,9 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
         return st;
     rrr_ctx *ctx = s->ctx;
     double t0 = rrr_phase_begin();
+    int stuck[2] = { 0, 0 };
     for (int j = 0; j < 2; j++) { /* collective: pending reads completed, files closed */
+        stuck[j] = rrr_npy_reader_stuck(s->npy[j]);
         rrr_npy_reader_close(ctx, &s->npy[j]);
         if (rrr_h5_reader_close(ctx, &s->h5[j]) != RRR_OK && st == RRR_OK)
             st = RRR_EIO;
@@ -681,7 +686,7 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
         }
     }
     for (int j = 0; j < 2; j++) {
-        for (int slot = 0; slot < 2; slot++)
+        for (int slot = 0; slot < 2 && !stuck[j]; slot++) /* stuck: leaked, never reused */
             free(s->buf[j][slot]);
         if (s->mbase[j] != NULL) {
             maps_remove(s->mbase[j]);
