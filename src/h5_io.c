@@ -313,10 +313,11 @@ static rrr_status open_dataset(rrr_ctx *ctx, h5_handles *h, const char *file,
     return rrr_agree(ctx, st);
 }
 
+enum { WATCH_MAX = 9 }; /* files a reader watches: the HDF5 file and 8 external raw files */
+
 /* An open dataset for reads of row panels (stream.c): one collective H5Dread of a
  * hyperslab of rows per panel (blocking: HDF5 has no nonblocking read without the async
  * VOL connector). */
-enum { WATCH_MAX = 9 };
 
 struct rrr_h5_reader {
     h5_handles h;
@@ -490,11 +491,14 @@ rrr_status rrr_h5_reader_read(rrr_ctx *ctx, rrr_h5_reader *rd, size_t row, size_
         H5Dread(h->dset, H5T_NATIVE_DOUBLE, h->mspace, h->fspace, h->dxpl, buf) < 0) {
         char cause[256];
         h5_cause(cause);
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)%s%s%s", rd->name,
-                      row, row + m, cause[0] ? " (HDF5: " : "", cause, cause[0] ? ")" : "");
-    }
-    if (st == RRR_OK)
+        st = still_whole(ctx, rd); /* a file that shrank: the cause HDF5 cannot name */
+        if (st == RRR_OK)
+            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read rows [%zu, %zu)%s%s%s",
+                          rd->name, row, row + m, cause[0] ? " (HDF5: " : "", cause,
+                          cause[0] ? ")" : "");
+    } else if (st == RRR_OK) {
         st = still_whole(ctx, rd);
+    }
     ctx->bytes_read += m * rd->cols * rd->itemsize;
     return st;
 }
