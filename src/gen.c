@@ -96,6 +96,15 @@ static rrr_status check_finite(rrr_err *e, const double *Y, size_t count, double
 
 /* Collective. DIR/X.npy, Y.npy (my rows, generated and written panel by panel: memory
  * O(panel), whatever n is), U_true.npy, V_true.npy (rank 0), all or none. */
+/* Local. st, or RRR_ESTOPPED once a signal came (signals.h): agreed with the panel's check,
+ * then before the commit, so a stopped gen leaves nothing. */
+static rrr_status stopped(rrr_ctx *ctx, rrr_status st)
+{
+    if (st != RRR_OK || !rrr_stop_requested)
+        return st;
+    return RRR_FAIL(&ctx->err, RRR_ESTOPPED, "gen: stopped by a signal; no output was written");
+}
+
 static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p, size_t q,
                               int d, double noise, uint64_t seed, const double *Ut,
                               const double *Vt)
@@ -132,11 +141,7 @@ static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p,
         double t0 = rrr_phase_begin();
         gen_rows(r0 + i0, m, p, q, d, noise, seed, Ut, Vt, X, Y, t);
         rrr_phase_end(ctx, RRR_T_COMPUTE, t0);
-        rrr_status lst = check_finite(&ctx->err, Y, m * q, noise);
-        if (lst == RRR_OK && rrr_stop_requested) /* agreed with the panel's check */
-            lst = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "gen: stopped by a signal; no output was "
-                           "written");
-        st = rrr_agree(ctx, lst);
+        st = rrr_agree(ctx, stopped(ctx, check_finite(&ctx->err, Y, m * q, noise)));
         if (st == RRR_OK)
             st = rrr_npy_writer_rows(ctx, wx, r0 + i0, m, X);
         if (st == RRR_OK)
@@ -153,9 +158,7 @@ static rrr_status write_files(rrr_ctx *ctx, const char *dir, size_t n, size_t p,
     free(X);
     free(Y);
     free(t);
-    if (st == RRR_OK && rrr_stop_requested) /* after the last panel: agreed by the finish */
-        st = RRR_FAIL(&ctx->err, RRR_ESTOPPED, "gen: stopped by a signal; no output was written");
-    return rrr_outset_finish(ctx, &o, st);
+    return rrr_outset_finish(ctx, &o, stopped(ctx, st)); /* after the last panel: agreed there */
 }
 
 rrr_status rrr_gen(rrr_ctx *ctx, size_t n, size_t p, size_t q, int d, double noise,

@@ -318,7 +318,6 @@ enum { WATCH_MAX = 9 }; /* files a reader watches: the HDF5 file and 8 external 
 /* An open dataset for reads of row panels (stream.c): one collective H5Dread of a
  * hyperslab of rows per panel (blocking: HDF5 has no nonblocking read without the async
  * VOL connector). */
-
 struct rrr_h5_reader {
     h5_handles h;
     const char *name; /* borrowed, for messages */
@@ -328,6 +327,16 @@ struct rrr_h5_reader {
     int fd[WATCH_MAX];  /* the file that holds the dataset, its external raw files    */
     off_t size[WATCH_MAX];
 };
+
+/* Local. The k-th external raw-data file of a dataset's creation properties dcpl: its name
+ * (as stored) into out (cap bytes), its offset and size there; 0 if there is none. */
+static int external_at(hid_t dcpl, int k, char *out, size_t cap, off_t *offset, hsize_t *size)
+{
+    if (k < 0 || k >= H5Pget_external_count(dcpl) || cap < 2)
+        return 0;
+    out[cap - 1] = '\0';
+    return H5Pget_external(dcpl, (unsigned)k, cap - 1, out, offset, size) >= 0 && out[0] != '\0';
+}
 
 /* Local. Start watching path (if it opens), at its present size; RRR_EIO if it is shorter
  * than need bytes. */
@@ -365,14 +374,11 @@ static rrr_status watch_files(rrr_ctx *ctx, rrr_h5_reader *rd)
         return RRR_OK;
     (void)watch(ctx, rd, path, 0);
     hid_t dcpl = H5Dget_create_plist(rd->h.dset);
-    int count = dcpl >= 0 ? H5Pget_external_count(dcpl) : 0;
     double left = (double)rd->n * (double)rd->cols * (double)rd->itemsize; /* to be found */
-    for (int k = 0; k < count && st == RRR_OK; k++) {
-        off_t offset = 0;
-        hsize_t size = 0;
-        ext[sizeof ext - 1] = '\0';
-        if (H5Pget_external(dcpl, (unsigned)k, sizeof ext - 1, ext, &offset, &size) < 0)
-            continue;
+    off_t offset = 0;
+    hsize_t size = 0;
+    for (int k = 0; dcpl >= 0 && st == RRR_OK &&
+                    external_at(dcpl, k, ext, sizeof ext, &offset, &size); k++) {
         double here = size == H5F_UNLIMITED || (double)size > left ? left : (double)size;
         left -= here;
         if (access(ext, R_OK) == 0) /* else H5Dread says it cannot open it */
@@ -409,14 +415,10 @@ static void h5_cause(char *cause)
 /* Local. RRR_EIO if a watched file is now smaller than it was at the open. */
 static rrr_status still_whole(rrr_ctx *ctx, const rrr_h5_reader *rd)
 {
-    struct stat sb;
-    for (int i = 0; i < rd->nwatch; i++)
-        if (fstat(rd->fd[i], &sb) == 0 && sb.st_size < rd->size[i])
-            return RRR_FAIL(&ctx->err, RRR_EIO, "%s: %s changed size while it was being read "
-                            "(now %lld bytes, %lld at the start); rerun on files that stay put "
-                            "while rrr reads them", rd->name, i == 0 ? "the file" : "an external "
-                            "raw-data file", (long long)sb.st_size, (long long)rd->size[i]);
-    return RRR_OK;
+    rrr_status st = RRR_OK;
+    for (int i = 0; i < rd->nwatch && st == RRR_OK; i++)
+        st = rrr_input_holds(&ctx->err, rd->fd[i], (long long)rd->size[i], rd->name);
+    return st;
 }
 
 /* Local. The bytes of one chunk of a filtered (compressed) chunked dataset, else 0. */
@@ -643,14 +645,11 @@ int rrr_h5_external(const char *file, const char *dset, int k, char *out, size_t
     if (dcpl >= 0) {
         off_t offset = 0;
         hsize_t size = 0;
-        int count = H5Pget_external_count(dcpl);
-        if (k >= 0 && k < count && cap > 1 &&
-            H5Pget_external(dcpl, (unsigned)k, cap, out, &offset, &size) >= 0)
-            ok = out[cap - 1] == '\0' || strnlen(out, cap) < cap;
+        ok = external_at(dcpl, k, out, cap, &offset, &size);
         H5Pclose(dcpl);
     }
     (void)h5_close(&h);
-    return ok && out[0] != '\0';
+    return ok;
 }
 
 #else /* no HDF5 */

@@ -182,6 +182,16 @@ static int is_file(const char *name, const struct stat *id)
     return stat(name, &sb) == 0 && sb.st_dev == id->st_dev && sb.st_ino == id->st_ino;
 }
 
+rrr_status rrr_input_holds(rrr_err *e, int fd, long long need, const char *name)
+{
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || (long long)sb.st_size >= need)
+        return RRR_OK;
+    return RRR_FAIL(e, RRR_EIO, "%s: the file changed size while it was being read (now %lld "
+                    "bytes, %lld needed); rerun on a file that stays put while rrr reads it",
+                    name, (long long)sb.st_size, need);
+}
+
 /* Local. One of the external raw-data files of dataset dset of file (its values, kept
  * outside the HDF5 file: predict --out raw.bin had overwritten the X it read from there) is
  * file id's; a relative name is tried from here and from the directory of holder, the file

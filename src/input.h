@@ -26,6 +26,11 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
 /* Local (replicated: the same verdict on every rank). An HDF5 file named without its
  * dataset: RRR_EINVAL, saying how to name one. */
 rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path);
+/* Local. RRR_OK unless the file open at fd now holds fewer than need bytes: RRR_EIO, it
+ * changed size while it was being read (readers past a file's new end either never complete
+ * or complete with what they did not find: a hang, or a silently different fit). name
+ * names it in the message; fd < 0: nothing to watch. */
+rrr_status rrr_input_holds(rrr_err *e, int fd, long long need, const char *name);
 /* Collective. Rank 0 finds file to be a regular file, opening it without blocking (a FIFO
  * would hang HDF5's open on every rank): RRR_EIO otherwise, agreed. */
 rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file);

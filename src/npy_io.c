@@ -117,7 +117,7 @@ struct rrr_npy_reader {
     void *t;               /* Fortran order: one panel of columns, as in the file  */
     size_t tmax;           /* ... its capacity in rows                             */
     rrr_status pending;    /* Fortran order: the outcome of the read in start      */
-    MPI_Offset off, end;   /* C order: the bytes of the pending read in the file   */
+    MPI_Offset off, end;   /* C order: the bytes [off, end) of the pending read    */
     int fd;                /* the file (its size is watched), or -1                */
     int drop;              /* drop behind (rrr_npy_reader_drop_behind)             */
     int stuck;             /* a read that can never complete is pending            */
@@ -184,20 +184,6 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
     return st;
 }
 
-/* Local. RRR_OK if the file still holds its bytes before end; else RRR_EIO: it was
- * truncated while it was being read (a read of the missing bytes either never completes,
- * below, or, through a file view, completes with whatever it did not find, and the same
- * count: a silently different fit). */
-static rrr_status still_holds(rrr_ctx *ctx, const rrr_npy_reader *rd, MPI_Offset end)
-{
-    struct stat sb;
-    if (rd->fd < 0 || fstat(rd->fd, &sb) != 0 || (MPI_Offset)sb.st_size >= end)
-        return RRR_OK;
-    return RRR_FAIL(&ctx->err, RRR_EIO, "%s: the file changed size while it was being read "
-                    "(now %lld bytes, %lld needed); rerun on a file that stays put "
-                    "while rrr reads it", rd->path, (long long)sb.st_size, (long long)end);
-}
-
 /* Collective. Fortran order: rows [row, row + m) of column j are one run of the file, so
  * the panel is a strided subarray, read with one collective read through an MPI vector
  * file view of cols runs, then put in row order. */
@@ -225,7 +211,8 @@ static rrr_status read_fortran_panel(rrr_ctx *ctx, rrr_npy_reader *rd, size_t ro
     if ((size_t)got != p * m)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu values)", rd->path, got,
                         p * m);
-    rrr_status st = still_holds(ctx, rd, (MPI_Offset)(h->data_offset + h->rows * p * es));
+    rrr_status st = rrr_input_holds(&ctx->err, rd->fd,
+                                    (long long)(h->data_offset + h->rows * p * es), rd->path);
     if (st != RRR_OK)
         return st;
     untranspose(buf, p, rd->t, es, m);
@@ -275,12 +262,13 @@ static rrr_status wait_read(rrr_ctx *ctx, rrr_npy_reader *rd)
             rd->rq = MPI_REQUEST_NULL;
             return mpi_io_fail(ctx, rc, rd->path, "read my rows");
         }
-        if (!done && still_holds(ctx, rd, rd->end) != RRR_OK) {
+        if (!done && rrr_input_holds(&ctx->err, rd->fd, rd->end, rd->path) != RRR_OK) {
             rd->stuck = 1;
             return RRR_EIO;
         }
     }
-    return still_holds(ctx, rd, rd->end); /* complete, perhaps with bytes it did not find */
+    /* complete, but perhaps with bytes it did not find */
+    return rrr_input_holds(&ctx->err, rd->fd, rd->end, rd->path);
 }
 
 rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)
@@ -296,8 +284,8 @@ rrr_status rrr_npy_reader_finish(rrr_ctx *ctx, rrr_npy_reader *rd, double *buf)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: short read (%d of %zu rows)", rd->path, got,
                         rd->rows);
     if (rd->drop && rd->rows > 0) /* advice only: its failure changes nothing */
-        (void)posix_fadvise(rd->fd, (off_t)rd->off,
-                            (off_t)(rd->rows * rd->h.cols * rd->h.itemsize), POSIX_FADV_DONTNEED);
+        (void)posix_fadvise(rd->fd, (off_t)rd->off, (off_t)(rd->end - rd->off),
+                            POSIX_FADV_DONTNEED);
     if (rd->h.itemsize == 4)
         widen_f4(buf, rd->rows * rd->h.cols);
     return RRR_OK;

@@ -458,16 +458,19 @@ static rrr_status replaceable(rrr_err *e, const char *path, const char *what)
     return RRR_OK;
 }
 
-rrr_status rrr_output_replaceable(rrr_ctx *ctx, const char *path, const char *what)
+/* Local (rank 0). A file may be written at path: no directory stands there (found before
+ * the work, not at the commit), and what does stand there is replaceable. */
+static rrr_status file_replaceable(rrr_err *e, const char *path, const char *what)
 {
     struct stat sb;
-    rrr_status st = RRR_OK;
-    if (ctx->rank == 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) /* found before the work */
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: is a directory, where rrr writes a file", what,
-                      path);
-    else if (ctx->rank == 0)
-        st = replaceable(&ctx->err, path, what);
-    return rrr_agree(ctx, st);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return RRR_FAIL(e, RRR_EIO, "%s %s: is a directory, where rrr writes a file", what, path);
+    return replaceable(e, path, what);
+}
+
+rrr_status rrr_output_replaceable(rrr_ctx *ctx, const char *path, const char *what)
+{
+    return rrr_agree(ctx, ctx->rank == 0 ? file_replaceable(&ctx->err, path, what) : RRR_OK);
 }
 
 rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *const *names,
@@ -476,14 +479,10 @@ rrr_status rrr_output_names_check(rrr_ctx *ctx, const char *dir, const char *con
     rrr_status st = RRR_OK;
     for (int k = 0; ctx->rank == 0 && k < count && st == RRR_OK; k++) {
         char path[PATH_MAX];
-        struct stat sb;
         if (snprintf(path, sizeof path, "%s/%s", dir, names[k]) >= (int)sizeof path)
             st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: path too long", what, dir);
-        else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            st = RRR_FAIL(&ctx->err, RRR_EIO, "%s %s: is a directory, where rrr writes a file",
-                          what, path);
         else
-            st = replaceable(&ctx->err, path, what);
+            st = file_replaceable(&ctx->err, path, what);
     }
     return rrr_agree(ctx, st);
 }

@@ -472,7 +472,8 @@ static void advise(rrr_stream *s, int j, size_t i0, size_t m, int advice)
  * and 9.7 s dropped; 32 GB on 24 GB 51.6 and 58.8 s against 39.7 to 48.4 s, dd 35.7 to 57 s),
  * but rows kept cached let the next run map them. So rows are dropped when they could not
  * stay cached anyway: more than half my share of the node's physical memory (a file read in
- * sequence past the cache's size evicts its own beginning). RRR_DROP_BEHIND=1 or 0 decides instead. */
+ * sequence past the cache's size evicts its own beginning). RRR_DROP_BEHIND=1 or 0 decides
+ * instead. */
 static int drop_behind(const rrr_stream *s)
 {
     const char *e = getenv("RRR_DROP_BEHIND");
