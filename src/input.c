@@ -66,25 +66,57 @@ rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path)
                     "FILE.h5:/path/to/dataset (h5ls -r FILE.h5 lists them)", path);
 }
 
-rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file)
+void rrr_file_stamp_of(int fd, const char *path, rrr_file_stamp *s)
+{
+    struct stat sb;
+    *s = (rrr_file_stamp){ 0, 0 };
+    if (fd >= 0 ? fstat(fd, &sb) == 0 : stat(path, &sb) == 0)
+        *s = (rrr_file_stamp){ (unsigned long long)sb.st_ino,
+                               (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec };
+}
+
+rrr_status rrr_input_same(rrr_err *e, int fd, const char *path, const rrr_file_stamp *s,
+                          const char *name)
+{
+    rrr_file_stamp now;
+    if (s->ino == 0 && s->mtime_ns == 0)
+        return RRR_OK;
+    rrr_file_stamp_of(fd, path, &now);
+    if ((now.ino == 0 && now.mtime_ns == 0) || (now.ino == s->ino && now.mtime_ns == s->mtime_ns))
+        return RRR_OK;
+    return RRR_FAIL(e, RRR_EIO, "%s: %s since rrr first opened it (its data would be read "
+                    "under another file's shape); rerun on a file that stays put while rrr "
+                    "reads it", name, now.ino != s->ino ? "another file was put at its name"
+                                                         : "the file was rewritten");
+}
+
+rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file, rrr_file_stamp *stamp)
 {
     rrr_status st = RRR_OK;
+    rrr_file_stamp s = { 0, 0 };
     if (ctx->rank == 0) {
         unsigned long long size = 0;
         FILE *f = rrr_input_open(&ctx->err, file, &size);
-        if (f == NULL)
+        if (f == NULL) {
             st = RRR_EIO;
-        else
+        } else {
+            rrr_file_stamp_of(fileno(f), file, &s);
             fclose(f);
+        }
     }
-    return rrr_agree(ctx, st);
+    st = rrr_agree(ctx, st);
+    if (stamp != NULL && st == RRR_OK) {
+        MPI_Bcast(&s, (int)sizeof s, MPI_BYTE, 0, ctx->comm);
+        *stamp = s;
+    }
+    return st;
 }
 
 /* Collective. My rows of an HDF5 dataset. */
 static rrr_status h5_read(rrr_ctx *ctx, const char *file, const char *dset, const char *path,
                           int ids, rrr_block **out)
 {
-    rrr_status st = rrr_input_regular(ctx, file);
+    rrr_status st = rrr_input_regular(ctx, file, NULL);
     return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, ids, out) : st;
 }
 
@@ -101,7 +133,7 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return rrr_input_no_dataset(ctx, path);
-    return kind ? h5_read(ctx, file, dset, path, 0, out) : rrr_npy_read_rows(ctx, path, 0, out);
+    return kind ? h5_read(ctx, file, dset, path, 0, out) : rrr_npy_read_rows(ctx, path, NULL, 0, out);
 }
 
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
@@ -113,7 +145,7 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
     if (kind < 0)
         return rrr_input_no_dataset(ctx, path);
     if (kind == 0)
-        return rrr_npy_read_rows(ctx, path, 1, out);
+        return rrr_npy_read_rows(ctx, path, NULL, 1, out);
     rrr_status st = h5_read(ctx, file, dset, path, 1, out);
     if (st == RRR_OK && (*out)->ncols != 1) { /* the shape is replicated */
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: %zu x %zu; fold ids are one column (n x 1)",

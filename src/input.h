@@ -31,9 +31,20 @@ rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path);
  * or complete with what they did not find: a hang, or a silently different fit). name
  * names it in the message; fd < 0: nothing to watch. */
 rrr_status rrr_input_holds(rrr_err *e, int fd, long long need, const char *name);
+struct rrr_file_stamp;
+/* Local, pure but for the file system. The stamp (npy.h) of the file open at fd, or of
+ * the file at path when fd < 0; all 0 when it cannot be had. */
+void rrr_file_stamp_of(int fd, const char *path, struct rrr_file_stamp *s);
+/* Local. RRR_OK unless the file open at fd (fd < 0: the file now at path) is not the one
+ * stamped s: RRR_EIO, replaced or rewritten since its header (or shape) was read, whose
+ * data would be read under a header that is not theirs (a wrong fit with exit 0). A stamp
+ * of 0, or no file to look at, passes. */
+rrr_status rrr_input_same(rrr_err *e, int fd, const char *path,
+                          const struct rrr_file_stamp *s, const char *name);
 /* Collective. Rank 0 finds file to be a regular file, opening it without blocking (a FIFO
- * would hang HDF5's open on every rank): RRR_EIO otherwise, agreed. */
-rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file);
+ * would hang HDF5's open on every rank): RRR_EIO otherwise, agreed. stamp (or NULL): the
+ * file's stamp, the same on every rank. */
+rrr_status rrr_input_regular(rrr_ctx *ctx, const char *file, struct rrr_file_stamp *stamp);
 
 struct rrr_outset;
 /* Collective. Write the distributed matrix B to path (a .npy file or FILE.h5:/dataset)

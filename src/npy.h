@@ -8,6 +8,14 @@
 
 #include "err.h"
 
+/* Which file a header came from (inode and modification time, both the same from every
+ * node of a cluster file system): the data read later must come from that file, not from
+ * another renamed over its path, or from it rewritten (rrr_input_same). All 0: unknown. */
+typedef struct rrr_file_stamp {
+    unsigned long long ino;
+    long long mtime_ns;
+} rrr_file_stamp;
+
 typedef struct {
     size_t rows, cols;  /* 2-D shape                               */
     size_t itemsize;    /* 8 for <f8 and <i8, 4 for <f4             */
@@ -15,6 +23,7 @@ typedef struct {
     size_t data_offset; /* bytes before the first element          */
     int fortran;        /* 1: column-major data (fortran_order: True, what numpy.save
                            writes for a transposed array); 0: C order */
+    rrr_file_stamp stamp; /* the file it was read from (rrr_npy_read_header)   */
 } rrr_npy_hdr;
 
 /* Upper bound on the bytes rrr_npy_parse ever needs (magic + length + header). */
@@ -37,9 +46,12 @@ struct rrr_outset;
 /* Collective. Read only the header of path (rank 0 reads, broadcasts). */
 rrr_status rrr_npy_read_header(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h);
 /* Collective. Read my row block of a .npy file, C or Fortran order (each rank its rows;
- * rrr_block_read in input.c chooses this reader by path). ids: an n x 1 column of fold
- * ids, which may also be <i8 (converted to double, exact below 2^53). */
-rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out);
+ * rrr_block_read in input.c chooses this reader by path), under its header hdr, read and
+ * checked before (the data must then come from the file it was read from), or NULL: read
+ * here. ids: an n x 1 column of fold ids, which may also be <i8 (converted to double,
+ * exact below 2^53). */
+rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *hdr, int ids,
+                             rrr_block **out);
 /* Collective. The checks of an input header that rrr_npy_read_rows and the streams share:
  * a dtype rrr can use (<i8 only for fold ids: ids != 0), columns, sizes MPI-IO can count.
  * Replicated facts (the header was broadcast): the same verdict on every rank. */

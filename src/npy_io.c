@@ -46,6 +46,8 @@ static rrr_status open_parse(rrr_ctx *ctx, const char *path, rrr_npy_hdr *h, FIL
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: read error", path);
     if (st == RRR_OK)
         st = rrr_npy_parse(buf, len, (uint64_t)size, path, h, &ctx->err);
+    if (st == RRR_OK)
+        rrr_file_stamp_of(fileno(f), path, &h->stamp);
     if (st == RRR_OK && fseek(f, (long)h->data_offset, SEEK_SET) != 0)
         st = RRR_FAIL(&ctx->err, RRR_EIO, "%s: read error", path);
     if (st == RRR_OK)
@@ -165,15 +167,19 @@ rrr_status rrr_npy_reader_open(rrr_ctx *ctx, const char *path, const rrr_npy_hdr
     if (st == RRR_OK)
         st = rrr_mpiio_headroom(ctx, path);
     if (st == RRR_OK) {
-        int rc = MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY, rrr_mpiio_info(), &rd->fh);
+        /* the file is the header's before and after MPI's open: MPI opened that file */
+        rd->fd = open(path, O_RDONLY | O_CLOEXEC); /* -1: the size is not watched */
+        st = rrr_agree(ctx, rrr_input_same(&ctx->err, rd->fd, path, &h->stamp, path));
+        int rc = st == RRR_OK ? MPI_File_open(ctx->comm, path, MPI_MODE_RDONLY,
+                                              rrr_mpiio_info(), &rd->fh) : MPI_SUCCESS;
         if (rc != MPI_SUCCESS) {
             rd->fh = MPI_FILE_NULL;
             st = mpi_io_fail(ctx, rc, path, "open for MPI-IO");
         }
+        if (st == RRR_OK)
+            st = rrr_input_same(&ctx->err, -1, path, &h->stamp, path);
         st = rrr_agree(ctx, st);
     }
-    if (st == RRR_OK)
-        rd->fd = open(path, O_RDONLY | O_CLOEXEC); /* -1: the size is not watched */
     if (st == RRR_OK && !h->fortran) {
         MPI_Type_contiguous((int)h->cols, h->itemsize == 8 ? MPI_DOUBLE : MPI_FLOAT, &rd->row);
         MPI_Type_commit(&rd->row);
@@ -371,15 +377,21 @@ static rrr_status read_block(rrr_ctx *ctx, rrr_npy_reader *rd, size_t r0, size_t
     return st;
 }
 
-rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, int ids, rrr_block **out)
+rrr_status rrr_npy_read_rows(rrr_ctx *ctx, const char *path, const rrr_npy_hdr *hdr, int ids,
+                             rrr_block **out)
 {
     double t0 = rrr_phase_begin();
     rrr_block *B = NULL;
     rrr_npy_hdr h;
     rrr_npy_reader *rd = NULL;
-    rrr_status st = rrr_npy_read_header(ctx, path, &h);
-    if (st == RRR_OK) /* replicated: the header was broadcast */
-        st = rrr_npy_check_input(ctx, path, &h, ids);
+    rrr_status st = RRR_OK;
+    if (hdr != NULL) {
+        h = *hdr;
+    } else {
+        st = rrr_npy_read_header(ctx, path, &h);
+        if (st == RRR_OK) /* replicated: the header was broadcast */
+            st = rrr_npy_check_input(ctx, path, &h, ids);
+    }
     if (st != RRR_OK)
         goto done;
     struct { size_t r0, nloc; } pt;

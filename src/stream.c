@@ -44,6 +44,7 @@ struct rrr_input {
     char file[PATH_MAX];       /* HDF5: the file part; the dataset is path + dset_off    */
     size_t dset_off;
     rrr_npy_hdr h;             /* .npy: the header                                       */
+    rrr_file_stamp stamp;      /* HDF5: the file whose shape n x cols is                 */
     const rrr_block *B;        /* memory: the caller's block, or the one loaded          */
     rrr_block *owned;          /* ... when rrr_input_load read it                        */
 };
@@ -82,7 +83,7 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
     } else {
         in->kind = IN_H5;
         in->dset_off = (size_t)(dset - path);
-        st = rrr_input_regular(ctx, in->file);
+        st = rrr_input_regular(ctx, in->file, &in->stamp);
         rrr_h5_reader *rd = NULL;
         size_t es = 8;
         if (st == RRR_OK)
@@ -142,9 +143,13 @@ rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
 {
     rrr_status st = RRR_OK;
     if (in->B == NULL) {
-        st = in->kind == IN_NPY ? rrr_npy_read_rows(ctx, in->path, 0, &in->owned)
+        st = in->kind == IN_NPY ? rrr_npy_read_rows(ctx, in->path, &in->h, 0, &in->owned)
                                 : rrr_h5_read_rows(ctx, in->file, in->path + in->dset_off,
                                                    in->path, 0, &in->owned);
+        if (st == RRR_OK && in->kind == IN_H5) /* the rows are of the file whose shape is n */
+            st = rrr_agree(ctx, rrr_input_same(&ctx->err, -1, in->file, &in->stamp, in->file));
+        if (st != RRR_OK)
+            rrr_block_destroy(&in->owned);
         in->B = in->owned;
     }
     *B = in->B;
@@ -428,6 +433,11 @@ static int map_rows(rrr_stream *s, int j)
     int fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
+    rrr_err err = { .st = RRR_OK };
+    if (rrr_input_same(&err, fd, in->path, &in->h.stamp, in->path) != RRR_OK) {
+        close(fd); /* not the header's file: the reader's open says so */
+        return 0;
+    }
     const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     const size_t off = in->h.data_offset + s->r0 * in->cols * sizeof(double);
     const size_t lead = off % pg, len = lead + s->nloc * in->cols * sizeof(double);
@@ -553,9 +563,13 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
             st = rrr_npy_reader_open(ctx, in->path, &in->h, s->rows, &s->npy[j]);
             if (st == RRR_OK && drop_behind(s))
                 rrr_npy_reader_drop_behind(s->npy[j]);
-        } else
+        } else {
             st = rrr_h5_reader_open(ctx, in->file, in->path + in->dset_off, in->path, 0,
                                     &s->h5[j]);
+            if (st == RRR_OK) /* after the open: the file it opened is the shape's */
+                st = rrr_agree(ctx, rrr_input_same(&ctx->err, -1, in->file, &in->stamp,
+                                                   in->file));
+        }
     }
     if (st == RRR_OK && s->count > 0) {
         double t0 = rrr_phase_begin();

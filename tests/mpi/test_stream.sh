@@ -121,6 +121,27 @@ truncated read "$W/big/X.npy"
 $PYTHON -c "import numpy as np; np.save('$W/Xf.npy', np.asfortranarray(np.load('$W/big/X.npy')))"
 truncated fortran "$W/Xf.npy"
 rm -f "$W/Xf.npy"
+# replaced: another file of X's shape (2 X) renamed over X during exact's first pass (the
+# statistics); the second (the certificate) opens X again, and used to read the new file
+# under the old header: exit 0, a certificate of other data. The reader now compares the
+# file it opens with the one the header came from (inode and modification time).
+$PYTHON -c "import numpy as np; np.save('$W/X2.npy', 2 * np.load('$W/big/X.npy'))"
+cp "$W/big/X.npy" "$W/Xr.npy"
+rm -rf "$W/repl"
+RRR_PANEL_ROWS=64 timeout -k 5 60 mpirun --oversubscribe --mca odls_base_sigkill_timeout 0 -np 2 \
+    "$RRR_BIN" fit --x "$W/Xr.npy" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --solver exact \
+    --quiet --out "$W/repl" >"$W/repl.out" 2>"$W/repl.err" &
+tp=$!
+for _ in $(seq 1 400); do grep -qs Xr.npy /proc/$(pgrep -n -f "fit --x $W/Xr.npy" || echo 0)/maps && break; sleep 0.02; done
+mv "$W/X2.npy" "$W/Xr.npy"
+wait $tp; rc=$?
+if [[ $rc -eq 0 ]]; then echo "NOTE: the fit ended before X was replaced (nothing tested)"
+else
+    [[ $rc -eq 3 && ! -e $W/repl ]] && grep -q "rrr: error: .*Xr.npy: another file was put at its name" "$W/repl.err" &&
+        pass "X replaced between two passes: exit 3, one message naming it, nothing written" ||
+        { fail "X replaced between two passes: exit $rc"; head -n 3 "$W/repl.err"; }
+fi
+rm -f "$W/Xr.npy" "$W/X2.npy"
 if $PYTHON -c "import h5py" 2>/dev/null && "$RRR_BIN" --version 2>/dev/null | grep -q "^HDF5"; then
     $PYTHON -c "import h5py, numpy as np; h5py.File('$W/X.h5', 'w')['X'] = np.load('$W/big/X.npy')"
     truncated hdf5 "$W/X.h5" :/X
