@@ -120,6 +120,15 @@ static rrr_status h5_read(rrr_ctx *ctx, const char *file, const char *dset, cons
     return st == RRR_OK ? rrr_h5_read_rows(ctx, file, dset, path, ids, out) : st;
 }
 
+rrr_status rrr_input_path_fits(rrr_ctx *ctx, const char *path)
+{
+    size_t len = strlen(path);
+    if (len < PATH_MAX) /* a FILE.h5 part is shorter still */
+        return RRR_OK;
+    return RRR_FAIL(&ctx->err, RRR_EIO, "%.64s...: path too long (%zu bytes, at most %d)", path,
+                    len, PATH_MAX - 1);
+}
+
 rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
 {
     char file[PATH_MAX];
@@ -130,6 +139,8 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
     ctx->err = (rrr_err){ .st = RRR_OK }; /* a new call: rrr_ctx_errmsg reports its failure */
     if (path == NULL)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "rrr_block_read: no path");
+    if (rrr_input_path_fits(ctx, path) != RRR_OK)
+        return RRR_EIO;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return rrr_input_no_dataset(ctx, path);
@@ -141,6 +152,8 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
     char file[PATH_MAX];
     const char *dset;
     *out = NULL;
+    if (rrr_input_path_fits(ctx, path) != RRR_OK)
+        return RRR_EIO;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
         return rrr_input_no_dataset(ctx, path);

@@ -23,6 +23,10 @@ rrr_status rrr_check_finite(rrr_err *e, const char *name, const double *a, size_
  * HDF5 dataset (rrr cv --fold-ids). Otherwise as rrr_block_read. */
 rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out);
 
+/* Local (replicated). RRR_EIO "path too long" when path (an input) is PATH_MAX bytes or
+ * more, as open would say: before rrr_path_h5, which cannot tell that from a FILE.h5 named
+ * without its dataset. */
+rrr_status rrr_input_path_fits(rrr_ctx *ctx, const char *path);
 /* Local (replicated: the same verdict on every rank). An HDF5 file named without its
  * dataset: RRR_EINVAL, saying how to name one. */
 rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path);

@@ -61,9 +61,8 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
         st = RRR_FAIL(&ctx->err, RRR_EINTERNAL, "out of memory");
     else if (path == NULL)
         st = RRR_FAIL(&ctx->err, RRR_EINVAL, "no input path");
-    else if (strlen(path) >= sizeof in->path) /* as an output's: what open would say */
-        st = RRR_FAIL(&ctx->err, RRR_EIO, "%.64s...: path too long (%zu bytes, at most %zu)",
-                      path, strlen(path), sizeof in->path - 1);
+    else /* as an output's: what open would say */
+        st = rrr_input_path_fits(ctx, path);
     st = rrr_agree(ctx, st);
     if (st != RRR_OK) {
         free(in);

@@ -38,6 +38,13 @@ done
 long=$W/$(printf 'a%.0s' $(seq 1 5000))
 expect_bounded 3 "--x path over PATH_MAX" 2 fit --x "$long.npy" --y "$W/Y.npy" --rank 1 --lambda 1
 grep -q "path too long" "$WORK/err" || fail "the long --x path: the message says so"
+# ... also when it names an HDF5 dataset (it used to say to name one: exit 2)
+expect_bounded 3 "predict --x FILE.h5:/X over PATH_MAX" 2 predict --model "$W/m" --x "$long.h5:/X" \
+    --out "$W/yh.npy"
+grep -q "path too long" "$WORK/err" || fail "the long predict --x path: the message says so"
+expect_bounded 3 "cv --fold-ids FILE.h5:/ids over PATH_MAX" 3 cv --x "$W/X.npy" --y "$W/Y.npy" --rank 1 \
+    --lambda 1 --fold-ids "$long.h5:/ids" --out "$W/cvl"
+grep -q "path too long" "$WORK/err" || fail "the long --fold-ids path: the message says so"
 expect_bounded 3 "--out path over PATH_MAX" 2 fit --x "$W/X.npy" --y "$W/Y.npy" --rank 1 \
     --lambda 1 --out "$long"
 
