@@ -41,7 +41,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wdouble-promotion -Wvla
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) -MMD -MP
-LDLIBS   += $(HDF5_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm
+LDLIBS   += $(HDF5_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) -lm -pthread
 PIC      := -fPIC
 B        := build
 ifeq ($(SAN),1)

@@ -856,7 +856,8 @@ int main(int argc, char **argv)
 {
     rrr_blas_pick_kernel(argv); /* may re-exec once, before MPI exists */
     rrr_mpi_pick_transport();
-    MPI_Init(&argc, &argv);
+    int provided; /* a reader thread (direct.c) may run beside the thread that calls MPI */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     rrr_ctx *ctx = NULL;
     rrr_status st = rrr_ctx_create(MPI_COMM_WORLD, &ctx);
     if (st == RRR_OK) {

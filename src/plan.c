@@ -3,7 +3,7 @@
  *   regime       replicated when p < P and 8 (p^2 + 3pq + 2m^2) bytes (m = min(p, q)) fit in 1/4 of
  *                the memory per rank (P = --grid-min-p, default 4096); else the 2-D grid
  *   memory       exact and als stream their rows: the statistics and two panels of X and Y
- *                per rank, whatever n is; gd holds its rows (8 ceil(n/K)(p + q) bytes, unless
+ *                per rank (four for rows bigger than memory), whatever n is; gd holds its rows (8 ceil(n/K)(p + q) bytes, unless
  *                they are in memory already) and its working set, and fits when that is at
  *                most 3/4 of the memory per rank
  *   gd's X^T Y   kept when 8 p q bytes fit in 1/16 of the memory per rank and what the
@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "direct.h"
 #include "json.h"
 #include "plan.h"
 #include "stream.h"
@@ -54,15 +55,17 @@ static double stats_bytes(double p, double q, double K, int grid)
 }
 
 /* The memory each solver needs per rank (README "Memory per rank"), and whether gd's rows
- * fit. The pass's panels: two of X and Y (double buffering), a block of RB <= 512 rows
- * shifted, and on the grid a shifted copy and this rank's share of the 2-D panel. */
+ * fit. The pass's panels: two of X and Y (double buffering), or RRR_DIRECT_DEPTH for rows
+ * bigger than half my memory (what the reader thread holds, stream.c), a block of RB <= 512
+ * rows shifted, and on the grid a shifted copy and this rank's share of the 2-D panel. */
 static void memory(rrr_plan *pl)
 {
     const double p = (double)pl->p, q = (double)pl->q, d = pl->d, K = pl->mach.ranks;
     const double rows = ceil((double)pl->n / K), panel = (double)pl->panel_rows;
     const double m = p < q ? p : q;
     pl->data_bytes = 8.0 * rows * (p + q);
-    pl->stream_bytes = 8.0 * (p + q) * (2 * fmin(panel, rows) + 512 + (pl->grid ? 2 * panel : 0));
+    const double held = pl->data_bytes > pl->mach.mem_per_rank / 2 ? RRR_DIRECT_DEPTH : 2;
+    pl->stream_bytes = 8.0 * (p + q) * (held * fmin(panel, rows) + 512 + (pl->grid ? 2 * panel : 0));
     double gd_work = 8.0 * (rows * d + 256 * (p + q) + 64 * (q + 2 * d) + 20 * (p + q) * d +
                             (pl->gd_xty ? p * q : 0) +
                             (pl->precond != RRR_PRECOND_NONE ? 4 * p * pl->precond_rank_max : 0));

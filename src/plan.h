@@ -49,7 +49,8 @@ typedef struct rrr_plan {
     char certificate_why[192]; /* why not, when it is not                          */
     double stats_bytes;    /* per rank, the statistics in the regime above         */
     /* memory per rank (bytes): exact and als stream their rows (two panels of panel_rows
-     * rows, stream.h), gd holds them (data_bytes, unless resident) */
+     * rows, or RRR_DIRECT_DEPTH for rows bigger than memory, stream.h), gd holds them
+     * (data_bytes, unless resident) */
     size_t panel_rows;
     double data_bytes;     /* X_i and Y_i: 8 ceil(n/K) (p + q)                      */
     double stream_bytes;   /* the pass's panels and blocks                          */

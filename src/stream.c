@@ -2,8 +2,10 @@
  * in panels of a fixed height, double-buffered (the read of panel k + 1 is in flight while
  * the caller works on panel k), with the readers' checks folded into the pass.
  *
- * Who reads what: a C-order .npy through nonblocking collective MPI-IO
- * (MPI_File_iread_at_all, straight into the panel buffer: no second copy for <f8); a
+ * Who reads what: a C-order .npy in the page cache is mapped (map_rows); one bigger than
+ * memory, <f8, by a reader thread with O_DIRECT, panels ahead (direct.c, choose_direct);
+ * otherwise through nonblocking collective MPI-IO (MPI_File_iread_at_all, straight into
+ * the panel buffer: no second copy for <f8); a
  * Fortran-order .npy through a vector file view per panel, then transposed; an HDF5
  * dataset through one collective H5Dread of a hyperslab of rows per panel (both blocking:
  * bounded memory, no overlap); a block in memory needs no reading (its panels point into
@@ -28,6 +30,7 @@
 
 #include "alloc.h"
 #include "comm.h"
+#include "direct.h"
 #include "h5.h"
 #include "input.h"
 #include "npy.h"
@@ -302,6 +305,9 @@ struct rrr_stream {
     double *buf[2][2];         /* files: [input][slot], one panel each                   */
     rrr_npy_reader *npy[2];
     rrr_h5_reader *h5[2];
+    int direct[2];             /* input j read by a reader thread with O_DIRECT (all ranks) */
+    rrr_direct *dio[2];        /* ... mine (NULL when I own no rows)                      */
+    double *cur[2];            /* the rows of the panel read last                        */
     rrr_status started[2];     /* the local status of the read started last              */
     double amax[2];
     uint64_t hash;
@@ -329,6 +335,8 @@ static void start(rrr_stream *s, int j, size_t k)
     size_t i0, m;
     panel_of(s, k, &i0, &m);
     double *b = s->buf[j][k & 1];
+    if (s->direct[j]) /* its thread reads ahead on its own */
+        return;
     if (s->npy[j] != NULL)
         s->started[j] = rrr_npy_reader_start(s->ctx, s->npy[j], s->r0 + i0, m, b);
     else if (s->h5[j] != NULL) /* blocking: collective, every rank */
@@ -495,6 +503,47 @@ static int drop_behind(const rrr_stream *s)
     return bytes > rrr_node_memory() / s->ctx->node_ranks / 2; /* not ulimit -v's room */
 }
 
+/* Collective. Input j is read by a reader thread with O_DIRECT (direct.c) on every rank, or
+ * on none (the MPI-IO reader's calls are collective): a C-order <f8 .npy whose rows are
+ * dropped behind the pass anyway (drop_behind), where every rank can open it so, and MPI
+ * allows a thread beside the one that calls it. RRR_DIRECT=0 keeps the MPI-IO reader (and
+ * its hints, for a parallel file system), RRR_DIRECT=1 takes the thread wherever it can.
+ * Measured on the 2-core VM (32 GB from disk, 2 ranks, the same hour): exact 22.6 and 23.2
+ * s against 37.0 s with the MPI-IO reader (dd 21.8 s with O_DIRECT, 27.7 s through the page
+ * cache): the kernel's copy out of the page cache and its reclaim had run on the cores that
+ * compute. */
+static rrr_status choose_direct(rrr_stream *s, int j)
+{
+    const rrr_input *in = s->in[j];
+    const char *e = getenv("RRR_DIRECT");
+    int lvl = MPI_THREAD_SINGLE, want = 1, ok = 1;
+    MPI_Query_thread(&lvl);
+    if (e != NULL && strcmp(e, "0") == 0)
+        want = 0;
+    else if (e == NULL || strcmp(e, "1") != 0)
+        want = drop_behind(s);
+    if (!want || lvl < MPI_THREAD_FUNNELED || in->kind != IN_NPY || in->h.fortran ||
+        in->h.itemsize != 8 || in->h.integer)
+        return RRR_OK;
+    rrr_status st = RRR_OK;
+    if (s->nloc > 0) {
+        const size_t rb = in->cols * sizeof(double);
+        int r = rrr_direct_open(in->path, in->h.data_offset + s->r0 * rb, rb, s->nloc, s->rows,
+                                &s->dio[j], &s->ctx->err);
+        ok = r == 1;
+        st = r < 0 ? RRR_EINTERNAL : RRR_OK;
+        if (r == 1) /* the header's file, as every reader checks at its open */
+            st = rrr_input_same(&s->ctx->err, rrr_direct_fd(s->dio[j]), in->path, &in->h.stamp,
+                                in->path);
+    }
+    st = rrr_agree(s->ctx, st);
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, s->ctx->comm);
+    if (st != RRR_OK || !ok)
+        rrr_direct_close(&s->dio[j]);
+    s->direct[j] = st == RRR_OK && ok;
+    return st;
+}
+
 rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
                            rrr_stream **out)
 {
@@ -530,11 +579,14 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
             s->mbase[j] = NULL;
             s->map[j] = NULL;
         }
+    for (int j = 0; j < s->nin && st == RRR_OK; j++)
+        if (s->in[j]->B == NULL && !mapped)
+            st = choose_direct(s, j);
     for (int j = 0; j < s->nin; j++) {
         const rrr_input *in = s->in[j];
         if (in->B != NULL && (in->B->r0 != s->r0 || in->B->nloc != s->nloc))
             st = RRR_FAIL(&ctx->err, RRR_EINVAL, "stream: X and Y hold different rows");
-        if (in->B != NULL || mapped)
+        if (in->B != NULL || mapped || s->direct[j])
             continue;
         size_t cap = s->nloc < s->rows ? s->nloc : s->rows;
         for (int slot = 0; slot < 2; slot++) {
@@ -556,7 +608,7 @@ rrr_status rrr_stream_open(rrr_ctx *ctx, rrr_input *X, rrr_input *Y, int flags,
     st = rrr_agree(ctx, st);
     for (int j = 0; j < s->nin && st == RRR_OK; j++) {
         rrr_input *in = s->in[j];
-        if (in->B != NULL || mapped)
+        if (in->B != NULL || mapped || s->direct[j])
             continue;
         if (in->kind == IN_NPY) {
             st = rrr_npy_reader_open(ctx, in->path, &in->h, s->rows, &s->npy[j]);
@@ -628,7 +680,18 @@ rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
             ctx->bytes_read += m * in->cols * in->h.itemsize;
             continue;
         }
-        a[j] = s->buf[j][k & 1];
+        if (s->direct[j]) {
+            rrr_status dst = RRR_OK;
+            s->cur[j] = NULL;
+            if (m > 0)
+                dst = rrr_direct_next(s->dio[j], &s->cur[j], &ctx->err, in->path);
+            a[j] = s->cur[j];
+            ctx->bytes_read += m * in->cols * in->h.itemsize;
+            if (st == RRR_OK)
+                st = dst;
+            continue;
+        }
+        a[j] = s->cur[j] = s->buf[j][k & 1];
         rrr_status rst = s->started[j];
         if (s->npy[j] != NULL) {
             rrr_status fst = rrr_npy_reader_finish(ctx, s->npy[j], s->buf[j][k & 1]);
@@ -659,7 +722,7 @@ rrr_status rrr_stream_next(rrr_stream *s, rrr_status lst, rrr_panel *pn)
     rrr_phase_end(ctx, RRR_T_READ, t0);
     st = rrr_agree(ctx, st);
     s->k++;
-    double *yw = s->nin > 1 && s->in[1]->B == NULL ? s->buf[1][k & 1] : NULL;
+    double *yw = s->nin > 1 && s->in[1]->B == NULL && !s->mapped ? s->cur[1] : NULL;
     *pn = (rrr_panel){ .i0 = i0, .m = m, .r0 = s->r0 + i0, .X = a[0], .Y = a[1], .Yw = yw };
     return st;
 }
@@ -682,6 +745,7 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
     for (int j = 0; j < 2; j++) { /* collective: pending reads completed, files closed */
         stuck[j] = rrr_npy_reader_stuck(s->npy[j]);
         rrr_npy_reader_close(ctx, &s->npy[j]);
+        rrr_direct_close(&s->dio[j]);
         if (rrr_h5_reader_close(ctx, &s->h5[j]) != RRR_OK && st == RRR_OK)
             st = RRR_EIO;
     }

@@ -1,8 +1,8 @@
 /* src/stream.h: input matrices as streams of row panels (stream.c). An input is a file (a
  * .npy in C or Fortran order, or an HDF5 dataset FILE.h5:/path) or a row block in memory;
  * a stream is one pass over my rows of X and Y together, in panels of a fixed height, with
- * the next panel read (nonblocking collective MPI-IO for C-order .npy) while the caller
- * works on the current one. The checks every reader applies are folded into the pass:
+ * the next panel read (nonblocking collective MPI-IO for C-order .npy, or a reader thread
+ * with O_DIRECT for rows bigger than memory) while the caller works on the current one. The checks every reader applies are folded into the pass:
  * non-finite values (with their global row and column), the largest magnitudes (for the
  * overflow check of the statistics) and, on request, the checkpoints' data checksum.
  *
@@ -15,7 +15,8 @@
  *   st = rrr_stream_close(&s, st != RRR_OK ? st : lst, &facts);   (collective)
  *
  * Memory per rank: two panels of X and Y (double buffering), plus one panel's staging for
- * Fortran order: about 2 x RRR_STREAM_PANEL_BYTES, whatever n is. */
+ * Fortran order: about 2 x RRR_STREAM_PANEL_BYTES, whatever n is; RRR_DIRECT_DEPTH panels
+ * for rows read by the O_DIRECT reader thread (direct.h). */
 #ifndef RRR_STREAM_H
 #define RRR_STREAM_H
 

@@ -62,6 +62,8 @@ swept "fit exact, mapped" 1 "$W/X.npy" "$W/Xf.npy" U.npy fit --x "$W/X.npy" "${F
 swept "fit exact, mapped" 2 "$W/X.npy" "$W/Xf.npy" U.npy fit --x "$W/X.npy" "${F[@]}" --solver exact --out "$W/o"
 RRR_MMAP=0 swept "fit exact, MPI-IO" 2 "$W/X.npy" "$W/Xf.npy" U.npy fit --x "$W/X.npy" "${F[@]}" --solver exact \
     --out "$W/o"
+RRR_MMAP=0 RRR_DIRECT=1 swept "fit exact, O_DIRECT reader" 2 "$W/X.npy" "$W/Xf.npy" U.npy fit --x "$W/X.npy" \
+    "${F[@]}" --solver exact --out "$W/o"
 swept "fit gd (rows in memory)" 3 "$W/X.npy" "$W/Xf.npy" U.npy fit --x "$W/X.npy" "${F[@]}" --solver gd \
     --max-iter 50 --out "$W/o"
 swept "cv (passes over X)" 2 "$W/X.npy" "$W/Xf.npy" "cv.csv U.npy" cv --x "$W/X.npy" "${F[@]}" --folds 3 \
