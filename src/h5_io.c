@@ -86,7 +86,7 @@ static rrr_status check_file(rrr_ctx *ctx, const char *file)
         return RRR_FAIL(&ctx->err, RRR_EIO, "%s: cannot read", file);
     if (ok == 0)
         return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: not an HDF5 file (name a .npy file by its "
-                        "path alone)", file);
+                        "path alone, ending in .npy)", file);
     return RRR_OK;
 }
 

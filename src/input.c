@@ -66,6 +66,31 @@ rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path)
                     "FILE.h5:/path/to/dataset (h5ls -r FILE.h5 lists them)", path);
 }
 
+/* Local. The file at path begins with the .npy magic string. */
+static int holds_npy(const char *path)
+{
+    rrr_err e = { .st = RRR_OK };
+    unsigned long long size = 0;
+    unsigned char magic[6] = { 0 };
+    FILE *f = rrr_input_open(&e, path, &size);
+    if (f == NULL)
+        return 0;
+    int npy = fread(magic, 1, sizeof magic, f) == sizeof magic &&
+              memcmp(magic, "\x93NUMPY", sizeof magic) == 0;
+    fclose(f);
+    return npy;
+}
+
+rrr_status rrr_input_unnamed(rrr_ctx *ctx, const char *path)
+{
+    int npy = ctx->rank == 0 ? holds_npy(path) : 0;
+    MPI_Bcast(&npy, 1, MPI_INT, 0, ctx->comm);
+    if (npy) /* the name says HDF5, the bytes say .npy: without this, each error sends to the other */
+        return RRR_FAIL(&ctx->err, RRR_EINVAL, "%s: a .npy file under an HDF5 name: rename it to "
+                        "end in .npy (rrr reads FILE.h5 names as HDF5 files)", path);
+    return rrr_input_no_dataset(ctx, path);
+}
+
 void rrr_file_stamp_of(int fd, const char *path, rrr_file_stamp *s)
 {
     struct stat sb;
@@ -143,7 +168,7 @@ rrr_status rrr_block_read(rrr_ctx *ctx, const char *path, rrr_block **out)
         return RRR_EIO;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return rrr_input_no_dataset(ctx, path);
+        return rrr_input_unnamed(ctx, path);
     return kind ? h5_read(ctx, file, dset, path, 0, out) : rrr_npy_read_rows(ctx, path, NULL, 0, out);
 }
 
@@ -156,7 +181,7 @@ rrr_status rrr_block_read_ids(rrr_ctx *ctx, const char *path, rrr_block **out)
         return RRR_EIO;
     int kind = rrr_path_h5(path, file, sizeof file, &dset);
     if (kind < 0)
-        return rrr_input_no_dataset(ctx, path);
+        return rrr_input_unnamed(ctx, path);
     if (kind == 0)
         return rrr_npy_read_rows(ctx, path, NULL, 1, out);
     rrr_status st = h5_read(ctx, file, dset, path, 1, out);

@@ -30,6 +30,9 @@ rrr_status rrr_input_path_fits(rrr_ctx *ctx, const char *path);
 /* Local (replicated: the same verdict on every rank). An HDF5 file named without its
  * dataset: RRR_EINVAL, saying how to name one. */
 rrr_status rrr_input_no_dataset(rrr_ctx *ctx, const char *path);
+/* Collective. The same for an input, which may exist: a .npy file under an HDF5 name is
+ * RRR_EINVAL, saying to rename it. */
+rrr_status rrr_input_unnamed(rrr_ctx *ctx, const char *path);
 /* Local. RRR_OK unless the file open at fd now holds fewer than need bytes: RRR_EIO, it
  * changed size while it was being read (readers past a file's new end either never complete
  * or complete with what they did not find: a hang, or a silently different fit). name

@@ -74,7 +74,7 @@ rrr_status rrr_input_file(rrr_ctx *ctx, const char *path, rrr_input **out)
     strcpy(in->path, path);
     int kind = rrr_path_h5(path, in->file, sizeof in->file, &dset);
     if (kind < 0) {
-        st = rrr_input_no_dataset(ctx, path);
+        st = rrr_input_unnamed(ctx, path);
     } else if (kind == 0) {
         in->kind = IN_NPY;
         st = rrr_npy_read_header(ctx, path, &in->h);

@@ -206,7 +206,10 @@ expect_msg 2 "got shape (4,): for one column" "HDF5 1-D" 3 fit --x "$W/data.h5:/
 expect_msg 2 "data.h5:/X_nan: non-finite value nan at row 80, column 3" "HDF5 NaN (one rank's rows)" 4 fit --x "$W/data.h5:/X_nan" "${Y[@]}"
 expect_msg 2 "name the dataset inside the HDF5 file" "HDF5 file without a dataset" 2 fit --x "$W/data.h5" "${Y[@]}"
 cp "$W/X.npy" "$W/X_npy.h5"
-expect_msg 2 "not an HDF5 file" ".npy named .h5" 2 fit --x "$W/X_npy.h5:/X" "${Y[@]}"
+expect_msg 2 "not an HDF5 file (name a .npy file by its path alone, ending in .npy)" ".npy named .h5" 2 fit --x "$W/X_npy.h5:/X" "${Y[@]}"
+# named by its path alone, it must not send the user back to naming a dataset
+expect_msg 2 "X_npy.h5: a .npy file under an HDF5 name: rename it to end in .npy" ".npy named .h5, no dataset" 3 fit --x "$W/X_npy.h5" "${Y[@]}"
+expect_msg 2 "a .npy file under an HDF5 name" ".npy named .h5 as fold ids" 2 cv --x "$W/X.npy" "${Y[@]}" --fold-ids "$W/X_npy.h5"
 $PYTHON -c "
 import h5py, numpy as np, os
 X = np.load('$W/X.npy')
