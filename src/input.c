@@ -109,9 +109,8 @@ rrr_status rrr_input_same(rrr_err *e, int fd, const char *path, const rrr_file_s
     rrr_file_stamp_of(fd, path, &now);
     if ((now.ino == 0 && now.mtime_ns == 0) || (now.ino == s->ino && now.mtime_ns == s->mtime_ns))
         return RRR_OK;
-    return RRR_FAIL(e, RRR_EIO, "%s: %s since rrr first opened it (its data would be read "
-                    "under another file's shape); rerun on a file that stays put while rrr "
-                    "reads it", name, now.ino != s->ino ? "another file was put at its name"
+    return RRR_FAIL(e, RRR_EIO, "%s: %s since rrr first opened it (its rows would not all be "
+                    "that file's); rerun on a file that stays put while rrr reads it", name, now.ino != s->ino ? "another file was put at its name"
                                                          : "the file was rewritten");
 }
 

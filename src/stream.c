@@ -141,6 +141,17 @@ size_t rrr_input_rows(const rrr_input *in) { return in->n; }
 size_t rrr_input_cols(const rrr_input *in) { return in->cols; }
 int rrr_input_in_memory(const rrr_input *in) { return in->B != NULL; }
 
+/* Local. A file input is still the file (inode) and the version (mtime) whose shape it
+ * took: after a read, its rows are all of that file's, and none of a rewrite's. */
+static rrr_status unchanged(rrr_ctx *ctx, const rrr_input *in)
+{
+    if (in->kind == IN_NPY)
+        return rrr_input_same(&ctx->err, -1, in->path, &in->h.stamp, in->path);
+    if (in->kind == IN_H5)
+        return rrr_input_same(&ctx->err, -1, in->file, &in->stamp, in->file);
+    return RRR_OK;
+}
+
 rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
 {
     rrr_status st = RRR_OK;
@@ -148,8 +159,8 @@ rrr_status rrr_input_load(rrr_ctx *ctx, rrr_input *in, const rrr_block **B)
         st = in->kind == IN_NPY ? rrr_npy_read_rows(ctx, in->path, &in->h, 0, &in->owned)
                                 : rrr_h5_read_rows(ctx, in->file, in->path + in->dset_off,
                                                    in->path, 0, &in->owned);
-        if (st == RRR_OK && in->kind == IN_H5) /* the rows are of the file whose shape is n */
-            st = rrr_agree(ctx, rrr_input_same(&ctx->err, -1, in->file, &in->stamp, in->file));
+        if (st == RRR_OK) /* the rows are of the file whose shape is n, unrewritten */
+            st = rrr_agree(ctx, unchanged(ctx, in));
         if (st != RRR_OK)
             rrr_block_destroy(&in->owned);
         in->B = in->owned;
@@ -748,6 +759,8 @@ rrr_status rrr_stream_close(rrr_stream **sp, rrr_status st, rrr_stream_facts *fa
         rrr_direct_close(&s->dio[j]);
         if (rrr_h5_reader_close(ctx, &s->h5[j]) != RRR_OK && st == RRR_OK)
             st = RRR_EIO;
+        if (st == RRR_OK && j < s->nin && s->in[j]->B == NULL) /* rewritten during the pass? */
+            st = unchanged(ctx, s->in[j]);
     }
     rrr_phase_end(ctx, RRR_T_READ, t0);
     st = rrr_agree(ctx, st);

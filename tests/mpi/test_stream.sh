@@ -111,7 +111,9 @@ tmpfs | ramfs) echo "NOTE: $W is on $(stat -f -c %T "$W"), whose pages cannot be
            fail "page cache: $r2 bytes of X after the O_DIRECT pass ($xb in all)"
    fi ;;
 esac
-# truncated HOW FILE [DATASET]: X copied from FILE, then truncated to half during the pass,
+# truncated HOW FILE [DATASET]: X copied from FILE, then truncated to half during the pass
+# (with CHANGE=rewrite: a block in its middle overwritten in place, the size unchanged:
+# before, exit 0 and a fit of rows from two versions of the file),
 # read HOW: mapped; read (the MPI-IO reader, whose nonblocking read of bytes the file no
 # longer has never completes in Open MPI 4.1: a hang, before the reader watched the file's
 # size); fortran (a file view's read past the end completes with what it did not find: a
@@ -132,25 +134,35 @@ truncated() {
         { grep -qs "${x##*/}" /proc/$pid/maps || [[ -n $(find /proc/$pid/fd -lname "*${x##*/}" 2>/dev/null) ]]; } && break
         sleep 0.02
     done
-    truncate -s $(( $(stat -c %s "$x") / 2 )) "$x"
+    local what=truncated said="changed size"
+    if [[ ${CHANGE:-} == rewrite ]]; then
+        what=rewritten said="the file was rewritten since rrr first opened it"
+        dd if=/dev/zero of="$x" bs=4096 count=1 seek=$(( $(stat -c %s "$x") / 8192 )) conv=notrunc status=none
+    else truncate -s $(( $(stat -c %s "$x") / 2 )) "$x"; fi
     wait $tp; rc=$?
-    if [[ $rc -eq 0 ]]; then echo "NOTE: the pass ($1) ended before the truncation (nothing tested)"
+    if [[ $rc -eq 0 && $what == rewritten ]] && ! cmp -s "$W/trunc/U.npy" "$W/trunc_ref/U.npy"; then
+        fail "file rewritten during the pass ($1): exit 0 and a fit of other rows"
+    elif [[ $rc -eq 0 ]]; then echo "NOTE: the pass ($1) ended before the file was $what (nothing tested)"
     else
-        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*${x##*/}.*changed size" "$W/trunc.err" &&
-            pass "file truncated during the pass ($1): exit 3, one message naming it, nothing written" ||
-            { fail "truncation during the pass ($1): exit $rc"; head -n 3 "$W/trunc.err"; }
+        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*${x##*/}.*$said" "$W/trunc.err" &&
+            pass "file $what during the pass ($1): exit 3, one message naming it, nothing written" ||
+            { fail "file $what during the pass ($1): exit $rc"; head -n 3 "$W/trunc.err"; }
     fi
     rm -f "$x"
 }
 truncated mapped "$W/big/X.npy"
 truncated read "$W/big/X.npy"
 truncated direct "$W/big/X.npy"
+rrr 2 fit --x "$W/big/X.npy" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --solver exact --quiet \
+    --out "$W/trunc_ref" >/dev/null 2>&1 || fail "the reference fit of the truncation cases"
+for how in mapped read direct; do CHANGE=rewrite truncated $how "$W/big/X.npy"; done
 $PYTHON -c "import numpy as np; np.save('$W/Xf.npy', np.asfortranarray(np.load('$W/big/X.npy')))"
 truncated fortran "$W/Xf.npy"
 rm -f "$W/Xf.npy"
 if $PYTHON -c "import h5py" 2>/dev/null && "$RRR_BIN" --version 2>/dev/null | grep -q "^HDF5"; then
     $PYTHON -c "import h5py, numpy as np; h5py.File('$W/X.h5', 'w')['X'] = np.load('$W/big/X.npy')"
     truncated hdf5 "$W/X.h5" :/X
+    CHANGE=rewrite truncated hdf5 "$W/X.h5" :/X
     rm -f "$W/X.h5"
 else echo "NOTE: no h5py or no HDF5 in this build (HDF5 truncation not tested)"; fi
 
