@@ -128,12 +128,11 @@ double rrr_elapsed(const rrr_ctx *ctx) { return MPI_Wtime() - ctx->t_start; }
 double rrr_phase_begin(void) { return MPI_Wtime(); }
 void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0) { ctx->t[k] += MPI_Wtime() - t0; }
 
-void rrr_say(const char *prefix, const char *msg)
+size_t rrr_line(char line[RRR_LINE_MAX], const char *prefix, const char *msg)
 {
-    char line[4096]; /* written with one call: ranks sharing a stderr file do not interleave */
     size_t n = strnlen(prefix, 64);
     memcpy(line, prefix, n);
-    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0' && n < sizeof line - 6;
+    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0' && n < RRR_LINE_MAX - 6;
          c++)
         if (*c == '\n')
             n += (size_t)snprintf(line + n, 3, "\\n");
@@ -142,7 +141,13 @@ void rrr_say(const char *prefix, const char *msg)
         else
             line[n++] = (char)*c;
     line[n++] = '\n';
-    fwrite(line, 1, n, stderr);
+    return n;
+}
+
+void rrr_say(const char *prefix, const char *msg)
+{
+    char line[RRR_LINE_MAX]; /* written with one call: ranks sharing a stderr file do not interleave */
+    fwrite(line, 1, rrr_line(line, prefix, msg), stderr);
 }
 
 /* Local. The message of fmt, ap after prefix, as one line (rrr_say). */

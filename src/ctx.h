@@ -50,6 +50,9 @@ void rrr_phase_end(rrr_ctx *ctx, rrr_timer k, double t0);
 /* Local. prefix, then msg as one line on stderr: a newline in it (a path's, say) printed as
  * \n and other control characters as \xHH, so that every message is one line. */
 void rrr_say(const char *prefix, const char *msg);
+/* Local, pure. The line rrr_say writes, into line (not NUL-terminated): its length. */
+enum { RRR_LINE_MAX = 4096 };
+size_t rrr_line(char line[RRR_LINE_MAX], const char *prefix, const char *msg);
 /* Logging to stderr: INFO and WARN from rank 0 (INFO silenced by quiet); Local. */
 void rrr_info(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rrr_warn(const rrr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

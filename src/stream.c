@@ -362,15 +362,11 @@ enum { MAX_MAPS = 8 };
 static struct {
     const char *path;
     uintptr_t a, b;
+    char say[RRR_LINE_MAX]; /* the message, made when mapped: a handler may only write(2) */
+    size_t len;
 } maps[MAX_MAPS];
 static int nmaps;
 static struct sigaction bus_before;
-
-static void bus_say(const char *t)
-{
-    ssize_t r = write(STDERR_FILENO, t, strlen(t));
-    (void)r;
-}
 
 static void on_bus(int sig, siginfo_t *si, void *uc)
 {
@@ -378,10 +374,8 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
     const uintptr_t x = (uintptr_t)si->si_addr;
     for (int i = 0; i < MAX_MAPS; i++)
         if (maps[i].path != NULL && x >= maps[i].a && x < maps[i].b) {
-            bus_say("rrr: error: ");
-            bus_say(maps[i].path);
-            bus_say(": the file changed size while it was being read (SIGBUS on its mapping);"
-                    " rerun on a file that stays put while rrr reads it\n");
+            ssize_t r = write(STDERR_FILENO, maps[i].say, maps[i].len);
+            (void)r;
             _exit(RRR_EIO);
         }
     sigaction(sig, &bus_before, NULL); /* not ours: returning re-raises it as before */
@@ -395,6 +389,11 @@ static int maps_add(const char *path, const void *a, size_t len)
         if (maps[i].path == NULL) {
             maps[i].a = (uintptr_t)a;
             maps[i].b = (uintptr_t)a + len;
+            char msg[PATH_MAX + 256]; /* a path of up to PATH_MAX bytes: rrr_line cuts */
+            snprintf(msg, sizeof msg, "%s: the file changed size while it was being read "
+                     "(SIGBUS on its mapping); rerun on a file that stays put while rrr reads "
+                     "it", path);
+            maps[i].len = rrr_line(maps[i].say, "rrr: error: ", msg);
             maps[i].path = path;
             if (nmaps++ == 0) {
                 struct sigaction sa;

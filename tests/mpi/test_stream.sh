@@ -120,7 +120,7 @@ esac
 # silently different fit, before); direct (the O_DIRECT reader thread: a short pread);
 # hdf5 (the same as fortran, from H5Dread)
 truncated() {
-    local mm=1 dio=0 tp rc pid x=$W/Xt.${2##*.}; [[ $1 == mapped ]] || mm=0; [[ $1 == direct ]] && dio=1
+    local mm=1 dio=0 tp rc pid tn=${TNAME:-} x=$W/Xt${TNAME:-}.${2##*.}; [[ $1 == mapped ]] || mm=0; [[ $1 == direct ]] && dio=1
     cp "$2" "$x"
     cat "$W/big/Y.npy" >/dev/null # in the page cache, as the copy is: mapped unless RRR_MMAP=0
     rm -rf "$W/trunc"
@@ -130,8 +130,8 @@ truncated() {
     tp=$!
     # until a rank holds X open (a reader) or mapped
     for _ in $(seq 1 400); do
-        pid=$(pgrep -n -f "fit --x $x" || echo 0)
-        { grep -qs "${x##*/}" /proc/$pid/maps || [[ -n $(find /proc/$pid/fd -lname "*${x##*/}" 2>/dev/null) ]]; } && break
+        pid=$(pgrep -n -f "fit --x $W/Xt" || echo 0)
+        { grep -qs "Xt" /proc/$pid/maps || [[ -n $(find /proc/$pid/fd -lname "*/Xt*" 2>/dev/null) ]]; } && break
         sleep 0.02
     done
     local what=truncated said="changed size"
@@ -144,13 +144,15 @@ truncated() {
         fail "file rewritten during the pass ($1): exit 0 and a fit of other rows"
     elif [[ $rc -eq 0 ]]; then echo "NOTE: the pass ($1) ended before the file was $what (nothing tested)"
     else
-        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*${x##*/}.*$said" "$W/trunc.err" &&
-            pass "file $what during the pass ($1): exit 3, one message naming it, nothing written" ||
+        [[ $rc -eq 3 && ! -e $W/trunc ]] && grep -q "rrr: error: .*Xt${tn//$'\n'/\\\\n}\..*$said" "$W/trunc.err" &&
+            pass "file $what during the pass ($1${tn:+, a newline in its name}): exit 3, one message naming it, nothing written" ||
             { fail "file $what during the pass ($1): exit $rc"; head -n 3 "$W/trunc.err"; }
     fi
     rm -f "$x"
 }
 truncated mapped "$W/big/X.npy"
+# the SIGBUS handler's message, made before the pass: a newline in the name printed as \n
+TNAME=$'\nnl' truncated mapped "$W/big/X.npy"
 truncated read "$W/big/X.npy"
 truncated direct "$W/big/X.npy"
 rrr 2 fit --x "$W/big/X.npy" --y "$W/big/Y.npy" --rank 4 --lambda 0.5 --solver exact --quiet \
